@@ -1,0 +1,16 @@
+import { TransferError, type TransferErrorContext, isTransferError } from './transfer-error.js';
+
+/** The transfer was cancelled through its `signal` (G6). Unsubscribing delivers nothing. */
+export class CancelledError extends TransferError {
+  override name = 'CancelledError' as const;
+  override readonly code = 'cancelled' as const;
+
+  constructor(context: TransferErrorContext = {}, message = 'transfer cancelled') {
+    super('cancelled', message, context);
+  }
+}
+
+/** True for a {@link CancelledError}, across package copies. */
+export function isCancelledError(value: unknown): value is CancelledError {
+  return isTransferError(value) && value.code === 'cancelled';
+}

@@ -1,0 +1,30 @@
+import type { ResponseHeaders } from '../events.js';
+import { TransferError, type TransferErrorContext, isTransferError } from './transfer-error.js';
+
+/** Longest body excerpt kept on an {@link HttpStatusError}, in characters. */
+export const BODY_EXCERPT_LIMIT = 1024;
+
+/**
+ * The server answered with a status >= 400, or an HTTP rule was broken on the way
+ * (too many redirects, a refused redirect) (G11).
+ */
+export class HttpStatusError extends TransferError {
+  override name = 'HttpStatusError' as const;
+  override readonly code = 'http' as const;
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  /** The start of the response body, at most {@link BODY_EXCERPT_LIMIT} characters. */
+  readonly body: string;
+
+  constructor(status: number, headers: ResponseHeaders, body: string, context: TransferErrorContext = {}, message?: string) {
+    super('http', message ?? `HTTP ${status}`, context);
+    this.status = status;
+    this.headers = headers;
+    this.body = body.slice(0, BODY_EXCERPT_LIMIT);
+  }
+}
+
+/** True for an {@link HttpStatusError}, across package copies. */
+export function isHttpStatusError(value: unknown): value is HttpStatusError {
+  return isTransferError(value) && value.code === 'http';
+}

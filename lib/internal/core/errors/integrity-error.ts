@@ -1,0 +1,24 @@
+import { TransferError, type TransferErrorContext, isTransferError } from './transfer-error.js';
+
+/**
+ * Why the bytes cannot be trusted: fewer than declared (`truncated`), more than declared
+ * (`overflow`), more than `maxBytes` (`too-large`), or not matching `integrity` (`digest`).
+ */
+export type IntegrityReason = 'truncated' | 'overflow' | 'too-large' | 'digest';
+
+/** The body is not the one promised (G5). Never followed by `done`. */
+export class IntegrityError extends TransferError {
+  override name = 'IntegrityError' as const;
+  override readonly code = 'integrity' as const;
+  readonly reason: IntegrityReason;
+
+  constructor(reason: IntegrityReason, message: string, context: TransferErrorContext = {}) {
+    super('integrity', message, context);
+    this.reason = reason;
+  }
+}
+
+/** True for an {@link IntegrityError}, across package copies. */
+export function isIntegrityError(value: unknown): value is IntegrityError {
+  return isTransferError(value) && value.code === 'integrity';
+}

@@ -1,0 +1,23 @@
+import { TransferError, type TransferErrorContext, isTransferError } from './transfer-error.js';
+
+/** Which timer fired: connecting, no byte moving either way, or the whole transfer. */
+export type TimeoutPhase = 'connect' | 'idle' | 'total';
+
+/** The transfer took too long in one of its {@link TimeoutPhase phases} (G9). */
+export class TimeoutError extends TransferError {
+  override name = 'TimeoutError' as const;
+  override readonly code = 'timeout' as const;
+  readonly phase: TimeoutPhase;
+  readonly ms: number;
+
+  constructor(phase: TimeoutPhase, ms: number, context: TransferErrorContext = {}) {
+    super('timeout', `${phase} timeout after ${ms} ms`, context);
+    this.phase = phase;
+    this.ms = ms;
+  }
+}
+
+/** True for a {@link TimeoutError}, across package copies. */
+export function isTimeoutError(value: unknown): value is TimeoutError {
+  return isTransferError(value) && value.code === 'timeout';
+}

@@ -1,0 +1,48 @@
+import { redactUrl } from '../redact.js';
+
+/** The stable codes a {@link TransferError} carries. */
+export type TransferErrorCode = 'timeout' | 'cancelled' | 'http' | 'network' | 'integrity' | 'invalid';
+
+const MARK = Symbol.for('rxtransfer.TransferError');
+
+/** Where the error happened: the method and URL (credentials removed). */
+export interface TransferErrorContext {
+  readonly url?: string | URL;
+  readonly method?: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * The one error type a transfer ends with. `code` is stable; subclasses add detail.
+ * Messages name the method and URL, never credentials.
+ *
+ * @example
+ * ```ts
+ * import { download, isTransferError } from 'rxtransfer';
+ * download('https://example.com/x').subscribe({
+ *   error: (e) => { if (isTransferError(e) && e.code === 'timeout') console.log('slow'); },
+ * });
+ * ```
+ */
+export class TransferError extends Error {
+  override name: string = 'TransferError';
+  readonly code: TransferErrorCode;
+  /** The URL, without credentials. */
+  readonly url: string | undefined;
+  readonly method: string | undefined;
+
+  constructor(code: TransferErrorCode, message: string, context: TransferErrorContext = {}) {
+    const url = context.url === undefined ? undefined : redactUrl(context.url);
+    const where = [context.method, url].filter(Boolean).join(' ');
+    super(where ? `${message} (${where})` : message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.code = code;
+    this.url = url;
+    this.method = context.method;
+    Object.defineProperty(this, MARK, { value: true });
+  }
+}
+
+/** True for any rxtransfer error, also one made by another copy of the package. */
+export function isTransferError(value: unknown): value is TransferError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARK] === true;
+}

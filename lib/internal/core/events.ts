@@ -1,0 +1,88 @@
+import type { Observable } from 'rxjs';
+
+/** Which way bytes are moving. */
+export type TransferDirection = 'upload' | 'download';
+
+/**
+ * A progress report. Mirrors NSURLSession's `didWriteData`: `delta` is `bytesWritten`,
+ * `loaded` is `totalBytesWritten`, `total` is `totalBytesExpectedToWrite`.
+ *
+ * @example
+ * ```ts
+ * import { download } from 'rxtransfer';
+ * download('https://example.com/a.bin').subscribe((e) => {
+ *   if (e.type === 'progress') console.log(e.direction, e.loaded, e.total, e.percent);
+ * });
+ * ```
+ */
+export interface TransferProgress {
+  readonly type: 'progress';
+  readonly direction: TransferDirection;
+  /** Bytes so far in this direction; never decreases, across retries and redirects too. */
+  readonly loaded: number;
+  /** Bytes since the previous progress event of the same direction. */
+  readonly delta: number;
+  /** Expected bytes, when known. */
+  readonly total?: number;
+  /** Integer 0..100, present exactly when `total` is known. */
+  readonly percent?: number;
+  /** Smoothed transfer rate in bytes per second, once it can be measured. */
+  readonly bytesPerSecond?: number;
+  /** 1 for the first try, +1 for each retry. */
+  readonly attempt: number;
+}
+
+/** The single successful end of a transfer; always followed by `complete`. */
+export interface TransferDone<R> {
+  readonly type: 'done';
+  readonly result: R;
+}
+
+/** What a transfer emits: progress, then exactly one `done` (or an error). */
+export type TransferEvent<R> = TransferProgress | TransferDone<R>;
+
+/**
+ * A transfer: a cold Observable. Each subscription is one request; unsubscribing aborts it.
+ * @see docs/transfers.md for the grammar G1–G12.
+ */
+export type Transfer<R> = Observable<TransferEvent<R>>;
+
+/** Response headers, names in lower case. */
+export type ResponseHeaders = Readonly<Record<string, string>>;
+
+/** What a successful download resolves to. `T` depends on `responseType`, or is `undefined` with `to`. */
+export interface DownloadResult<T = ArrayBuffer> {
+  /** The final URL, after redirects, without credentials. */
+  readonly url: string;
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  /** Bytes of body received (after decoding), including bytes resumed from disk. */
+  readonly size: number;
+  /** The body in memory, per `responseType`; `undefined` when streamed to a file with `to`. */
+  readonly data: T;
+  /** With `to`: the file written. */
+  readonly path?: string;
+  /** With `integrity`: the digest that matched, in SRI form (`sha256-…`). */
+  readonly integrity?: string;
+}
+
+/** What a successful upload resolves to. */
+export interface UploadResult<T = string> {
+  readonly url: string;
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  /** Bytes of request body sent. */
+  readonly sent: number;
+  /** The response body, per `responseType` (default text). */
+  readonly data: T;
+}
+
+/** Narrows an event to progress. */
+export function isProgress<R>(event: TransferEvent<R>): event is TransferProgress {
+  return event.type === 'progress';
+}
+
+/** Narrows an event to the final `done`. */
+export function isDone<R>(event: TransferEvent<R>): event is TransferDone<R> {
+  return event.type === 'done';
+}
