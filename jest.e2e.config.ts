@@ -7,7 +7,11 @@ const config: Config = {
   roots: ['<rootDir>/spec/e2e/browser'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^rxtransfer$': '<rootDir>/lib/index.node.ts',
+    '^rxtransfer/(.*)$': '<rootDir>/lib/$1/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
   testTimeout: 120_000,
   maxWorkers: 1,
 };

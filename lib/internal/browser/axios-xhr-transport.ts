@@ -1,0 +1,91 @@
+import axios from 'axios';
+import type { AxiosLike } from '../core/options.js';
+import type { OpenedBody, Transport, TransportRequest, TransportResponse } from '../core/transport.js';
+import { NetworkError } from '../core/errors/network-error.js';
+import { TransferError } from '../core/errors/transfer-error.js';
+import { lowerCaseHeaders, parseHeaderBlock } from '../core/headers.js';
+
+interface AxiosResult { status: number; statusText: string; headers: unknown; data: ArrayBuffer | null; request?: XMLHttpRequest }
+
+function xhrData(body: OpenedBody | undefined): unknown {
+  if (!body) return undefined;
+  if (body.kind === 'bytes') {
+    const { data } = body;
+    return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data.buffer : data.slice().buffer;
+  }
+  if (body.kind === 'stream') throw new TransferError('invalid', 'XMLHttpRequest cannot send a stream body');
+  return body.data;
+}
+
+function isEncoded(headers: Record<string, string>): boolean {
+  const encoding = headers['content-encoding'];
+  return encoding !== undefined && encoding.toLowerCase() !== 'identity';
+}
+
+/**
+ * The browser transport: axios' `xhr` adapter. The browser follows redirects itself and decodes
+ * bodies; the head is handed over at the first download progress event (status and headers
+ * are known then), the body when the request completes.
+ */
+export function axiosXhrTransport(instance?: AxiosLike): Transport {
+  const client = (instance ?? axios) as unknown as { request(config: unknown): Promise<AxiosResult> };
+  return {
+    name: 'axios-xhr',
+    followsRedirects: true,
+    streamsBodies: false,
+    send(req: TransportRequest): Promise<TransportResponse> {
+      const context = { url: req.url, method: req.method };
+      return new Promise<TransportResponse>((resolve, reject) => {
+        let head: TransportResponse | undefined;
+        let settle!: { resolve(bytes: Uint8Array): void; reject(error: unknown): void };
+        const bodyBytes = new Promise<Uint8Array>((res, rej) => (settle = { resolve: res, reject: rej }));
+        bodyBytes.catch(() => undefined);
+        const body = async function* () {
+          const bytes = await bodyBytes;
+          if (bytes.byteLength > 0) yield bytes;
+        };
+        const open = (status: number, statusText: string, headers: Record<string, string>, url: string) => {
+          head = { status, statusText, headers, url, decoded: isEncoded(headers), body: body() };
+          resolve(head);
+        };
+        client
+          .request({
+            url: req.url,
+            method: req.method,
+            headers: req.headers,
+            data: xhrData(req.body),
+            adapter: 'xhr',
+            responseType: 'arraybuffer',
+            transformResponse: [(d: unknown) => d],
+            validateStatus: null,
+            signal: req.signal,
+            onUploadProgress: (e: { loaded: number }) => req.onUploadProgress(e.loaded),
+            onDownloadProgress: (e: { loaded: number; event?: { target?: XMLHttpRequest } }) => {
+              const xhr = e.event?.target;
+              if (!head && xhr && xhr.readyState >= 2) {
+                req.onConnect();
+                open(xhr.status, xhr.statusText, parseHeaderBlock(xhr.getAllResponseHeaders()) as Record<string, string>, xhr.responseURL || req.url);
+              }
+              req.onDownloadProgress(e.loaded);
+            },
+          })
+          .then(
+            (res) => {
+              const bytes = new Uint8Array(res.data ?? new ArrayBuffer(0));
+              if (!head) open(res.status, res.statusText, lowerCaseHeaders(res.headers) as Record<string, string>, res.request?.responseURL || req.url);
+              settle.resolve(bytes);
+            },
+            (error: unknown) => {
+              const mapped = req.signal.aborted
+                ? req.signal.reason
+                : error instanceof TransferError
+                  ? error
+                  : new NetworkError(`request failed: ${(error as Error)?.message ?? String(error)}`, (error as { code?: string })?.code, context);
+              if (head) settle.reject(mapped);
+              else reject(mapped);
+            },
+          );
+      });
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { Subscription, asyncScheduler, type SchedulerAction, type SchedulerLike } from 'rxjs';
+import type { SynchronizationContext } from './synchronization-context.js';
+
+const MARK = Symbol.for('rxtransfer.ContextScheduler');
+
+/** Options of {@link contextScheduler}. */
+export interface ContextSchedulerOptions {
+  /** Measures delays and gives `now()`. Default `asyncScheduler`; pass a virtual-time one in tests. */
+  readonly timer?: SchedulerLike;
+}
+
+/**
+ * An RxJS scheduler whose work runs through a {@link SynchronizationContext}, as Rx.NET's
+ * `SynchronizationContextScheduler` (C4). Delays are measured by the timer scheduler (outside a
+ * zone, for a zone context), then the work is posted; unsubscribing before it runs cancels it,
+ * and `this.schedule(state, delay)` inside the work reschedules it, so `interval`, `delay` and
+ * `observeOn` work.
+ *
+ * @example
+ * ```ts
+ * import { observeOn, of } from 'rxjs';
+ * import { contextScheduler, microtaskContext } from 'rxtransfer';
+ * of(1, 2).pipe(observeOn(contextScheduler(microtaskContext()))).subscribe(console.log);
+ * ```
+ */
+export class ContextScheduler implements SchedulerLike {
+  private readonly timer: SchedulerLike;
+
+  constructor(
+    readonly context: SynchronizationContext,
+    options: ContextSchedulerOptions = {},
+  ) {
+    this.timer = options.timer ?? asyncScheduler;
+    Object.defineProperty(this, MARK, { value: true });
+  }
+
+  /** The timer scheduler's clock, in milliseconds. */
+  now(): number {
+    return this.timer.now();
+  }
+
+  schedule<T>(work: (this: SchedulerAction<T>, state: T) => void, delay: number, state: T): Subscription;
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay: number, state?: T): Subscription;
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number): Subscription;
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    return new ContextAction(this.context, this.timer, work).schedule(state, delay);
+  }
+}
+
+class ContextAction<T> extends Subscription implements SchedulerAction<T> {
+  private generation = 0;
+  private timerSubscription: Subscription | undefined;
+
+  constructor(
+    private readonly context: SynchronizationContext,
+    private readonly timer: SchedulerLike,
+    private readonly work: (this: SchedulerAction<T>, state?: T) => void,
+  ) {
+    super(() => {
+      this.generation += 1;
+      this.timerSubscription?.unsubscribe();
+    });
+  }
+
+  schedule(state?: T, delay = 0): Subscription {
+    if (this.closed) return this;
+    // A newer schedule supersedes an older one that has not run yet.
+    const generation = ++this.generation;
+    this.timerSubscription?.unsubscribe();
+    this.timerSubscription = undefined;
+    const deliver = (): void =>
+      this.context.post(() => {
+        if (!this.closed && generation === this.generation) this.work.call(this, state);
+      });
+    if (delay > 0) {
+      this.timerSubscription = this.context.runOutside(() => this.timer.schedule(deliver, delay));
+    } else {
+      deliver();
+    }
+    return this;
+  }
+}
+
+/** True for a scheduler made by {@link contextScheduler}, also by another copy of the package. */
+export function isContextScheduler(value: unknown): value is ContextScheduler {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARK] === true;
+}
+
+/**
+ * An RxJS scheduler that posts its work to `context` (see {@link ContextScheduler}).
+ *
+ * @example
+ * ```ts
+ * import { interval, take } from 'rxjs';
+ * import { contextScheduler, macrotaskContext } from 'rxtransfer';
+ * interval(10, contextScheduler(macrotaskContext())).pipe(take(3)).subscribe(console.log);
+ * ```
+ */
+export function contextScheduler(context: SynchronizationContext, options?: ContextSchedulerOptions): ContextScheduler {
+  return new ContextScheduler(context, options);
+}

@@ -1,0 +1,64 @@
+import { Observable, Subscription, type OperatorFunction } from 'rxjs';
+import type { TransferEvent, TransferProgress } from './events.js';
+import { TransferError, isTransferError } from './errors/transfer-error.js';
+
+/** Wraps anything thrown into a {@link TransferError}, keeping TransferErrors as they are (G8). */
+export function toTransferError(error: unknown, context: { url?: string; method?: string } = {}): TransferError {
+  if (isTransferError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TransferError('network', `transfer failed: ${message}`, { ...context, cause: error });
+}
+
+/**
+ * The one place that enforces the grammar on what reaches the subscriber, whatever happened
+ * underneath: exactly one end (G2), nothing after it (G3), `done` immediately followed by
+ * `complete`, progress per direction never going back and no upload after download (G4),
+ * and every error a {@link TransferError}. A source that completes without `done` ends in an
+ * error, never in silence.
+ */
+export function enforceGrammar<R>(context: { url?: string; method?: string } = {}): OperatorFunction<TransferEvent<R>, TransferEvent<R>> {
+  return (source) =>
+    new Observable<TransferEvent<R>>((subscriber) => {
+      let ended = false;
+      let downloading = false;
+      const last: Record<string, TransferProgress | undefined> = {};
+      const inner = new Subscription();
+      const end = () => {
+        ended = true;
+        inner.unsubscribe();
+      };
+      inner.add(source.subscribe({
+        next(event) {
+          if (ended) return;
+          if (event.type === 'done') {
+            end();
+            subscriber.next(event);
+            subscriber.complete();
+            return;
+          }
+          if (event.type !== 'progress') return;
+          if (event.direction === 'upload' && downloading) return;
+          if (event.direction === 'download') downloading = true;
+          const before = last[event.direction];
+          if (before && (event.loaded < before.loaded || (event.percent ?? 0) < (before.percent ?? 0))) return;
+          if (event.total !== undefined && event.loaded > event.total) return;
+          last[event.direction] = event;
+          subscriber.next(event);
+        },
+        error(error) {
+          if (ended) return;
+          end();
+          subscriber.error(toTransferError(error, context));
+        },
+        complete() {
+          if (ended) return;
+          end();
+          subscriber.error(new TransferError('network', 'transfer ended without a result', context));
+        },
+      }));
+      return () => {
+        ended = true;
+        inner.unsubscribe();
+      };
+    });
+}

@@ -1,0 +1,187 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { Transport } from './transport.js';
+import { normalizeRetry, type NormalizedRetry, type RetryPolicy } from './retry.js';
+import { parseIntegrity, type IntegrityExpectation } from './integrity.js';
+import type { ResponseType } from './sink.js';
+
+/** Per-phase time limits in ms (G9). */
+export interface TimeoutOptions {
+  /** Until the connection is established. Default 30 000. */
+  connect?: number;
+  /** With no byte moving either way. Default 60 000, so that no transfer can hang. */
+  idle?: number;
+  /** The whole transfer, retries and redirects included. Default none. */
+  total?: number;
+}
+
+/** Anything with axios' `request(config)`: the user's axios instance, interceptors and all. */
+export interface AxiosLike {
+  request(config: never): Promise<unknown>;
+}
+
+/** Options every transfer takes. */
+export interface TransferOptions {
+  /** HTTP method. Downloads default to GET, uploads to POST. */
+  method?: string;
+  /** Request headers. */
+  headers?: Record<string, string>;
+  /** Total time limit in ms, or per phase. */
+  timeout?: number | TimeoutOptions;
+  /** Aborting it ends the transfer with `CancelledError`. */
+  signal?: AbortSignal;
+  /** Retries: a count, or a policy. Default none. */
+  retry?: number | RetryPolicy;
+  /** The delivery context: every notification goes through it (G7). */
+  scheduler?: SchedulerLike;
+  /** The clock for timeouts, backoff and throttling. Default `asyncScheduler`; tests pass a virtual one. */
+  timer?: SchedulerLike;
+  /** Least ms between two progress events. Default 100. 0 sends every change. */
+  progressInterval?: number;
+  /** Redirects followed at most. Default 5. */
+  maxRedirects?: number;
+  /** Largest body accepted, in bytes. Default no limit. */
+  maxBytes?: number;
+  /** Your own axios instance (interceptors, agents, proxy settings). */
+  axios?: AxiosLike;
+  /** A transport of your own, such as the fake from `rxtransfer/testing`. Takes precedence over `axios`. */
+  transport?: Transport;
+}
+
+/** Options of `download()`. */
+export interface DownloadOptions extends TransferOptions {
+  /** Node: stream the body to this file (through a side file renamed on success). */
+  to?: string;
+  /** Continue a partial `to` file left by an earlier run. */
+  resume?: boolean;
+  /** Keep the partial side file when the download fails. Default: the value of `resume`. */
+  keepPartial?: boolean;
+  /** With `to`: replace an existing file on success. Default true; false fails if the file exists. */
+  overwrite?: boolean;
+  /** Expected digest in Subresource Integrity form, `sha256-<base64>`; checked before `done`. */
+  integrity?: string;
+  /** In-memory result type. Default `arraybuffer`. */
+  responseType?: ResponseType;
+}
+
+/** Options of `upload()`. */
+export interface UploadOptions extends TransferOptions {
+  /** How to read the response body. Default `text`. */
+  responseType?: ResponseType;
+}
+
+/** Options after validation: what the orchestrator works from. */
+export interface NormalizedOptions {
+  readonly kind: 'download' | 'upload';
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeouts: { readonly connect: number; readonly idle: number; readonly total: number };
+  readonly retry: NormalizedRetry;
+  readonly scheduler: SchedulerLike | undefined;
+  readonly timer: SchedulerLike;
+  readonly progressInterval: number;
+  readonly maxRedirects: number;
+  readonly maxBytes: number;
+  readonly signal: AbortSignal | undefined;
+  readonly responseType: ResponseType;
+  readonly to: string | undefined;
+  readonly resume: boolean;
+  readonly keepPartial: boolean;
+  readonly overwrite: boolean;
+  readonly integrity: IntegrityExpectation | undefined;
+  readonly axios: AxiosLike | undefined;
+  readonly transport: Transport | undefined;
+}
+
+const DEFAULT_CONNECT_MS = 30_000;
+const DEFAULT_IDLE_MS = 60_000;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const RESPONSE_TYPES: readonly ResponseType[] = ['arraybuffer', 'uint8array', 'text', 'json', 'blob'];
+
+function isMs(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && !Number.isNaN(value);
+}
+
+/**
+ * Validates once and fills in defaults (the one normalization point). Returns a message naming
+ * what is wrong instead of throwing: the caller turns it into `TransferError('invalid')`.
+ */
+export function normalizeOptions(kind: 'download' | 'upload', url: unknown, options: DownloadOptions & UploadOptions = {}): NormalizedOptions | string {
+  if (typeof options !== 'object' || options === null) return 'options must be an object';
+  if (typeof url !== 'string' && !(url instanceof URL)) return `url must be a string or URL, got ${url === null ? 'null' : typeof url}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url));
+  } catch {
+    return 'url is not a valid absolute URL';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `unsupported scheme ${parsed.protocol} (only http: and https:)`;
+
+  const method = (options.method ?? (kind === 'download' ? 'GET' : 'POST')).toUpperCase();
+  if (!TOKEN.test(method)) return `method "${String(options.method).slice(0, 40)}" is not an HTTP method`;
+
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (!TOKEN.test(name)) return `header name "${name.slice(0, 40)}" is not valid`;
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) return `header "${name}" must be a string without CR, LF or NUL`;
+    headers[name] = value;
+  }
+
+  const t = typeof options.timeout === 'number' ? { total: options.timeout } : options.timeout ?? {};
+  if (typeof t !== 'object') return 'timeout must be ms or { connect, idle, total }';
+  for (const phase of ['connect', 'idle', 'total'] as const) {
+    if (t[phase] !== undefined && (!isMs(t[phase]) || t[phase] === 0)) return `timeout${phase === 'total' && typeof options.timeout === 'number' ? '' : '.' + phase} must be a positive number of ms, got ${String(t[phase])}`;
+  }
+  const retry = normalizeRetry(options.retry);
+  if (typeof retry === 'string') return retry;
+
+  const progressInterval = options.progressInterval ?? 100;
+  if (!isMs(progressInterval)) return `progressInterval must be a number of ms >= 0, got ${String(options.progressInterval)}`;
+  const maxRedirects = options.maxRedirects ?? 5;
+  if (!Number.isInteger(maxRedirects) || maxRedirects < 0) return `maxRedirects must be a whole number >= 0, got ${String(options.maxRedirects)}`;
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  if (!isMs(maxBytes)) return `maxBytes must be a number >= 0, got ${String(options.maxBytes)}`;
+  if (options.signal !== undefined && !(typeof options.signal === 'object' && options.signal !== null && 'aborted' in options.signal)) return 'signal must be an AbortSignal';
+  if (options.scheduler !== undefined && typeof options.scheduler?.schedule !== 'function') return 'scheduler must be an RxJS SchedulerLike';
+  if (options.timer !== undefined && typeof options.timer?.schedule !== 'function') return 'timer must be an RxJS SchedulerLike';
+
+  const responseType = options.responseType ?? (kind === 'download' ? 'arraybuffer' : 'text');
+  if (!RESPONSE_TYPES.includes(responseType)) return `responseType must be one of ${RESPONSE_TYPES.join(', ')}, got ${String(responseType)}`;
+  if (options.to !== undefined && (typeof options.to !== 'string' || options.to.length === 0 || options.to.includes('\0'))) return 'to must be a non-empty file path';
+  if (options.resume && options.to === undefined) return 'resume needs a file to continue: give `to`';
+  let integrity: IntegrityExpectation | undefined;
+  if (options.integrity !== undefined) {
+    const p = typeof options.integrity === 'string' ? parseIntegrity(options.integrity) : 'integrity must be a string';
+    if (typeof p === 'string') return p;
+    integrity = p;
+  }
+  if (options.axios !== undefined && typeof options.axios?.request !== 'function') return 'axios must be an axios instance';
+  if (options.transport !== undefined && typeof options.transport?.send !== 'function') return 'transport must have a send(request) method';
+
+  return {
+    kind,
+    url: parsed.href,
+    method,
+    headers,
+    timeouts: {
+      connect: t.connect ?? DEFAULT_CONNECT_MS,
+      idle: t.idle ?? DEFAULT_IDLE_MS,
+      total: t.total ?? Number.POSITIVE_INFINITY,
+    },
+    retry,
+    scheduler: options.scheduler,
+    timer: options.timer ?? asyncScheduler,
+    progressInterval,
+    maxRedirects,
+    maxBytes,
+    signal: options.signal,
+    responseType,
+    to: options.to,
+    resume: options.resume ?? false,
+    keepPartial: options.keepPartial ?? options.resume ?? false,
+    overwrite: options.overwrite ?? true,
+    integrity,
+    axios: options.axios,
+    transport: options.transport,
+  };
+}

@@ -1,0 +1,34 @@
+import type { AxiosLike } from './options.js';
+import type { Transport } from './transport.js';
+import type { HasherFactory } from './integrity.js';
+import type { BodySink } from './sink.js';
+
+/** How a file sink is asked to behave; from the download's options. */
+export interface FileSinkOptions {
+  readonly resume: boolean;
+  readonly keepPartial: boolean;
+  readonly overwrite: boolean;
+}
+
+/** A sink that writes to a file and can resume it. */
+export interface FileSink extends BodySink<undefined> {
+  /** The validator (strong ETag or Last-Modified) of the partial bytes, for `If-Range`. */
+  readonly validator: string | undefined;
+  /** Records the validator of the response being written. */
+  remember(validator: string | undefined): Promise<void>;
+  /** The bytes already on disk, for hashing a resumed download. */
+  existing(): AsyncIterable<Uint8Array>;
+}
+
+/**
+ * What a platform (Node, the browser) gives the pure core. Each entry point builds one;
+ * the core never imports a platform module.
+ */
+export interface Platform {
+  readonly name: string;
+  /** The default transport, over the given axios instance or the package's own. */
+  transport(axios: AxiosLike | undefined): Transport;
+  createHasher: HasherFactory;
+  /** Opens a file sink for `to`; absent where there is no file system. */
+  openFileSink?(path: string, options: FileSinkOptions): Promise<FileSink>;
+}

@@ -1,0 +1,64 @@
+import type { ResponseHeaders } from './events.js';
+import type { TransportResponse } from './transport.js';
+import { BODY_EXCERPT_LIMIT } from './errors/http-status-error.js';
+
+/** A parsed `Content-Range`: `bytes start-end/size`, or `bytes * /size` (start and end undefined). */
+export interface ContentRange {
+  readonly start: number | undefined;
+  readonly end: number | undefined;
+  readonly size: number | undefined;
+}
+
+/** Parses `Content-Range`; undefined when absent or malformed. */
+export function parseContentRange(value: string | undefined): ContentRange | undefined {
+  if (value === undefined) return undefined;
+  const m = /^bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)$/i.exec(value.trim());
+  if (!m) return undefined;
+  const start = m[1] === undefined ? undefined : Number(m[1]);
+  const end = m[2] === undefined ? undefined : Number(m[2]);
+  const size = m[3] === '*' ? undefined : Number(m[3]);
+  if (start !== undefined && end !== undefined && end < start) return undefined;
+  if (start === undefined && size === undefined) return undefined;
+  return { start, end, size };
+}
+
+/**
+ * The body length the response declares, in decoded bytes: Content-Length when the body is not
+ * content-encoded (G4: never a false size under gzip), 0 for HEAD, 204 and 304.
+ */
+export function declaredLength(response: TransportResponse, method: string): number | undefined {
+  if (method === 'HEAD' || response.status === 204 || response.status === 304) return 0;
+  if (response.decoded) return undefined;
+  const encoding = response.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return undefined;
+  const value = response.headers['content-length'];
+  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** A validator fit for `If-Range`: a strong ETag, else Last-Modified; never a weak ETag. */
+export function strongValidator(headers: ResponseHeaders): string | undefined {
+  const etag = headers['etag'];
+  if (etag !== undefined && !/^W\//.test(etag)) return etag;
+  return headers['last-modified'];
+}
+
+/** Reads at most {@link BODY_EXCERPT_LIMIT} bytes of a body as text, then stops. */
+export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (signal.aborted) break;
+    chunks.push(chunk);
+    size += chunk.byteLength;
+    if (size >= BODY_EXCERPT_LIMIT) break;
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all.subarray(0, BODY_EXCERPT_LIMIT));
+}

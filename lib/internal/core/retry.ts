@@ -1,0 +1,91 @@
+import type { TransferError } from './errors/transfer-error.js';
+import { isHttpStatusError } from './errors/http-status-error.js';
+import { isTimeoutError } from './errors/timeout-error.js';
+import { isIntegrityError } from './errors/integrity-error.js';
+
+/** When and how a failed attempt is tried again (G11). */
+export interface RetryPolicy {
+  /** Retries after the first attempt. Default 0 (no retry) when `retry` is not given. */
+  count: number;
+  /** First backoff delay in ms. Default 300. */
+  baseDelay?: number;
+  /** Longest backoff delay in ms. Default 10 000. */
+  maxDelay?: number;
+  /** Growth of the delay per retry. Default 2. */
+  factor?: number;
+  /** Fraction of the delay taken away at random (0..1). Default 0.5. */
+  jitter?: number;
+  /** Statuses worth another try. Default 408, 429, 500, 502, 503, 504. */
+  statuses?: readonly number[];
+  /** Also retry non-idempotent methods (POST, PATCH). Default false. */
+  unsafeMethods?: boolean;
+  /** A `Retry-After` longer than this (ms) ends the transfer instead. Default 60 000. */
+  maxRetryAfter?: number;
+  /** Last word on whether to retry; a throw ends the transfer with that error. */
+  shouldRetry?: (error: TransferError, attempt: number) => boolean;
+}
+
+/** A policy with every default filled in. */
+export type NormalizedRetry = Required<Omit<RetryPolicy, 'shouldRetry'>> & Pick<RetryPolicy, 'shouldRetry'>;
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
+
+/** Fills in a retry policy, or says what is wrong with it. */
+export function normalizeRetry(retry: number | RetryPolicy | undefined): NormalizedRetry | string {
+  const policy: RetryPolicy = typeof retry === 'number' ? { count: retry } : retry ?? { count: 0 };
+  if (typeof policy !== 'object') return `retry must be a count or a policy, got ${typeof retry}`;
+  const n: NormalizedRetry = {
+    count: policy.count,
+    baseDelay: policy.baseDelay ?? 300,
+    maxDelay: policy.maxDelay ?? 10_000,
+    factor: policy.factor ?? 2,
+    jitter: policy.jitter ?? 0.5,
+    statuses: policy.statuses ?? [408, 429, 500, 502, 503, 504],
+    unsafeMethods: policy.unsafeMethods ?? false,
+    maxRetryAfter: policy.maxRetryAfter ?? 60_000,
+    shouldRetry: policy.shouldRetry,
+  };
+  if (!Number.isInteger(n.count) || n.count < 0) return `retry count must be a whole number >= 0, got ${String(policy.count)}`;
+  for (const key of ['baseDelay', 'maxDelay', 'factor', 'maxRetryAfter'] as const) {
+    if (typeof n[key] !== 'number' || !(n[key] >= 0)) return `retry.${key} must be a number >= 0, got ${String(n[key])}`;
+  }
+  if (!(n.jitter >= 0 && n.jitter <= 1)) return `retry.jitter must be between 0 and 1, got ${String(n.jitter)}`;
+  if (n.shouldRetry !== undefined && typeof n.shouldRetry !== 'function') return 'retry.shouldRetry must be a function';
+  return n;
+}
+
+/** Whether the error is of a kind that another attempt may cure. */
+export function isRetryable(error: TransferError, method: string, policy: NormalizedRetry): boolean {
+  if (!policy.unsafeMethods && !IDEMPOTENT.has(method)) return false;
+  switch (error.code) {
+    case 'network':
+      return true;
+    case 'timeout':
+      return isTimeoutError(error) && error.phase !== 'total';
+    case 'http':
+      return isHttpStatusError(error) && policy.statuses.includes(error.status);
+    case 'integrity':
+      return isIntegrityError(error) && error.reason === 'truncated';
+    default:
+      return false;
+  }
+}
+
+/** Backoff before retry number `retry` (1 for the first retry), with jitter from `random()`. */
+export function backoffDelay(retry: number, policy: NormalizedRetry, random: () => number): number {
+  const raw = Math.min(policy.maxDelay, policy.baseDelay * policy.factor ** (retry - 1));
+  return Math.round(raw * (1 - policy.jitter * random()));
+}
+
+/**
+ * Parses `Retry-After` (delta-seconds or an HTTP date) into ms from `now`.
+ * Returns undefined when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}

@@ -1,0 +1,85 @@
+/**
+ * Where a download's bytes go. The core writes every chunk of a successful response here and
+ * publishes the result only after every check passed (G5).
+ */
+export interface BodySink<T> {
+  /** Bytes already held from an earlier run (resume); 0 for a fresh download. */
+  readonly offset: number;
+  /** Takes a chunk; returns a promise when the caller must wait (backpressure). */
+  write(chunk: Uint8Array): void | Promise<void>;
+  /** Forgets every byte written (the next attempt starts from zero). */
+  reset(): void | Promise<void>;
+  /** Publishes the body: the data in memory, or the file renamed into place. */
+  finish(): Promise<{ data: T; path?: string }>;
+  /** Gives up: releases resources and removes anything that could look finished. */
+  abort(): Promise<void>;
+}
+
+/** The in-memory result types a download can ask for. */
+export type ResponseType = 'arraybuffer' | 'uint8array' | 'text' | 'json' | 'blob';
+
+/** The type of `data` for each {@link ResponseType}. */
+export interface ResponseTypeMap {
+  arraybuffer: ArrayBuffer;
+  uint8array: Uint8Array;
+  text: string;
+  json: unknown;
+  blob: Blob;
+}
+
+/** Joins chunks into one array. */
+export function concatChunks(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]!.byteLength === size) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** Converts raw bytes to the requested in-memory type. Throws (a SyntaxError) on bad JSON. */
+export function decodeBody(bytes: Uint8Array, type: ResponseType, contentType?: string): unknown {
+  switch (type) {
+    case 'uint8array':
+      return bytes;
+    case 'arraybuffer':
+      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? bytes.buffer
+        : bytes.slice().buffer;
+    case 'text':
+      return new TextDecoder().decode(bytes);
+    case 'json': {
+      const text = new TextDecoder().decode(bytes);
+      return text.length === 0 ? null : JSON.parse(text);
+    }
+    case 'blob':
+      return new Blob([bytes as Uint8Array<ArrayBuffer>], contentType ? { type: contentType } : {});
+  }
+}
+
+/** A sink that keeps the body in memory and decodes it per `responseType`. */
+export function memorySink<T>(type: ResponseType, contentType: () => string | undefined): BodySink<T> {
+  let chunks: Uint8Array[] = [];
+  let size = 0;
+  return {
+    offset: 0,
+    write(chunk) {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+    },
+    reset() {
+      chunks = [];
+      size = 0;
+    },
+    async finish() {
+      const data = decodeBody(concatChunks(chunks, size), type, contentType()) as T;
+      chunks = [];
+      return { data };
+    },
+    async abort() {
+      chunks = [];
+    },
+  };
+}

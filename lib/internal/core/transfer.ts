@@ -1,0 +1,415 @@
+import { Observable, observeOn, type Subscriber, type Subscription } from 'rxjs';
+import type { DownloadResult, ResponseHeaders, Transfer, TransferEvent, UploadResult } from './events.js';
+import { TransferError, isTransferError } from './errors/transfer-error.js';
+import { TimeoutError } from './errors/timeout-error.js';
+import { CancelledError } from './errors/cancelled-error.js';
+import { HttpStatusError } from './errors/http-status-error.js';
+import { IntegrityError } from './errors/integrity-error.js';
+import { normalizeOptions, type DownloadOptions, type NormalizedOptions, type UploadOptions } from './options.js';
+import { normalizeBody, type NormalizedBody } from './body.js';
+import type { Platform, FileSink } from './platform.js';
+import type { Transport, TransportResponse } from './transport.js';
+import { memorySink, type BodySink } from './sink.js';
+import { ProgressReporter } from './progress.js';
+import { Watchdog } from './watchdog.js';
+import { enforceGrammar, toTransferError } from './grammar.js';
+import { backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
+import { nextHop, REDIRECT_STATUSES, type Hop } from './redirect.js';
+import { originOf, redactUrl } from './redact.js';
+import { toBase64 } from './integrity.js';
+import { readExcerpt, parseContentRange, strongValidator, declaredLength } from './response-head.js';
+
+type Outcome<R> =
+  | { readonly type: 'done'; readonly result: R }
+  | { readonly type: 'redirect'; readonly status: number; readonly headers: ResponseHeaders; readonly location: string }
+  | { readonly type: 'restart' };
+
+/** Marks an abort caused by unsubscribing: nothing is delivered for it. */
+const UNSUBSCRIBED = Symbol('unsubscribed');
+
+/**
+ * Builds the cold Observable of one transfer. Validation happens here, once; everything
+ * else happens per subscription in {@link TransferRun}.
+ */
+export function createTransfer<R>(
+  platform: Platform,
+  kind: 'download' | 'upload',
+  url: unknown,
+  body: unknown,
+  options: DownloadOptions | UploadOptions | undefined,
+): Transfer<R> {
+  let normalized: NormalizedOptions | string;
+  let normalizedBody: NormalizedBody | string | undefined;
+  try {
+    normalized = normalizeOptions(kind, url, (options ?? {}) as DownloadOptions & UploadOptions);
+    normalizedBody = kind === 'upload' ? normalizeBody(body) : undefined;
+  } catch (error) {
+    normalized = `options could not be read: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  const context = { url: typeof url === 'string' || url instanceof URL ? redactUrl(url) : undefined, method: typeof normalized === 'string' ? undefined : normalized.method };
+  const problem = typeof normalized === 'string' ? normalized : typeof normalizedBody === 'string' ? normalizedBody : undefined;
+  if (problem !== undefined || typeof normalized === 'string') {
+    const error = new TransferError('invalid', problem ?? 'invalid options', context);
+    const scheduler = typeof (options as { scheduler?: { schedule?: unknown } } | undefined)?.scheduler?.schedule === 'function' ? (options as DownloadOptions).scheduler : undefined;
+    const failing = new Observable<TransferEvent<R>>((subscriber) => {
+      let live = true;
+      void Promise.resolve().then(() => live && subscriber.error(error));
+      return () => {
+        live = false;
+      };
+    });
+    return scheduler ? failing.pipe(observeOn(scheduler)) : failing;
+  }
+  const n = normalized;
+  const b = normalizedBody as NormalizedBody | undefined;
+  const cold = new Observable<TransferEvent<R>>((subscriber) => {
+    const run = new TransferRun<R>(platform, n, b, subscriber);
+    run.start();
+    return () => run.unsubscribe();
+  }).pipe(enforceGrammar<R>(context));
+  return n.scheduler ? cold.pipe(observeOn(n.scheduler)) : cold;
+}
+
+/** One subscription's work: attempts, redirects, retries, timeouts, the sink and progress. */
+class TransferRun<R> {
+  private readonly controller = new AbortController();
+  private readonly reporter: ProgressReporter;
+  private readonly cleanups: Array<() => void> = [];
+  private deadline = Number.POSITIVE_INFINITY;
+  private bodyOpened = false;
+  private responseContentType: string | undefined;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly n: NormalizedOptions,
+    private readonly body: NormalizedBody | undefined,
+    private readonly subscriber: Subscriber<TransferEvent<R>>,
+  ) {
+    this.reporter = new ProgressReporter((event) => subscriber.next(event), n.timer, n.progressInterval);
+  }
+
+  start(): void {
+    const { n } = this;
+    const context = { url: n.url, method: n.method };
+    if (n.signal) {
+      if (n.signal.aborted) this.controller.abort(new CancelledError(context));
+      else {
+        const onAbort = () => this.controller.abort(new CancelledError(context));
+        n.signal.addEventListener('abort', onAbort, { once: true });
+        this.cleanups.push(() => n.signal!.removeEventListener('abort', onAbort));
+      }
+    }
+    if (Number.isFinite(n.timeouts.total)) {
+      this.deadline = n.timer.now() + n.timeouts.total;
+      const timer = n.timer.schedule(() => this.controller.abort(new TimeoutError('total', n.timeouts.total, context)), n.timeouts.total);
+      this.cleanups.push(() => timer.unsubscribe());
+    }
+    // Start on a microtask: nothing is delivered inside subscribe() (G7).
+    void Promise.resolve()
+      .then(() => this.run())
+      .then(
+        (result) => {
+          if (this.controller.signal.aborted && this.controller.signal.reason !== UNSUBSCRIBED) throw this.controller.signal.reason;
+          this.reporter.flush();
+          this.finish();
+          this.subscriber.next({ type: 'done', result });
+          this.subscriber.complete();
+        },
+      )
+      .catch((error: unknown) => {
+        this.finish();
+        if (this.controller.signal.reason === UNSUBSCRIBED) return;
+        const reason = this.controller.signal.aborted ? this.controller.signal.reason : error;
+        this.subscriber.error(toTransferError(reason, context));
+      });
+  }
+
+  unsubscribe(): void {
+    if (!this.controller.signal.aborted) this.controller.abort(UNSUBSCRIBED);
+    this.finish();
+  }
+
+  private finish(): void {
+    this.reporter.dispose();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+  }
+
+  private async run(): Promise<R> {
+    const { n } = this;
+    this.throwIfAborted();
+    const transport = n.transport ?? this.platform.transport(n.axios);
+    if (this.body?.streaming && !transport.streamsBodies) {
+      throw new TransferError('invalid', `this transport (${transport.name}) cannot send a stream body`, { url: n.url, method: n.method });
+    }
+    const sink = await this.openSink();
+    try {
+      this.throwIfAborted();
+      return await this.loop(transport, sink);
+    } catch (error) {
+      await sink.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async openSink(): Promise<BodySink<unknown>> {
+    const { n } = this;
+    if (n.to === undefined) return memorySink(n.responseType, () => this.responseContentType);
+    if (!this.platform.openFileSink) {
+      throw new TransferError('invalid', `\`to\` needs a file system; on ${this.platform.name} use responseType for an in-memory result`, { url: n.url, method: n.method });
+    }
+    return this.platform.openFileSink(n.to, { resume: n.resume, keepPartial: n.keepPartial, overwrite: n.overwrite });
+  }
+
+  private async loop(transport: Transport, sink: BodySink<unknown>): Promise<R> {
+    const { n } = this;
+    const firstOrigin = originOf(n.url);
+    let hop: Hop = { url: n.url, method: n.method, headers: n.headers, withBody: this.body !== undefined };
+    let redirects = 0;
+    let restarts = 0;
+    for (let attempt = 1; ; ) {
+      this.reporter.attempt = attempt;
+      let outcome: Outcome<R>;
+      try {
+        outcome = await this.exchange(transport, hop, sink);
+      } catch (raw) {
+        this.throwIfAborted();
+        const error = toTransferError(raw, { url: hop.url, method: hop.method });
+        const delay = this.retryDelay(error, attempt, hop);
+        if (delay === undefined) throw error;
+        await this.sleep(delay);
+        attempt++;
+        continue;
+      }
+      if (outcome.type === 'done') return outcome.result;
+      if (outcome.type === 'restart') {
+        if (++restarts > 2) throw new TransferError('network', 'the server kept answering the resumed range wrongly', { url: hop.url, method: hop.method });
+        continue;
+      }
+      const context = { url: hop.url, method: hop.method };
+      if (++redirects > n.maxRedirects) {
+        throw new HttpStatusError(outcome.status, outcome.headers, '', context, `too many redirects (more than ${n.maxRedirects})`);
+      }
+      const next = nextHop(hop, firstOrigin, outcome.status, outcome.location);
+      if (typeof next === 'string') throw new HttpStatusError(outcome.status, outcome.headers, '', context, next);
+      if (next.withBody && this.body && !this.body.replayable) {
+        throw new HttpStatusError(outcome.status, outcome.headers, '', context, `cannot follow a ${outcome.status} redirect with a one-shot stream body`);
+      }
+      hop = next;
+    }
+  }
+
+  /** The delay before another attempt, or undefined when the error is final (G11). */
+  private retryDelay(error: TransferError, attempt: number, hop: Hop): number | undefined {
+    const { n } = this;
+    const policy = n.retry;
+    if (attempt > policy.count) return undefined;
+    if (!isRetryable(error, hop.method, policy)) return undefined;
+    if (this.bodyOpened && this.body && !this.body.replayable) return undefined;
+    if (policy.shouldRetry) {
+      let verdict: boolean;
+      try {
+        verdict = policy.shouldRetry(error, attempt);
+      } catch (thrown) {
+        throw new TransferError('invalid', `retry.shouldRetry threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`, { url: hop.url, method: hop.method, cause: thrown });
+      }
+      if (!verdict) return undefined;
+    }
+    let delay = backoffDelay(attempt, policy, Math.random);
+    if (error instanceof HttpStatusError) {
+      const after = parseRetryAfter(error.headers['retry-after'], Date.now());
+      if (after !== undefined) {
+        if (after > policy.maxRetryAfter) return undefined;
+        delay = Math.max(delay, after);
+      }
+    }
+    if (n.timer.now() + delay >= this.deadline) return undefined;
+    return delay;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const signal = this.controller.signal;
+      let timer: Subscription | undefined = undefined;
+      const onAbort = () => {
+        timer?.unsubscribe();
+        reject(signal.reason);
+      };
+      timer = this.n.timer.schedule(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private throwIfAborted(): void {
+    if (this.controller.signal.aborted) throw this.controller.signal.reason;
+  }
+
+  /** One HTTP exchange: send, read the head, then the body into the sink. */
+  private async exchange(transport: Transport, hop: Hop, sink: BodySink<unknown>): Promise<Outcome<R>> {
+    const { n, reporter } = this;
+    const context = { url: hop.url, method: hop.method };
+    const attempt = new AbortController();
+    const onRunAbort = () => attempt.abort(this.controller.signal.reason);
+    this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
+    const watchdog = new Watchdog(n.timer, n.timeouts, (phase, ms) => attempt.abort(new TimeoutError(phase, ms, context)));
+    try {
+      const fileSink = n.to !== undefined ? (sink as unknown as FileSink) : undefined;
+      const offset = sink.offset;
+      const headers: Record<string, string> = { ...hop.headers };
+      if (offset > 0) {
+        headers['Range'] = `bytes=${offset}-`;
+        if (fileSink?.validator) headers['If-Range'] = fileSink.validator;
+        headers['Accept-Encoding'] = 'identity';
+      }
+      const opened = hop.withBody && this.body ? this.body.open() : undefined;
+      if (opened) this.bodyOpened = true;
+      const uploadTotal = opened ? this.body!.size : undefined;
+      if (opened) reporter.observe('upload', 0, uploadTotal);
+      if (opened && this.body!.contentType && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+        headers['Content-Type'] = this.body!.contentType;
+      }
+      // Filled in when the head is read; the download-progress hook reads it.
+      const download = { started: false, total: undefined as number | undefined };
+      let response: TransportResponse;
+      try {
+        response = await transport.send({
+          url: hop.url,
+          method: hop.method,
+          headers,
+          body: opened,
+          bodySize: uploadTotal,
+          signal: attempt.signal,
+          onUploadProgress: (loaded) => {
+            watchdog.touch();
+            if (loaded > 0) watchdog.connected();
+            reporter.observe('upload', loaded, uploadTotal);
+          },
+          onConnect: () => {
+            watchdog.touch();
+            watchdog.connected();
+          },
+          onDownloadProgress: (loaded) => {
+            watchdog.touch();
+            if (download.started) reporter.observe('download', offset + loaded, download.total);
+          },
+        });
+      } catch (error) {
+        throw attempt.signal.aborted ? attempt.signal.reason : error;
+      }
+      watchdog.connected();
+      watchdog.touch();
+      const { status } = response;
+
+      if (REDIRECT_STATUSES.has(status) && response.headers['location'] !== undefined && !transport.followsRedirects) {
+        attempt.abort();
+        return { type: 'redirect', status, headers: response.headers, location: response.headers['location'] };
+      }
+      if (status >= 400) {
+        if (offset > 0 && status === 416) {
+          const range = parseContentRange(response.headers['content-range']);
+          attempt.abort();
+          if (range && range.start === undefined && range.size === offset) {
+            return { type: 'done', result: await this.complete(hop, response, sink, offset, undefined) };
+          }
+          await sink.reset();
+          return { type: 'restart' };
+        }
+        const excerpt = await readExcerpt(response.body, attempt.signal).catch(() => '');
+        attempt.abort();
+        throw new HttpStatusError(status, response.headers, excerpt, context);
+      }
+
+      let start = 0;
+      if (offset > 0) {
+        const range = status === 206 ? parseContentRange(response.headers['content-range']) : undefined;
+        if (status === 206 && !(range && range.start === offset && range.end !== undefined && (range.size === undefined || range.end < range.size))) {
+          attempt.abort();
+          await sink.reset();
+          return { type: 'restart' };
+        }
+        if (status === 206) start = offset;
+        else await sink.reset();
+      }
+      const length = declaredLength(response, hop.method);
+      const downloadTotal = length === undefined ? undefined : start + length;
+      download.total = downloadTotal;
+      if (downloadTotal !== undefined && downloadTotal > n.maxBytes) {
+        attempt.abort();
+        throw new IntegrityError('too-large', `body of ${downloadTotal} bytes is over maxBytes (${n.maxBytes})`, context);
+      }
+      this.responseContentType = response.headers['content-type'];
+      await fileSink?.remember(strongValidator(response.headers));
+      if (opened && uploadTotal !== undefined) reporter.observe('upload', uploadTotal, uploadTotal);
+      download.started = true;
+      reporter.observe('download', start, downloadTotal);
+
+      const hasher = n.integrity ? this.platform.createHasher(n.integrity.algorithm) : undefined;
+      if (hasher && start > 0 && fileSink) {
+        for await (const chunk of fileSink.existing()) hasher.update(chunk);
+      }
+      let loaded = start;
+      try {
+        for await (const chunk of response.body) {
+          loaded += chunk.byteLength;
+          if (downloadTotal !== undefined && loaded > downloadTotal) {
+            throw new IntegrityError('overflow', `body is longer than the ${downloadTotal} bytes declared`, context);
+          }
+          if (loaded > n.maxBytes) throw new IntegrityError('too-large', `body is over maxBytes (${n.maxBytes})`, context);
+          hasher?.update(chunk);
+          const pending = sink.write(chunk);
+          if (pending) await pending;
+          watchdog.touch();
+          reporter.observe('download', loaded, downloadTotal);
+        }
+      } catch (error) {
+        if (attempt.signal.aborted) throw attempt.signal.reason;
+        if (isTransferError(error) && error.code !== 'network') throw error;
+        if (downloadTotal !== undefined && loaded < downloadTotal) {
+          throw new IntegrityError('truncated', `body ended after ${loaded} of ${downloadTotal} bytes`, { ...context, cause: error });
+        }
+        throw error;
+      }
+      if (attempt.signal.aborted) throw attempt.signal.reason;
+      if (downloadTotal !== undefined && loaded < downloadTotal) {
+        throw new IntegrityError('truncated', `body ended after ${loaded} of ${downloadTotal} bytes`, context);
+      }
+      let integrity: string | undefined;
+      if (hasher && n.integrity) {
+        const digest = toBase64(await hasher.digest());
+        if (!n.integrity.digests.includes(digest)) {
+          throw new IntegrityError('digest', `${n.integrity.algorithm} digest ${digest} does not match the expected integrity`, context);
+        }
+        integrity = `${n.integrity.algorithm}-${digest}`;
+      }
+      watchdog.stop();
+      return { type: 'done', result: await this.complete(hop, response, sink, loaded, integrity) };
+    } finally {
+      watchdog.stop();
+      this.controller.signal.removeEventListener('abort', onRunAbort);
+    }
+  }
+
+  /** Publishes the sink and builds the result; the final progress is flushed before `done`. */
+  private async complete(hop: Hop, response: TransportResponse, sink: BodySink<unknown>, size: number, integrity: string | undefined): Promise<R> {
+    this.throwIfAborted();
+    const published = await sink.finish();
+    this.throwIfAborted();
+    this.reporter.observe('download', size, size);
+    const base = { url: redactUrl(response.url || hop.url), status: response.status, headers: response.headers };
+    if (this.n.kind === 'upload') {
+      const sent = this.body?.size ?? this.reporter.loaded('upload');
+      const result: UploadResult<unknown> = { ...base, sent, data: published.data };
+      return result as R;
+    }
+    const result: DownloadResult<unknown> = {
+      ...base,
+      size,
+      data: published.data,
+      ...(published.path !== undefined ? { path: published.path } : {}),
+      ...(integrity !== undefined ? { integrity } : {}),
+    };
+    return result as R;
+  }
+}

@@ -1,0 +1,59 @@
+import type { ResponseHeaders } from './events.js';
+
+/**
+ * A request body opened for one attempt. Transports send it as they can:
+ * all of them take bytes, text, Blob and FormData; `stream` needs a streaming transport (Node).
+ */
+export type OpenedBody =
+  | { readonly kind: 'bytes'; readonly data: Uint8Array }
+  | { readonly kind: 'blob'; readonly data: Blob }
+  | { readonly kind: 'form'; readonly data: FormData }
+  | { readonly kind: 'stream'; readonly data: AsyncIterable<Uint8Array> };
+
+/** One HTTP exchange as the core asks a transport to perform it. No redirects are followed by the core's request. */
+export interface TransportRequest {
+  readonly url: string;
+  readonly method: string;
+  /** Header names as the user gave them; the transport must not add credentials of its own. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: OpenedBody | undefined;
+  /** Body size in bytes when known (sent as Content-Length). */
+  readonly bodySize: number | undefined;
+  /** Aborts the exchange: the transport closes the connection and rejects (or ends the body) promptly. */
+  readonly signal: AbortSignal;
+  /** Cumulative bytes of the body handed to the network in this exchange. */
+  onUploadProgress(loaded: number): void;
+  /** The connection is established (transports that can tell). */
+  onConnect(): void;
+  /** Cumulative raw bytes received, for transports that buffer the body before handing it over. */
+  onDownloadProgress(loaded: number): void;
+}
+
+/** The head of a response and its body, as a stream of chunks. */
+export interface TransportResponse {
+  readonly status: number;
+  readonly statusText: string;
+  /** Header names in lower case. */
+  readonly headers: ResponseHeaders;
+  /** Where the response came from (differs from the request only for transports that follow redirects). */
+  readonly url: string;
+  /** True when the body was content-decoded (gzip, br…): Content-Length does not count its bytes. */
+  readonly decoded: boolean;
+  /** The body. Breaking out of the iteration releases it. */
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * What moves bytes: `send` resolves with the response head once it is known, rejects with a
+ * `TransferError` (or anything, which the core wraps) on failure.
+ * @see Angular's `HttpBackend`, tus-js-client's `HttpStack`.
+ */
+export interface Transport {
+  /** A short name for diagnostics. */
+  readonly name: string;
+  /** True when the transport follows redirects itself (a browser's XHR): the core then cannot apply G11's redirect rules. */
+  readonly followsRedirects: boolean;
+  /** True when the transport can send `stream` bodies. */
+  readonly streamsBodies: boolean;
+  send(request: TransportRequest): Promise<TransportResponse>;
+}

@@ -1,0 +1,145 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- foreign components' args are untyped */
+import { Observable } from 'rxjs';
+import { reportUnhandledError } from '../context/report-error.js';
+import { SynchronizationContext } from '../context/synchronization-context.js';
+import { CancelledError } from '../core/errors/cancelled-error.js';
+import { IntegrityError } from '../core/errors/integrity-error.js';
+import { TransferError } from '../core/errors/transfer-error.js';
+import type { Transfer, TransferDirection, TransferEvent, TransferProgress } from '../core/events.js';
+import { listen, type EventSourceLike } from './event-target-like.js';
+import { ForeignProgress, type ProgressReading } from './foreign-progress.js';
+import { toTransferError } from './to-transfer-error.js';
+import type { EapComponent, EapMode, TransferFactories, TransferResultOf } from './to-eap-types.js';
+
+/** Any component following the EAP pattern: `<name>Async`, its events, and `cancelAsync(userState)`. */
+export interface EapComponentLike extends EventSourceLike {
+  cancelAsync(userState?: unknown): unknown;
+}
+
+/** Options of {@link fromEap}. */
+export interface FromEapOptions {
+  /** The context `<name>Async` is called in, hence the one the component raises events on. Default: the current one. */
+  readonly context?: SynchronizationContext;
+  /** The direction of progress that has no byte counts. Default `'download'`. */
+  readonly direction?: TransferDirection;
+  /** Reads byte counts from foreign progress args (return `undefined` to fall back to the percentage). */
+  readonly progress?: (args: any) => (ProgressReading & { readonly direction?: TransferDirection }) | undefined;
+  /** The progress events to listen to. Default `<name>ProgressChanged` and `progressChanged` (the same args object counts once). */
+  readonly progressEvents?: readonly string[];
+  /** How many arguments `<name>Async` takes before the userState. Default: its `length` minus one. */
+  readonly arity?: number;
+}
+
+/**
+ * Turns an EAP component's operation back into transfers: each call of the returned function
+ * gives a cold `Transfer` (G1); each subscription calls `<name>Async(...args, userState)` with a
+ * userState of its own, and unsubscribing calls `cancelAsync(userState)` (E12).
+ *
+ * Progress: args carrying a transfer's `progress` (components made by `toEap`) are passed on
+ * unchanged; a `progress` option can read byte counts from other args; otherwise the
+ * percentage is reported on a 0..100 scale (`total: 100`, `loaded` = percent), flushed to 100
+ * before `done`. Completed maps to `done`, to `CancelledError` when cancelled, or to the error
+ * (a `TransferError` as is, anything else wrapped, with `cause`).
+ *
+ * @example
+ * ```ts
+ * import { Observable } from 'rxjs';
+ * import { fromEap, toEap, type Transfer } from 'rxtransfer';
+ * const echo = (text: string): Transfer<string> =>
+ *   new Observable((s) => { s.next({ type: 'done', result: text }); s.complete(); });
+ * const component = toEap({ echo });
+ * fromEap(component, 'echo')('hi').subscribe((e) => console.log(e.type));
+ * ```
+ * @see docs/eap.md
+ */
+export function fromEap<F extends TransferFactories, M extends EapMode, K extends keyof F & string>(
+  component: EapComponent<F, M>,
+  name: K,
+  options?: FromEapOptions,
+): (...args: Parameters<F[K]>) => Transfer<TransferResultOf<F[K]>>;
+export function fromEap<R = unknown, A extends unknown[] = unknown[]>(
+  component: EapComponentLike,
+  name: string,
+  options?: FromEapOptions,
+): (...args: A) => Transfer<R>;
+export function fromEap(component: EapComponentLike, name: string, options: FromEapOptions = {}): (...args: unknown[]) => Transfer<unknown> {
+  return (...args: unknown[]) =>
+    new Observable<TransferEvent<unknown>>((subscriber) => {
+      const userState = Symbol(`fromEap:${name}`);
+      const progress = new ForeignProgress();
+      const scale = { upload: 'none', download: 'none' } as Record<TransferDirection, 'none' | 'bytes' | 'percent'>;
+      const removers: (() => void)[] = [];
+      let ended = false;
+      let lastArgs: unknown;
+      const end = (): void => {
+        ended = true;
+        for (const remove of removers.splice(0)) remove();
+      };
+
+      const onProgress = (e: any): void => {
+        if (ended || e?.userState !== userState || e === lastArgs) return;
+        lastArgs = e;
+        const direct = e.progress as TransferProgress | undefined;
+        if (direct && direct.type === 'progress' && typeof direct.loaded === 'number') {
+          scale[direct.direction] = 'bytes';
+          subscriber.next(direct);
+          progress.update(direct.direction, { loaded: direct.loaded, total: direct.total });
+          return;
+        }
+        const reading = options.progress?.(e);
+        const direction = reading?.direction ?? options.direction ?? 'download';
+        if (scale[direction] === 'none') scale[direction] = reading ? 'bytes' : 'percent';
+        const event = progress.update(direction, reading ?? { loaded: Number(e.progressPercentage) || 0, total: 100 });
+        if (event) subscriber.next(event);
+      };
+
+      const onCompleted = (e: any): void => {
+        if (ended || e?.userState !== userState) return;
+        end();
+        if (e.cancelled) return subscriber.error(new CancelledError({}, `${name} was cancelled by the component`));
+        if (e.error) return subscriber.error(toTransferError(e.error));
+        let result: unknown;
+        try {
+          result = 'result' in e ? e.result : undefined;
+        } catch (error) {
+          return subscriber.error(toTransferError(error));
+        }
+        for (const direction of ['upload', 'download'] as const) {
+          const check = progress.finish(direction, scale[direction] === 'percent');
+          if (check.kind === 'short') {
+            return subscriber.error(new IntegrityError('truncated', `${name} completed after ${check.loaded} of ${check.total} bytes`));
+          }
+          if (check.flush) subscriber.next(check.flush);
+        }
+        subscriber.next({ type: 'done', result });
+        subscriber.complete();
+      };
+
+      try {
+        const method = (component as unknown as Record<string, unknown>)[`${name}Async`];
+        if (typeof method !== 'function') throw new TypeError(`the component has no ${name}Async method`);
+        removers.push(listen(component, `${name}Completed`, onCompleted));
+        for (const event of options.progressEvents ?? [`${name}ProgressChanged`, 'progressChanged']) {
+          removers.push(listen(component, event, onProgress));
+        }
+        const arity = options.arity ?? Math.max(0, method.length - 1);
+        const padded = args.length >= arity ? args : [...args, ...new Array<undefined>(arity - args.length)];
+        const call = (): unknown => method.apply(component, [...padded, userState]);
+        if (options.context) SynchronizationContext.run(options.context, call);
+        else call();
+      } catch (error) {
+        end();
+        subscriber.error(new TransferError('invalid', `${name}Async refused the call: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      }
+
+      return () => {
+        if (ended) return;
+        end();
+        try {
+          component.cancelAsync(userState);
+        } catch (error) {
+          reportUnhandledError(error); // a component that breaks E10 cannot stop us letting go
+        }
+      };
+    });
+}

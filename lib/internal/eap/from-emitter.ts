@@ -1,0 +1,138 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- emitter events carry anything */
+import { Observable } from 'rxjs';
+import { reportUnhandledError } from '../context/report-error.js';
+import { CancelledError } from '../core/errors/cancelled-error.js';
+import { IntegrityError } from '../core/errors/integrity-error.js';
+import { TimeoutError } from '../core/errors/timeout-error.js';
+import type { TransferErrorContext } from '../core/errors/transfer-error.js';
+import type { Transfer, TransferDirection, TransferEvent } from '../core/events.js';
+import { listen, type EventSourceLike } from './event-target-like.js';
+import { ForeignProgress, type ProgressReading } from './foreign-progress.js';
+import { toTransferError } from './to-transfer-error.js';
+
+/** How {@link fromEmitter} drives and reads an event-emitting component. */
+export interface FromEmitterOptions<C, R> {
+  /** Starts the work. May return a promise: a rejection before the end becomes the error. */
+  readonly start: (component: C) => unknown;
+  /** Stops the work; called when the subscriber unsubscribes before the end (G6). */
+  readonly stop?: (component: C) => unknown;
+  /** The success event, and how to read the result from its arguments (may throw: that becomes the error). */
+  readonly end: { readonly event: string; readonly result: (...args: any[]) => R };
+  /** The failure event. Default `'error'`. */
+  readonly errorEvent?: string;
+  /** The progress event and how to read byte counts from its arguments. */
+  readonly progress?: { readonly event: string; readonly read: (...args: any[]) => ProgressReading };
+  /** Events meaning the component stopped on its own: they end in `CancelledError`. */
+  readonly stopEvents?: readonly string[];
+  /** An event meaning the component timed out (idle), ending in `TimeoutError`, and its delay when known. */
+  readonly timeout?: { readonly event: string; readonly ms?: number };
+  /** Which way the bytes move. Default `'download'`. */
+  readonly direction?: TransferDirection;
+  /** The URL and method, for error messages. */
+  readonly url?: string;
+  readonly method?: string;
+}
+
+/**
+ * A Node-style event-emitting component (a download helper, an uploader) as a transfer. The
+ * component is made per subscription by `create` (cold, G1); its progress event becomes
+ * progress events (G4), its end event `done`, its error event a `TransferError`; unsubscribing
+ * calls `stop` (G6). Works with any `on`/`off`, `addListener`/`removeListener` or
+ * `addEventListener`/`removeEventListener` pair: no Node import.
+ *
+ * A byte count below a known total at the end is an `IntegrityError` (G5). After the end or an
+ * unsubscribe, a late `errorEvent` from the component is swallowed rather than crashing the
+ * process (Node throws `'error'` events nobody listens to).
+ *
+ * @example
+ * ```ts
+ * import { EventEmitter } from 'node:events';
+ * import { fromEmitter } from 'rxtransfer';
+ * const job = fromEmitter(() => new EventEmitter(), {
+ *   start: (c) => setTimeout(() => c.emit('end', 'ok'), 0),
+ *   end: { event: 'end', result: (value: string) => value },
+ * });
+ * job.subscribe((e) => console.log(e.type));
+ * ```
+ */
+export function fromEmitter<C extends EventSourceLike, R>(create: () => C, options: FromEmitterOptions<C, R>): Transfer<R> {
+  return new Observable<TransferEvent<R>>((subscriber) => {
+    const context: TransferErrorContext = { url: options.url, method: options.method };
+    const direction = options.direction ?? 'download';
+    const errorEvent = options.errorEvent ?? 'error';
+    const progress = new ForeignProgress();
+    const removers: (() => void)[] = [];
+    let component: C | undefined;
+    let ended = false;
+    const end = (): void => {
+      ended = true;
+      for (const remove of removers.splice(0)) remove();
+      if (component) listen(component, errorEvent, swallow); // see the TSDoc: late errors must not crash
+    };
+    const fail = (error: unknown): void => {
+      if (ended) return;
+      end();
+      subscriber.error(toTransferError(error, context));
+    };
+    const on = (name: string, handler: (...args: any[]) => void): void => {
+      removers.push(listen(component as C, name, handler));
+    };
+    try {
+      component = create();
+      if (options.progress) {
+        const { event, read } = options.progress;
+        on(event, (...args) => {
+          if (ended) return;
+          try {
+            const next = progress.update(direction, read(...args));
+            if (next) subscriber.next(next);
+          } catch (error) {
+            fail(error);
+          }
+        });
+      }
+      on(options.end.event, (...args) => {
+        if (ended) return;
+        let result: R;
+        try {
+          result = options.end.result(...args);
+        } catch (error) {
+          return fail(error);
+        }
+        const check = progress.finish(direction, false);
+        if (check.kind === 'short') return fail(new IntegrityError('truncated', `ended after ${check.loaded} of ${check.total} bytes`, context));
+        end();
+        subscriber.next({ type: 'done', result });
+        subscriber.complete();
+      });
+      on(errorEvent, (error: unknown) => fail(error));
+      for (const name of options.stopEvents ?? []) on(name, () => fail(new CancelledError(context, `the component stopped (${name})`)));
+      if (options.timeout) {
+        const { event, ms } = options.timeout;
+        on(event, () => fail(new TimeoutError('idle', ms ?? 0, context)));
+      }
+      settle(options.start(component), fail);
+    } catch (error) {
+      fail(error);
+    }
+    return () => {
+      if (ended || !component) return;
+      end();
+      try {
+        if (options.stop) settle(options.stop(component), reportUnhandledError);
+      } catch (error) {
+        reportUnhandledError(error);
+      }
+    };
+  });
+}
+
+function swallow(): void {
+  // Intentionally empty: the subscriber has its end already.
+}
+
+function settle(value: unknown, onRejected: (error: unknown) => void): void {
+  if (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function') {
+    (value as PromiseLike<unknown>).then(undefined, onRejected);
+  }
+}

@@ -1,0 +1,103 @@
+import axios from 'axios';
+import type { IncomingMessage } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import type { AxiosLike } from '../core/options.js';
+import type { Transport, TransportRequest, TransportResponse } from '../core/transport.js';
+import { NetworkError } from '../core/errors/network-error.js';
+import { fromAxiosError } from './axios-errors.js';
+import { connectAwareTransport } from './connect-aware.js';
+import { countedUploadStream } from './upload-stream.js';
+import { lowerCaseHeaders } from '../core/headers.js';
+
+/** Encodings this transport can decode; others are passed through as raw bytes of unknown length. */
+const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((h) => h.toLowerCase() === name);
+}
+
+/**
+ * The Node transport: axios' `http` adapter with redirects left to the core (`maxRedirects: 0`,
+ * which also keeps axios from buffering upload bodies), responses as streams, decoding done
+ * here so that the core knows when Content-Length no longer counts the body.
+ */
+export function axiosHttpTransport(instance?: AxiosLike): Transport {
+  const client = (instance ?? axios) as unknown as { request(config: unknown): Promise<{ status: number; statusText: string; headers: unknown; data: IncomingMessage }> };
+  return {
+    name: 'axios-http',
+    followsRedirects: false,
+    streamsBodies: true,
+    async send(req: TransportRequest): Promise<TransportResponse> {
+      const context = { url: req.url, method: req.method };
+      const headers: Record<string, string> = { ...req.headers };
+      let data: Readable | undefined;
+      if (req.body) {
+        const upload = countedUploadStream(req.body, req.onUploadProgress);
+        data = upload.stream;
+        if (upload.contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = upload.contentType;
+        if (req.bodySize !== undefined && !hasHeader(headers, 'content-length')) headers['Content-Length'] = String(req.bodySize);
+      }
+      if (!hasHeader(headers, 'accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
+      let response;
+      try {
+        response = await client.request({
+          url: req.url,
+          method: req.method,
+          headers,
+          data,
+          adapter: 'http',
+          responseType: 'stream',
+          decompress: false,
+          maxRedirects: 0,
+          maxBodyLength: Number.POSITIVE_INFINITY,
+          maxContentLength: Number.POSITIVE_INFINITY,
+          validateStatus: null,
+          signal: req.signal,
+          transport: connectAwareTransport(req.onConnect),
+        });
+      } catch (error) {
+        data?.destroy();
+        if (req.signal.aborted) throw req.signal.reason;
+        throw fromAxiosError(error, context);
+      }
+      const raw = response.data;
+      const responseHeaders = lowerCaseHeaders(response.headers);
+      const encoding = responseHeaders['content-encoding']?.trim().toLowerCase();
+      const decoder = encoding && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304 ? DECODERS[encoding] : undefined;
+      let body: Readable = raw;
+      if (decoder) {
+        const stream = decoder() as unknown as Readable;
+        body = pipeline(raw, stream as never, () => undefined) as unknown as Readable;
+      }
+      return {
+        status: response.status,
+        statusText: response.statusText ?? '',
+        headers: responseHeaders,
+        url: req.url,
+        decoded: decoder !== undefined,
+        body: chunks(body, raw, context),
+      };
+    },
+  };
+}
+
+/** The body as chunks; a broken connection becomes a NetworkError. Leaving early destroys the stream. */
+async function* chunks(body: Readable, raw: IncomingMessage, context: { url: string; method: string }): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of body) yield chunk as Buffer;
+    if (raw.complete === false) throw new NetworkError('connection closed before the body ended', 'ECONNRESET', context);
+  } catch (error) {
+    if (error instanceof NetworkError) throw error;
+    const errno = (error as { code?: string }).code;
+    throw new NetworkError(`body interrupted: ${(error as Error).message ?? String(error)}`, errno, { ...context, cause: error });
+  } finally {
+    body.destroy();
+    raw.destroy();
+  }
+}

@@ -1,0 +1,144 @@
+import { constants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { open, readFile, rename, rm, link, unlink, lstat, writeFile, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { FileSink, FileSinkOptions } from '../core/platform.js';
+import { TransferError } from '../core/errors/transfer-error.js';
+
+/** Suffix of the side file a download writes before it is renamed into place (G5). */
+export const PARTIAL_SUFFIX = '.partial';
+/** Suffix of the small record beside a partial file: the validator for `If-Range`. */
+export const PARTIAL_META_SUFFIX = '.partial.json';
+
+/** Bytes buffered between the network and the disk before backpressure applies. */
+const WRITE_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * A download sink on disk. Bytes go to `<to>.partial`, created exclusively (never through a
+ * planted symlink); only a verified body is renamed to `<to>`, so no file at `to` ever looks
+ * finished when it is not. With `resume`, an existing partial file is continued.
+ */
+export async function openFileSink(path: string, options: FileSinkOptions): Promise<FileSink> {
+  const target = resolve(path);
+  const partial = target + PARTIAL_SUFFIX;
+  const meta = target + PARTIAL_META_SUFFIX;
+  const fail = (message: string, cause?: unknown) => new TransferError('invalid', message, { cause });
+  if (!options.overwrite && (await exists(target))) throw fail(`${path} exists (overwrite is false)`);
+
+  let offset = 0;
+  let validator: string | undefined;
+  let handle: FileHandle | undefined;
+  if (options.resume) {
+    try {
+      const stat = await lstat(partial);
+      if (stat.isFile()) {
+        handle = await open(partial, constants.O_RDWR | constants.O_NOFOLLOW);
+        offset = stat.size;
+        validator = (JSON.parse(await readFile(meta, 'utf8')) as { validator?: string }).validator;
+      }
+    } catch {
+      validator = undefined;
+    }
+    if (handle && offset > 0 && validator === undefined) {
+      // Bytes without a validator cannot be proven to belong to the same version: start over.
+      await handle.close();
+      handle = undefined;
+      offset = 0;
+    }
+  }
+  if (!handle) {
+    await rm(partial, { force: true });
+    try {
+      handle = await open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    } catch (error) {
+      throw fail(`cannot create ${partial}: ${(error as Error).message}`, error);
+    }
+  }
+
+  let out: WriteStream = stream(handle, offset);
+  let failure: Error | undefined;
+  const watch = (s: WriteStream) => s.on('error', (error) => (failure ??= error));
+  watch(out);
+  const end = () => new Promise<void>((done, reject) => {
+    if (failure) return reject(failure);
+    out.end(() => (failure ? reject(failure) : done()));
+  });
+
+  const sink: FileSink = {
+    get offset() {
+      return offset;
+    },
+    get validator() {
+      return validator;
+    },
+    write(chunk) {
+      if (failure) throw failure;
+      if (out.write(chunk)) return;
+      return new Promise<void>((done, reject) => {
+        const onError = (error: Error) => reject(error);
+        out.once('error', onError);
+        out.once('drain', () => {
+          out.off('error', onError);
+          done();
+        });
+      });
+    },
+    async reset() {
+      await end();
+      await handle!.truncate(0);
+      offset = 0;
+      validator = undefined;
+      out = stream(handle!, 0);
+      watch(out);
+    },
+    async remember(next) {
+      validator = next;
+      if (next === undefined) await rm(meta, { force: true });
+      else await writeFile(meta, JSON.stringify({ validator: next }));
+    },
+    async *existing() {
+      if (offset > 0) yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
+    },
+    async finish() {
+      await end();
+      await handle!.sync();
+      await handle!.close();
+      if (options.overwrite) await rename(partial, target);
+      else {
+        try {
+          await link(partial, target);
+        } catch (error) {
+          throw fail(`${path} exists (overwrite is false)`, error);
+        }
+        await unlink(partial);
+      }
+      await rm(meta, { force: true });
+      return { data: undefined, path: target };
+    },
+    async abort() {
+      await new Promise<void>((done) => {
+        if (out.closed || out.destroyed) return done();
+        out.end(() => done());
+        out.once('error', () => done());
+      });
+      await handle!.close().catch(() => undefined);
+      if (!options.keepPartial) {
+        await rm(partial, { force: true });
+        await rm(meta, { force: true });
+      }
+    },
+  };
+  return sink;
+}
+
+function stream(handle: FileHandle, start: number): WriteStream {
+  return createWriteStream('', { fd: handle, start, autoClose: false, highWaterMark: WRITE_BUFFER } as never);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

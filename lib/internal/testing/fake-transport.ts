@@ -1,0 +1,191 @@
+import type { Transport, TransportRequest, TransportResponse } from '../core/transport.js';
+import { NetworkError } from '../core/errors/network-error.js';
+import { lowerCaseHeaders } from '../core/headers.js';
+
+/** The head a {@link FakeRequest} answers with. */
+export interface FakeHead {
+  status?: number;
+  statusText?: string;
+  headers?: Record<string, string>;
+  /** The body is content-decoded (as after gzip): its length is not Content-Length. */
+  decoded?: boolean;
+}
+
+/**
+ * One request seen by the {@link FakeTransport}: inspect it, then drive it step by step.
+ * Every method is a no-op once the request has ended or was aborted.
+ */
+export class FakeRequest {
+  private chunks: Uint8Array[] = [];
+  private ended = false;
+  private failure: unknown;
+  private wake: (() => void) | undefined;
+  private answer!: { resolve(response: TransportResponse): void; reject(error: unknown): void };
+  private answered = false;
+  /** Resolves when the head is answered (used by the transport). */
+  readonly response: Promise<TransportResponse>;
+
+  constructor(readonly request: TransportRequest) {
+    this.response = new Promise<TransportResponse>((resolve, reject) => (this.answer = { resolve, reject }));
+    this.response.catch(() => undefined);
+    request.signal.addEventListener('abort', () => this.abortNow(), { once: true });
+    if (request.signal.aborted) this.abortNow();
+  }
+
+  get url(): string {
+    return this.request.url;
+  }
+  get method(): string {
+    return this.request.method;
+  }
+  /** A header sent, by case-insensitive name. */
+  header(name: string): string | undefined {
+    return lowerCaseHeaders(this.request.headers)[name.toLowerCase()];
+  }
+  /** True once the core aborted this request (unsubscribe, timeout, cancel). */
+  get aborted(): boolean {
+    return this.request.signal.aborted;
+  }
+
+  /** Reports that the connection is up. */
+  connect(): this {
+    if (!this.aborted) this.request.onConnect();
+    return this;
+  }
+  /** Reports `loaded` request-body bytes handed to the network. */
+  uploadProgress(loaded: number): this {
+    if (!this.aborted) this.request.onUploadProgress(loaded);
+    return this;
+  }
+  /** Reports raw bytes received, as a buffering transport (XHR) does. */
+  downloadProgress(loaded: number): this {
+    if (!this.aborted) this.request.onDownloadProgress(loaded);
+    return this;
+  }
+  /** Answers the head. */
+  respond(head: FakeHead = {}): this {
+    if (this.answered || this.aborted) return this;
+    this.answered = true;
+    this.answer.resolve({
+      status: head.status ?? 200,
+      statusText: head.statusText ?? '',
+      headers: lowerCaseHeaders(head.headers ?? {}),
+      url: this.request.url,
+      decoded: head.decoded ?? false,
+      body: this.body(),
+    });
+    return this;
+  }
+  /** Sends body bytes (after {@link respond}). */
+  chunk(data: Uint8Array | string): this {
+    if (this.ended || this.aborted) return this;
+    this.chunks.push(typeof data === 'string' ? new TextEncoder().encode(data) : data);
+    this.poke();
+    return this;
+  }
+  /** Ends the body. */
+  end(): this {
+    this.ended = true;
+    this.poke();
+    return this;
+  }
+  /** Fails the request: before the head, `send` rejects; after, the body breaks. */
+  fail(error: unknown = new NetworkError('connection reset', 'ECONNRESET', { url: this.url, method: this.method })): this {
+    if (this.ended || this.aborted) return this;
+    this.ended = true;
+    this.failure = error;
+    if (!this.answered) {
+      this.answered = true;
+      this.answer.reject(error);
+    }
+    this.poke();
+    return this;
+  }
+  /** Answers head, body and end at once. */
+  flush(body: Uint8Array | string = '', head: FakeHead = {}): this {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    const headers = { 'content-length': String(bytes.byteLength), ...(head.headers ?? {}) };
+    return this.respond({ ...head, headers }).chunk(bytes).end();
+  }
+
+  private abortNow(): void {
+    if (!this.ended) this.failure ??= new NetworkError('aborted', 'ECONNABORTED', { url: this.url, method: this.method });
+    this.ended = true;
+    if (!this.answered) {
+      this.answered = true;
+      this.answer.reject(this.failure);
+    }
+    this.poke();
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private async *body(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      if (this.chunks.length > 0) {
+        yield this.chunks.shift()!;
+        continue;
+      }
+      if (this.failure !== undefined) throw this.failure;
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+/**
+ * A transport you drive from a test, as Angular's HttpTestingController: pass it as
+ * `transport`, then take each request and answer it.
+ *
+ * @example
+ * ```ts
+ * import { download } from 'rxtransfer';
+ * import { FakeTransport } from 'rxtransfer/testing';
+ * const fake = new FakeTransport();
+ * download('https://example.com/a', { transport: fake, responseType: 'text' }).subscribe(console.log);
+ * (await fake.next()).flush('hello');
+ * ```
+ */
+export class FakeTransport implements Transport {
+  readonly name = 'fake';
+  readonly streamsBodies = true;
+  readonly followsRedirects: boolean;
+  /** Every request seen, in order. */
+  readonly requests: FakeRequest[] = [];
+  private waiting: Array<(request: FakeRequest) => void> = [];
+  private readonly onRequest: ((request: FakeRequest) => void) | undefined;
+
+  constructor(options: { followsRedirects?: boolean; onRequest?: (request: FakeRequest) => void } = {}) {
+    this.followsRedirects = options.followsRedirects ?? false;
+    this.onRequest = options.onRequest;
+  }
+
+  send(request: TransportRequest): Promise<TransportResponse> {
+    const fake = new FakeRequest(request);
+    this.requests.push(fake);
+    const waiter = this.waiting.shift();
+    waiter?.(fake);
+    this.onRequest?.(fake);
+    return fake.response;
+  }
+
+  /** The next request not yet taken: resolves when it arrives. */
+  next(): Promise<FakeRequest> {
+    const taken = this.taken;
+    if (taken < this.requests.length) {
+      this.taken++;
+      return Promise.resolve(this.requests[taken]!);
+    }
+    return new Promise<FakeRequest>((resolve) =>
+      this.waiting.push((request) => {
+        this.taken++;
+        resolve(request);
+      }),
+    );
+  }
+  private taken = 0;
+}

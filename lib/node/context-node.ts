@@ -1,0 +1,41 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { setContextStore, type ContextStore } from '../internal/context/context-store.js';
+import type { SynchronizationContext } from '../internal/context/synchronization-context.js';
+
+/**
+ * A {@link ContextStore} on Node's `AsyncLocalStorage`: `SynchronizationContext.current` set by
+ * `run(ctx, fn)` flows into everything `fn` starts, across awaits, timers and I/O callbacks (C2).
+ *
+ * @example
+ * ```ts
+ * import { setContextStore } from 'rxtransfer';
+ * import { asyncLocalContextStore } from 'rxtransfer/node';
+ * setContextStore(asyncLocalContextStore());
+ * ```
+ */
+export function asyncLocalContextStore(): ContextStore {
+  const storage = new AsyncLocalStorage<SynchronizationContext | undefined>();
+  return {
+    get: () => storage.getStore(),
+    run: (context, fn) => storage.run(context, fn),
+  };
+}
+
+let installedStore: ContextStore | undefined;
+
+/**
+ * Installs {@link asyncLocalContextStore} as the context store, once; the Node entry calls it.
+ * Returns the store in force.
+ *
+ * @example
+ * ```ts
+ * import { installNodeContextStore } from 'rxtransfer/node';
+ * installNodeContextStore();
+ * ```
+ */
+export function installNodeContextStore(): ContextStore {
+  if (installedStore) return installedStore;
+  installedStore = asyncLocalContextStore();
+  setContextStore(installedStore);
+  return installedStore;
+}

@@ -1,0 +1,9 @@
+/**
+ * rxtransfer/node — file sources and sinks, and the Node transport.
+ * @packageDocumentation
+ */
+export { fileBody } from '../internal/node/file-body.js';
+export { openFileSink, PARTIAL_SUFFIX, PARTIAL_META_SUFFIX } from '../internal/node/file-sink.js';
+export { axiosHttpTransport } from '../internal/node/axios-http-transport.js';
+export { nodePlatform } from '../internal/node/node-platform.js';
+export { asyncLocalContextStore, installNodeContextStore } from './context-node.js';

@@ -1,0 +1,3 @@
+/** What the specs import: the public entry, plus RxJS types they need. */
+export * from '../../lib/index.js';
+export type { SchedulerLike } from 'rxjs';

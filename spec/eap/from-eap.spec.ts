@@ -1,0 +1,177 @@
+import fc from 'fast-check';
+import { EventEmitter } from 'node:events';
+import type { Subscription } from 'rxjs';
+import {
+  ProgressChangedEventArgs,
+  TransferError,
+  fromEap,
+  immediateContext,
+  isCancelledError,
+  isIntegrityError,
+  isTransferError,
+  macrotaskContext,
+  microtaskContext,
+  toEap,
+  type SynchronizationContext,
+  type Transfer,
+  type TransferEvent,
+} from './eap-index.js';
+import { scriptedTransfer, settleTasks, Sequence, type Script, type SourceEvent } from '../helpers/eap-fakes.js';
+
+interface Trace {
+  events: TransferEvent<unknown>[];
+  end: { kind: 'complete' } | { kind: 'error'; error: unknown } | undefined;
+  syncInSubscribe: number;
+}
+
+function record(transfer: Transfer<unknown>): { trace: Trace; subscription: Subscription } {
+  const trace: Trace = { events: [], end: undefined, syncInSubscribe: 0 };
+  let subscribing = true;
+  const subscription = transfer.subscribe({
+    next: (e) => {
+      if (subscribing) trace.syncInSubscribe += 1;
+      trace.events.push(e);
+    },
+    error: (error: unknown) => void (trace.end = { kind: 'error', error }),
+    complete: () => void (trace.end = { kind: 'complete' }),
+  });
+  subscribing = false;
+  return { trace, subscription };
+}
+
+async function drain(s: fc.Scheduler): Promise<void> {
+  for (let round = 0; round < 200; round++) {
+    await s.waitAll();
+    await settleTasks(2);
+    if (s.count() === 0) return;
+  }
+  throw new Error('did not settle');
+}
+
+describe('fromEap', () => {
+  it('E12 fromEap(toEap(f)) behaves as f for the grammar (property)', async () => {
+    const scriptArb: fc.Arbitrary<Script> = fc.record({
+      chunks: fc.array(fc.nat({ max: 100 }), { maxLength: 5 }),
+      totalKnown: fc.boolean(),
+      end: fc.constantFrom('done', 'error', 'never'),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        scriptArb,
+        fc.constantFrom('transfer', 'plain'),
+        fc.constantFrom('microtask', 'macrotask', 'default'),
+        fc.option(fc.nat({ max: 6 }), { nil: undefined }),
+        async (s, script, failure, contextKind, unsubscribeAfter) => {
+          const seq = new Sequence();
+          const log: SourceEvent[] = [];
+          const error = failure === 'transfer' ? new TransferError('http', 'HTTP 500') : new Error('socket hang up');
+          const f = (op: number): Transfer<unknown> => scriptedTransfer(s, script, op, log, seq, { ok: op }, error);
+          const context: SynchronizationContext | undefined = contextKind === 'microtask' ? microtaskContext() : contextKind === 'macrotask' ? macrotaskContext() : undefined;
+          const roundTrip = fromEap(toEap({ f }), 'f', { context });
+
+          const direct = record(f(0));
+          await drain(s);
+          const transfer = roundTrip(1);
+          expect(log.filter((e) => e.op === 1)).toEqual([]); // G1: cold
+          const trip = record(transfer);
+          if (unsubscribeAfter !== undefined) {
+            void s.schedule(Promise.resolve(), 'unsubscribe').then(() => trip.subscription.unsubscribe());
+          }
+          await drain(s);
+          if (script.end === 'never' && unsubscribeAfter === undefined) trip.subscription.unsubscribe();
+          await drain(s);
+
+          expect(trip.trace.syncInSubscribe).toBe(0); // G7: nothing inside subscribe
+          const sourceLog = log.filter((e) => e.op === 1);
+          expect(sourceLog.filter((e) => e.kind === 'subscribed')).toHaveLength(1);
+          if (trip.trace.end === undefined) {
+            // unsubscribed early (G6): the source was let go, and what came before matched f
+            expect(sourceLog.some((e) => e.kind === 'unsubscribed')).toBe(true);
+            expect(direct.trace.events.slice(0, trip.trace.events.length)).toEqual(trip.trace.events);
+            return;
+          }
+          // G2–G5, G10: the same events and the same single end
+          expect(trip.trace.events).toEqual(direct.trace.events.map((e) => (e.type === 'done' ? { type: 'done', result: { ok: 1 } } : e)));
+          expect(trip.trace.end.kind).toBe(direct.trace.end?.kind);
+          if (trip.trace.end.kind === 'error') {
+            const got = trip.trace.end.error;
+            expect(isTransferError(got)).toBe(true); // G8: errors are TransferErrors
+            if (failure === 'transfer') expect(got).toBe(error);
+            else expect((got as Error & { cause?: unknown }).cause).toBe(error);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('E12 each subscription uses its own userState and unsubscribe calls cancelAsync for it', () => {
+    const states: unknown[] = [];
+    const cancelled: unknown[] = [];
+    const component = Object.assign(new EventEmitter(), {
+      fetchAsync: (_url: string, state: unknown) => void states.push(state),
+      cancelAsync: (state: unknown) => void cancelled.push(state),
+    });
+    const fetch$ = fromEap<string, [string]>(component, 'fetch');
+    const a = fetch$('x').subscribe();
+    const b = fetch$('x').subscribe();
+    expect(states).toHaveLength(2);
+    expect(states[0]).not.toBe(states[1]);
+    a.unsubscribe();
+    b.unsubscribe();
+    expect(cancelled).toEqual(states);
+    expect(component.listenerCount('fetchCompleted')).toBe(0);
+  });
+
+  it('E12 a percent-only foreign component maps to a 0..100 scale, flushed to 100 before done', async () => {
+    const component = Object.assign(new EventEmitter(), {
+      workAsync(n: number, state: unknown) {
+        setTimeout(() => {
+          component.emit('progressChanged', new ProgressChangedEventArgs(30, state));
+          component.emit('progressChanged', new ProgressChangedEventArgs(20, state)); // goes backwards: ignored
+          component.emit('progressChanged', new ProgressChangedEventArgs(70, {})); // someone else's
+          component.emit('workCompleted', { error: null, cancelled: false, userState: state, result: n * 2 });
+        }, 1);
+      },
+      cancelAsync: () => undefined,
+    });
+    const events: TransferEvent<number>[] = [];
+    await new Promise<void>((resolve, reject) =>
+      fromEap<number, [number]>(component, 'work', { context: immediateContext() })(21).subscribe({ next: (e) => events.push(e), error: reject, complete: resolve }),
+    );
+    expect(events).toEqual([
+      { type: 'progress', direction: 'download', loaded: 30, delta: 30, total: 100, percent: 30, attempt: 1 },
+      { type: 'progress', direction: 'download', loaded: 100, delta: 70, total: 100, percent: 100, attempt: 1 },
+      { type: 'done', result: 42 },
+    ]);
+  });
+
+  it('E12 byte counts read from foreign args; short ends are IntegrityErrors; cancel and refusals are errors', async () => {
+    const emitter = new EventEmitter();
+    const component = Object.assign(emitter, {
+      getAsync(mode: string, state: unknown) {
+        if (mode === 'refuse') throw new Error('busy');
+        queueMicrotask(() => {
+          emitter.emit('getProgressChanged', { userState: state, progressPercentage: 50, bytesReceived: 5, totalBytesToReceive: 10 });
+          if (mode === 'short') emitter.emit('getCompleted', { error: null, cancelled: false, userState: state, result: 'x' });
+          if (mode === 'cancel') emitter.emit('getCompleted', { error: null, cancelled: true, userState: state });
+          if (mode === 'error') emitter.emit('getCompleted', { error: Object.assign(new Error('reset'), { code: 'ECONNRESET' }), cancelled: false, userState: state });
+        });
+      },
+      cancelAsync: () => undefined,
+    });
+    const get$ = fromEap<string, [string]>(component, 'get', { progress: (e) => ({ loaded: e.bytesReceived, total: e.totalBytesToReceive }) });
+    const outcome = (mode: string) =>
+      new Promise<unknown>((resolve) => get$(mode).subscribe({ error: resolve, complete: () => resolve('complete') }));
+    expect(isIntegrityError(await outcome('short'))).toBe(true);
+    expect(isCancelledError(await outcome('cancel'))).toBe(true);
+    const reset = (await outcome('error')) as TransferError & { errno?: string };
+    expect(reset.code).toBe('network');
+    expect(reset.errno).toBe('ECONNRESET');
+    const refused = (await outcome('refuse')) as TransferError;
+    expect(refused.code).toBe('invalid');
+    const none = fromEap(Object.assign(new EventEmitter(), { cancelAsync: () => undefined }), 'nothing')();
+    expect(((await new Promise((r) => none.subscribe({ error: r }))) as TransferError).code).toBe('invalid');
+  });
+});

@@ -1,0 +1,111 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
+import { DownloaderHelper } from 'node-downloader-helper';
+import { lastValueFrom, toArray } from 'rxjs';
+import { fromEmitter, isHttpStatusError, isIntegrityError, isCancelledError, type Transfer, type TransferEvent } from './eap-index.js';
+import { drip, startLoopback, type Loopback } from '../helpers/eap-loopback.js';
+import { collectUnhandled } from '../helpers/eap-fakes.js';
+
+interface Saved {
+  readonly path: string;
+  readonly size: number;
+}
+
+/** node-downloader-helper, a real downloader nobody here wrote, as a transfer. */
+function downloadWithHelper(url: string, folder: string): Transfer<Saved> {
+  return fromEmitter(() => new DownloaderHelper(url, folder, { retry: false, override: true }), {
+    start: (dl) => dl.start(),
+    stop: (dl) => dl.stop(),
+    progress: { event: 'progress', read: (stats: { downloaded: number; total: number | null }) => ({ loaded: stats.downloaded, total: stats.total }) },
+    end: {
+      event: 'end',
+      result: (stats: { filePath: string; downloadedSize: number; incomplete: boolean }) => ({ path: stats.filePath, size: stats.downloadedSize }),
+    },
+    stopEvents: ['stop'],
+    url,
+    method: 'GET',
+  });
+}
+
+describe('fromEmitter', () => {
+  let server: Loopback;
+  let folder: string;
+  beforeAll(async () => {
+    server = await startLoopback({ '/file': drip(64 * 1024, 8 * 1024, 1), '/slow': drip(4 * 1024 * 1024, 16 * 1024, 20) });
+    folder = mkdtempSync(join(tmpdir(), 'rxtransfer-eap-'));
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('E12 node-downloader-helper downloads from a loopback server with ordered progress and one done', async () => {
+    const events = await lastValueFrom(downloadWithHelper(`${server.url}/file`, folder).pipe(toArray()));
+    const progress = events.filter((e): e is Extract<TransferEvent<Saved>, { type: 'progress' }> => e.type === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    progress.forEach((p, i) => i > 0 && expect(p.loaded).toBeGreaterThanOrEqual(progress[i - 1].loaded));
+    expect(progress[progress.length - 1]).toMatchObject({ loaded: 65536, total: 65536, percent: 100 }); // G5
+    const done = events[events.length - 1];
+    expect(done.type).toBe('done');
+    if (done.type === 'done') {
+      expect(done.result.size).toBe(65536);
+      expect(statSync(done.result.path).size).toBe(65536);
+    }
+  });
+
+  it('E12 unsubscribing mid-transfer stops the helper: the server sees the connection close, no file is left', () =>
+    collectUnhandled(async (unhandled) => {
+      const before = server.closedEarly.length;
+      const seen: number[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const sub = downloadWithHelper(`${server.url}/slow`, folder).subscribe({
+          next: (e) => {
+            if (e.type !== 'progress') return reject(new Error('finished before the stop'));
+            seen.push(e.loaded);
+            if (seen.length === 3) {
+              sub.unsubscribe();
+              resolve();
+            }
+          },
+          error: reject,
+        });
+      });
+      const deadline = Date.now() + 5000;
+      while (server.closedEarly.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(server.closedEarly.slice(before)).toEqual(['/slow']);
+      while (readdirSync(folder).includes('slow') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(readdirSync(folder)).not.toContain('slow'); // removeOnStop
+      expect(seen[2]).toBeLessThan(4 * 1024 * 1024);
+      await new Promise((r) => setTimeout(r, 50)); // let stop() settle
+      // A failing stop() is reported, not thrown. The helper races itself here: its abort path may
+      // delete the partial file before stop() unlinks it, so stop() can fail with ENOENT.
+      expect(unhandled.filter((e) => (e as { code?: string }).code !== 'ENOENT')).toEqual([]);
+  }));
+
+  it('E12 an HTTP error from the helper ends in HttpStatusError', async () => {
+    const error = await lastValueFrom(downloadWithHelper(`${server.url}/missing`, folder)).catch((e: unknown) => e);
+    expect(isHttpStatusError(error)).toBe(true);
+    expect((error as { status: number }).status).toBe(404);
+  });
+
+  it('E12 emitter adapters: short ends, self-stops and throwing result readers become errors; late errors never crash', async () => {
+    const scripted = (script: (c: EventEmitter) => void, result: () => string = () => 'ok') =>
+      lastValueFrom(
+        fromEmitter(() => new EventEmitter(), {
+          start: (c) => setImmediate(() => script(c)),
+          progress: { event: 'progress', read: (loaded: number, total: number) => ({ loaded, total }) },
+          end: { event: 'end', result },
+          stopEvents: ['stop'],
+        }),
+      ).catch((e: unknown) => e);
+    expect(isIntegrityError(await scripted((c) => { c.emit('progress', 5, 10); c.emit('end'); }))).toBe(true);
+    expect(isCancelledError(await scripted((c) => c.emit('stop')))).toBe(true);
+    expect(((await scripted((c) => c.emit('end'), () => { throw new Error('bad stats'); })) as Error).message).toContain('bad stats');
+    const late = await scripted((c) => { c.emit('end'); c.emit('error', new Error('after the end')); });
+    expect(late).toEqual({ type: 'done', result: 'ok' });
+    const rejected = await lastValueFrom(fromEmitter(() => new EventEmitter(), { start: () => Promise.reject(new Error('no start')), end: { event: 'end', result: () => 1 } })).catch((e: unknown) => e);
+    expect((rejected as Error).message).toContain('no start');
+  });
+});

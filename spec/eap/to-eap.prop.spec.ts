@@ -1,0 +1,259 @@
+import fc from 'fast-check';
+import {
+  SynchronizationContext,
+  TransferError,
+  isInvalidOperationError,
+  isTimeoutError,
+  toEap,
+  type AsyncCompletedEventArgs,
+  type SchedulerLike,
+  type TransferProgressChangedEventArgs,
+} from './eap-index.js';
+import { collectUnhandled, fcTimer, makeContext, scriptedTransfer, settleTasks, Sequence, type ContextKind, type Script, type SourceEvent } from '../helpers/eap-fakes.js';
+
+type Cancel = 'none' | 'before' | 'mid' | 'after' | 'twice';
+type Failure = 'transfer' | 'plain' | 'string' | 'throw';
+interface OpSpec {
+  readonly name: 'download' | 'upload';
+  readonly state: number;
+  readonly script: Script;
+  readonly failure: Failure;
+  readonly context: ContextKind;
+  readonly cancel: Cancel;
+}
+
+const scriptArb: fc.Arbitrary<Script> = fc.record({
+  chunks: fc.array(fc.nat({ max: 50 }), { maxLength: 4 }),
+  totalKnown: fc.boolean(),
+  end: fc.constantFrom('done', 'error', 'never'),
+});
+const opArb: fc.Arbitrary<OpSpec> = fc.record({
+  name: fc.constantFrom('download', 'upload'),
+  state: fc.nat({ max: 3 }), // a small pool: reuse is frequent
+  script: scriptArb,
+  failure: fc.constantFrom('transfer', 'plain', 'string', 'throw'),
+  context: fc.constantFrom('immediate', 'microtask', 'macrotask', 'fc'),
+  cancel: fc.constantFrom('none', 'before', 'mid', 'after', 'twice'),
+});
+
+interface Delivery {
+  readonly seq: number;
+  readonly op: number;
+  readonly kind: 'progress' | 'completed';
+  readonly event: string;
+  readonly context: SynchronizationContext;
+  readonly args: TransferProgressChangedEventArgs | AsyncCompletedEventArgs<unknown>;
+  readonly isBusy: boolean | undefined;
+}
+
+/** Runs one generated scenario and checks E1–E11 and C5/C6 on its log. */
+async function scenario(s: fc.Scheduler, specs: readonly OpSpec[], mode: 'single' | 'multiple', withTimeout: boolean, throwingHandler: boolean): Promise<void> {
+  await collectUnhandled(async (unhandled) => {
+    const seq = new Sequence();
+    const source: SourceEvent[] = [];
+    const timeouts: { seq: number; op: number }[] = [];
+    const cancels: { seq: number; state: string }[] = [];
+    const deliveries: Delivery[] = [];
+    const errors = specs.map((spec, i) => (spec.failure === 'transfer' ? new TransferError('network', `op${i} failed`) : spec.failure === 'plain' ? new Error(`op${i}`) : `op${i} text`));
+    const contexts = specs.map((spec, i) => makeContext(spec.context, s, `op${i}`));
+    let starting = -1;
+    const timer = fcTimer(s);
+    const recordingTimer: SchedulerLike = {
+      now: () => timer.now(),
+      schedule: ((work: () => void, delay: number, state: unknown) => {
+        const op = starting;
+        return timer.schedule(function (this: unknown) {
+          timeouts.push({ seq: seq.next(), op });
+          work.call(this);
+        }, delay, state);
+      }) as SchedulerLike['schedule'],
+    };
+    const factory = (op: number) => {
+      if (specs[op].failure === 'throw' && specs[op].script.end === 'error') {
+        source.push({ seq: seq.next(), op, kind: 'error' });
+        throw errors[op];
+      }
+      return scriptedTransfer(s, specs[op].script, op, source, seq, { op }, errors[op]);
+    };
+    const component = toEap({ download: factory, upload: factory }, { mode, timeout: withTimeout ? 1000 : undefined, scheduler: recordingTimer });
+    const busy = (): boolean | undefined => (mode === 'single' ? (component as unknown as { isBusy: boolean }).isBusy : undefined);
+    const stateOf = (i: number): string => `s${specs[i].state}`;
+    const pendingByState = new Map<string, number>(); // per the deliveries seen so far
+    const pendingOps = new Set<number>();
+    const started: number[] = [];
+    let cancelThrew = false;
+    let throwingCalls = 0;
+
+    const record = (kind: Delivery['kind'], event: string) => (args: TransferProgressChangedEventArgs | AsyncCompletedEventArgs<unknown>) => {
+      const op = pendingByState.get(args.userState as string);
+      expect(op).toBeDefined(); // E6: every event carries the userState of a pending operation
+      deliveries.push({ seq: seq.next(), op: op as number, kind, event, context: SynchronizationContext.current, args, isBusy: busy() });
+      if (kind === 'completed') {
+        pendingByState.delete(args.userState as string);
+        pendingOps.delete(op as number);
+      }
+    };
+    for (const name of ['download', 'upload'] as const) {
+      if (throwingHandler) {
+        const boom = (): never => {
+          throwingCalls += 1;
+          throw new Error('handler failure');
+        };
+        component.on(`${name}Completed`, boom);
+        component.on(`${name}ProgressChanged`, boom);
+      }
+      component.on(`${name}Completed`, record('completed', `${name}Completed`));
+      component.on(`${name}ProgressChanged`, record('progress', `${name}ProgressChanged`));
+    }
+    const generic: TransferProgressChangedEventArgs[] = [];
+    component.on('progressChanged', (e) => generic.push(e));
+
+    const cancel = (state: string): void => {
+      cancels.push({ seq: seq.next(), state });
+      try {
+        component.cancelAsync(state);
+      } catch {
+        cancelThrew = true;
+      }
+    };
+    const start = (i: number): void => {
+      const spec = specs[i];
+      if (spec.cancel === 'before') cancel(stateOf(i));
+      const expectRefusal = mode === 'single' ? pendingOps.size > 0 : pendingByState.has(stateOf(i));
+      expect(busy()).toBe(mode === 'single' ? pendingOps.size > 0 : undefined); // E7
+      // Registered before the call: with a synchronous context, Completed can be raised inside it.
+      const previousOwner = pendingByState.get(stateOf(i));
+      if (!expectRefusal) {
+        pendingByState.set(stateOf(i), i);
+        pendingOps.add(i);
+        started.push(i);
+      }
+      starting = i;
+      let refused: unknown;
+      try {
+        SynchronizationContext.run(contexts[i], () => component[`${spec.name}Async`](i, stateOf(i)));
+      } catch (error) {
+        refused = error;
+      }
+      starting = -1;
+      // E6/E7: refused exactly when the userState is pending (single: when busy), with InvalidOperationError
+      expect(refused === undefined ? 'accepted' : isInvalidOperationError(refused) ? 'refused' : refused).toBe(expectRefusal ? 'refused' : 'accepted');
+      if (refused !== undefined) {
+        expect(pendingByState.get(stateOf(i))).toBe(previousOwner);
+        return;
+      }
+      if (spec.cancel === 'mid' || spec.cancel === 'twice') void s.schedule(Promise.resolve(), `cancel op${i}`).then(() => cancel(stateOf(i)));
+      if (spec.cancel === 'twice') void s.schedule(Promise.resolve(), `cancel op${i} again`).then(() => cancel(stateOf(i)));
+    };
+    specs.forEach((_, i) => void s.schedule(Promise.resolve(), `start op${i}`).then(() => start(i)));
+
+    const drain = async (): Promise<void> => {
+      for (let round = 0; round < 200; round++) {
+        await s.waitAll();
+        await settleTasks(2);
+        if (s.count() === 0) return;
+      }
+      throw new Error('scenario did not settle');
+    };
+    await drain();
+    // after completion (and for operations designed never to end): cancel now
+    for (const i of started) if (specs[i].cancel === 'after' || specs[i].cancel === 'twice' || pendingOps.has(i)) cancel(stateOf(i));
+    await drain();
+
+    expect(cancelThrew).toBe(false); // E10
+    for (const i of started) {
+      const mine = deliveries.filter((d) => d.op === i);
+      const completed = mine.filter((d) => d.kind === 'completed');
+      expect(completed).toHaveLength(1); // E1
+      const done = completed[0];
+      expect(done.event).toBe(`${specs[i].name}Completed`);
+      expect(mine[mine.length - 1]).toBe(done); // E9: nothing after Completed
+      for (const d of mine) {
+        expect(d.context).toBe(contexts[i]); // E11: raised through the captured context
+        expect(d.args.userState).toBe(stateOf(i)); // E6
+      }
+      const startSeq = Math.min(...source.filter((e) => e.op === i).map((e) => e.seq), Infinity);
+      const terminals = [
+        ...source.filter((e) => e.op === i && (e.kind === 'done' || e.kind === 'error')).map((e) => ({ seq: e.seq, kind: e.kind as string })),
+        ...timeouts.filter((t) => t.op === i).map((t) => ({ seq: t.seq, kind: 'timeout' })),
+        ...cancels.filter((c) => c.state === stateOf(i) && c.seq > startSeq && c.seq < done.seq).map((c) => ({ seq: c.seq, kind: 'cancel' })),
+      ].sort((a, b) => a.seq - b.seq);
+      const expected = terminals[0]?.kind;
+      const args = done.args as AsyncCompletedEventArgs<unknown>;
+      if (expected === 'done') {
+        expect(args.error).toBeNull();
+        expect(args.cancelled).toBe(false);
+        expect(args.result).toEqual({ op: i }); // E2
+      } else if (expected === 'error') {
+        expect(args.cancelled).toBe(false);
+        expect(args.error).toBeInstanceOf(Error); // E4
+        if (typeof errors[i] === 'string') expect((args.error as Error & { cause?: unknown }).cause).toBe(errors[i]);
+        else expect(args.error).toBe(errors[i]);
+        expect(() => args.result).toThrow(args.error as Error); // E3
+      } else if (expected === 'timeout') {
+        expect(isTimeoutError(args.error)).toBe(true); // E5
+      } else {
+        expect(expected).toBe('cancel');
+        expect(args.cancelled).toBe(true); // E10
+        expect(args.error).toBeNull();
+        let thrown: unknown;
+        try {
+          void args.result;
+        } catch (error) {
+          thrown = error;
+        }
+        expect(isInvalidOperationError(thrown)).toBe(true); // E3
+      }
+      // E11: progress raised in the order it happened, all of it up to the end, none after
+      const endSeq = terminals[0].seq;
+      const emitted = source.filter((e) => e.op === i && e.kind === 'progress' && e.seq < endSeq).map((e) => e.progress);
+      const raised = mine.filter((d) => d.kind === 'progress').map((d) => (d.args as TransferProgressChangedEventArgs).progress);
+      expect(raised).toEqual(emitted);
+      raised.forEach((p, k) => expect(p).toBe(emitted[k])); // the transfer's own objects
+      for (const d of mine.filter((m) => m.kind === 'progress')) {
+        const pct = (d.args as TransferProgressChangedEventArgs).progressPercentage;
+        expect(Number.isInteger(pct) && pct >= 0 && pct <= 100).toBe(true); // E8
+        expect(pct).toBe((d.args as TransferProgressChangedEventArgs).progress.percent ?? 0);
+      }
+      // G6: ended by cancel or timeout, the transfer was unsubscribed
+      if (expected === 'cancel' || expected === 'timeout') {
+        if (specs[i].failure !== 'throw' || specs[i].script.end !== 'error') expect(source.some((e) => e.op === i && e.kind === 'unsubscribed')).toBe(true);
+      }
+      if (mode === 'single') {
+        expect(done.isBusy).toBe(false); // E7: false when Completed is raised
+        for (const d of mine.filter((m) => m.kind === 'progress')) expect(d.isBusy).toBe(true);
+      }
+    }
+    expect(generic).toHaveLength(deliveries.filter((d) => d.kind === 'progress').length);
+    // C5: balanced per context
+    specs.forEach((_, i) => {
+      const ctx = contexts[i];
+      expect(ctx.counts.started).toBe(started.includes(i) ? 1 : 0);
+      expect(ctx.counts.completed).toBe(ctx.counts.started);
+      expect(ctx.outstandingOperations).toBe(0);
+    });
+    // C6: every handler failure was reported, none stopped a delivery
+    expect(unhandled).toHaveLength(throwingCalls);
+    if (mode === 'single') expect(busy()).toBe(false);
+  });
+}
+
+describe('toEap under random interleavings (property)', () => {
+  it('E1 E3 E4 E5 E6 E9 E10 E11 C5 C6 hold for random concurrent operations, failures, timeouts, cancels and contexts', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.array(opArb, { minLength: 1, maxLength: 5 }), fc.boolean(), fc.boolean(), (s, specs, withTimeout, throwing) =>
+        scenario(s, specs, 'multiple', withTimeout, throwing),
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('E7 single-invocation mode: refused while busy, isBusy exactly between call and Completed', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.array(opArb, { minLength: 1, maxLength: 5 }), fc.boolean(), fc.boolean(), (s, specs, withTimeout, throwing) =>
+        scenario(s, specs, 'single', withTimeout, throwing),
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
