@@ -3,7 +3,7 @@
  * publishes the result only after every check passed (G5).
  */
 export interface BodySink<T> {
-  /** Bytes already held from an earlier run (resume); 0 for a fresh download. */
+  /** Bytes held now: from an earlier run (resume) plus every chunk written since the last reset. */
   readonly offset: number;
   /** Takes a chunk; returns a promise when the caller must wait (backpressure). */
   write(chunk: Uint8Array): void | Promise<void>;
@@ -64,7 +64,9 @@ export function memorySink<T>(type: ResponseType, contentType: () => string | un
   let chunks: Uint8Array[] = [];
   let size = 0;
   return {
-    offset: 0,
+    get offset() {
+      return size;
+    },
     write(chunk) {
       chunks.push(chunk);
       size += chunk.byteLength;

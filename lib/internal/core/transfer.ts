@@ -16,7 +16,7 @@ import { enforceGrammar, toTransferError } from './grammar.js';
 import { backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
 import { nextHop, REDIRECT_STATUSES, type Hop } from './redirect.js';
 import { originOf, redactUrl } from './redact.js';
-import { toBase64 } from './integrity.js';
+import { toBase64, type Hasher } from './integrity.js';
 import { readExcerpt, parseContentRange, strongValidator, declaredLength } from './response-head.js';
 
 type Outcome<R> =
@@ -78,6 +78,10 @@ class TransferRun<R> {
   private deadline = Number.POSITIVE_INFINITY;
   private bodyOpened = false;
   private responseContentType: string | undefined;
+  /** Validator of the bytes the sink holds (strong ETag or Last-Modified), for `If-Range`. */
+  private validator: string | undefined;
+  /** The digest in progress and how many of the sink's bytes it has seen (kept across resumed attempts). */
+  private hashing: { hasher: Hasher; bytes: number } | undefined;
 
   constructor(
     private readonly platform: Platform,
@@ -142,6 +146,7 @@ class TransferRun<R> {
       throw new TransferError('invalid', `this transport (${transport.name}) cannot send a stream body`, { url: n.url, method: n.method });
     }
     const sink = await this.openSink();
+    this.validator = n.to !== undefined ? (sink as FileSink).validator : undefined;
     try {
       this.throwIfAborted();
       return await this.loop(transport, sink);
@@ -256,11 +261,15 @@ class TransferRun<R> {
     const watchdog = new Watchdog(n.timer, n.timeouts, (phase, ms) => attempt.abort(new TimeoutError(phase, ms, context)));
     try {
       const fileSink = n.to !== undefined ? (sink as unknown as FileSink) : undefined;
-      const offset = sink.offset;
       const headers: Record<string, string> = { ...hop.headers };
+      // Bytes already held (from disk, or from an earlier attempt) are continued with a range
+      // request when a validator proves which version they belong to; otherwise they are dropped.
+      const userRange = Object.keys(headers).some((h) => h.toLowerCase() === 'range');
+      if (sink.offset > 0 && (this.validator === undefined || userRange)) await sink.reset();
+      const offset = sink.offset;
       if (offset > 0) {
         headers['Range'] = `bytes=${offset}-`;
-        if (fileSink?.validator) headers['If-Range'] = fileSink.validator;
+        headers['If-Range'] = this.validator!;
         headers['Accept-Encoding'] = 'identity';
       }
       const opened = hop.withBody && this.body ? this.body.open() : undefined;
@@ -324,7 +333,8 @@ class TransferRun<R> {
       let start = 0;
       if (offset > 0) {
         const range = status === 206 ? parseContentRange(response.headers['content-range']) : undefined;
-        if (status === 206 && !(range && range.start === offset && range.end !== undefined && (range.size === undefined || range.end < range.size))) {
+        const sound = range && range.start === offset && range.end !== undefined && (range.size === undefined || range.end < range.size) && !response.decoded;
+        if (status === 206 && !sound) {
           attempt.abort();
           await sink.reset();
           return { type: 'restart' };
@@ -340,15 +350,13 @@ class TransferRun<R> {
         throw new IntegrityError('too-large', `body of ${downloadTotal} bytes is over maxBytes (${n.maxBytes})`, context);
       }
       this.responseContentType = response.headers['content-type'];
-      await fileSink?.remember(strongValidator(response.headers));
+      this.validator = response.decoded ? undefined : strongValidator(response.headers);
+      await fileSink?.remember(this.validator);
       if (opened && uploadTotal !== undefined) reporter.observe('upload', uploadTotal, uploadTotal);
       download.started = true;
       reporter.observe('download', start, downloadTotal);
 
-      const hasher = n.integrity ? this.platform.createHasher(n.integrity.algorithm) : undefined;
-      if (hasher && start > 0 && fileSink) {
-        for await (const chunk of fileSink.existing()) hasher.update(chunk);
-      }
+      const hasher = n.integrity ? await this.hasherFrom(start, fileSink) : undefined;
       let loaded = start;
       try {
         for await (const chunk of response.body) {
@@ -357,7 +365,10 @@ class TransferRun<R> {
             throw new IntegrityError('overflow', `body is longer than the ${downloadTotal} bytes declared`, context);
           }
           if (loaded > n.maxBytes) throw new IntegrityError('too-large', `body is over maxBytes (${n.maxBytes})`, context);
-          hasher?.update(chunk);
+          if (hasher) {
+            hasher.update(chunk);
+            this.hashing!.bytes += chunk.byteLength;
+          }
           const pending = sink.write(chunk);
           if (pending) await pending;
           watchdog.touch();
@@ -389,6 +400,24 @@ class TransferRun<R> {
       watchdog.stop();
       this.controller.signal.removeEventListener('abort', onRunAbort);
     }
+  }
+
+  /**
+   * The digest for a body continuing at `start`: the one in progress when it has seen exactly
+   * those bytes (a resumed attempt), else a new one fed with what is on disk.
+   */
+  private async hasherFrom(start: number, fileSink: FileSink | undefined): Promise<Hasher> {
+    if (this.hashing && this.hashing.bytes === start) return this.hashing.hasher;
+    const hasher = this.platform.createHasher(this.n.integrity!.algorithm);
+    this.hashing = { hasher, bytes: 0 };
+    if (start > 0 && fileSink) {
+      for await (const chunk of fileSink.existing()) {
+        hasher.update(chunk);
+        this.hashing.bytes += chunk.byteLength;
+      }
+    }
+    if (this.hashing.bytes !== start) throw new TransferError('network', `the partial file holds ${this.hashing.bytes} bytes, not ${start}`, { url: this.n.url, method: this.n.method });
+    return hasher;
   }
 
   /** Publishes the sink and builds the result; the final progress is flushed before `done`. */

@@ -72,6 +72,7 @@ export async function openFileSink(path: string, options: FileSinkOptions): Prom
     },
     write(chunk) {
       if (failure) throw failure;
+      offset += chunk.byteLength;
       if (out.write(chunk)) return;
       return new Promise<void>((done, reject) => {
         const onError = (error: Error) => reject(error);
@@ -96,6 +97,7 @@ export async function openFileSink(path: string, options: FileSinkOptions): Prom
       else await writeFile(meta, JSON.stringify({ validator: next }));
     },
     async *existing() {
+      // Called before the first write of a run: every byte counted is on disk.
       if (offset > 0) yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
     },
     async finish() {

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`: the ESM, CommonJS and declaration builds the package's `exports` map points at.
+ *
+ *   dist/esm    tsconfig.esm.json    ES modules   + dist/esm/package.json {"type":"module"}
+ *   dist/cjs    tsconfig.cjs.json    CommonJS     + dist/cjs/package.json {"type":"commonjs"}
+ *   dist/types  tsconfig.types.json  .d.ts only
+ *
+ * The three `tsc` runs are independent and run in parallel. Afterwards every file the `exports`
+ * map (and `main`/`module`/`types`) names must exist, or the build fails.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const tsc = require.resolve('typescript/bin/tsc');
+
+const builds = [
+  { name: 'esm', project: 'tsconfig.esm.json', out: 'dist/esm', type: 'module' },
+  { name: 'cjs', project: 'tsconfig.cjs.json', out: 'dist/cjs', type: 'commonjs' },
+  { name: 'types', project: 'tsconfig.types.json', out: 'dist/types' },
+];
+
+/** Runs `tsc -p <project>`; resolves with its output, rejects when it fails. */
+function runTsc(build) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [tsc, '-p', build.project, '--pretty', 'false'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolvePromise(output);
+      else reject(new Error(`tsc -p ${build.project} failed (exit ${code}):\n${output.trim()}`));
+    });
+  });
+}
+
+/** Every path the package.json names under dist/, from `exports`, `main`, `module` and `types`. */
+function declaredTargets(pkg) {
+  const targets = new Set();
+  const walk = (value) => {
+    if (typeof value === 'string') {
+      if (value.startsWith('./dist/')) targets.add(value);
+    } else if (value && typeof value === 'object') {
+      for (const v of Object.values(value)) walk(v);
+    }
+  };
+  walk(pkg.exports);
+  for (const field of ['main', 'module', 'types']) walk(pkg[field]);
+  return [...targets];
+}
+
+async function main() {
+  const started = Date.now();
+  await rm(join(root, 'dist'), { recursive: true, force: true });
+  const results = await Promise.allSettled(builds.map((b) => runTsc(b)));
+  const failures = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
+  if (failures.length > 0) {
+    console.error(failures.join('\n\n'));
+    process.exitCode = 1;
+    return;
+  }
+  for (const b of builds) {
+    if (!b.type) continue;
+    await mkdir(join(root, b.out), { recursive: true });
+    await writeFile(join(root, b.out, 'package.json'), `${JSON.stringify({ type: b.type }, null, 2)}\n`);
+  }
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+  const missing = declaredTargets(pkg).filter((p) => !existsSync(join(root, p)));
+  if (missing.length > 0) {
+    console.error(`package.json names files the build did not produce:\n  ${missing.join('\n  ')}`);
+    process.exitCode = 1;
+    return;
+  }
+  console.log(`built ${builds.map((b) => b.out).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,29 @@
+// Peer: axios as a user would write it: `responseType: 'stream'` piped to a file; an upload
+// from a file stream with `maxRedirects: 0` (with redirects on, axios' follow-redirects layer
+// keeps every chunk of the body in memory).
+import axios from 'axios';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { clientArgs, finish, fail } from './common.mjs';
+
+const args = clientArgs();
+
+async function download() {
+  const response = await axios.get(args.url, { responseType: 'stream' });
+  let bytes = 0;
+  response.data.on('data', (chunk) => (bytes += chunk.length));
+  await pipeline(response.data, createWriteStream(args.file));
+  return bytes;
+}
+
+async function upload() {
+  const size = statSync(args.file).size;
+  const response = await axios.put(args.url, createReadStream(args.file), {
+    headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size },
+    maxRedirects: 0,
+    maxBodyLength: Infinity,
+  });
+  return response.data.received;
+}
+
+(args.mode === 'download' ? download() : upload()).then((bytes) => finish(args, bytes), fail);

@@ -1,0 +1,41 @@
+import * as rxjs from 'rxjs';
+import * as rxtransfer from '../../lib/index.node.js';
+import * as rxtransferNode from '../../lib/node/index.js';
+import * as rxtransferTesting from '../../lib/testing/index.js';
+import { docBlocks, runDocExample, typeCheckDocBlocks } from '../helpers/docs-runner.js';
+import { startDocsServer, type DocsServer } from './docs-server.js';
+
+/**
+ * Every ```ts block of docs/transfers.md runs here, as a user would run it on Node:
+ * 'rxtransfer' is the Node entry (lib/index.node.ts), and `BASE_URL` / `OTHER_URL` point at a
+ * loopback server started for the file. The blocks are also type-checked, so an example
+ * cannot use an option or a field that does not exist.
+ */
+const modules = {
+  rxtransfer,
+  'rxtransfer/node': rxtransferNode,
+  'rxtransfer/testing': rxtransferTesting,
+  rxjs,
+};
+const declarations = 'declare const BASE_URL: string;\ndeclare const OTHER_URL: string;\n';
+
+describe('docs/transfers.md examples', () => {
+  const blocks = docBlocks('transfers.md');
+  let server: DocsServer;
+  beforeAll(async () => {
+    server = await startDocsServer();
+  });
+  afterAll(() => server.close());
+
+  it('G1 G12 the page has an example for each topic', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it('the examples type-check against the public API', () => {
+    expect(typeCheckDocBlocks(blocks, declarations)).toEqual([]);
+  }, 60_000);
+
+  it.each(blocks.map((b) => [b.title, b.code]))('%s', async (_title, code) => {
+    await runDocExample(code, { modules, globals: { BASE_URL: server.url, OTHER_URL: server.otherUrl } });
+  });
+});
