@@ -7,7 +7,8 @@
  *   dist/types  tsconfig.types.json  .d.ts only
  *
  * The three `tsc` runs are independent and run in parallel. Afterwards every file the `exports`
- * map (and `main`/`module`/`types`) names must exist, or the build fails.
+ * map (and `main`/`module`/`types`) names must exist, and `verify-dist.mjs` loads the package
+ * through its name as ESM and CommonJS and type-checks a consumer (skip with `--no-verify`).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { verifyDist } from './verify-dist.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -78,10 +80,17 @@ async function main() {
     process.exitCode = 1;
     return;
   }
-  console.log(`built ${builds.map((b) => b.out).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const seconds = (from) => ((Date.now() - from) / 1000).toFixed(1);
+  let message = `built ${builds.map((b) => b.out).join(', ')} in ${seconds(started)} s`;
+  if (!process.argv.includes('--no-verify')) {
+    const verifying = Date.now();
+    await verifyDist();
+    message += `, verified in ${seconds(verifying)} s`;
+  }
+  console.log(message);
 }
 
 main().catch((error) => {
-  console.error(error);
+  console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
 });

@@ -5,9 +5,10 @@
 //                         reused 1 MiB buffer, so serving 2 GiB costs the server 1 MiB.
 //   PUT|POST /sink        counts the request body and discards it; answers {"received": n}.
 //
-// Run as its own process (`node spec/bench/server.mjs`) so that the client's peak RSS is its
-// own: it prints one JSON line `{"port": n}` on stdout when it listens, and exits when its stdin
-// closes (the runner died) or on SIGTERM/SIGINT.
+// Run as its own process (`node spec/bench/server.mjs [port] [--exit-with-stdin]`) so that the
+// client's peak RSS is its own: it prints one JSON line `{"port": n, "pid": n}` on stdout when it
+// listens, and exits on SIGTERM/SIGINT, or when its stdin closes with `--exit-with-stdin` (the
+// runner passes it, so the server cannot outlive a runner that died).
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 
@@ -40,10 +41,10 @@ export function parseRange(header, size) {
     end = size - 1;
   } else {
     start = Number(match[1]);
+    if (start >= size) return 'unsatisfiable';
     end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
     if (end < start) return undefined;
   }
-  if (start >= size) return 'unsatisfiable';
   return { start, end };
 }
 
@@ -119,13 +120,14 @@ export function startBenchServer(port = 0) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { server, port } = await startBenchServer(Number(process.argv[2] ?? 0));
+  const args = process.argv.slice(2);
+  const { server, port } = await startBenchServer(Number(args.find((a) => /^\d+$/.test(a)) ?? 0));
   const stop = () => {
     server.closeAllConnections();
     server.close(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  process.stdin.on('end', stop).on('close', stop).resume();
+  if (args.includes('--exit-with-stdin')) process.stdin.on('end', stop).on('close', stop).resume();
   process.stdout.write(JSON.stringify({ port, pid: process.pid }) + '\n');
 }

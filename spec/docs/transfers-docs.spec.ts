@@ -1,3 +1,4 @@
+import axios from 'axios';
 import * as rxjs from 'rxjs';
 import * as rxtransfer from '../../lib/index.node.js';
 import * as rxtransferNode from '../../lib/node/index.js';
@@ -16,6 +17,7 @@ const modules = {
   'rxtransfer/node': rxtransferNode,
   'rxtransfer/testing': rxtransferTesting,
   rxjs,
+  axios,
 };
 const declarations = 'declare const BASE_URL: string;\ndeclare const OTHER_URL: string;\n';
 

@@ -40,7 +40,12 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
         let settle!: { resolve(bytes: Uint8Array): void; reject(error: unknown): void };
         const bodyBytes = new Promise<Uint8Array>((res, rej) => (settle = { resolve: res, reject: rej }));
         bodyBytes.catch(() => undefined);
+        // Raw bytes received so far. The progress event that opens the head arrives before the
+        // core has read the head, so it would be lost: it is reported again when the core starts
+        // reading the body.
+        let received = 0;
         const body = async function* () {
+          if (received > 0) req.onDownloadProgress(received);
           const bytes = await bodyBytes;
           if (bytes.byteLength > 0) yield bytes;
         };
@@ -66,6 +71,7 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
                 req.onConnect();
                 open(xhr.status, xhr.statusText, parseHeaderBlock(xhr.getAllResponseHeaders()) as Record<string, string>, xhr.responseURL || req.url);
               }
+              received = e.loaded;
               req.onDownloadProgress(e.loaded);
             },
           })

@@ -42,8 +42,11 @@ export function enforceGrammar<R>(context: { url?: string; method?: string } = {
           const before = last[event.direction];
           if (before && (event.loaded < before.loaded || (event.percent ?? 0) < (before.percent ?? 0))) return;
           if (event.total !== undefined && event.loaded > event.total) return;
-          last[event.direction] = event;
-          subscriber.next(event);
+          // `delta` counts from the last event the subscriber saw, also when one was dropped above.
+          const delta = before ? event.loaded - before.loaded : event.delta >= 0 && event.delta <= event.loaded ? event.delta : 0;
+          const forwarded = delta === event.delta ? event : { ...event, delta };
+          last[event.direction] = forwarded;
+          subscriber.next(forwarded);
         },
         error(error) {
           if (ended) return;

@@ -35,6 +35,7 @@ export class ProgressReporter {
   private downloading = false;
   private pending: TransferDirection | undefined;
   private trailing: Subscription | undefined;
+  private disposed = false;
 
   constructor(
     private readonly emit: (event: TransferProgress) => void,
@@ -44,6 +45,8 @@ export class ProgressReporter {
 
   /** Records that `loaded` bytes (cumulative, this attempt or held) moved in `direction`. */
   observe(direction: TransferDirection, loaded: number, total?: number): void {
+    // A transport may still call its hooks after the end: no event, and no timer, comes of it.
+    if (this.disposed) return;
     if (direction === 'upload' && this.downloading) return;
     if (direction === 'download' && !this.downloading) {
       this.flush();
@@ -109,6 +112,7 @@ export class ProgressReporter {
 
   /** Stops the trailing timer; nothing more is sent. */
   dispose(): void {
+    this.disposed = true;
     this.trailing?.unsubscribe();
     this.trailing = undefined;
     this.pending = undefined;

@@ -37,11 +37,19 @@ export function declaredLength(response: TransportResponse, method: string): num
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** A validator fit for `If-Range`: a strong ETag, else Last-Modified; never a weak ETag. */
+/**
+ * A validator fit for `If-Range`: a strong ETag, else a strong Last-Modified date; never a weak
+ * ETag. A date is strong only when the response's `Date` is at least one second later
+ * (RFC 9110 §8.8.2.2, §13.1.5): a file changed within the same second would look unchanged.
+ */
 export function strongValidator(headers: ResponseHeaders): string | undefined {
   const etag = headers['etag'];
-  if (etag !== undefined && !/^W\//.test(etag)) return etag;
-  return headers['last-modified'];
+  if (etag !== undefined) return /^W\//.test(etag) ? undefined : etag;
+  const modified = headers['last-modified'];
+  if (modified === undefined) return undefined;
+  const at = Date.parse(modified);
+  const date = headers['date'] === undefined ? Number.NaN : Date.parse(headers['date']);
+  return Number.isFinite(at) && Number.isFinite(date) && date - at >= 1000 ? modified : undefined;
 }
 
 /** Reads at most {@link BODY_EXCERPT_LIMIT} bytes of a body as text, then stops. */

@@ -283,7 +283,8 @@ class TransferRun<R> {
       const download = { started: false, total: undefined as number | undefined };
       let response: TransportResponse;
       try {
-        response = await transport.send({
+        // Raced against the abort: a transport (or an axios interceptor) that ignores the signal cannot hold a timeout or a cancel up (G2, G9).
+        response = await untilAborted(transport.send({
           url: hop.url,
           method: hop.method,
           headers,
@@ -303,7 +304,7 @@ class TransferRun<R> {
             watchdog.touch();
             if (download.started) reporter.observe('download', offset + loaded, download.total);
           },
-        });
+        }), attempt.signal);
       } catch (error) {
         throw attempt.signal.aborted ? attempt.signal.reason : error;
       }
@@ -441,4 +442,26 @@ class TransferRun<R> {
     };
     return result as R;
   }
+}
+
+/** Settles as `work` does, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -1,5 +1,5 @@
 import { constants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { open, readFile, rename, rm, link, unlink, lstat, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, rm, link, unlink, lstat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FileSink, FileSinkOptions } from '../core/platform.js';
 import { TransferError } from '../core/errors/transfer-error.js';
@@ -93,8 +93,16 @@ export async function openFileSink(path: string, options: FileSinkOptions): Prom
     },
     async remember(next) {
       validator = next;
-      if (next === undefined) await rm(meta, { force: true });
-      else await writeFile(meta, JSON.stringify({ validator: next }));
+      await rm(meta, { force: true });
+      if (next === undefined) return;
+      // Created exclusively, never through a planted symlink; a torn record fails to parse and
+      // the partial file is then started over.
+      const record = await open(meta, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      try {
+        await record.writeFile(JSON.stringify({ validator: next }));
+      } finally {
+        await record.close();
+      }
     },
     async *existing() {
       // Called before the first write of a run: every byte counted is on disk.
@@ -133,7 +141,9 @@ export async function openFileSink(path: string, options: FileSinkOptions): Prom
 }
 
 function stream(handle: FileHandle, start: number): WriteStream {
-  return createWriteStream('', { fd: handle, start, autoClose: false, highWaterMark: WRITE_BUFFER } as never);
+  // The numeric fd: a stream given the FileHandle itself keeps a reference to it that
+  // `autoClose: false` never releases, and `handle.close()` in finish() then never settles.
+  return createWriteStream('', { fd: handle.fd, start, autoClose: false, highWaterMark: WRITE_BUFFER });
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,0 +1,66 @@
+/**
+ * Parsers for option values, shared by the commands. Number parsers throw commander's
+ * `InvalidArgumentError` (commander reports it, value included, as a usage error). Headers and
+ * URLs are checked in the command instead, with a `CliError` that never echoes the value: it may
+ * hold a token or a password.
+ */
+import { InvalidArgumentError } from 'commander';
+import { CliError } from './exit-codes.js';
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Collects repeated `-H 'Name: value'` options; {@link headersFrom} checks them. */
+export function collectHeader(raw: string, previous: string[] = []): string[] {
+  return [...previous, raw];
+}
+
+/** Splits `Name: value`; throws on a bad name or a value with CR, LF or NUL. */
+export function parseHeader(raw: string): [string, string] {
+  const colon = raw.indexOf(':');
+  const name = colon < 0 ? raw.trim() : raw.slice(0, colon).trim();
+  if (colon < 0 || !TOKEN.test(name)) {
+    throw new CliError('usage', "-H expects 'Name: value' with a valid header name (the value is not shown: it may be a secret)");
+  }
+  const value = raw.slice(colon + 1).trim();
+  if (/[\r\n\0]/.test(value)) throw new CliError('usage', `-H: the value of header "${name}" contains CR, LF or NUL`);
+  return [name, value];
+}
+
+/** The headers object for the library, from the collected `-H` options (a later one wins). */
+export function headersFrom(raw: readonly string[] | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const entry of raw ?? []) {
+    const [name, value] = parseHeader(entry);
+    for (const existing of Object.keys(headers)) {
+      if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+    }
+    headers[name] = value;
+  }
+  return headers;
+}
+
+/** A positive number of seconds (fractions allowed), returned in ms. */
+export function parseSeconds(raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return Math.max(1, Math.round(value * 1000));
+}
+
+/** A whole number >= 0. */
+export function parseCount(raw: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) throw new InvalidArgumentError('expected a whole number >= 0');
+  return value;
+}
+
+/** An `http:` or `https:` URL, parsed; throws a message without the URL's credentials. */
+export function parseHttpUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new CliError('usage', 'the URL is not a valid absolute URL (expected http://… or https://…)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('usage', `unsupported URL scheme ${url.protocol} (only http: and https:)`);
+  return url;
+}

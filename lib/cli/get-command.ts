@@ -1,0 +1,125 @@
+/** `rxtransfer get <url>`: a download to a file, with progress, resume and safe names. */
+import { relative, resolve, join } from 'node:path';
+import { download, isIntegrityError, isTransferError, type DownloadOptions, type TimeoutOptions } from '../index.node.js';
+import { PARTIAL_SUFFIX } from '../node/index.js';
+import { headersFrom, parseHttpUrl } from './arguments.js';
+import { filenameFromContentDisposition } from './content-disposition.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { formatBytes, formatRate } from './format.js';
+import { listenForInterrupt, type Interrupt } from './interrupt.js';
+import { outputMode, TransferView, type CliStreams } from './output.js';
+import { elapsedSeconds, runTransfer } from './run-transfer.js';
+import { FALLBACK_NAME, nameFromUrl, safeBaseName } from './safe-name.js';
+import { partialSize, placeFile, planTarget, refuseExisting, removePartial, type TargetPlan } from './target-file.js';
+
+/** The options of `get`, as commander parses them. */
+export interface GetFlags {
+  output?: string;
+  resume?: boolean;
+  retry?: number;
+  timeout?: number;
+  idleTimeout?: number;
+  connectTimeout?: number;
+  header?: string[];
+  integrity?: string;
+  json?: boolean;
+  quiet?: boolean;
+  force?: boolean;
+  contentDisposition?: boolean;
+}
+
+/** Timeouts from the `--*timeout` flags (already in ms), only those given. */
+export function timeoutsFrom(flags: { timeout?: number; idleTimeout?: number; connectTimeout?: number }): TimeoutOptions | undefined {
+  const t: TimeoutOptions = {};
+  if (flags.timeout !== undefined) t.total = flags.timeout;
+  if (flags.idleTimeout !== undefined) t.idle = flags.idleTimeout;
+  if (flags.connectTimeout !== undefined) t.connect = flags.connectTimeout;
+  return Object.keys(t).length > 0 ? t : undefined;
+}
+
+/** Response headers fit to print: without `set-cookie`, which may carry a session. */
+export function printableHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (name !== 'set-cookie') out[name] = value;
+  return out;
+}
+
+/** Runs `get`; resolves with the exit code. Never throws. */
+export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStreams): Promise<number> {
+  const mode = outputMode(flags, streams);
+  let view = new TransferView(mode, streams, nameFromUrl(rawUrl) ?? FALLBACK_NAME);
+  let interrupt: Interrupt | undefined;
+  let plan: TargetPlan | undefined;
+  try {
+    const url = parseHttpUrl(rawUrl);
+    const headers = headersFrom(flags.header);
+    plan = await planTarget(url, flags.output, flags.contentDisposition ?? false);
+    const replace = (flags.force ?? false) || (flags.resume ?? false);
+    if (!plan.nameLater && !replace) await refuseExisting(plan.path);
+    if (!plan.nameLater) view = new TransferView(mode, streams, shortPath(plan.path));
+
+    interrupt = listenForInterrupt();
+    const options: DownloadOptions & { to: string } = {
+      to: plan.path,
+      resume: flags.resume ?? false,
+      // Kept on every failure; removed below when its bytes cannot be trusted or there are none.
+      keepPartial: true,
+      overwrite: plan.nameLater ? true : replace,
+      headers,
+      signal: interrupt.signal,
+      ...(flags.retry !== undefined ? { retry: flags.retry } : {}),
+      ...(timeoutsFrom(flags) ? { timeout: timeoutsFrom(flags) } : {}),
+      ...(flags.integrity !== undefined ? { integrity: flags.integrity } : {}),
+    };
+    const started = Date.now();
+    view.start();
+    const result = await runTransfer(download(url, options), (e) => view.progress(e));
+    let path = result.path ?? resolve(plan.path);
+    if (plan.nameLater) {
+      const name = safeBaseName(filenameFromContentDisposition(result.headers['content-disposition'])) ?? nameFromUrl(url) ?? FALLBACK_NAME;
+      path = resolve(join(plan.nameLater.dir, name));
+      await placeFile(plan.path, path, replace);
+    }
+    const seconds = elapsedSeconds(started);
+    view.done(
+      {
+        url: result.url,
+        status: result.status,
+        headers: printableHeaders(result.headers),
+        size: result.size,
+        path,
+        ...(result.integrity !== undefined ? { integrity: result.integrity } : {}),
+      },
+      `saved ${shortPath(path)} (${formatBytes(result.size)} in ${seconds.toFixed(1)} s, ${formatRate(result.size / seconds)})`,
+    );
+    return ExitCode.ok;
+  } catch (error) {
+    const hint = plan ? await afterFailure(plan.path, error) : undefined;
+    view.error(error, hint);
+    return interrupt?.received && isTransferError(error) && error.code === 'cancelled' ? interrupt.exitCode : exitCodeFor(error);
+  } finally {
+    view.close();
+    interrupt?.dispose();
+  }
+}
+
+/**
+ * Decides the fate of the partial file after a failure: bytes that failed a check are removed,
+ * an empty partial is removed, anything else is kept for `--resume` (and the user told so).
+ */
+async function afterFailure(to: string, error: unknown): Promise<string | undefined> {
+  if (!isTransferError(error) || error.code === 'invalid') return undefined;
+  const size = await partialSize(to);
+  if (size === undefined) return undefined;
+  if (size === 0 || (isIntegrityError(error) && error.reason !== 'truncated')) {
+    await removePartial(to);
+    return undefined;
+  }
+  return `${formatBytes(size)} kept in ${shortPath(to + PARTIAL_SUFFIX)}: run the same command with --resume to continue`;
+}
+
+/** A path relative to the current directory when it is below it, for messages. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), resolve(path));
+  return rel && !rel.startsWith('..') ? rel : resolve(path);
+}

@@ -1,0 +1,76 @@
+/** `rxtransfer put <file> <url>`: a file upload streamed from disk, with progress. */
+import { basename } from 'node:path';
+import { upload, isTransferError, type UploadBody } from '../index.node.js';
+import { fileBody } from '../node/index.js';
+import { headersFrom, parseHttpUrl } from './arguments.js';
+import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
+import { formatBytes, formatRate, terminalSafe } from './format.js';
+import { printableHeaders, timeoutsFrom } from './get-command.js';
+import { listenForInterrupt, type Interrupt } from './interrupt.js';
+import { outputMode, TransferView, type CliStreams } from './output.js';
+import { elapsedSeconds, runTransfer } from './run-transfer.js';
+
+/** The options of `put`, as commander parses them. */
+export interface PutFlags {
+  method?: string;
+  retry?: number;
+  timeout?: number;
+  idleTimeout?: number;
+  connectTimeout?: number;
+  header?: string[];
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** The methods `put` sends with. */
+export const PUT_METHODS = ['PUT', 'POST'] as const;
+
+/** Runs `put`; resolves with the exit code. Never throws. */
+export async function runPut(file: string, rawUrl: string, flags: PutFlags, streams: CliStreams): Promise<number> {
+  const mode = outputMode(flags, streams);
+  const view = new TransferView(mode, streams, basename(file), 'upload');
+  let interrupt: Interrupt | undefined;
+  try {
+    const url = parseHttpUrl(rawUrl);
+    const headers = headersFrom(flags.header);
+    const method = (flags.method ?? 'PUT').toUpperCase();
+    if (!(PUT_METHODS as readonly string[]).includes(method)) throw new CliError('usage', `--method must be PUT or POST, got ${method.slice(0, 20)}`);
+    let body: UploadBody;
+    try {
+      body = fileBody(file);
+    } catch (error) {
+      throw new CliError('usage', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    }
+
+    interrupt = listenForInterrupt();
+    const started = Date.now();
+    view.start();
+    const result = await runTransfer(
+      upload(url, body, {
+        method,
+        headers,
+        signal: interrupt.signal,
+        ...(flags.retry !== undefined ? { retry: flags.retry } : {}),
+        ...(timeoutsFrom(flags) ? { timeout: timeoutsFrom(flags) } : {}),
+      }),
+      (e) => view.progress(e),
+    );
+    const seconds = elapsedSeconds(started);
+    view.done(
+      { url: result.url, status: result.status, headers: printableHeaders(result.headers), sent: result.sent, data: result.data },
+      `sent ${basename(file)} (${formatBytes(result.sent)} in ${seconds.toFixed(1)} s, ${formatRate(result.sent / seconds)}): HTTP ${result.status}`,
+    );
+    // Like curl, the server's answer goes to stdout (not with --json: it is in the done object).
+    if (mode !== 'json' && result.data.length > 0) {
+      const text = streams.stdout.isTTY ? terminalSafe(result.data) : result.data;
+      streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    }
+    return ExitCode.ok;
+  } catch (error) {
+    view.error(error);
+    return interrupt?.received && isTransferError(error) && error.code === 'cancelled' ? interrupt.exitCode : exitCodeFor(error);
+  } finally {
+    view.close();
+    interrupt?.dispose();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * File names that come from the network (a URL's last segment, `Content-Disposition`) reduced to
+ * a safe base name: one path segment, no traversal, no drive letter, no control or bidi
+ * characters, not hidden, not a Windows device name, never empty, bounded in length.
+ */
+
+/** The name used when nothing usable is left. */
+export const FALLBACK_NAME = 'download';
+
+/** Longest name created, in UTF-8 bytes: 255 is the usual limit, minus room for `.partial.json`. */
+export const MAX_NAME_BYTES = 200;
+
+/** C0, DEL, C1 controls, and the bidi/zero-width controls that can disguise an extension. */
+const UNSAFE_CHARS = new RegExp('[\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]', 'g');
+/** Characters Windows refuses in names; `:` would also address an NTFS stream. */
+const WINDOWS_RESERVED_CHARS = /[<>:"|?*]/g;
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+
+/**
+ * Reduces any text to a safe base name, or `undefined` when nothing usable is left.
+ *
+ * @example
+ * ```ts
+ * safeBaseName('../../etc/passwd'); // 'passwd'
+ * safeBaseName('C:\\evil.exe');      // 'evil.exe'
+ * safeBaseName('..');                // undefined
+ * ```
+ */
+export function safeBaseName(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let name = raw.normalize('NFC').replace(UNSAFE_CHARS, '');
+  // Only the last segment, whichever separator the sender meant.
+  name = name.split(/[/\\]/).pop() ?? '';
+  name = name.replace(/^[A-Za-z]:/, '');
+  name = name.replace(WINDOWS_RESERVED_CHARS, '_');
+  // No hidden files, no `.`/`..`, no trailing dots or spaces (Windows drops them).
+  name = name.replace(/^[\s.]+/, '').replace(/[\s.]+$/, '');
+  if (name.length === 0) return undefined;
+  if (WINDOWS_DEVICE.test(name)) name = `_${name}`;
+  return truncateName(name, MAX_NAME_BYTES);
+}
+
+/** Shortens a name to `maxBytes` of UTF-8, keeping a short extension and whole characters. */
+export function truncateName(name: string, maxBytes: number): string {
+  if (Buffer.byteLength(name) <= maxBytes) return name;
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
+  const budget = maxBytes - Buffer.byteLength(ext);
+  let base = '';
+  let bytes = 0;
+  for (const ch of name.slice(0, name.length - ext.length)) {
+    const size = Buffer.byteLength(ch);
+    if (bytes + size > budget) break;
+    base += ch;
+    bytes += size;
+  }
+  return base + ext;
+}
+
+/** The safe name a URL suggests: its last path segment, percent-decoded; `undefined` when none. */
+export function nameFromUrl(url: string | URL): string | undefined {
+  let pathname: string;
+  try {
+    pathname = new URL(String(url)).pathname;
+  } catch {
+    return undefined;
+  }
+  const segment = pathname.split('/').pop() ?? '';
+  let decoded = segment;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    // Malformed escapes: keep the segment as written.
+  }
+  return safeBaseName(decoded);
+}

@@ -1,0 +1,126 @@
+/**
+ * Where `rxtransfer get` writes, and how the file gets its final name without ever replacing
+ * a file it should not.
+ *
+ * With `--content-disposition` the name is only known once the response head arrives, but the
+ * library needs `to` before the request. So the body goes to a hidden side file in the target
+ * directory, `.rxtransfer-<hash of the URL>.download` (its own `.partial` while in flight), and
+ * is linked to its final name after `done`. One request decides both the bytes and the name (a
+ * HEAD first could disagree with the GET, and some servers refuse HEAD); the side name is the
+ * same for the same URL and directory, so `--resume` continues it.
+ */
+import { createHash } from 'node:crypto';
+import { link, lstat, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from '../node/index.js';
+import { CliError } from './exit-codes.js';
+import { FALLBACK_NAME, nameFromUrl } from './safe-name.js';
+
+/** Where the library writes, and whether the name is chosen after the response. */
+export interface TargetPlan {
+  /** The library's `to`. */
+  readonly path: string;
+  /** With `--content-disposition`: the directory that receives the final name (then `path` is a side file). */
+  readonly nameLater?: { readonly dir: string };
+}
+
+/** Plans the target: `-o FILE`, `-o DIR`, or the current directory; the URL's name or a side file. */
+export async function planTarget(url: URL, output: string | undefined, contentDisposition: boolean): Promise<TargetPlan> {
+  let dir = '.';
+  if (output !== undefined) {
+    if (output.length === 0) throw new CliError('usage', '-o needs a file or directory name');
+    if (!(await isDirectory(output))) return { path: output };
+    dir = output;
+  }
+  if (contentDisposition) return { path: join(dir, sideFileName(url)), nameLater: { dir } };
+  return { path: join(dir, nameFromUrl(url) ?? FALLBACK_NAME) };
+}
+
+/** The hidden side file for a URL: stable across runs, so `--resume` finds its partial. */
+export function sideFileName(url: URL): string {
+  return `.rxtransfer-${createHash('sha256').update(url.href).digest('hex').slice(0, 16)}.download`;
+}
+
+/** Refuses, before any request, to replace a file that exists. */
+export async function refuseExisting(path: string): Promise<void> {
+  if (await exists(path)) throw existsError(path);
+}
+
+/** The error for a name that is taken. */
+export function existsError(path: string, cause?: unknown): CliError {
+  return new CliError('exists', `${path} exists; use --force to replace it, or -o to choose another name`, { cause });
+}
+
+/**
+ * Gives the finished side file its final name. Without `replace`, a hard link claims the name
+ * atomically (it fails if the name is taken, even by a file created a moment ago); where the
+ * file system has no hard links, an exclusively created placeholder claims it instead.
+ */
+export async function placeFile(side: string, final: string, replace: boolean): Promise<void> {
+  if (replace) {
+    await rename(side, final).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError('io', `cannot rename the download to ${final}: ${error.code ?? error.message}`, { cause: error });
+    });
+    return;
+  }
+  try {
+    await link(side, final);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      await rm(side, { force: true });
+      throw existsError(final, error);
+    }
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') {
+      throw new CliError('io', `cannot name the download ${final}: ${code ?? (error as Error).message}`, { cause: error });
+    }
+    await claimWithPlaceholder(side, final);
+    return;
+  }
+  await unlink(side);
+}
+
+async function claimWithPlaceholder(side: string, final: string): Promise<void> {
+  try {
+    await (await open(final, 'wx')).close();
+  } catch (error) {
+    await rm(side, { force: true });
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw existsError(final, error);
+    throw new CliError('io', `cannot create ${final}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+  await rename(side, final);
+}
+
+/** Size of the partial side file of `to`, or undefined when there is none. */
+export async function partialSize(to: string): Promise<number | undefined> {
+  try {
+    return (await lstat(to + PARTIAL_SUFFIX)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the partial side file of `to` and its validator record. */
+export async function removePartial(to: string): Promise<void> {
+  await rm(to + PARTIAL_SUFFIX, { force: true });
+  await rm(to + PARTIAL_META_SUFFIX, { force: true });
+}
+
+/** Whether `path` ends in a separator or names an existing directory. */
+async function isDirectory(path: string): Promise<boolean> {
+  if (path.endsWith('/') || path.endsWith(sep)) return true;
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/**
+ * Checks dist/ the way a user meets it, through the package name: a temp project whose
+ * node_modules/rxtransfer links to this repository. Run by `npm run build` after the build
+ * (skip with `--no-verify`), or alone: `node scripts/verify-dist.mjs`.
+ *
+ * - Node ESM `import` and CommonJS `require` of `rxtransfer` load index.node (the `node`
+ *   condition), and `rxtransfer/node` and `rxtransfer/testing` load, in both formats.
+ * - A TypeScript consumer type-checks against dist/types with moduleResolution node16 (an .mts
+ *   and a .cts file) and bundler.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+const ESM_CHECK = `
+import * as main from 'rxtransfer';
+import * as node from 'rxtransfer/node';
+import * as testing from 'rxtransfer/testing';
+const resolved = import.meta.resolve('rxtransfer');
+if (!resolved.endsWith('/dist/esm/index.node.js')) throw new Error('ESM import of rxtransfer resolved to ' + resolved);
+for (const [name, value] of [['download', main.download], ['upload', main.upload], ['fromXhr', main.fromXhr], ['fileBody', node.fileBody], ['FakeTransport', testing.FakeTransport], ['assertTransferGrammar', testing.assertTransferGrammar]]) {
+  if (typeof value !== 'function') throw new Error('ESM: ' + name + ' is ' + typeof value);
+}
+`;
+
+const CJS_CHECK = `
+const resolved = require.resolve('rxtransfer');
+if (!resolved.endsWith('/dist/cjs/index.node.js')) throw new Error('require of rxtransfer resolved to ' + resolved);
+const main = require('rxtransfer');
+const node = require('rxtransfer/node');
+const testing = require('rxtransfer/testing');
+for (const [name, value] of [['download', main.download], ['upload', main.upload], ['fromXhr', main.fromXhr], ['fileBody', node.fileBody], ['FakeTransport', testing.FakeTransport], ['assertTransferGrammar', testing.assertTransferGrammar]]) {
+  if (typeof value !== 'function') throw new Error('CJS: ' + name + ' is ' + typeof value);
+}
+`;
+
+const TS_CONSUMER = `
+import { download, upload, fromXhr, isTransferError, type TransferEvent, type DownloadResult, type UploadResult } from 'rxtransfer';
+import { fileBody } from 'rxtransfer/node';
+import { FakeTransport, assertTransferGrammar } from 'rxtransfer/testing';
+download('https://example.com/a', { responseType: 'text', transport: new FakeTransport() }).subscribe((e: TransferEvent<DownloadResult<string>>) => {
+  if (e.type === 'done') { const text: string = e.result.data; void text; } else { const pct: number | undefined = e.percent; void pct; }
+});
+upload('https://example.com/u', fileBody('/tmp/x')).subscribe((e: TransferEvent<UploadResult<string>>) => void e);
+void fromXhr; void isTransferError; void assertTransferGrammar;
+`;
+
+/** Runs a command to completion; rejects with its output when it fails or takes over a minute. */
+function run(command, args, cwd) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) resolvePromise();
+      else reject(new Error(`${[command, ...args].join(' ')} failed (${signal ?? `exit ${code}`}):\n${output.trim()}`));
+    });
+  });
+}
+
+/** All checks, in parallel; rejects with every failure. */
+export async function verifyDist() {
+  const dir = mkdtempSync(join(tmpdir(), 'rxtransfer-consumer-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(root, join(dir, 'node_modules', 'rxtransfer'), 'dir');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+    writeFileSync(join(dir, 'check.mjs'), ESM_CHECK);
+    writeFileSync(join(dir, 'check.cjs'), CJS_CHECK);
+    writeFileSync(join(dir, 'consumer.mts'), TS_CONSUMER);
+    writeFileSync(join(dir, 'consumer.cts'), TS_CONSUMER);
+    writeFileSync(join(dir, 'consumer.ts'), TS_CONSUMER);
+    const common = ['--noEmit', '--strict', '--target', 'es2022', '--lib', 'es2022,dom', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')];
+    const results = await Promise.allSettled([
+      run(process.execPath, ['check.mjs'], dir),
+      run(process.execPath, ['check.cjs'], dir),
+      run(process.execPath, [tsc, ...common, '--module', 'node16', '--moduleResolution', 'node16', 'consumer.mts', 'consumer.cts'], dir),
+      run(process.execPath, [tsc, ...common, '--module', 'esnext', '--moduleResolution', 'bundler', 'consumer.ts'], dir),
+    ]);
+    const failures = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
+    if (failures.length > 0) throw new Error(`dist verification failed:\n\n${failures.join('\n\n')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  verifyDist().then(
+    () => console.log('dist verified: ESM and CommonJS through the package name, types with node16 and bundler'),
+    (error) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exitCode = 1;
+    },
+  );
+}

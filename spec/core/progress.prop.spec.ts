@@ -1,0 +1,91 @@
+import fc from 'fast-check';
+import { download, upload } from 'rxtransfer';
+import { FakeTransport, assertTransferGrammar } from 'rxtransfer/testing';
+import { chunksOf, cutsArb } from '../helpers/arbitraries.js';
+import { advance, drive, progressOf, record } from '../helpers/trace-driver.js';
+import { VirtualTimer } from '../helpers/virtual-timer.js';
+
+/**
+ * G10 on a virtual clock: throttling keeps the first event and a trailing final one, spaces the
+ * others by at least `progressInterval`, and with an interval of 0 reports every change.
+ */
+const plan = fc.record({
+  body: fc.uint8Array({ maxLength: 64 }),
+  cuts: cutsArb(8),
+  withLength: fc.boolean(),
+  decoded: fc.boolean(),
+  buffered: fc.boolean(),
+  interval: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 500 }), fc.constant(1e9)),
+  gaps: fc.array(fc.nat({ max: 300 }), { minLength: 1, maxLength: 5 }),
+  upload: fc.option(fc.record({ size: fc.nat({ max: 64 }), steps: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 5 }) }), { nil: undefined }),
+});
+
+describe('progress throttling (properties)', () => {
+  it('G10 the first event is never dropped, the final one is flushed at 100%, the rest spaced by progressInterval (property, 500 runs)', async () => {
+    await fc.assert(
+      fc.asyncProperty(plan, async (p) => {
+        const timer = new VirtualTimer();
+        const fake = new FakeTransport();
+        const options = { transport: fake, timer, progressInterval: p.interval, responseType: 'uint8array' as const };
+        const transfer = p.upload ? upload('https://a.test/up', new Uint8Array(p.upload.size), options) : download('https://a.test/down', options);
+        const recorder = record(transfer, undefined, timer);
+        await drive(timer, () => fake.requests.length === 1, 'the request');
+        const req = fake.requests[0]!;
+        let g = 0;
+        const gap = () => advance(timer, p.gaps[g++ % p.gaps.length]!);
+        const uploads = (p.upload?.steps ?? []).map((f) => Math.floor(f * p.upload!.size));
+        for (const loaded of uploads) {
+          await gap();
+          req.uploadProgress(loaded);
+        }
+        await gap();
+        req.respond({ headers: p.withLength ? { 'content-length': String(p.body.byteLength) } : {}, decoded: p.decoded });
+        const chunks = chunksOf(p.body, p.cuts);
+        const sums: number[] = [];
+        for (const c of chunks) sums.push((sums[sums.length - 1] ?? 0) + c.byteLength);
+        if (p.buffered) {
+          for (const s of sums) {
+            await gap();
+            req.downloadProgress(s);
+          }
+        }
+        for (const c of chunks) {
+          await gap();
+          req.chunk(c);
+        }
+        await gap();
+        req.end();
+        await drive(timer, () => recorder.ended(), 'done');
+        assertTransferGrammar(recorder.trace);
+        const events = progressOf(recorder.trace);
+        const times = recorder.trace.flatMap((n, i) => (n.kind === 'next' && n.value.type === 'progress' ? [recorder.times[i]!] : []));
+        for (const direction of ['upload', 'download'] as const) {
+          const mine = events.map((e, i) => ({ e, t: times[i]! })).filter((x) => x.e.direction === direction);
+          if (direction === 'upload' && !p.upload) {
+            expect(mine).toHaveLength(0);
+            continue;
+          }
+          // The first event is the first observation, at 0 bytes, and it is never dropped.
+          expect(mine[0]?.e.loaded).toBe(0);
+          const size = direction === 'upload' ? p.upload!.size : p.body.byteLength;
+          const final = mine[mine.length - 1]!.e;
+          expect([final.loaded, final.total, final.percent]).toEqual([size, size, 100]);
+          // Between the first and the final flush, events are at least `interval` apart.
+          for (let i = 1; i < mine.length - 1; i++) expect(mine[i]!.t - mine[i - 1]!.t).toBeGreaterThanOrEqual(p.interval);
+          const distinct = [0, ...(direction === 'upload' ? [...uploads, size] : sums)].filter((v, i, all) => v > 0 && v !== all[i - 1] && v > Math.max(0, ...all.slice(0, i)));
+          const loadedSeen = [...new Set(mine.map((x) => x.e.loaded))];
+          if (p.interval === 0) {
+            // Every change is reported: each new byte count appears.
+            expect(loadedSeen).toEqual([0, ...distinct]);
+          }
+          if (p.interval === 1e9) {
+            // Only the first and the final flush.
+            expect(mine.length).toBeLessThanOrEqual(2);
+          }
+        }
+        expect(timer.pending).toBe(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

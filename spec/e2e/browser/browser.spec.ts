@@ -1,0 +1,193 @@
+/**
+ * rxtransfer in a real headless Chromium (Debian's `chromium`, driven by playwright-core):
+ * the neutral entry bundled for the browser by esbuild, served with a test page by a real
+ * node:http server on 127.0.0.1 (`page-server.ts`). Scenarios run in the page (`page.ts`).
+ *
+ * Chromium: `CHROMIUM_PATH`, else /usr/bin/chromium (`apt-get install -y chromium`).
+ * A screenshot of the page is saved to spec/.output/browser-e2e.png, the scenarios' reports to
+ * spec/.output/browser-e2e.json.
+ */
+import { build } from 'esbuild';
+import { builtinModules } from 'node:module';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startPageServer, type PageServer } from './page-server';
+import type { NotificationSummary, Scenarios } from './page';
+
+const root = resolve(__dirname, '..', '..', '..');
+const outputDir = join(root, 'spec', '.output');
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const builtins = new Set(builtinModules.map((m) => m.replace(/^node:/, '').split('/')[0]!));
+let bundleInputs: string[] = [];
+
+/** The page script: `page.ts` (and through it `lib/index.ts`, `lib/testing/index.ts`) for the browser. */
+async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [join(__dirname, 'page.ts')],
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'chrome110',
+    sourcemap: 'inline',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  bundleInputs = Object.keys(result.metafile.inputs);
+  const js = result.outputFiles[0]!.text;
+  mkdirSync(outputDir, { recursive: true });
+  writeFileSync(join(outputDir, 'browser-bundle.js'), js);
+  return js;
+}
+
+/** Bounds any promise (a page call, a poll) so that no test can hang. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)));
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const progressOf = (trace: NotificationSummary[], direction: 'upload' | 'download') => trace.filter((n) => n.type === 'progress' && n.direction === direction);
+const indexOfDone = (trace: NotificationSummary[]) => trace.findIndex((n) => n.type === 'done');
+
+describe('rxtransfer in headless Chromium', () => {
+  let server: PageServer;
+  let browser: Browser | undefined;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const reports: Record<string, unknown> = {};
+
+  /** Runs a scenario of `page.ts` in the page, bounded. */
+  function run<K extends keyof Scenarios>(name: K, ...args: Parameters<Scenarios[K]>): Promise<Awaited<ReturnType<Scenarios[K]>>> {
+    const call = page.evaluate(([n, a]) => (window.scenarios[n] as (x: unknown) => Promise<unknown>)(a), [name, args[0]] as const);
+    return within(call as Promise<Awaited<ReturnType<Scenarios[K]>>>, 45_000, `scenario ${name}`).then((report) => (reports[name] = report));
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    server = await startPageServer(bundlePage);
+    browser = await within(chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 }), 40_000, 'launching Chromium');
+    page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
+    });
+    await page.goto(`${server.origin}/`, { waitUntil: 'load', timeout: 20_000 });
+    await page.waitForFunction(() => window.scenariosReady === true, undefined, { timeout: 20_000 });
+  }, 90_000);
+
+  afterAll(async () => {
+    try {
+      if (page && !page.isClosed()) {
+        mkdirSync(outputDir, { recursive: true });
+        writeFileSync(join(outputDir, 'browser-e2e.json'), JSON.stringify({ origin: server?.origin, reports, serverLog: server?.log, pageErrors }, null, 2));
+        await within(page.screenshot({ path: join(outputDir, 'browser-e2e.png'), fullPage: true }), 15_000, 'screenshot').catch(() => undefined);
+      }
+    } finally {
+      await within(browser?.close() ?? Promise.resolve(), 15_000, 'closing Chromium').catch(() => undefined);
+      await server?.close();
+    }
+  }, 40_000);
+
+  it('serves a bundle of the neutral entry: no index.node, no Node built-ins', () => {
+    expect(bundleInputs).toEqual(expect.arrayContaining(['lib/index.ts', 'lib/testing/index.ts', 'lib/internal/browser/axios-xhr-transport.ts']));
+    expect(bundleInputs.filter((i) => i === 'lib/index.node.ts' || i.startsWith('lib/internal/node/') || i.startsWith('lib/node/'))).toEqual([]);
+    expect(bundleInputs.filter((i) => i.startsWith('node:') || builtins.has(i))).toEqual([]);
+  });
+
+  it('download(url, { responseType: "arraybuffer" }) over axios XHR: progress, the exact bytes, a well-formed trace', async () => {
+    const size = 1024 * 1024 + 123; // ~1 s on the wire: axios reports XHR progress at most 3 times a second
+    const report = await run('download', { size, chunk: 32 * 1024, delay: 30 });
+    expect(report.violations).toEqual([]);
+    expect(report.trace.at(-1)).toEqual({ kind: 'complete' });
+    expect(report.status).toBe(200);
+    expect(report.dataKind).toBe('[object ArrayBuffer]');
+    expect(report.byteLength).toBe(size);
+    expect(report.size).toBe(size);
+    expect(report.patternOk).toBe(true);
+    expect(report.sha256).toBe(report.headerSha256);
+    const progress = progressOf(report.trace, 'download');
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.at(-1)).toMatchObject({ loaded: size, total: size, percent: 100 });
+    expect(progress.some((p) => p.loaded! > 0 && p.loaded! < size)).toBe(true); // bytes were reported while they arrived
+    expect(server.log).toContain('GET /bytes');
+  });
+
+  it('upload(url, new Blob([...])): upload progress reaches 100% before done; the server counts every byte', async () => {
+    const size = 8 * 1024 * 1024 + 7;
+    const report = await run('upload', { id: 'blob-upload', size, delay: 8 });
+    expect(report.violations).toEqual([]);
+    expect(report.status).toBe(200);
+    expect(report.sent).toBe(size);
+    expect(report.response).toEqual({ id: 'blob-upload', received: size, sha256: report.expectedSha256 });
+    expect(server.uploads.get('blob-upload')).toMatchObject({ received: size, complete: true, sha256: report.expectedSha256 });
+    const up = progressOf(report.trace, 'upload');
+    expect(up.some((p) => p.loaded! > 0 && p.loaded! < size)).toBe(true); // the server reads slowly: progress in steps
+    const lastUp = up.at(-1)!;
+    expect(lastUp).toMatchObject({ loaded: size, total: size, percent: 100 });
+    expect(report.trace.indexOf(lastUp)).toBeLessThan(indexOfDone(report.trace));
+  });
+
+  it('FakeTransport from rxtransfer/testing drives download and upload in the browser', async () => {
+    const report = await run('fake');
+    expect(report.download.violations).toEqual([]);
+    expect(report.download).toMatchObject({ data: 'hello world', requestUrl: 'https://example.invalid/fake.txt', method: 'GET', accept: 'text/plain' });
+    expect(progressOf(report.download.trace, 'download').at(-1)).toMatchObject({ loaded: 11, total: 11, percent: 100 });
+    expect(report.upload.violations).toEqual([]);
+    expect(report.upload).toMatchObject({ method: 'PUT', sent: 10, data: 'stored' });
+    expect(progressOf(report.upload.trace, 'upload').at(-1)).toMatchObject({ loaded: 10, total: 10, percent: 100 });
+    expect(report.failure.violations).toEqual([]);
+    expect(report.failure.trace.at(-1)).toMatchObject({ kind: 'error', error: { name: 'NetworkError', code: 'network', isTransferError: true } });
+  });
+
+  it('fromXhr() over a real XMLHttpRequest: upload progress, then the response; and a download', async () => {
+    const size = 8 * 1024 * 1024 + 1;
+    const downloadSize = 512 * 1024 + 3;
+    const report = await run('fromXhr', { id: 'xhr-upload', size, delay: 8, downloadSize });
+    const { upload, download } = report;
+    expect(upload.violations).toEqual([]);
+    expect(upload.status).toBe(200);
+    expect(upload.sent).toBe(size);
+    expect(upload.response).toEqual({ id: 'xhr-upload', received: size, sha256: upload.expectedSha256 });
+    expect(server.uploads.get('xhr-upload')).toMatchObject({ received: size, complete: true });
+    const up = progressOf(upload.trace, 'upload');
+    expect(up.some((p) => p.loaded! > 0 && p.loaded! < size)).toBe(true);
+    expect(up.at(-1)).toMatchObject({ loaded: size, total: size, percent: 100 });
+    expect(upload.trace.indexOf(up.at(-1)!)).toBeLessThan(indexOfDone(upload.trace));
+
+    expect(download.violations).toEqual([]);
+    expect(download.status).toBe(200);
+    expect(download.byteLength).toBe(downloadSize);
+    expect(download.patternOk).toBe(true);
+    expect(download.sha256).toBe(download.headerSha256);
+    expect(progressOf(download.trace, 'download').at(-1)).toMatchObject({ loaded: downloadSize, total: downloadSize, percent: 100 });
+  });
+
+  it('G6 unsubscribe mid-download closes the connection (seen by the server) and delivers nothing more', async () => {
+    const report = await run('unsubscribe', { id: 'drip-1' });
+    expect(report.progressBefore).toBeGreaterThan(0);
+    expect(report.loadedBefore).toBeGreaterThan(0);
+    expect(report).toMatchObject({ deliveredAfter: 0, errored: false, completed: false });
+    const record = server.drips.get('drip-1');
+    expect(record).toBeDefined();
+    await until(() => record!.closedAt !== undefined, 5_000, 'the server to see the connection close');
+    expect(record!.sent).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('raised no page errors', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});

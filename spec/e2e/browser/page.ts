@@ -1,0 +1,349 @@
+/**
+ * The code the test page runs in Chromium. `browser.spec.ts` bundles this file with esbuild for
+ * the browser (it pulls in the neutral `lib/index.ts` and `lib/testing/index.ts`, never
+ * `index.node.ts`) and calls the scenarios below through `window.scenarios`.
+ * Every scenario bounds its own waits and returns plain JSON.
+ */
+import { download, fromXhr, isTransferError, upload, type TransferEvent } from '../../../lib/index.js';
+import { FakeTransport, grammarViolations, recordTransfer, type Notification } from '../../../lib/testing/index.js';
+
+/** A notification as JSON: progress fields, `done`, or the error's name/code/message. */
+export interface NotificationSummary {
+  kind: 'next' | 'error' | 'complete';
+  type?: 'progress' | 'done';
+  direction?: 'upload' | 'download';
+  loaded?: number;
+  total?: number;
+  percent?: number;
+  attempt?: number;
+  error?: { name: string; code?: string; message: string; isTransferError: boolean };
+}
+
+export interface TraceReport {
+  violations: string[];
+  trace: NotificationSummary[];
+}
+
+export interface DownloadReport extends TraceReport {
+  status?: number;
+  size?: number;
+  dataKind?: string;
+  byteLength?: number;
+  patternOk?: boolean;
+  sha256?: string;
+  headerSha256?: string;
+}
+
+export interface UploadReport extends TraceReport {
+  status?: number;
+  sent?: number;
+  expectedSha256: string;
+  response?: { id: string; received: number; sha256: string };
+}
+
+export interface FakeReport {
+  download: TraceReport & { data?: string; requestUrl: string; method: string; accept?: string };
+  upload: TraceReport & { sent?: number; data?: string; method: string };
+  failure: TraceReport;
+}
+
+export interface FromXhrReport {
+  upload: UploadReport;
+  download: DownloadReport;
+}
+
+export interface UnsubscribeReport {
+  id: string;
+  progressBefore: number;
+  loadedBefore: number;
+  deliveredAfter: number;
+  errored: boolean;
+  completed: boolean;
+}
+
+export interface Scenarios {
+  download(args: { size: number; chunk: number; delay: number }): Promise<DownloadReport>;
+  upload(args: { id: string; size: number; delay: number }): Promise<UploadReport>;
+  fake(): Promise<FakeReport>;
+  fromXhr(args: { id: string; size: number; delay: number; downloadSize: number }): Promise<FromXhrReport>;
+  unsubscribe(args: { id: string }): Promise<UnsubscribeReport>;
+}
+
+declare global {
+  interface Window {
+    scenarios: Scenarios;
+    scenariosReady: boolean;
+  }
+}
+
+// --- helpers --------------------------------------------------------------------------------
+
+function patternByte(i: number): number {
+  return (i * 31 + (i >>> 8) + 7) & 0xff;
+}
+
+function patternBytes(size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = patternByte(i);
+  return out;
+}
+
+function isPattern(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.byteLength; i++) if (bytes[i] !== patternByte(i)) return false;
+  return true;
+}
+
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no end within ${ms} ms`)), ms);
+    promise.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      (error: unknown) => (clearTimeout(timer), reject(error)),
+    );
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function summarize<R>(trace: readonly Notification<R>[]): NotificationSummary[] {
+  return trace.map((n): NotificationSummary => {
+    if (n.kind === 'complete') return { kind: 'complete' };
+    if (n.kind === 'error') {
+      const e = n.error as { name?: string; code?: string; message?: string };
+      return { kind: 'error', error: { name: String(e?.name), code: e?.code, message: String(e?.message), isTransferError: isTransferError(n.error) } };
+    }
+    const v = n.value;
+    if (v.type === 'done') return { kind: 'next', type: 'done' };
+    return { kind: 'next', type: 'progress', direction: v.direction, loaded: v.loaded, total: v.total, percent: v.percent, attempt: v.attempt };
+  });
+}
+
+function doneOf<R>(trace: readonly Notification<R>[]): R | undefined {
+  for (const n of trace) if (n.kind === 'next' && n.value.type === 'done') return n.value.result;
+  return undefined;
+}
+
+/** A row of the page's table, so the screenshot shows what ran. */
+function row(name: string): { progress(e: TransferEvent<unknown>): void; end(ok: boolean, details: string): void } {
+  const tr = document.createElement('tr');
+  const bar = document.createElement('progress');
+  bar.max = 100;
+  bar.value = 0;
+  const cells = [name, '', 'running…', ''].map((text) => {
+    const td = document.createElement('td');
+    td.textContent = text;
+    tr.appendChild(td);
+    return td;
+  });
+  cells[1]!.appendChild(bar);
+  document.getElementById('rows')?.appendChild(tr);
+  return {
+    progress(e) {
+      if (e.type === 'progress' && e.percent !== undefined) {
+        bar.value = e.percent;
+        bar.title = `${e.direction} ${e.loaded}/${e.total}`;
+      }
+    },
+    end(ok, details) {
+      cells[2]!.textContent = ok ? 'ok' : 'FAILED';
+      cells[2]!.className = ok ? 'ok' : 'fail';
+      const code = document.createElement('code');
+      code.textContent = details;
+      cells[3]!.appendChild(code);
+    },
+  };
+}
+
+function show<R>(r: ReturnType<typeof row>, trace: readonly Notification<R>[]): void {
+  for (const n of trace) if (n.kind === 'next') r.progress(n.value as TransferEvent<unknown>);
+}
+
+// --- scenarios ------------------------------------------------------------------------------
+
+async function downloadScenario(args: { size: number; chunk: number; delay: number }): Promise<DownloadReport> {
+  const r = row(`download() ${args.size} B, axios XHR`);
+  const url = `${location.origin}/bytes?size=${args.size}&chunk=${args.chunk}&delay=${args.delay}`;
+  const recording = recordTransfer(download(url, { responseType: 'arraybuffer', progressInterval: 0 }));
+  const trace = await within(recording.ended, 30_000, 'download');
+  show(r, trace);
+  const report: DownloadReport = { violations: grammarViolations(trace), trace: summarize(trace) };
+  const result = doneOf(trace);
+  if (result) {
+    const data = result.data as unknown;
+    report.status = result.status;
+    report.size = result.size;
+    report.headerSha256 = result.headers['x-sha256'];
+    report.dataKind = Object.prototype.toString.call(data);
+    if (data instanceof ArrayBuffer) {
+      const bytes = new Uint8Array(data);
+      report.byteLength = bytes.byteLength;
+      report.patternOk = isPattern(bytes);
+      report.sha256 = await sha256Hex(bytes);
+    }
+  }
+  r.end(report.violations.length === 0 && report.patternOk === true, `${report.byteLength ?? '?'} B, sha256 ${report.sha256?.slice(0, 12) ?? '?'}…`);
+  return report;
+}
+
+async function uploadScenario(args: { id: string; size: number; delay: number }): Promise<UploadReport> {
+  const r = row(`upload() Blob ${args.size} B, axios XHR`);
+  const bytes = patternBytes(args.size);
+  const url = `${location.origin}/upload?id=${encodeURIComponent(args.id)}&delay=${args.delay}`;
+  const recording = recordTransfer(upload(url, new Blob([bytes]), { responseType: 'json', progressInterval: 0 }));
+  const trace = await within(recording.ended, 30_000, 'upload');
+  show(r, trace);
+  const report: UploadReport = { violations: grammarViolations(trace), trace: summarize(trace), expectedSha256: await sha256Hex(bytes) };
+  const result = doneOf(trace);
+  if (result) {
+    report.status = result.status;
+    report.sent = result.sent;
+    report.response = result.data as UploadReport['response'];
+  }
+  r.end(report.violations.length === 0 && report.response?.sha256 === report.expectedSha256, `sent ${report.sent ?? '?'} B, server got ${report.response?.received ?? '?'} B`);
+  return report;
+}
+
+async function fakeScenario(): Promise<FakeReport> {
+  const r = row('FakeTransport (rxtransfer/testing)');
+  const fake = new FakeTransport();
+
+  const dl = recordTransfer(download('https://example.invalid/fake.txt', { transport: fake, responseType: 'text', progressInterval: 0, headers: { accept: 'text/plain' } }));
+  const dlReq = await within(fake.next(), 5_000, 'fake download request');
+  dlReq.connect().respond({ headers: { 'content-length': '11', 'content-type': 'text/plain' } });
+  dlReq.chunk('hello ');
+  await sleep(10);
+  dlReq.chunk('world').end();
+  const dlTrace = await within(dl.ended, 5_000, 'fake download');
+  show(r, dlTrace);
+
+  const up = recordTransfer(upload('https://example.invalid/up', 'abcdefghij', { transport: fake, progressInterval: 0, method: 'PUT' }));
+  const upReq = await within(fake.next(), 5_000, 'fake upload request');
+  upReq.connect().uploadProgress(4);
+  await sleep(10);
+  upReq.uploadProgress(10).flush('stored');
+  const upTrace = await within(up.ended, 5_000, 'fake upload');
+
+  const failing = recordTransfer(download('https://example.invalid/broken', { transport: fake }));
+  (await within(fake.next(), 5_000, 'fake failing request')).connect().fail();
+  const failTrace = await within(failing.ended, 5_000, 'fake failure');
+
+  const report: FakeReport = {
+    download: { violations: grammarViolations(dlTrace), trace: summarize(dlTrace), data: doneOf(dlTrace)?.data, requestUrl: dlReq.url, method: dlReq.method, accept: dlReq.header('Accept') },
+    upload: { violations: grammarViolations(upTrace), trace: summarize(upTrace), sent: doneOf(upTrace)?.sent, data: doneOf(upTrace)?.data, method: upReq.method },
+    failure: { violations: grammarViolations(failTrace), trace: summarize(failTrace) },
+  };
+  const ok = [report.download, report.upload, report.failure].every((t) => t.violations.length === 0);
+  r.end(ok, `download "${report.download.data}", upload → "${report.upload.data}", failure → ${report.failure.trace.at(-1)?.error?.name}`);
+  return report;
+}
+
+async function fromXhrScenario(args: { id: string; size: number; delay: number; downloadSize: number }): Promise<FromXhrReport> {
+  const r = row('fromXhr() with a real XMLHttpRequest');
+  const bytes = patternBytes(args.size);
+  const upUrl = `${location.origin}/upload?id=${encodeURIComponent(args.id)}&delay=${args.delay}`;
+  const upRec = recordTransfer(
+    fromXhr<{ id: string; received: number; sha256: string }>(
+      () => {
+        const xhr = new XMLHttpRequest();
+        xhr.open('POST', upUrl);
+        xhr.responseType = 'json';
+        return xhr;
+      },
+      { body: new Blob([bytes]), url: upUrl, method: 'POST' },
+    ),
+  );
+  const upTrace = await within(upRec.ended, 30_000, 'fromXhr upload');
+  show(r, upTrace);
+  const upResult = doneOf(upTrace);
+  const uploadReport: UploadReport = {
+    violations: grammarViolations(upTrace),
+    trace: summarize(upTrace),
+    expectedSha256: await sha256Hex(bytes),
+    status: upResult?.status,
+    sent: upResult?.sent,
+    response: upResult?.data,
+  };
+
+  const dlUrl = `${location.origin}/bytes?size=${args.downloadSize}&chunk=${64 * 1024}&delay=10`;
+  const dlRec = recordTransfer(
+    fromXhr<ArrayBuffer>(() => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('GET', dlUrl);
+      xhr.responseType = 'arraybuffer';
+      return xhr;
+    }, { url: dlUrl }),
+  );
+  const dlTrace = await within(dlRec.ended, 30_000, 'fromXhr download');
+  const dlResult = doneOf(dlTrace);
+  const downloadReport: DownloadReport = { violations: grammarViolations(dlTrace), trace: summarize(dlTrace) };
+  if (dlResult) {
+    downloadReport.status = dlResult.status;
+    downloadReport.size = dlResult.size;
+    downloadReport.headerSha256 = dlResult.headers['x-sha256'];
+    downloadReport.dataKind = Object.prototype.toString.call(dlResult.data);
+    if (dlResult.data instanceof ArrayBuffer) {
+      const got = new Uint8Array(dlResult.data);
+      downloadReport.byteLength = got.byteLength;
+      downloadReport.patternOk = isPattern(got);
+      downloadReport.sha256 = await sha256Hex(got);
+    }
+  }
+  const ok = uploadReport.violations.length === 0 && downloadReport.violations.length === 0 && downloadReport.patternOk === true;
+  r.end(ok, `sent ${uploadReport.sent ?? '?'} B, received ${downloadReport.byteLength ?? '?'} B`);
+  return { upload: uploadReport, download: downloadReport };
+}
+
+async function unsubscribeScenario(args: { id: string }): Promise<UnsubscribeReport> {
+  const r = row('unsubscribe mid-download');
+  const url = `${location.origin}/drip?id=${encodeURIComponent(args.id)}`;
+  let unsubscribed = false;
+  const report: UnsubscribeReport = { id: args.id, progressBefore: 0, loadedBefore: 0, deliveredAfter: 0, errored: false, completed: false };
+  let sawBytes!: () => void;
+  const firstBytes = new Promise<void>((resolve) => (sawBytes = resolve));
+  const subscription = download(url, { progressInterval: 0 }).subscribe({
+    next: (e) => {
+      if (unsubscribed) return void report.deliveredAfter++;
+      r.progress(e as TransferEvent<unknown>);
+      if (e.type === 'progress' && e.direction === 'download' && e.loaded > 0) {
+        report.progressBefore++;
+        report.loadedBefore = e.loaded;
+        sawBytes();
+      }
+    },
+    error: () => {
+      if (unsubscribed) report.deliveredAfter++;
+      report.errored = true;
+      sawBytes();
+    },
+    complete: () => {
+      if (unsubscribed) report.deliveredAfter++;
+      report.completed = true;
+      sawBytes();
+    },
+  });
+  try {
+    await within(firstBytes, 15_000, 'first download progress');
+  } finally {
+    subscription.unsubscribe();
+    unsubscribed = true;
+  }
+  await sleep(400); // anything delivered now would break G6
+  r.end(report.deliveredAfter === 0 && !report.errored && !report.completed, `unsubscribed after ${report.loadedBefore} B`);
+  return report;
+}
+
+window.scenarios = {
+  download: downloadScenario,
+  upload: uploadScenario,
+  fake: fakeScenario,
+  fromXhr: fromXhrScenario,
+  unsubscribe: unsubscribeScenario,
+};
+window.scenariosReady = true;
+const status = document.getElementById('status');
+if (status) status.textContent = `bundle loaded (${navigator.userAgent.match(/Chrom\S+/)?.[0] ?? 'browser'})`;

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * The loopback server the command-line specs run `rxtransfer` against: real `node:http` on
+ * 127.0.0.1, routes chosen by path, every request recorded.
+ *
+ * - `/data/<name>?size=N` — N deterministic bytes ({@link bodyBytes}), `ETag: "<N>"`,
+ *   `Range` + `If-Range` honoured (206; 200 when the validator does not match).
+ *   `every=ms&chunk=C` drips C bytes every ms when the request has no `Range` (a slow first run,
+ *   a fast resume). `cd=<value>` adds that `Content-Disposition`.
+ * - `/cd/<anything>?h=<value>` — a 5-byte body `hello` with `Content-Disposition: <value>`
+ *   (written raw, so control characters reach the client as sent).
+ * - `/status/<code>` — that status with a short text body.
+ * - `/stall?size=N&after=M` — declares N bytes, sends M, then nothing (an idle timeout).
+ * - `/truncated?size=N&after=M` — declares N bytes, sends M, then closes (a short body).
+ * - `/upload` (PUT/POST) — reads the body, answers 201 `{ method, size, sha256 }`.
+ */
+export interface CliServer {
+  readonly port: number;
+  /** `http://127.0.0.1:<port><path>`. */
+  url(path: string): string;
+  readonly requests: RecordedRequest[];
+  /** A port where nothing listens (for connection-refused errors). */
+  readonly closedPort: number;
+  close(): Promise<void>;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** The body served for a size: a byte pattern with no short period, so a misplaced range shows. */
+export function bodyBytes(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = 0x12345678;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** The sha256 (hex) of a buffer. */
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function startCliServer(): Promise<CliServer> {
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const server = createServer((req, res) => {
+    requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+    route(req, res, timers);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const closedPort = await freePort();
+  return {
+    port,
+    closedPort,
+    requests,
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A port that was free a moment ago and is closed now. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+function route(req: IncomingMessage, res: ServerResponse, timers: Set<NodeJS.Timeout>): void {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const q = url.searchParams;
+  const num = (name: string, fallback: number) => (q.has(name) ? Number(q.get(name)) : fallback);
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+
+  if (url.pathname.startsWith('/data/')) {
+    const body = bodyBytes(num('size', 64 * 1024));
+    const etag = `"${body.length}"`;
+    const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', ETag: etag, 'Accept-Ranges': 'bytes' };
+    if (q.has('cd')) headers['Content-Disposition'] = q.get('cd')!;
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    if (range && (ifRange === undefined || ifRange === etag)) {
+      const start = Number(range[1]);
+      if (start >= body.length) {
+        res.writeHead(416, { 'Content-Range': `bytes */${body.length}` }).end();
+        return;
+      }
+      res.writeHead(206, { ...headers, 'Content-Length': String(body.length - start), 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.end(body.subarray(start));
+      return;
+    }
+    res.writeHead(200, { ...headers, 'Content-Length': String(body.length) });
+    const every = num('every', 0);
+    if (every <= 0 || req.headers.range) {
+      res.end(body);
+      return;
+    }
+    const chunk = num('chunk', 4096);
+    let at = 0;
+    const drip = () => {
+      if (res.destroyed) return;
+      res.write(body.subarray(at, at + chunk));
+      at += chunk;
+      if (at >= body.length) res.end();
+      else later(every, drip);
+    };
+    drip();
+    return;
+  }
+
+  if (url.pathname.startsWith('/cd/')) {
+    // Written on the socket as given: node:http refuses control characters in setHeader.
+    const value = Buffer.from(q.get('h') ?? '', 'latin1');
+    const head = Buffer.concat([
+      Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\nContent-Disposition: '),
+      value,
+      Buffer.from('\r\n\r\nhello'),
+    ]);
+    req.socket.end(head);
+    return;
+  }
+
+  if (url.pathname.startsWith('/status/')) {
+    const status = Number(url.pathname.slice('/status/'.length)) || 500;
+    res.writeHead(status, { 'Content-Type': 'text/plain' }).end(`status ${status}\n`);
+    return;
+  }
+
+  if (url.pathname === '/stall' || url.pathname === '/truncated') {
+    const size = num('size', 1000);
+    const after = num('after', 10);
+    res.writeHead(200, { 'Content-Length': String(size), 'Content-Type': 'application/octet-stream' });
+    res.write(bodyBytes(size).subarray(0, after));
+    if (url.pathname === '/truncated') later(20, () => req.socket.destroy());
+    return;
+  }
+
+  if (url.pathname === '/upload') {
+    const hash = createHash('sha256');
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      hash.update(chunk);
+    });
+    req.on('end', () => {
+      res.writeHead(201, { 'Content-Type': 'application/json' }).end(JSON.stringify({ method: req.method, size, sha256: hash.digest('hex') }));
+    });
+    return;
+  }
+
+  res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+}

@@ -1,0 +1,93 @@
+import { assertTransferGrammar, type Notification } from 'rxtransfer/testing';
+import { isTimeoutError, isIntegrityError, isHttpStatusError, isTransferError } from 'rxtransfer';
+import type { Scenario } from './arbitraries.js';
+import { progressOf, type ScenarioRun } from './trace-driver.js';
+import { predict, type Prediction } from './trace-oracle.js';
+
+function fail(sc: Scenario, p: Prediction, run: ScenarioRun, why: string): never {
+  const brief = run.recorder.trace.map((n) => (n.kind === 'next' ? (n.value.type === 'progress' ? `${n.value.direction[0]}${n.value.loaded}/${n.value.total ?? '?'}#${n.value.attempt}` : 'done') : n.kind === 'error' ? `error(${(n.error as Error).message})` : 'complete'));
+  throw new Error(`${why}\n  expected: ${JSON.stringify(p.outcome, (_k, v: unknown) => (v instanceof Uint8Array ? `bytes(${v.byteLength})` : v))}\n  trace: ${brief.join(' ')}\n  requests: ${run.fake.requests.map((r) => `${r.method} ${r.url}${r.request.body ? ' +body' : ''}`).join(', ')}`);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Every check of the fake-transport properties on one run: the shared grammar checker
+ * (G2–G5), G1 (no request before subscribe), G7 (the recorder's delivery problems), the
+ * expected end from the oracle, the requests made (G11: methods, bodies, credentials), G10
+ * (first progress kept, trailing 100%), G6 for unsubscribe, and no timer left behind.
+ */
+export function checkScenarioRun(sc: Scenario, run: ScenarioRun): Prediction {
+  const p = predict(sc);
+  const { trace } = run.recorder;
+  const ended = p.outcome.type !== 'unsubscribed';
+  try {
+    assertTransferGrammar(trace, { ended });
+  } catch (e) {
+    fail(sc, p, run, (e as Error).message);
+  }
+  if (run.requestsBeforeSubscribe !== 0) fail(sc, p, run, 'G1 a request was made before subscribe');
+  if (run.recorder.problems.length > 0) fail(sc, p, run, run.recorder.problems.slice(0, 3).join('; '));
+  if (run.timer.pending !== 0) fail(sc, p, run, `${run.timer.pending} timer(s) left scheduled after the end`);
+
+  // The requests: as many as predicted (fewer when cancelled), each with the predicted method, body and credentials.
+  const reqs = run.fake.requests;
+  if (run.cancelled ? reqs.length > p.requests.length : reqs.length !== p.requests.length) fail(sc, p, run, `G1/G11 ${reqs.length} requests, expected ${p.requests.length}`);
+  reqs.forEach((r, i) => {
+    const want = p.requests[i]!;
+    if (r.url !== want.url || r.method !== want.method) fail(sc, p, run, `request ${i}: ${r.method} ${r.url}, expected ${want.method} ${want.url}`);
+    if ((r.request.body !== undefined) !== want.withBody) fail(sc, p, run, `request ${i}: body ${r.request.body !== undefined}, expected ${want.withBody}`);
+    const has = r.header('authorization') !== undefined || r.header('cookie') !== undefined;
+    if (has !== want.credentials) fail(sc, p, run, `G11 request ${i}: credentials ${has}, expected ${want.credentials}`);
+    if (r.header('x-trace') !== 't') fail(sc, p, run, `request ${i}: lost a plain header`);
+  });
+
+  const last = trace[trace.length - 1];
+  const outcome = p.outcome;
+  if (outcome.type === 'unsubscribed') {
+    if (trace.length !== run.recorder.unsubscribedAt) fail(sc, p, run, 'G3/G6 a notification arrived after unsubscribe');
+    const current = reqs[reqs.length - 1];
+    if (sc.cancel?.phase === 'step' && current && !current.aborted) fail(sc, p, run, 'G6 unsubscribe did not abort the request in flight');
+  } else if (outcome.type === 'error') {
+    if (last?.kind !== 'error') fail(sc, p, run, `expected error ${outcome.code}`);
+    const error = last.error;
+    if (!isTransferError(error) || error.code !== outcome.code) fail(sc, p, run, `error code ${isTransferError(error) ? error.code : String(error)}, expected ${outcome.code}`);
+    if (outcome.code === 'timeout' && !(isTimeoutError(error) && error.phase === outcome.detail)) fail(sc, p, run, `G9 timeout phase ${(error as { phase?: string }).phase}, expected ${outcome.detail}`);
+    if (outcome.code === 'integrity' && !(isIntegrityError(error) && error.reason === outcome.detail)) fail(sc, p, run, `integrity reason ${(error as { reason?: string }).reason}, expected ${outcome.detail}`);
+    if (outcome.code === 'http' && !(isHttpStatusError(error) && String(error.status) === outcome.detail)) fail(sc, p, run, `http status ${(error as { status?: number }).status}, expected ${outcome.detail}`);
+    if (/secret|session=1/.test(error.message)) fail(sc, p, run, 'an error message holds credentials');
+  } else {
+    const doneAt = trace.length - 2;
+    const done = trace[doneAt];
+    if (!(done?.kind === 'next' && done.value.type === 'done')) fail(sc, p, run, 'expected done');
+    const result = done.value.result as { data: Uint8Array; status: number; size?: number; sent?: number };
+    if (!sameBytes(result.data, outcome.data)) fail(sc, p, run, `G5 result data has ${result.data.byteLength} bytes, expected ${outcome.data.byteLength}`);
+    if (result.status !== outcome.status) fail(sc, p, run, `status ${result.status}, expected ${outcome.status}`);
+    if (sc.kind === 'download' && result.size !== outcome.data.byteLength) fail(sc, p, run, `size ${result.size}`);
+    if (sc.kind === 'upload' && result.sent !== sc.uploadSize) fail(sc, p, run, `sent ${result.sent}`);
+    // G10: with a trailing flush, the last download event shows the whole body at 100%.
+    const downloads = progressOf(trace).filter((e) => e.direction === 'download');
+    const final = downloads[downloads.length - 1];
+    if (p.maxDelivered <= outcome.data.byteLength && !(final && final.loaded === outcome.data.byteLength && final.total === outcome.data.byteLength && final.percent === 100)) {
+      fail(sc, p, run, `G10 last download progress is ${final?.loaded}/${final?.total} (${final?.percent}%), expected ${outcome.data.byteLength}/${outcome.data.byteLength} (100%)`);
+    }
+    if (sc.kind === 'upload' && p.lastWithBody) {
+      const up = progressOf(trace).filter((e) => e.direction === 'upload');
+      const u = up[up.length - 1];
+      if (!(u && u.loaded === sc.uploadSize && u.percent === 100)) fail(sc, p, run, `G10 last upload progress is ${u?.loaded}/${u?.total}, expected ${sc.uploadSize} (100%)`);
+    }
+  }
+  // G10: the first progress event is never dropped: it is the first observation, at 0 bytes.
+  const first = progressOf(trace)[0];
+  if (first && !(first.loaded === 0 && first.delta === 0 && first.direction === (sc.kind === 'upload' ? 'upload' : 'download') && first.attempt >= 1)) {
+    fail(sc, p, run, `G10 first progress event is ${first.direction} ${first.loaded} (delta ${first.delta})`);
+  }
+  return p;
+}
+
+/** Short description of a trace, for failure messages. */
+export function describeTrace(trace: readonly Notification<unknown>[]): string {
+  return trace.map((n) => (n.kind === 'next' ? n.value.type : n.kind)).join(',');
+}

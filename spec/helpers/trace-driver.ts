@@ -1,0 +1,225 @@
+import { asapScheduler, asyncScheduler, queueScheduler, type Observable, type Subscription } from 'rxjs';
+import { download, upload, type TransferEvent, type TransferProgress } from 'rxtransfer';
+import { FakeTransport, type FakeRequest, type Notification } from 'rxtransfer/testing';
+import type { DeliveryKind, Scenario } from './arbitraries.js';
+import { BASE_URL, planFor, predict, stepsOf, type Step } from './trace-oracle.js';
+import { RecordingScheduler, VirtualTimer } from './virtual-timer.js';
+import { IDLE_MS } from './arbitraries.js';
+
+/** Lets every pending microtask run (one macrotask turn). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Waits `ms` of wall time (for asyncScheduler deliveries). */
+export function sleepReal(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The delivery scheduler for a kind, wrapped to record that deliveries go through it (G7). */
+export function makeDelivery(kind: DeliveryKind, timer: VirtualTimer): RecordingScheduler | undefined {
+  switch (kind) {
+    case 'none':
+      return undefined;
+    case 'asap':
+      return new RecordingScheduler(asapScheduler);
+    case 'async':
+      return new RecordingScheduler(asyncScheduler);
+    case 'queue':
+      return new RecordingScheduler(queueScheduler, true);
+    case 'virtual':
+      return new RecordingScheduler(timer);
+  }
+}
+
+/** A subscription that records its trace and checks G7 on every notification. */
+export interface Recorder<R> {
+  readonly trace: Notification<R>[];
+  /** Problems seen while delivering (G7). */
+  readonly problems: string[];
+  /** `clock.now()` at each notification, when a clock was given. */
+  readonly times: number[];
+  ended(): boolean;
+  /** Trace length when unsubscribed. */
+  unsubscribedAt: number | undefined;
+  unsubscribe(): void;
+}
+
+/** Subscribes, recording every notification; a notification during subscribe() or outside the delivery scheduler is a G7 problem. */
+export function record<R>(transfer: Observable<TransferEvent<R>>, delivery: RecordingScheduler | undefined, clock?: { now(): number }): Recorder<R> {
+  const trace: Notification<R>[] = [];
+  const times: number[] = [];
+  const problems: string[] = [];
+  let subscribing = true;
+  let done = false;
+  const check = (what: string) => {
+    if (clock) times.push(clock.now());
+    if (subscribing) problems.push(`G7 ${what} delivered synchronously inside subscribe()`);
+    if (delivery && delivery.active === 0) problems.push(`G7 ${what} delivered outside the scheduler`);
+  };
+  const subscription: Subscription = transfer.subscribe({
+    next: (value) => {
+      check(`next(${value.type})`);
+      trace.push({ kind: 'next', value });
+    },
+    error: (error: unknown) => {
+      check('error');
+      done = true;
+      trace.push({ kind: 'error', error });
+    },
+    complete: () => {
+      check('complete');
+      done = true;
+      trace.push({ kind: 'complete' });
+    },
+  });
+  subscribing = false;
+  const recorder: Recorder<R> = {
+    trace,
+    problems,
+    times,
+    ended: () => done,
+    unsubscribedAt: undefined,
+    unsubscribe: () => {
+      recorder.unsubscribedAt = trace.length;
+      subscription.unsubscribe();
+    },
+  };
+  return recorder;
+}
+
+/** Progress events of a trace. */
+export function progressOf<R>(trace: readonly Notification<R>[]): TransferProgress[] {
+  return trace.flatMap((n) => (n.kind === 'next' && n.value.type === 'progress' ? [n.value] : []));
+}
+
+/** Applies one script step to a request. */
+export async function applyStep(step: Step, req: FakeRequest, timer: VirtualTimer): Promise<void> {
+  switch (step.do) {
+    case 'upload':
+      req.uploadProgress(step.loaded);
+      break;
+    case 'connect':
+      req.connect();
+      break;
+    case 'fail':
+      req.fail();
+      break;
+    case 'respond':
+      req.respond(step.head);
+      break;
+    case 'progress':
+      req.downloadProgress(step.loaded);
+      break;
+    case 'chunk':
+      req.chunk(step.bytes);
+      break;
+    case 'end':
+      req.end();
+      break;
+    case 'stall':
+      // Nothing more comes: let virtual time run until the core gives up on this request.
+      for (let i = 0; i < 50 && !req.aborted && timer.runNext(); i++) await settle();
+      if (!req.aborted) throw new Error('a stalled request was never aborted (no timeout fired): G2/G9');
+      break;
+  }
+  await settle();
+}
+
+/**
+ * Moves virtual time forward by `ms`, letting microtasks run after each timer action, as a real
+ * event loop does between two timers.
+ */
+export async function advance(timer: VirtualTimer, ms: number): Promise<void> {
+  const target = timer.now() + Math.max(0, ms);
+  for (let i = 0; i < 1000; i++) {
+    const due = timer.nextDue();
+    if (due === undefined || due > target) break;
+    timer.runNext();
+    await settle();
+  }
+  timer.advanceBy(target - timer.now());
+  await settle();
+}
+
+/** Runs timers and waits until `until()` holds; throws when nothing can make progress any more. */
+export async function drive(timer: VirtualTimer, until: () => boolean, what: string, limit = 400): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await settle();
+    if (until()) return;
+    if (!timer.runNext()) await sleepReal(1);
+  }
+  throw new Error(`hung: ${what} never happened (G2: a transfer that can hang needs a timeout)`);
+}
+
+export interface ScenarioRun {
+  readonly recorder: Recorder<unknown>;
+  readonly fake: FakeTransport;
+  readonly timer: VirtualTimer;
+  readonly delivery: RecordingScheduler | undefined;
+  /** Requests seen before subscribe (G1: must be 0). */
+  readonly requestsBeforeSubscribe: number;
+  /** Steps actually taken. */
+  readonly steps: number;
+  readonly cancelled: boolean;
+}
+
+/** Drives a generated scenario on a FakeTransport with a virtual clock until the end (or the cancel). */
+export async function runScenario(sc: Scenario): Promise<ScenarioRun> {
+  const timer = new VirtualTimer();
+  const delivery = makeDelivery(sc.delivery, timer);
+  const fake = new FakeTransport();
+  const controller = new AbortController();
+  const headers: Record<string, string> = sc.credentials ? { Authorization: 'Bearer secret', Cookie: 'session=1', 'X-Trace': 't' } : { 'X-Trace': 't' };
+  const common = {
+    transport: fake,
+    timer,
+    scheduler: delivery,
+    headers,
+    signal: controller.signal,
+    timeout: { idle: IDLE_MS },
+    retry: { count: sc.retry, unsafeMethods: sc.unsafeMethods },
+    maxRedirects: sc.maxRedirects,
+    progressInterval: sc.progressInterval,
+    responseType: 'uint8array' as const,
+    method: sc.method,
+  };
+  const transfer: Observable<TransferEvent<unknown>> =
+    sc.kind === 'download' ? download(BASE_URL, common) : upload(BASE_URL, new Uint8Array(sc.uploadSize).fill(7), common);
+  await settle();
+  const requestsBeforeSubscribe = fake.requests.length;
+  const recorder = record(transfer, delivery);
+  let step = 0;
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+    if (sc.cancel!.how === 'unsubscribe') recorder.unsubscribe();
+    else controller.abort();
+  };
+  outer: for (let i = 0; i < 64; i++) {
+    // A cancel while waiting (backoff, or before the first request) is only meaningful while the run goes on.
+    if (sc.cancel?.phase === 'wait' && sc.cancel.at === i && i < predict(sc).requests.length) {
+      cancel();
+      break;
+    }
+    await drive(timer, () => fake.requests.length > i || recorder.ended(), `request ${i + 1}`);
+    const req = fake.requests[i];
+    if (!req) break;
+    const withBody = req.request.body !== undefined;
+    for (const s of stepsOf(sc, planFor(sc, i), withBody)) {
+      if (sc.cancel?.phase === 'step' && step === sc.cancel.at) {
+        cancel();
+        break outer;
+      }
+      step++;
+      await advance(timer, sc.gaps[step % sc.gaps.length]!);
+      await applyStep(s, req, timer);
+    }
+  }
+  if (recorder.unsubscribedAt === undefined) await drive(timer, () => recorder.ended(), 'the terminal notification');
+  // Anything late would show up now (G3), and every timer of the run must be gone.
+  for (let i = 0; i < 3; i++) await advance(timer, IDLE_MS * 100);
+  if (sc.delivery === 'async') await sleepReal(2);
+  await settle();
+  return { recorder, fake, timer, delivery, requestsBeforeSubscribe, steps: step, cancelled };
+}

@@ -1,0 +1,157 @@
+import { download, upload, isCancelledError, isTimeoutError, type TimeoutError, type TransferEvent } from 'rxtransfer';
+import { recordTransfer } from 'rxtransfer/testing';
+import { startFaultServer, type FaultServer, type RecordedRequest } from '../helpers/fault-server';
+import { startBlackhole, type Blackhole } from '../helpers/fault-blackhole';
+import { delay, eventually, runTransfer, within } from '../helpers/fault-trace';
+import type { Observable } from 'rxjs';
+
+let server: FaultServer;
+let blackhole: Blackhole;
+beforeAll(async () => {
+  server = await startFaultServer();
+  blackhole = await startBlackhole();
+});
+afterAll(async () => {
+  await blackhole.close();
+  await server.close();
+});
+
+/** Subscribes, waits until the server saw the request and `ready()` holds, then unsubscribes. */
+async function unsubscribeMidway<R>(transfer: Observable<TransferEvent<R>>, path: string, ready: (trace: unknown[]) => boolean) {
+  const requested = server.nextRequest(path);
+  const recording = recordTransfer(transfer);
+  const rec = await within(requested, 5_000, undefined);
+  expect(rec).toBeDefined();
+  expect(await eventually(() => ready(recording.trace), 5_000)).toBe(true);
+  recording.unsubscribe();
+  const delivered = recording.trace.length;
+  return { rec: rec as RecordedRequest, recording, delivered };
+}
+
+describe('G6 cancelling frees the resource', () => {
+  it('G6 unsubscribe closes the connection (seen by the server) mid-body, and delivers nothing more', async () => {
+    const transfer = download(server.url('/bytes', { size: 50_000_000, chunk: 16_384, delay: 20 }), { progressInterval: 0 });
+    const { rec, recording, delivered } = await unsubscribeMidway(transfer, '/bytes', (t) => t.length >= 2);
+    expect(await within(rec.closedEarly, 3_000, 'still open')).toBe(true);
+    await delay(200);
+    expect(recording.trace.length).toBe(delivered);
+    expect(recording.trace.every((n) => n.kind === 'next' && n.value.type === 'progress')).toBe(true);
+  });
+
+  it('G6 unsubscribe closes the connection while waiting for the head', async () => {
+    const { rec, recording } = await unsubscribeMidway(download(server.url('/stall')), '/stall', () => true);
+    expect(await within(rec.closedEarly, 3_000, 'still open')).toBe(true);
+    await delay(100);
+    expect(recording.trace).toEqual([]);
+  });
+
+  it('G6 unsubscribe aborts an upload (the server sees the body end early)', async () => {
+    const size = 32 * 1024 * 1024;
+    const transfer = upload(server.url('/upload', { read: 0 }), Buffer.alloc(size, 1), { progressInterval: 0 });
+    const { rec, recording, delivered } = await unsubscribeMidway(transfer, '/upload', (t) => t.length >= 1);
+    rec.release(); // a server that does not read cannot see the close: read what is buffered
+    expect(await within(rec.closedEarly, 5_000, 'still open')).toBe(true);
+    expect((await rec.bodyEnded).complete).toBe(false);
+    expect(recording.trace.length).toBe(delivered);
+  });
+
+  it('G6 unsubscribe during a retry backoff sends no further attempt', async () => {
+    const transfer = download(server.url('/bytes', { key: 'g6-backoff', fail: 5 }), { retry: { count: 5, baseDelay: 400, jitter: 0 } });
+    const recording = recordTransfer(transfer);
+    expect(await eventually(() => server.hits('g6-backoff') === 1, 5_000)).toBe(true);
+    await delay(50);
+    recording.unsubscribe();
+    await delay(1_000);
+    expect(server.hits('g6-backoff')).toBe(1);
+    expect(recording.trace).toEqual([]);
+  });
+
+  it('G6 aborting signal ends in CancelledError and closes the connection', async () => {
+    const controller = new AbortController();
+    const requested = server.nextRequest('/bytes');
+    const recording = recordTransfer(download(server.url('/bytes', { size: 50_000_000, chunk: 16_384, delay: 20 }), { signal: controller.signal }));
+    const rec = (await within(requested, 5_000, undefined))!;
+    expect(rec).toBeDefined();
+    await delay(100);
+    controller.abort();
+    const trace = await within(recording.ended, 5_000, undefined);
+    expect(trace).toBeDefined();
+    const last = trace!.at(-1)!;
+    expect(last.kind).toBe('error');
+    expect(isCancelledError(last.kind === 'error' ? last.error : undefined)).toBe(true);
+    expect(await within(rec.closedEarly, 3_000, 'still open')).toBe(true);
+  });
+
+  it('G6 an already aborted signal ends in CancelledError without a request', async () => {
+    const before = server.requests.length;
+    const run = await runTransfer(download(server.url('/bytes'), { signal: AbortSignal.abort() }));
+    expect(isCancelledError(run.error)).toBe(true);
+    await delay(50);
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('G6 aborting signal during a stalled upload closes the connection', async () => {
+    const controller = new AbortController();
+    const requested = server.nextRequest('/upload');
+    const recording = recordTransfer(upload(server.url('/upload', { read: 0 }), Buffer.alloc(16 * 1024 * 1024, 2), { signal: controller.signal }));
+    const rec = (await within(requested, 5_000, undefined))!;
+    await delay(200);
+    controller.abort();
+    const trace = await within(recording.ended, 5_000, undefined);
+    expect(isCancelledError(trace?.at(-1)?.kind === 'error' ? (trace.at(-1) as { error: unknown }).error : undefined)).toBe(true);
+    rec.release();
+    expect(await within(rec.closedEarly, 5_000, 'still open')).toBe(true);
+  });
+});
+
+describe('G9 timeouts', () => {
+  const phaseOf = (error: unknown) => (isTimeoutError(error) ? (error as TimeoutError).phase : `not a timeout: ${String(error)}`);
+
+  it('G9 connect: a port whose accept queue is full ends in TimeoutError(connect)', async () => {
+    const started = Date.now();
+    const run = await runTransfer(download(blackhole.url, { timeout: { connect: 400 } }));
+    expect(phaseOf(run.error)).toBe('connect');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('G9 connect: the connect timer does not fire once connected, even when the head is slow', async () => {
+    const run = await runTransfer(download(server.url('/bytes', { size: 20_000, headDelay: 800 }), { timeout: { connect: 300, idle: 5_000 } }));
+    expect(run.error).toBeUndefined();
+  });
+
+  it('G9 idle: a body that stalls mid-way ends in TimeoutError(idle)', async () => {
+    const requested = server.nextRequest('/bytes');
+    const run = await runTransfer(download(server.url('/bytes', { size: 100_000, stallAfter: 20_000 }), { timeout: { idle: 400 } }));
+    expect(phaseOf(run.error)).toBe('idle');
+    expect(await within((await requested).closedEarly, 3_000, 'still open')).toBe(true);
+  });
+
+  it('G9 idle: a server that never answers ends in TimeoutError(idle)', async () => {
+    const run = await runTransfer(download(server.url('/stall'), { timeout: { idle: 400 } }));
+    expect(phaseOf(run.error)).toBe('idle');
+  });
+
+  it('G9 idle: a slow drip that keeps moving is not idle', async () => {
+    const run = await runTransfer(download(server.url('/bytes', { size: 12_000, chunk: 1_000, delay: 100 }), { timeout: { idle: 1_000 } }));
+    expect(run.error).toBeUndefined();
+  });
+
+  it('G9 idle: an upload the server stops reading ends in TimeoutError(idle)', async () => {
+    const requested = server.nextRequest('/upload');
+    const run = await runTransfer(upload(server.url('/upload', { read: 0 }), Buffer.alloc(32 * 1024 * 1024, 3), { timeout: { idle: 500 } }));
+    expect(phaseOf(run.error)).toBe('idle');
+    const rec = await requested;
+    rec.release();
+    expect(await within(rec.closedEarly, 5_000, 'still open')).toBe(true);
+  });
+
+  it('G9 total: a slow drip ends in TimeoutError(total)', async () => {
+    const run = await runTransfer(download(server.url('/bytes', { size: 100_000, chunk: 1_000, delay: 50 }), { timeout: { total: 600, idle: 5_000 } }));
+    expect(phaseOf(run.error)).toBe('total');
+  });
+
+  it('G9 total: a number as timeout is the total', async () => {
+    const run = await runTransfer(download(server.url('/stall'), { timeout: 400 }));
+    expect(phaseOf(run.error)).toBe('total');
+  });
+});

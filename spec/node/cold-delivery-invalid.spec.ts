@@ -1,0 +1,199 @@
+import axios from 'axios';
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { download, upload, isTransferError, type DownloadOptions, type TransferError } from 'rxtransfer';
+import { startFaultServer, type FaultServer } from '../helpers/fault-server';
+import { seededSha256Hex, sha256Hex } from '../helpers/fault-bytes';
+import { delay, runTransfer, within } from '../helpers/fault-trace';
+
+let server: FaultServer;
+beforeAll(async () => {
+  server = await startFaultServer();
+});
+afterAll(() => server.close());
+
+describe('G1 cold', () => {
+  it('G1 nothing reaches the server before subscribe', async () => {
+    const before = server.requests.length;
+    const transfer = download(server.url('/bytes', { size: 100, key: 'cold-1' }));
+    await delay(150);
+    expect(server.requests.length).toBe(before);
+    expect(server.hits('cold-1')).toBe(0);
+    const run = await runTransfer(transfer);
+    expect(run.error).toBeUndefined();
+    expect(server.hits('cold-1')).toBe(1);
+  });
+
+  it('G1 two subscriptions make two requests with the same bytes', async () => {
+    const transfer = download(server.url('/bytes', { size: 5000, seed: 11, key: 'cold-2' }), { responseType: 'uint8array' });
+    const [a, b] = await Promise.all([runTransfer(transfer), runTransfer(transfer)]);
+    expect(server.hits('cold-2')).toBe(2);
+    for (const run of [a, b]) expect(sha256Hex(run.result!.data)).toBe(seededSha256Hex(11, 5000));
+  });
+
+  it('G1 an upload sends its body once per subscription', async () => {
+    const transfer = upload(server.url('/upload', { key: 'cold-3' }), 'hello', { responseType: 'json' });
+    await delay(50);
+    expect(server.hits('cold-3')).toBe(0);
+    await runTransfer(transfer);
+    await runTransfer(transfer);
+    expect(server.hits('cold-3')).toBe(2);
+    const bodies = server.requests.filter((r) => r.query.get('key') === 'cold-3').map((r) => r.bytesReceived);
+    expect(bodies).toEqual([5, 5]);
+  });
+});
+
+/** A scheduler that delivers through asyncScheduler and knows when it is running work. */
+class RecordingScheduler implements SchedulerLike {
+  scheduled = 0;
+  running = 0;
+  now(): number {
+    return asyncScheduler.now();
+  }
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, ms?: number, state?: T): Subscription {
+    this.scheduled++;
+    const self = this;
+    return asyncScheduler.schedule<T>(function (this: SchedulerAction<T>, s?: T) {
+      self.running++;
+      try {
+        work.call(this, s);
+      } finally {
+        self.running--;
+      }
+    }, ms, state);
+  }
+}
+
+describe('G7 delivery context', () => {
+  const cases: Array<[string, () => { url: string; options: DownloadOptions }]> = [
+    ['a success with progress', () => ({ url: server.url('/bytes', { size: 300_000, chunk: 16_384 }), options: { progressInterval: 0 } })],
+    ['an HTTP error', () => ({ url: server.url('/status/500'), options: {} })],
+    ['invalid options', () => ({ url: server.url('/bytes'), options: { timeout: -1 } })],
+  ];
+  it.each(cases)('G7 every notification of %s goes through the scheduler, none inside subscribe()', async (_name, make) => {
+    const { url, options } = make();
+    const scheduler = new RecordingScheduler();
+    let subscribing = false;
+    const outside: string[] = [];
+    const inside: string[] = [];
+    const note = (what: string) => {
+      if (subscribing) inside.push(what);
+      if (scheduler.running === 0) outside.push(what);
+    };
+    const transfer = download(url, { ...options, scheduler });
+    let finish!: () => void;
+    const ended = new Promise<void>((r) => (finish = r));
+    subscribing = true;
+    const subscription = transfer.subscribe({
+      next: (e) => note(e.type),
+      error: () => {
+        note('error');
+        finish();
+      },
+      complete: () => {
+        note('complete');
+        finish();
+      },
+    });
+    subscribing = false;
+    expect(await within(ended, 10_000, 'hung')).toBeUndefined();
+    subscription.unsubscribe();
+    expect(inside).toEqual([]);
+    expect(outside).toEqual([]);
+    expect(scheduler.scheduled).toBeGreaterThan(0);
+  });
+
+  it('G7 without a scheduler nothing is delivered synchronously inside subscribe()', async () => {
+    const seen: string[] = [];
+    let subscribing = true;
+    const sub = download('not a url').subscribe({ error: () => seen.push(subscribing ? 'sync' : 'async') });
+    const sub2 = download(server.url('/bytes', { size: 10 })).subscribe({ next: (e) => seen.push(subscribing ? `sync ${e.type}` : 'async') });
+    subscribing = false;
+    await delay(300);
+    sub.unsubscribe();
+    sub2.unsubscribe();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((s) => s.startsWith('sync'))).toEqual([]);
+  });
+
+  it('G7 the order of events is kept through the scheduler', async () => {
+    const scheduler = new RecordingScheduler();
+    const run = await runTransfer(download(server.url('/bytes', { size: 400_000, chunk: 8192 }), { scheduler, progressInterval: 0 }));
+    const loaded = run.progress.map((p) => p.loaded);
+    expect(loaded).toEqual([...loaded].sort((a, b) => a - b));
+    expect(run.trace.at(-1)?.kind).toBe('complete');
+  });
+});
+
+describe('G8 never throws', () => {
+  const bad: Array<[string, () => ReturnType<typeof download>]> = [
+    ['an invalid URL', () => download('http://')],
+    ['a relative URL', () => download('/relative/path')],
+    ['a number as URL', () => download(42 as unknown as string)],
+    ['an ftp: scheme', () => download('ftp://127.0.0.1/file')],
+    ['a file: scheme', () => download('file:///etc/passwd')],
+    ['a negative timeout', () => download(server.url('/bytes'), { timeout: -5 })],
+    ['a negative idle timeout', () => download(server.url('/bytes'), { timeout: { idle: -1 } })],
+    ['NaN as timeout', () => download(server.url('/bytes'), { timeout: Number.NaN })],
+    ['a header name with a space', () => download(server.url('/bytes'), { headers: { 'bad header': 'x' } })],
+    ['a header value with CRLF', () => download(server.url('/bytes'), { headers: { 'x-a': 'a\r\nInjected: 1' } })],
+    ['a non-string header value', () => download(server.url('/bytes'), { headers: { 'x-a': 1 as unknown as string } })],
+    ['a method that is not a token', () => download(server.url('/bytes'), { method: 'GE T' })],
+    ['a negative retry count', () => download(server.url('/bytes'), { retry: -1 })],
+    ['shouldRetry that is not a function', () => download(server.url('/bytes'), { retry: { count: 1, shouldRetry: 'yes' as never } })],
+    ['a scheduler without schedule()', () => download(server.url('/bytes'), { scheduler: {} as SchedulerLike })],
+    ['a signal that is not an AbortSignal', () => download(server.url('/bytes'), { signal: 'stop' as never })],
+    ['an unknown responseType', () => download(server.url('/bytes'), { responseType: 'xml' as never })],
+    ['an integrity that is not SRI', () => download(server.url('/bytes'), { integrity: 'md5-abc' })],
+    ['resume without to', () => download(server.url('/bytes'), { resume: true })],
+    ['options whose getter throws', () => download(server.url('/bytes'), Object.defineProperty({}, 'timeout', { get: () => { throw new Error('boom'); }, enumerable: true }) as DownloadOptions)],
+    ['an upload body of a wrong type', () => upload(server.url('/upload'), 12 as never) as never],
+    ['an upload body of null', () => upload(server.url('/upload'), null as never) as never],
+  ];
+
+  it.each(bad)('G8 %s arrives as error(TransferError invalid), never a throw, and sends nothing', async (_name, make) => {
+    const before = server.requests.length;
+    let transfer!: ReturnType<typeof download>;
+    expect(() => (transfer = make())).not.toThrow();
+    const run = await runTransfer(transfer);
+    expect(isTransferError(run.error)).toBe(true);
+    expect((run.error as TransferError).code).toBe('invalid');
+    expect((run.error as Error).message.length).toBeGreaterThan(5);
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('G8 a throwing shouldRetry becomes the transfer error', async () => {
+    const run = await runTransfer(
+      download(server.url('/status/503'), {
+        retry: { count: 2, baseDelay: 1, shouldRetry: () => { throw new Error('callback bug'); } },
+      }),
+    );
+    expect(isTransferError(run.error)).toBe(true);
+    expect((run.error as Error).message).toContain('callback bug');
+  });
+
+  it('G8 a throwing axios interceptor becomes the transfer error', async () => {
+    const instance = axios.create();
+    instance.interceptors.request.use(() => {
+      throw new Error('interceptor bug');
+    });
+    const run = await runTransfer(download(server.url('/bytes'), { axios: instance }));
+    expect(isTransferError(run.error)).toBe(true);
+    expect((run.error as Error).message).toContain('interceptor bug');
+  });
+
+  it('G8 a throwing subscriber callback does not break other subscribers nor throw from download()', async () => {
+    const transfer = download(server.url('/bytes', { size: 100 }));
+    const reported: unknown[] = [];
+    const { config } = await import('rxjs');
+    const previous = config.onUnhandledError;
+    config.onUnhandledError = (e) => reported.push(e);
+    try {
+      transfer.subscribe({ next: () => { throw new Error('consumer bug'); } });
+      const run = await runTransfer(transfer);
+      expect(run.error).toBeUndefined();
+      await delay(50);
+    } finally {
+      config.onUnhandledError = previous;
+    }
+  });
+});

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { download, upload, isIntegrityError, isTransferError, type DownloadResult, type Transfer } from 'rxtransfer';
+import { fileBody, PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from 'rxtransfer/node';
+import { recordTransfer } from 'rxtransfer/testing';
+import { startFaultServer, type FaultServer } from '../helpers/fault-server';
+import { seededChunks, seededIntegrity, seededSha256Hex } from '../helpers/fault-bytes';
+import { delay, eventually, runTransfer, within } from '../helpers/fault-trace';
+
+let server: FaultServer;
+let dir: string;
+beforeAll(async () => {
+  server = await startFaultServer();
+  dir = mkdtempSync(join(tmpdir(), 'rxtransfer-node-'));
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+const target = () => join(dir, `file-${++n}.bin`);
+const toFile = (url: string, to: string, options: Parameters<typeof download>[1] = {}) =>
+  download(url, { ...options, to }) as Transfer<DownloadResult<undefined>>;
+
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+describe('G5 file downloads', () => {
+  it('G5 a successful file download has the right bytes at `to` and no side file', async () => {
+    const to = target();
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 3_000_000, seed: 31 }), to));
+    expect(run.error).toBeUndefined();
+    expect(run.result!.path).toBe(to);
+    expect(run.result!.size).toBe(3_000_000);
+    expect(await fileSha256(to)).toBe(seededSha256Hex(31, 3_000_000));
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
+    expect(existsSync(to + PARTIAL_META_SUFFIX)).toBe(false);
+  });
+
+  it('G5 a truncated file download leaves no file at `to` and no side file', async () => {
+    const to = target();
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 2_000_000, cut: 500_000 }), to));
+    expect(isIntegrityError(run.error)).toBe(true);
+    expect(existsSync(to)).toBe(false);
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
+  });
+
+  it('G5 an integrity mismatch leaves no file at `to`', async () => {
+    const to = target();
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 400_000, seed: 32 }), to, { integrity: seededIntegrity(33, 400_000) }));
+    expect(isIntegrityError(run.error)).toBe(true);
+    expect(existsSync(to)).toBe(false);
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
+  });
+
+  it('G5 a failed download never replaces an existing file at `to`', async () => {
+    const to = target();
+    writeFileSync(to, 'the previous version');
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 1_000_000, resetAfter: 300_000 }), to));
+    expect(isTransferError(run.error)).toBe(true);
+    expect(readFileSync(to, 'utf8')).toBe('the previous version');
+  });
+
+  it('G5 an HTTP error leaves no file at `to`', async () => {
+    const to = target();
+    const run = await runTransfer(toFile(server.url('/status/404'), to));
+    expect(isTransferError(run.error)).toBe(true);
+    expect(existsSync(to)).toBe(false);
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
+  });
+
+  it('G5 G6 unsubscribing a file download leaves no file at `to` and removes the side file', async () => {
+    const to = target();
+    const requested = server.nextRequest('/bytes');
+    const recording = recordTransfer(toFile(server.url('/bytes', { size: 50_000_000, chunk: 16_384, delay: 10 }), to, { progressInterval: 0 }));
+    const rec = (await within(requested, 5_000, undefined))!;
+    expect(await eventually(() => recording.trace.length >= 3, 5_000)).toBe(true);
+    recording.unsubscribe();
+    expect(await within(rec.closedEarly, 3_000, 'still open')).toBe(true);
+    expect(await eventually(() => !existsSync(to + PARTIAL_SUFFIX), 3_000)).toBe(true);
+    expect(existsSync(to)).toBe(false);
+  });
+
+  it('G5 a resumed download continues with Range + If-Range (strong ETag) and is whole', async () => {
+    const to = target();
+    const first = await runTransfer(toFile(server.url('/bytes', { size: 1_000_000, seed: 34, etag: 'v1', cut: 400_000 }), to, { resume: true }));
+    expect(isIntegrityError(first.error)).toBe(true);
+    expect(existsSync(to)).toBe(false);
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(true);
+    const requested = server.nextRequest('/bytes');
+    const second = await runTransfer(toFile(server.url('/bytes', { size: 1_000_000, seed: 34, etag: 'v1' }), to, { resume: true, integrity: seededIntegrity(34, 1_000_000) }));
+    expect(second.error).toBeUndefined();
+    const rec = await requested;
+    expect(rec.headers['range']).toMatch(/^bytes=\d+-$/);
+    expect(rec.headers['if-range']).toBe('"v1"');
+    expect(await fileSha256(to)).toBe(seededSha256Hex(34, 1_000_000));
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
+  });
+
+  it('G5 a resumed download whose ETag changed starts over and is never spliced', async () => {
+    const to = target();
+    await runTransfer(toFile(server.url('/bytes', { size: 800_000, seed: 35, etag: 'old', cut: 300_000 }), to, { resume: true }));
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(true);
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 800_000, seed: 36, etag: 'new' }), to, { resume: true }));
+    expect(run.error).toBeUndefined();
+    expect(await fileSha256(to)).toBe(seededSha256Hex(36, 800_000));
+  });
+
+  it('G5 a weak ETag is never used for If-Range: the download starts over', async () => {
+    const to = target();
+    await runTransfer(toFile(server.url('/bytes', { size: 600_000, seed: 37, etag: 'w', weak: 1, cut: 200_000 }), to, { resume: true }));
+    const requested = server.nextRequest('/bytes');
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 600_000, seed: 37, etag: 'w', weak: 1 }), to, { resume: true }));
+    expect(run.error).toBeUndefined();
+    const rec = await requested;
+    expect(rec.headers['if-range']).toBeUndefined();
+    expect(rec.headers['range']).toBeUndefined();
+    expect(await fileSha256(to)).toBe(seededSha256Hex(37, 600_000));
+  });
+
+  it('G5 Last-Modified serves as the validator when there is no ETag', async () => {
+    const to = target();
+    const lastModified = Date.UTC(2024, 0, 2, 3, 4, 5);
+    await runTransfer(toFile(server.url('/bytes', { size: 600_000, seed: 38, lastModified, cut: 250_000 }), to, { resume: true }));
+    const requested = server.nextRequest('/bytes');
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 600_000, seed: 38, lastModified }), to, { resume: true }));
+    expect(run.error).toBeUndefined();
+    expect((await requested).headers['if-range']).toBe(new Date(lastModified).toUTCString());
+    expect(await fileSha256(to)).toBe(seededSha256Hex(38, 600_000));
+  });
+
+  it('G5 a server that ignores Range (200) restarts the file from zero', async () => {
+    const to = target();
+    await runTransfer(toFile(server.url('/bytes', { size: 500_000, seed: 39, etag: 'x', cut: 100_000 }), to, { resume: true }));
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 500_000, seed: 39, etag: 'x', ranges: 0 }), to, { resume: true }));
+    expect(run.error).toBeUndefined();
+    expect(await fileSha256(to)).toBe(seededSha256Hex(39, 500_000));
+  });
+});
+
+describe('G12 bounded memory: streaming to and from disk', () => {
+  const SIZE = 64 * 1024 * 1024;
+
+  it('G12 a 64 MiB download streams to a file with the right sha256', async () => {
+    const to = target();
+    const run = await runTransfer(toFile(server.url('/bytes', { size: SIZE, seed: 41 }), to, { integrity: seededIntegrity(41, SIZE) }), 60_000);
+    expect(run.error).toBeUndefined();
+    expect(run.result!.size).toBe(SIZE);
+    expect(await fileSha256(to)).toBe(seededSha256Hex(41, SIZE));
+    expect(run.progress.at(-1)).toMatchObject({ loaded: SIZE, total: SIZE, percent: 100 });
+    rmSync(to);
+  }, 90_000);
+
+  it('G12 a 64 MiB upload from fileBody() arrives whole (sha256 on the server)', async () => {
+    const from = target();
+    await pipeline(Readable.from(seededChunks(42, 0, SIZE, 1 << 20)), createWriteStream(from));
+    const requested = server.nextRequest('/upload');
+    const run = await runTransfer(upload(server.url('/upload'), fileBody(from), { method: 'PUT', responseType: 'json' }), 60_000);
+    expect(run.error).toBeUndefined();
+    expect(run.result!.data).toEqual({ bytes: SIZE, sha256: seededSha256Hex(42, SIZE), method: 'PUT' });
+    expect(run.result!.sent).toBe(SIZE);
+    const rec = await requested;
+    expect(rec.headers['content-length']).toBe(String(SIZE));
+    const uploads = run.progress.filter((p) => p.direction === 'upload');
+    expect(uploads.at(-1)).toMatchObject({ loaded: SIZE, total: SIZE, percent: 100 });
+    rmSync(from);
+  }, 90_000);
+
+  it('G12 an upload from a Node readable stream (unknown size) arrives whole', async () => {
+    const size = 5_000_000;
+    const run = await runTransfer(upload(server.url('/upload'), Readable.from(seededChunks(43, 0, size, 100_000)), { responseType: 'json' }));
+    expect(run.error).toBeUndefined();
+    expect(run.result!.data).toMatchObject({ bytes: size, sha256: seededSha256Hex(43, size) });
+    await delay(10);
+  });
+});

@@ -1,0 +1,207 @@
+import { download, upload, isIntegrityError, isTransferError, type IntegrityError, type TransferError, type Transfer, type TransferProgress } from 'rxtransfer';
+import { recordTransfer, assertTransferGrammar } from 'rxtransfer/testing';
+import { startFaultServer, type FaultServer, type Query } from '../helpers/fault-server';
+import { seededBytes, seededIntegrity, seededSha256Hex, sha256Hex } from '../helpers/fault-bytes';
+import { delay, runTransfer, within } from '../helpers/fault-trace';
+
+let server: FaultServer;
+beforeAll(async () => {
+  server = await startFaultServer();
+});
+afterAll(() => server.close());
+
+const bytesUrl = (query: Query) => server.url('/bytes', query);
+const downloadBytes = (query: Query, options: Parameters<typeof download>[1] = {}) =>
+  download(bytesUrl(query), { responseType: 'uint8array', ...options }) as Transfer<{ data: Uint8Array; size: number }>;
+
+describe('G2/G3 one end, nothing after it, on every fault', () => {
+  const faults: Array<[string, () => Transfer<unknown>, string | undefined]> = [
+    ['a small body', () => downloadBytes({ size: 10 }), undefined],
+    ['an empty body', () => downloadBytes({ size: 0 }), undefined],
+    ['a chunked body', () => downloadBytes({ size: 200_000, length: 0 }), undefined],
+    ['a truncated body', () => downloadBytes({ size: 200_000, cut: 70_000 }), 'integrity'],
+    ['a reset mid-body', () => downloadBytes({ size: 200_000, resetAfter: 50_000 }), 'integrity'],
+    ['a reset before the head', () => download(server.url('/reset')), 'network'],
+    ['a stall before the head', () => download(server.url('/stall'), { timeout: { idle: 300 } }), 'timeout'],
+    ['a stall mid-body', () => downloadBytes({ size: 100_000, stallAfter: 1000 }, { timeout: { idle: 300 } }), 'timeout'],
+    ['a 500', () => download(server.url('/status/500')), 'http'],
+    ['a refused connection', () => download('http://127.0.0.1:1/nothing'), 'network'],
+    ['a redirect loop', () => download(server.url('/redirect/loop')), 'http'],
+    ['an upload', () => upload(server.url('/upload'), seededBytes(2, 300_000)), undefined],
+    ['an upload answered 500', () => upload(server.url('/upload', { status: 500 }), seededBytes(2, 300_000)), 'http'],
+  ];
+  it.each(faults)('G2 G3 %s: exactly one terminal notification, nothing after it', async (_name, make, code) => {
+    const recording = recordTransfer(make());
+    const trace = await within(recording.ended, 15_000, undefined);
+    expect(trace).toBeDefined();
+    const length = trace!.length;
+    await delay(150); // anything delivered late would show up now
+    expect(recording.trace.length).toBe(length);
+    assertTransferGrammar(recording.trace);
+    const last = recording.trace.at(-1)!;
+    if (code === undefined) {
+      expect(last.kind).toBe('complete');
+      expect(recording.trace.filter((n) => n.kind === 'next' && n.value.type === 'done')).toHaveLength(1);
+    } else {
+      expect(last.kind).toBe('error');
+      expect(isTransferError(last.kind === 'error' && last.error)).toBe(true);
+      expect((last as { error: TransferError }).error.code).toBe(code);
+      expect(recording.trace.some((n) => n.kind === 'next' && n.value.type === 'done')).toBe(false);
+    }
+    recording.unsubscribe();
+  });
+});
+
+describe('G4 ordered progress', () => {
+  it('G4 gzip without Content-Length: total unknown, no percent, the decoded size at the end', async () => {
+    const run = await runTransfer(downloadBytes({ size: 300_000, seed: 4, gzip: 1, length: 0 }, { progressInterval: 0 }));
+    expect(run.error).toBeUndefined();
+    expect(run.progress.length).toBeGreaterThan(0);
+    for (const p of run.progress.slice(0, -1)) {
+      expect(p.total).toBeUndefined();
+      expect(p.percent).toBeUndefined();
+    }
+    expect(sha256Hex(run.result!.data)).toBe(seededSha256Hex(4, 300_000));
+  });
+
+  it('G4 gzip with the compressed Content-Length: never a percent above 100, never a false size error', async () => {
+    const run = await runTransfer(downloadBytes({ size: 500_000, seed: 5, gzip: 1, length: 1, chunk: 4096 }, { progressInterval: 0 }));
+    expect(run.error).toBeUndefined();
+    for (const p of run.progress) {
+      if (p.total !== undefined) expect(p.loaded).toBeLessThanOrEqual(p.total);
+      expect(p.percent ?? 0).toBeLessThanOrEqual(100);
+    }
+    // The compressed length (well under 500 000) is never taken for the decoded total.
+    expect(run.progress.slice(0, -1).every((p) => p.total === undefined)).toBe(true);
+    expect(run.result!.size).toBe(500_000);
+    expect(sha256Hex(run.result!.data)).toBe(seededSha256Hex(5, 500_000));
+  });
+
+  it('G4 all upload progress comes before download progress, each monotonic', async () => {
+    const body = seededBytes(6, 2_000_000);
+    const run = await runTransfer(upload(server.url('/upload'), body, { responseType: 'json', progressInterval: 0 }));
+    expect(run.error).toBeUndefined();
+    const directions = run.progress.map((p) => p.direction);
+    expect(directions.lastIndexOf('upload')).toBeLessThan(Math.max(directions.indexOf('download'), directions.length));
+    const uploads = run.progress.filter((p) => p.direction === 'upload');
+    expect(uploads.at(-1)).toMatchObject({ loaded: 2_000_000, total: 2_000_000, percent: 100 });
+    expect((run.result as { data: { sha256: string } }).data.sha256).toBe(sha256Hex(body));
+  });
+
+  it('G4 loaded never goes back across a retry after a truncated attempt', async () => {
+    const run = await runTransfer(
+      downloadBytes({ size: 400_000, seed: 8, key: 'g4-retry', fail: 1, failWith: 'cut' }, { retry: { count: 2, baseDelay: 10 }, progressInterval: 0 }),
+    );
+    expect(run.error).toBeUndefined();
+    expect(server.hits('g4-retry')).toBe(2);
+    expect(run.progress.some((p) => p.attempt === 2)).toBe(true);
+    const loaded = run.progress.filter((p) => p.direction === 'download').map((p) => p.loaded);
+    expect(loaded).toEqual([...loaded].sort((a, b) => a - b));
+    expect(sha256Hex(run.result!.data)).toBe(seededSha256Hex(8, 400_000));
+  });
+
+  it('G4 upload progress counts bytes handed to the socket: below 100% while the server does not read', async () => {
+    const size = 64 * 1024 * 1024;
+    const body = Buffer.alloc(size, 7);
+    const seen: TransferProgress[] = [];
+    const requested = server.nextRequest('/upload');
+    const subscription = upload(server.url('/upload', { read: 0 }), body, { progressInterval: 0 }).subscribe({
+      next: (e) => void (e.type === 'progress' && seen.push(e)),
+      error: (e) => seen.push({ error: e } as never),
+    });
+    const rec = await within(requested, 5_000, undefined);
+    expect(rec).toBeDefined();
+    await delay(1_500); // let the socket buffers fill up
+    subscription.unsubscribe();
+    const uploads = seen.filter((p) => p.direction === 'upload');
+    expect(uploads.length).toBeGreaterThan(0);
+    const last = uploads.at(-1)!;
+    expect(last.total).toBe(size);
+    expect(last.loaded).toBeLessThan(size);
+    expect(last.percent!).toBeLessThan(100);
+    // A server that does not read cannot see the close before it reads what is buffered.
+    rec!.release();
+    expect(await within(rec!.closedEarly, 5_000, 'still open')).toBe(true);
+    const received = await rec!.bodyEnded;
+    expect(received.complete).toBe(false);
+    expect(received.bytes).toBeLessThan(size);
+  });
+});
+
+describe('G5 success means complete', () => {
+  it('G5 the last progress before done is loaded === total and 100%', async () => {
+    const run = await runTransfer(downloadBytes({ size: 1_000_000, seed: 9, chunk: 10_000 }));
+    const last = run.progress.at(-1)!;
+    expect(last).toMatchObject({ loaded: 1_000_000, total: 1_000_000, percent: 100 });
+    expect(sha256Hex(run.result!.data)).toBe(seededSha256Hex(9, 1_000_000));
+  });
+
+  it('G5 a truncated body is an IntegrityError, never done', async () => {
+    const run = await runTransfer(downloadBytes({ size: 300_000, cut: 100_000 }));
+    expect(run.result).toBeUndefined();
+    expect(isIntegrityError(run.error)).toBe(true);
+    expect((run.error as IntegrityError).reason).toBe('truncated');
+    expect(Math.max(0, ...run.progress.map((p) => p.percent ?? 0))).toBeLessThan(100);
+  });
+
+  it('G5 a truncated chunked body is never done', async () => {
+    const run = await runTransfer(downloadBytes({ size: 300_000, cut: 100_000, length: 0 }));
+    expect(run.result).toBeUndefined();
+    expect(isTransferError(run.error)).toBe(true);
+  });
+
+  it('G5 bytes beyond Content-Length never reach the result', async () => {
+    const run = await runTransfer(downloadBytes({ size: 10_000, extra: 5_000, seed: 10 }));
+    if (run.result) {
+      expect(run.result.data.byteLength).toBe(10_000);
+      expect(sha256Hex(run.result.data)).toBe(seededSha256Hex(10, 10_000));
+    } else {
+      expect(isTransferError(run.error)).toBe(true);
+    }
+    for (const p of run.progress) expect(p.loaded).toBeLessThanOrEqual(10_000);
+  });
+
+  it('G5 a matching integrity ends in done, with the digest in the result', async () => {
+    const integrity = seededIntegrity(12, 250_000);
+    const run = await runTransfer(download(bytesUrl({ size: 250_000, seed: 12 }), { integrity }));
+    expect(run.error).toBeUndefined();
+    expect((run.result as { integrity?: string }).integrity).toBe(integrity);
+  });
+
+  it('G5 a mismatching integrity is an IntegrityError, never done', async () => {
+    const run = await runTransfer(download(bytesUrl({ size: 250_000, seed: 12 }), { integrity: seededIntegrity(13, 250_000) }));
+    expect(run.result).toBeUndefined();
+    expect(isIntegrityError(run.error)).toBe(true);
+    expect((run.error as IntegrityError).reason).toBe('digest');
+  });
+
+  it('G5 sha512 integrity is checked too', async () => {
+    const run = await runTransfer(download(bytesUrl({ size: 70_000, seed: 14 }), { integrity: seededIntegrity(14, 70_000, 'sha512') }));
+    expect(run.error).toBeUndefined();
+  });
+});
+
+describe('G10 throttling keeps the first and final events', () => {
+  it('G10 a download with a large progressInterval shows its first event and 100% before done', async () => {
+    const run = await runTransfer(downloadBytes({ size: 2_000_000, chunk: 16_384, delay: 2 }, { progressInterval: 60_000 }));
+    expect(run.error).toBeUndefined();
+    expect(run.progress.length).toBeGreaterThanOrEqual(2);
+    expect(run.progress.length).toBeLessThanOrEqual(3);
+    expect(run.progress[0]!.loaded).toBeLessThan(2_000_000);
+    expect(run.progress.at(-1)).toMatchObject({ loaded: 2_000_000, total: 2_000_000, percent: 100 });
+  });
+
+  it('G10 an upload with a large progressInterval shows upload 100% before the download events', async () => {
+    const run = await runTransfer(upload(server.url('/upload'), seededBytes(15, 3_000_000), { progressInterval: 60_000 }));
+    expect(run.error).toBeUndefined();
+    const uploads = run.progress.filter((p) => p.direction === 'upload');
+    expect(uploads[0]!.loaded).toBeLessThan(3_000_000);
+    expect(uploads.at(-1)).toMatchObject({ loaded: 3_000_000, percent: 100 });
+    expect(run.progress.length).toBeLessThanOrEqual(6);
+  });
+
+  it('G10 the default interval still ends in 100%', async () => {
+    const run = await runTransfer(downloadBytes({ size: 3_000_000, chunk: 65_536 }));
+    expect(run.progress.at(-1)).toMatchObject({ loaded: 3_000_000, percent: 100 });
+  });
+});
