@@ -37,10 +37,12 @@ export function etaSeconds(loaded: number, total: number | undefined, bytesPerSe
 
 /** Removes control characters (escape sequences included) from text meant for a terminal. */
 export function printable(text: string): string {
-  return text.replace(new RegExp('[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]', 'g'), '').replace(/[\r\n\t]+/g, ' ');
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').replace(/[\r\n\t]+/g, ' ');
 }
 
 /** Removes control characters but keeps lines and tabs: server text shown on a terminal. */
 export function terminalSafe(text: string): string {
-  return text.replace(new RegExp('[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]', 'g'), '');
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
 }

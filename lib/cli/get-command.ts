@@ -10,7 +10,7 @@ import { listenForInterrupt, type Interrupt } from './interrupt.js';
 import { outputMode, TransferView, type CliStreams } from './output.js';
 import { elapsedSeconds, runTransfer } from './run-transfer.js';
 import { FALLBACK_NAME, nameFromUrl, safeBaseName } from './safe-name.js';
-import { partialSize, placeFile, planTarget, refuseExisting, removePartial, type TargetPlan } from './target-file.js';
+import { partialState, placeFile, planTarget, refuseExisting, removePartial, type TargetPlan } from './target-file.js';
 
 /** The options of `get`, as commander parses them. */
 export interface GetFlags {
@@ -105,17 +105,18 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
 
 /**
  * Decides the fate of the partial file after a failure: bytes that failed a check are removed,
- * an empty partial is removed, anything else is kept for `--resume` (and the user told so).
+ * so is a partial that `--resume` could not continue (empty, or without a validator); anything
+ * else is kept for `--resume`, and the user told so.
  */
 async function afterFailure(to: string, error: unknown): Promise<string | undefined> {
   if (!isTransferError(error) || error.code === 'invalid') return undefined;
-  const size = await partialSize(to);
-  if (size === undefined) return undefined;
-  if (size === 0 || (isIntegrityError(error) && error.reason !== 'truncated')) {
+  const partial = await partialState(to);
+  if (partial === undefined) return undefined;
+  if (!partial.resumable || (isIntegrityError(error) && error.reason !== 'truncated')) {
     await removePartial(to);
     return undefined;
   }
-  return `${formatBytes(size)} kept in ${shortPath(to + PARTIAL_SUFFIX)}: run the same command with --resume to continue`;
+  return `${formatBytes(partial.size)} kept in ${shortPath(to + PARTIAL_SUFFIX)}: run the same command with --resume to continue`;
 }
 
 /** A path relative to the current directory when it is below it, for messages. */

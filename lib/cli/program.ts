@@ -123,7 +123,7 @@ export async function runCli(argv: readonly string[], streams: CliStreams): Prom
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
-      if (error.code === 'commander.help') return ExitCode.usage;
+      if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       const usage = new CliError('usage', `${error.message.replace(/^error:\s*/, '')} (see rxtransfer ${commandName(argv)}--help)`);
       if (argv.includes('--json')) writeJsonLine(streams, jsonError(usage));
       printError(streams, usage);

@@ -11,7 +11,8 @@ export const FALLBACK_NAME = 'download';
 export const MAX_NAME_BYTES = 200;
 
 /** C0, DEL, C1 controls, and the bidi/zero-width controls that can disguise an extension. */
-const UNSAFE_CHARS = new RegExp('[\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]', 'g');
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 /** Characters Windows refuses in names; `:` would also address an NTFS stream. */
 const WINDOWS_RESERVED_CHARS = /[<>:"|?*]/g;
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;

@@ -91,10 +91,14 @@ async function claimWithPlaceholder(side: string, final: string): Promise<void> 
   await rename(side, final);
 }
 
-/** Size of the partial side file of `to`, or undefined when there is none. */
-export async function partialSize(to: string): Promise<number | undefined> {
+/**
+ * What an interrupted download left for `--resume`: the partial file's size, and whether its
+ * validator record exists (without one, the library cannot prove the bytes and starts over).
+ */
+export async function partialState(to: string): Promise<{ size: number; resumable: boolean } | undefined> {
   try {
-    return (await lstat(to + PARTIAL_SUFFIX)).size;
+    const size = (await lstat(to + PARTIAL_SUFFIX)).size;
+    return { size, resumable: size > 0 && (await exists(to + PARTIAL_META_SUFFIX)) };
   } catch {
     return undefined;
   }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { download, upload } from 'rxtransfer';
+import type { Observable } from 'rxjs';
+import { download, upload, type TransferEvent } from 'rxtransfer';
 import { FakeTransport, assertTransferGrammar } from 'rxtransfer/testing';
 import { chunksOf, cutsArb } from '../helpers/arbitraries.js';
 import { advance, drive, progressOf, record } from '../helpers/trace-driver.js';
@@ -27,7 +28,7 @@ describe('progress throttling (properties)', () => {
         const timer = new VirtualTimer();
         const fake = new FakeTransport();
         const options = { transport: fake, timer, progressInterval: p.interval, responseType: 'uint8array' as const };
-        const transfer = p.upload ? upload('https://a.test/up', new Uint8Array(p.upload.size), options) : download('https://a.test/down', options);
+        const transfer: Observable<TransferEvent<unknown>> = p.upload ? upload('https://a.test/up', new Uint8Array(p.upload.size), options) : download('https://a.test/down', options);
         const recorder = record(transfer, undefined, timer);
         await drive(timer, () => fake.requests.length === 1, 'the request');
         const req = fake.requests[0]!;

@@ -3,7 +3,7 @@ import * as rxjs from 'rxjs';
 import * as rxtransfer from '../../lib/index.node.js';
 import * as rxtransferNode from '../../lib/node/index.js';
 import * as rxtransferTesting from '../../lib/testing/index.js';
-import { docBlocks, runDocExample, typeCheckDocBlocks } from '../helpers/docs-runner.js';
+import { docBlocks, runDocExample, tsdocBlocks, typeCheckDocBlocks } from '../helpers/docs-runner.js';
 import { startDocsServer, type DocsServer } from './docs-server.js';
 
 /**
@@ -37,7 +37,20 @@ describe('docs/transfers.md examples', () => {
     expect(typeCheckDocBlocks(blocks, declarations)).toEqual([]);
   }, 60_000);
 
+  it('the README example type-checks (it needs the network, so it is not run)', () => {
+    const readme = docBlocks('../README.md');
+    expect(readme.length).toBeGreaterThanOrEqual(1);
+    expect(typeCheckDocBlocks(readme)).toEqual([]);
+  }, 60_000);
+
+  it('the @example blocks of the TSDoc in lib/ type-check', () => {
+    // The command line and sessions are being built (issues to come): their examples join when they are exported.
+    const examples = tsdocBlocks().filter((b) => !/^lib\/(cli|internal\/session)\//.test(b.file));
+    expect(examples.length).toBeGreaterThanOrEqual(30);
+    expect(typeCheckDocBlocks(examples)).toEqual([]);
+  }, 60_000);
+
   it.each(blocks.map((b) => [b.title, b.code]))('%s', async (_title, code) => {
     await runDocExample(code, { modules, globals: { BASE_URL: server.url, OTHER_URL: server.otherUrl } });
-  });
+  }, 15_000);
 });

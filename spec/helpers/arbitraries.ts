@@ -61,6 +61,8 @@ export interface Scenario {
   /** Virtual ms between driver steps (cycled); always below the idle timeout. */
   readonly gaps: readonly number[];
   readonly credentials: boolean;
+  /** Also set a (far) total timeout: its timer must go away with the run. */
+  readonly totalTimeout: boolean;
 }
 
 /** Statuses the server may answer with: final ones and retryable ones. */
@@ -175,6 +177,7 @@ export function scenarioArbitrary(parts: Partial<ScenarioParts> = {}): fc.Arbitr
       cancel: parts.cancel ?? fc.option(cancelArb, { freq: 3, nil: undefined }),
       gaps: fc.array(fc.nat({ max: 300 }), { minLength: 1, maxLength: 6 }),
       credentials: fc.boolean(),
+      totalTimeout: fc.boolean(),
     })
     .map(({ uploadMethod, ...r }) => ({ ...r, method: r.kind === 'download' ? 'GET' : uploadMethod }));
 }

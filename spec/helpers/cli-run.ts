@@ -20,8 +20,12 @@ const OUT_DIR = join(ROOT, 'spec', '.output', 'cli-bin');
 let entry: string | undefined;
 const children = new Set<ChildProcess>();
 
-/** Bundles the CLI (once per process) and returns the script to run. */
+/**
+ * The script to run: `RXTRANSFER_CLI` when set (e.g. `bin/rxtransfer` after `npm run build`, to
+ * test the built command), else a bundle of `lib/cli/main.ts` made once per process.
+ */
 export function cliEntry(): string {
+  if (process.env['RXTRANSFER_CLI']) return resolve(process.env['RXTRANSFER_CLI']);
   if (entry) return entry;
   mkdirSync(OUT_DIR, { recursive: true });
   const outfile = join(OUT_DIR, `main-${process.pid}.js`);

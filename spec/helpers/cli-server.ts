@@ -31,6 +31,8 @@ export interface RecordedRequest {
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
+  /** Set when the response's connection closed (the client went away, or the answer ended). */
+  closedAt?: number;
 }
 
 /** The body served for a size: a byte pattern with no short period, so a misplaced range shows. */
@@ -54,7 +56,9 @@ export async function startCliServer(): Promise<CliServer> {
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
-    requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+    const record: RecordedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+    requests.push(record);
+    res.on('close', () => (record.closedAt = Date.now()));
     route(req, res, timers);
   });
   server.on('connection', (socket) => {
@@ -156,8 +160,9 @@ function route(req: IncomingMessage, res: ServerResponse, timers: Set<NodeJS.Tim
     const size = num('size', 1000);
     const after = num('after', 10);
     res.writeHead(200, { 'Content-Length': String(size), 'Content-Type': 'application/octet-stream' });
-    res.write(bodyBytes(size).subarray(0, after));
-    if (url.pathname === '/truncated') later(20, () => req.socket.destroy());
+    res.write(bodyBytes(size).subarray(0, after), () => {
+      if (url.pathname === '/truncated') later(20, () => req.socket.destroy());
+    });
     return;
   }
 

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
 /**
@@ -24,7 +24,7 @@ export interface DocBlock {
   readonly line: number;
 }
 
-/** Every ```ts block of `docs/<file>`, in order. */
+/** Every ```ts block of `docs/<file>`, in order (`'../README.md'` reads the README). */
 export function docBlocks(file: string): DocBlock[] {
   const text = readFileSync(join(REPO_ROOT, 'docs', file), 'utf8');
   const found: DocBlock[] = [];
@@ -34,6 +34,28 @@ export function docBlocks(file: string): DocBlock[] {
     const heading = before.match(/^#+ (.*)$/gm)?.pop()?.replace(/^#+ /, '') ?? file;
     const line = before.split('\n').length + 1;
     found.push({ file, title: `${file}: ${heading} (#${found.length + 1}, line ${line})`, code: match[1]!, line });
+  }
+  return found;
+}
+
+/** Every ```ts block inside the TSDoc comments of the `.ts` files under `lib/`. */
+export function tsdocBlocks(dir = join(REPO_ROOT, 'lib')): DocBlock[] {
+  const found: DocBlock[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      found.push(...tsdocBlocks(path));
+      continue;
+    }
+    if (!entry.name.endsWith('.ts')) continue;
+    const text = readFileSync(path, 'utf8');
+    const fence = /^[ \t]*\* ```ts\n([\s\S]*?)^[ \t]*\* ```/gm;
+    for (let match = fence.exec(text); match; match = fence.exec(text)) {
+      const line = text.slice(0, match.index).split('\n').length + 1;
+      const code = match[1]!.replace(/^[ \t]*\* ?/gm, '');
+      const file = relative(REPO_ROOT, path);
+      found.push({ file, title: `${file}:${line}`, code, line });
+    }
   }
   return found;
 }
@@ -108,7 +130,7 @@ export function typeCheckDocBlocks(blocks: readonly DocBlock[], declarations = '
     const text = files.get(p);
     return text === undefined ? getSourceFile(p, language, onError, create) : ts.createSourceFile(p, text, language, true);
   };
-  const program = ts.createProgram([...files.keys()], { ...parsed.options, noEmit: true, noUnusedLocals: true }, host);
+  const program = ts.createProgram([...files.keys()], { ...parsed.options, noEmit: true }, host);
   return ts
     .getPreEmitDiagnostics(program)
     .filter((d) => d.file === undefined || files.has(d.file.fileName))
@@ -117,6 +139,8 @@ export function typeCheckDocBlocks(blocks: readonly DocBlock[], declarations = '
       if (!d.file || d.start === undefined) return message;
       const block = origin.get(d.file.fileName);
       const { line } = d.file.getLineAndCharacterOfPosition(d.start);
-      return block ? `docs/${block.file}:${block.line + line}: ${message}` : `${d.file.fileName}: ${message}`;
+      if (!block) return `${d.file.fileName}: ${message}`;
+      const page = block.file.startsWith('lib/') ? block.file : join('docs', block.file);
+      return `${page}:${block.line + line}: ${message}`;
     });
 }

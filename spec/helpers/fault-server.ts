@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { createGzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { seededBytes, seededChunks } from './fault-bytes.js';
 
 /**
@@ -14,11 +14,13 @@ import { seededBytes, seededChunks } from './fault-bytes.js';
  * Routes (all take `seed` (default 1) and `size` (default 1024) where a body is sent):
  * - `/bytes` — a seeded body. `length=0` chunked (no Content-Length); `chunk=K` bytes per write
  *   (default 64 KiB); `delay=ms` between writes (drip); `headDelay=ms` before the head; `gzip=1` gzip-encoded (with
- *   `length=1` a Content-Length of the compressed body, else chunked); `status`; `type`;
+ *   `length=1` a Content-Length of the compressed body, else chunked; `cut` counts compressed
+ *   bytes); `encoding=x` labels the raw bytes with `Content-Encoding: x`; `status`; `type`;
  *   `etag=v` (`weak=1` makes it `W/"v"`), `lastModified=<ms since epoch>`: Range and If-Range
  *   are honoured (206, or 200 when the validator changed) unless `ranges=0`;
  *   `cut=M` declares the full length, sends M bytes, then closes the socket (truncation);
- *   `extra=M` sends M bytes beyond Content-Length; `stallAfter=M` sends M bytes then nothing;
+ *   `extra=M` sends M bytes beyond Content-Length (then closes, or with
+ *   `keepAlive=1` leaves the connection open); `stallAfter=M` sends M bytes then nothing;
  *   `resetAfter=M` sends M bytes then resets the connection.
  * - `/reset` — resets the connection before any head. `/stall` — never answers at all.
  * - `/status/<code>` — that status; `retryAfter=<s>` or `retryAfter=date:<s>`; `body=text` or
@@ -255,13 +257,15 @@ async function route(ctx: Ctx, counts: Map<string, number>): Promise<void> {
 }
 
 async function fail(ctx: Ctx, how: string): Promise<void> {
-  const { req, res, q } = ctx;
+  const { req, q } = ctx;
   if (how === 'reset') return void req.socket.resetAndDestroy();
   if (how === 'stall') return;
   if (how === 'cut') {
     const size = num(q, 'size', 1024);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
-    res.write(seededBytes(num(q, 'seed', 1), Math.floor(size / 2)));
+    if (size > 0) return bytes(ctx, Math.floor(size / 2)); // same head (validators too), half the body
+    // An empty body cannot be cut short: declare one byte and send none.
+    ctx.res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '1' });
+    ctx.res.flushHeaders();
     await ctx.sleep(20);
     return void req.socket.destroy();
   }
@@ -282,6 +286,7 @@ async function status(ctx: Ctx, code: number): Promise<void> {
   if (retryAfter !== null) headers['retry-after'] = retryAfterValue(retryAfter);
   const location = q.get('location');
   if (location !== null) headers['location'] = location;
+  if (code === 204 || code === 304) return void res.writeHead(code, headers).end();
   const bodySize = q.get('bodySize');
   const body = bodySize !== null ? 'x'.repeat(Number(bodySize)) : q.get('body') ?? `status ${code} from the fault server`;
   headers['content-length'] = String(Buffer.byteLength(body));
@@ -348,7 +353,7 @@ function pickRange(ctx: Ctx, size: number, etag: string | undefined, lastModifie
   return { start, end };
 }
 
-async function bytes(ctx: Ctx): Promise<void> {
+async function bytes(ctx: Ctx, forcedCut?: number): Promise<void> {
   const { req, res, q } = ctx;
   const headDelay = num(q, 'headDelay', 0);
   if (headDelay > 0) await ctx.sleep(headDelay);
@@ -367,27 +372,24 @@ async function bytes(ctx: Ctx): Promise<void> {
   if (lastModified) headers['last-modified'] = lastModified;
 
   if (q.get('gzip') === '1') {
+    // Compressed whole (bodies under test are small), then sent like any body: with or without
+    // the compressed Content-Length, dripped, or cut after `cut` compressed bytes.
     headers['content-encoding'] = 'gzip';
-    if (withLength) {
-      const packed = gzipSync(seededBytes(seed, size));
-      headers['content-length'] = String(packed.length);
-      res.writeHead(num(q, 'status', 200), headers);
-      const parts: Buffer[] = [];
-      for (let at = 0; at < packed.length; at += chunk) parts.push(packed.subarray(at, at + chunk));
-      if (await writeAll(ctx, parts, delay)) res.end();
-      return;
-    }
+    const packed = gzipSync(seededBytes(seed, size));
+    if (withLength) headers['content-length'] = String(packed.length);
     res.writeHead(num(q, 'status', 200), headers);
-    const gzip = createGzip();
-    gzip.pipe(res);
-    for (const part of seededChunks(seed, 0, size, chunk)) {
-      if (ctx.gone()) return void gzip.destroy();
-      if (!gzip.write(part)) await new Promise((r) => gzip.once('drain', r));
-      if (delay > 0) await ctx.sleep(delay);
-    }
-    gzip.end();
-    return;
+    const cut = forcedCut !== undefined ? String(Math.floor(packed.length / 2)) : q.get('cut');
+    const last = cut === null ? packed.length : Math.min(packed.length, Number(cut));
+    const parts: Buffer[] = [];
+    for (let at = 0; at < last; at += chunk) parts.push(packed.subarray(at, Math.min(last, at + chunk)));
+    if (!(await writeAll(ctx, parts, delay))) return;
+    if (cut === null) return void res.end();
+    await ctx.sleep(20);
+    return void req.socket.destroy();
   }
+
+  const encoding = q.get('encoding');
+  if (encoding !== null) headers['content-encoding'] = encoding; // bytes as they are, labelled
 
   if (q.get('ranges') !== '0') headers['accept-ranges'] = 'bytes';
   const range = pickRange(ctx, size, etag, lastModified);
@@ -407,16 +409,18 @@ async function bytes(ctx: Ctx): Promise<void> {
   if (extra > 0) {
     // Node's response refuses to write past Content-Length: speak HTTP on the socket directly.
     const socket = req.socket;
-    const head = [`HTTP/1.1 ${code} OK`, `content-length: ${end - start}`, 'content-type: application/octet-stream', 'connection: close', '', ''].join('\r\n');
+    // `keepAlive=1` leaves the connection open after the surplus, as a broken keep-alive server would.
+    const keepAlive = q.get('keepAlive') === '1';
+    const head = [`HTTP/1.1 ${code} OK`, `content-length: ${end - start}`, 'content-type: application/octet-stream', keepAlive ? 'connection: keep-alive' : 'connection: close', '', ''].join('\r\n');
     socket.write(head);
     for (const part of seededChunks(seed, start, end + extra, chunk)) socket.write(part);
-    socket.end();
+    if (!keepAlive) socket.end();
     return;
   }
 
   if (withLength) headers['content-length'] = String(end - start);
   res.writeHead(code, headers);
-  const cut = q.get('cut');
+  const cut = forcedCut !== undefined ? String(forcedCut) : q.get('cut');
   const stallAfter = q.get('stallAfter');
   const resetAfter = q.get('resetAfter');
   const stop = cut ?? stallAfter ?? resetAfter;

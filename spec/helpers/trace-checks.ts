@@ -30,6 +30,7 @@ export function checkScenarioRun(sc: Scenario, run: ScenarioRun): Prediction {
   }
   if (run.requestsBeforeSubscribe !== 0) fail(sc, p, run, 'G1 a request was made before subscribe');
   if (run.recorder.problems.length > 0) fail(sc, p, run, run.recorder.problems.slice(0, 3).join('; '));
+  if (run.pendingAtEnd !== 0) fail(sc, p, run, `${run.pendingAtEnd} timer(s) still scheduled right after the end`);
   if (run.timer.pending !== 0) fail(sc, p, run, `${run.timer.pending} timer(s) left scheduled after the end`);
 
   // The requests: as many as predicted (fewer when cancelled), each with the predicted method, body and credentials.

@@ -162,6 +162,8 @@ export interface ScenarioRun {
   /** Steps actually taken. */
   readonly steps: number;
   readonly cancelled: boolean;
+  /** Virtual timers still scheduled right after the end (or the unsubscribe). */
+  readonly pendingAtEnd: number;
 }
 
 /** Drives a generated scenario on a FakeTransport with a virtual clock until the end (or the cancel). */
@@ -177,7 +179,7 @@ export async function runScenario(sc: Scenario): Promise<ScenarioRun> {
     scheduler: delivery,
     headers,
     signal: controller.signal,
-    timeout: { idle: IDLE_MS },
+    timeout: { idle: IDLE_MS, ...(sc.totalTimeout ? { total: 1e9 } : {}) },
     retry: { count: sc.retry, unsafeMethods: sc.unsafeMethods },
     maxRedirects: sc.maxRedirects,
     progressInterval: sc.progressInterval,
@@ -217,9 +219,12 @@ export async function runScenario(sc: Scenario): Promise<ScenarioRun> {
     }
   }
   if (recorder.unsubscribedAt === undefined) await drive(timer, () => recorder.ended(), 'the terminal notification');
+  await settle();
+  // Right at the end nothing of the run may still be scheduled (watchdog, total timer, throttle, backoff).
+  const pendingAtEnd = timer.pending;
   // Anything late would show up now (G3), and every timer of the run must be gone.
   for (let i = 0; i < 3; i++) await advance(timer, IDLE_MS * 100);
   if (sc.delivery === 'async') await sleepReal(2);
   await settle();
-  return { recorder, fake, timer, delivery, requestsBeforeSubscribe, steps: step, cancelled };
+  return { recorder, fake, timer, delivery, requestsBeforeSubscribe, steps: step, cancelled, pendingAtEnd };
 }

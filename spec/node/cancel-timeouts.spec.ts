@@ -136,6 +136,18 @@ describe('G9 timeouts', () => {
     expect(run.error).toBeUndefined();
   });
 
+  it('G9 idle: a slow upload that keeps sending is not idle (idle resets on bytes either way)', async () => {
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 12; i++) {
+        await delay(100);
+        yield new Uint8Array(1_000).fill(i);
+      }
+    }
+    const run = await runTransfer(upload(server.url('/upload'), slow(), { timeout: { idle: 700 }, responseType: 'json' }));
+    expect(run.error).toBeUndefined();
+    expect(run.result!.data).toMatchObject({ bytes: 12_000 });
+  });
+
   it('G9 idle: an upload the server stops reading ends in TimeoutError(idle)', async () => {
     const requested = server.nextRequest('/upload');
     const run = await runTransfer(upload(server.url('/upload', { read: 0 }), Buffer.alloc(32 * 1024 * 1024, 3), { timeout: { idle: 500 } }));

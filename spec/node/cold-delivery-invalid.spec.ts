@@ -1,9 +1,12 @@
 import axios from 'axios';
 import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
-import { download, upload, isTransferError, type DownloadOptions, type TransferError } from 'rxtransfer';
+import { download, upload, isTransferError, type DownloadOptions as AllDownloadOptions, type TransferError } from 'rxtransfer';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server';
 import { seededSha256Hex, sha256Hex } from '../helpers/fault-bytes';
 import { delay, runTransfer, within } from '../helpers/fault-trace';
+
+/** Options of an in-memory download (no `to`). */
+type DownloadOptions = AllDownloadOptions & { to?: undefined };
 
 let server: FaultServer;
 beforeAll(async () => {
@@ -51,13 +54,14 @@ class RecordingScheduler implements SchedulerLike {
   }
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, ms?: number, state?: T): Subscription {
     this.scheduled++;
-    const self = this;
+    const enter = () => void this.running++;
+    const leave = () => void this.running--;
     return asyncScheduler.schedule<T>(function (this: SchedulerAction<T>, s?: T) {
-      self.running++;
+      enter();
       try {
         work.call(this, s);
       } finally {
-        self.running--;
+        leave();
       }
     }, ms, state);
   }

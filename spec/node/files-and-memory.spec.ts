@@ -34,6 +34,18 @@ async function fileSha256(path: string): Promise<string> {
 }
 
 describe('G5 file downloads', () => {
+  it('G1 a file download touches neither the network nor the disk before subscribe', async () => {
+    const to = target();
+    const before = server.requests.length;
+    const transfer = toFile(server.url('/bytes', { size: 1000 }), to);
+    await delay(100);
+    expect(server.requests.length).toBe(before);
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
+    const run = await runTransfer(transfer);
+    expect(run.error).toBeUndefined();
+    expect(existsSync(to)).toBe(true);
+  });
+
   it('G5 a successful file download has the right bytes at `to` and no side file', async () => {
     const to = target();
     const run = await runTransfer(toFile(server.url('/bytes', { size: 3_000_000, seed: 31 }), to));
@@ -103,6 +115,18 @@ describe('G5 file downloads', () => {
     expect(rec.headers['if-range']).toBe('"v1"');
     expect(await fileSha256(to)).toBe(seededSha256Hex(34, 1_000_000));
     expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
+  });
+
+  it('G5 a retry after a cut continues the side file with Range within the same run', async () => {
+    const to = target();
+    const query = { size: 900_000, seed: 40, etag: 'same', key: 'f-retry', fail: 1, failWith: 'cut' };
+    const run = await runTransfer(toFile(server.url('/bytes', query), to, { retry: { count: 1, baseDelay: 10 }, integrity: seededIntegrity(40, 900_000), progressInterval: 0 }));
+    expect(run.error).toBeUndefined();
+    const [, second] = server.requests.filter((r) => r.query.get('key') === 'f-retry');
+    expect(second!.headers['range']).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(await fileSha256(to)).toBe(seededSha256Hex(40, 900_000));
+    const loaded = run.progress.map((p) => p.loaded);
+    expect(loaded).toEqual([...loaded].sort((a, b) => a - b));
   });
 
   it('G5 a resumed download whose ETag changed starts over and is never spliced', async () => {

@@ -52,6 +52,30 @@ describe('G2/G3 one end, nothing after it, on every fault', () => {
   });
 });
 
+describe('G3 nothing after the end', () => {
+  it('G3 nothing after error: a total timeout mid-drip delivers nothing more while the server keeps sending', async () => {
+    const recording = recordTransfer(downloadBytes({ size: 5_000_000, chunk: 4_096, delay: 10 }, { timeout: { total: 400 }, progressInterval: 0 }));
+    const trace = await within(recording.ended, 10_000, undefined);
+    expect(trace?.at(-1)?.kind).toBe('error');
+    const length = recording.trace.length;
+    await delay(500);
+    expect(recording.trace.length).toBe(length);
+    assertTransferGrammar(recording.trace);
+    recording.unsubscribe();
+  });
+
+  it('G3 nothing after done: surplus bytes on the wire after the declared body deliver nothing', async () => {
+    const recording = recordTransfer(downloadBytes({ size: 50_000, extra: 200_000, keepAlive: 1, chunk: 1_000 }, { progressInterval: 0 }));
+    const trace = await within(recording.ended, 10_000, undefined);
+    expect(trace).toBeDefined();
+    const length = recording.trace.length;
+    await delay(300);
+    expect(recording.trace.length).toBe(length);
+    assertTransferGrammar(recording.trace);
+    recording.unsubscribe();
+  });
+});
+
 describe('G4 ordered progress', () => {
   it('G4 gzip without Content-Length: total unknown, no percent, the decoded size at the end', async () => {
     const run = await runTransfer(downloadBytes({ size: 300_000, seed: 4, gzip: 1, length: 0 }, { progressInterval: 0 }));
@@ -75,6 +99,13 @@ describe('G4 ordered progress', () => {
     expect(run.progress.slice(0, -1).every((p) => p.total === undefined)).toBe(true);
     expect(run.result!.size).toBe(500_000);
     expect(sha256Hex(run.result!.data)).toBe(seededSha256Hex(5, 500_000));
+  });
+
+  it('G4 an unknown Content-Encoding: total unknown until the end, no false size error', async () => {
+    const run = await runTransfer(downloadBytes({ size: 200_000, seed: 16, encoding: 'x-custom', chunk: 8192 }, { progressInterval: 0 }));
+    expect(run.error).toBeUndefined();
+    expect(run.progress.slice(0, -1).every((p) => p.total === undefined && p.percent === undefined)).toBe(true);
+    expect(sha256Hex(run.result!.data)).toBe(seededSha256Hex(16, 200_000));
   });
 
   it('G4 all upload progress comes before download progress, each monotonic', async () => {
@@ -159,6 +190,44 @@ describe('G5 success means complete', () => {
       expect(isTransferError(run.error)).toBe(true);
     }
     for (const p of run.progress) expect(p.loaded).toBeLessThanOrEqual(10_000);
+  });
+
+  it('G5 bytes beyond Content-Length on a kept-alive connection do not leak into the next response', async () => {
+    const first = await runTransfer(downloadBytes({ size: 10_000, extra: 5_000, keepAlive: 1, seed: 17 }));
+    if (first.result) expect(first.result.data.byteLength).toBe(10_000);
+    const second = await runTransfer(downloadBytes({ size: 20_000, seed: 18 }));
+    expect(second.error).toBeUndefined();
+    expect(sha256Hex(second.result!.data)).toBe(seededSha256Hex(18, 20_000));
+  });
+
+  it('G5 a gzip body cut short of its Content-Length is an IntegrityError', async () => {
+    const run = await runTransfer(downloadBytes({ size: 200_000, gzip: 1, length: 1, cut: 2_000 }));
+    expect(run.result).toBeUndefined();
+    expect(isIntegrityError(run.error)).toBe(true);
+    expect((run.error as IntegrityError).reason).toBe('truncated');
+  });
+
+  it('G5 a chunked gzip body cut short is never done', async () => {
+    const run = await runTransfer(downloadBytes({ size: 200_000, gzip: 1, length: 0, cut: 2_000 }));
+    expect(run.result).toBeUndefined();
+    expect(isTransferError(run.error)).toBe(true);
+  });
+
+  it('G5 a body over maxBytes is an IntegrityError (declared or not)', async () => {
+    for (const length of [1, 0]) {
+      const run = await runTransfer(downloadBytes({ size: 300_000, length }, { maxBytes: 100_000 }));
+      expect(run.result).toBeUndefined();
+      expect((run.error as IntegrityError).reason).toBe('too-large');
+    }
+  });
+
+  it('G5 HEAD and 204 end in done with an empty result', async () => {
+    const head = await runTransfer(download(bytesUrl({ size: 5_000 }), { method: 'HEAD', responseType: 'uint8array' }));
+    expect(head.error).toBeUndefined();
+    expect((head.result as { size: number }).size).toBe(0);
+    const empty = await runTransfer(download(server.url('/status/204'), { responseType: 'text' }));
+    expect(empty.error).toBeUndefined();
+    expect((empty.result as { status: number }).status).toBe(204);
   });
 
   it('G5 a matching integrity ends in done, with the digest in the result', async () => {

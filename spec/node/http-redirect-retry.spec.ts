@@ -169,6 +169,14 @@ describe('G11 retries', () => {
     expect(server.hits('r-reset')).toBe(2);
   });
 
+  it('G11 retries an attempt that went idle, closing the stalled connection', async () => {
+    const run = await runTransfer(download(server.url('/bytes', { key: 'r-idle', fail: 1, failWith: 'stall', size: 5_000 }), { retry: { count: 1, baseDelay: 10 }, timeout: { idle: 400 } }));
+    expect(run.error).toBeUndefined();
+    const [first] = server.requests.filter((r) => r.query.get('key') === 'r-idle');
+    expect(await first!.closedEarly).toBe(true);
+    expect(server.hits('r-idle')).toBe(2);
+  });
+
   it('G11 gives up after the retry count with the last error', async () => {
     const run = await runTransfer(download(server.url('/bytes', { key: 'r-count', fail: 10 }), { retry: { count: 2, baseDelay: 10 } }));
     expect((run.error as HttpStatusError).status).toBe(503);
@@ -252,6 +260,13 @@ describe('G11 credentials never appear in errors', () => {
     expect(String(e.stack)).not.toContain(secret);
   };
 
+  it('G11 URL userinfo is not in the result of a success', async () => {
+    const url = server.url('/bytes', { size: 10 }).replace('http://', 'http://user:secret@');
+    const run = await runTransfer(download(url));
+    expect(run.error).toBeUndefined();
+    expect(JSON.stringify({ ...run.result, data: undefined })).not.toContain('secret');
+  });
+
   it('G11 URL userinfo is not in the message of a 404', async () => {
     const url = server.url('/status/404').replace('http://', 'http://user:secret@');
     const run = await runTransfer(download(url));
@@ -260,14 +275,15 @@ describe('G11 credentials never appear in errors', () => {
     expect((run.error as Error).message).toContain(`127.0.0.1:${server.port}/status/404`);
   });
 
-  it.each([
+  const failures: Array<[string, () => string, { timeout?: { idle: number } }]> = [
     ['a 404', () => server.url('/status/404'), {}],
     ['a reset', () => server.url('/reset'), {}],
     ['a refused connection', () => 'http://127.0.0.1:1/x', {}],
     ['an idle timeout', () => server.url('/stall'), { timeout: { idle: 300 } }],
     ['a truncated body', () => server.url('/bytes', { size: 100_000, cut: 1000 }), {}],
     ['a refused redirect', () => server.url('/redirect', { to: 'file:///etc/passwd' }), {}],
-  ] as const)('G11 an Authorization header value never appears in the error of %s', async (_name, url, options) => {
+  ];
+  it.each(failures)('G11 an Authorization header value never appears in the error of %s', async (_name, url, options) => {
     const withUser = url().replace('http://', 'http://user:pw-TOPSECRET@');
     const run = await runTransfer(download(withUser, { ...options, headers: credentials }));
     secretFree(run.error, 'TOPSECRET');

@@ -77,12 +77,31 @@ export interface UploadResult<T = string> {
   readonly data: T;
 }
 
-/** Narrows an event to progress. */
+/**
+ * Narrows an event to progress.
+ *
+ * @example
+ * ```ts
+ * import { filter } from 'rxjs';
+ * import { download, isProgress } from 'rxtransfer';
+ * download('https://example.com/a.bin').pipe(filter(isProgress)).subscribe((p) => console.log(p.percent));
+ * ```
+ */
 export function isProgress<R>(event: TransferEvent<R>): event is TransferProgress {
   return event.type === 'progress';
 }
 
-/** Narrows an event to the final `done`. */
+/**
+ * Narrows an event to the final `done`: the way to await a transfer's result.
+ *
+ * @example
+ * ```ts
+ * import { filter, lastValueFrom } from 'rxjs';
+ * import { download, isDone } from 'rxtransfer';
+ * const { result } = await lastValueFrom(download('https://example.com/a.json', { responseType: 'json' }).pipe(filter(isDone)));
+ * console.log(result.status, result.data);
+ * ```
+ */
 export function isDone<R>(event: TransferEvent<R>): event is TransferDone<R> {
   return event.type === 'done';
 }

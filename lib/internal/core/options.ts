@@ -47,7 +47,17 @@ export interface TransferOptions {
   transport?: Transport;
 }
 
-/** Options of `download()`. */
+/**
+ * Options of `download()`: those of every transfer, plus where and how the body is kept.
+ *
+ * @example
+ * ```ts
+ * import { download, type DownloadOptions } from 'rxtransfer';
+ * const options = { to: 'big.iso', resume: true, retry: 5, timeout: { idle: 30_000 } } satisfies DownloadOptions;
+ * download('https://example.com/big.iso', options).subscribe();
+ * ```
+ * @see docs/transfers.md#options-and-their-defaults
+ */
 export interface DownloadOptions extends TransferOptions {
   /** Node: stream the body to this file (through a side file renamed on success). */
   to?: string;
@@ -63,7 +73,15 @@ export interface DownloadOptions extends TransferOptions {
   responseType?: ResponseType;
 }
 
-/** Options of `upload()`. */
+/**
+ * Options of `upload()`: those of every transfer, plus how the response body is read.
+ *
+ * @example
+ * ```ts
+ * import { upload } from 'rxtransfer';
+ * upload('https://example.com/files/a.txt', 'hello', { method: 'PUT', retry: 3, responseType: 'json' }).subscribe();
+ * ```
+ */
 export interface UploadOptions extends TransferOptions {
   /** How to read the response body. Default `text`. */
   responseType?: ResponseType;
@@ -121,7 +139,11 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   if (!TOKEN.test(method)) return `method "${String(options.method).slice(0, 40)}" is not an HTTP method`;
 
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(options.headers ?? {})) {
+  const given: unknown = options.headers ?? {};
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) return 'headers must be an object of name: value pairs';
+  // A fetch `Headers` (or a Map) has no own enumerable entries: read it as what it is rather than drop every header.
+  const entries = typeof (given as Map<string, string>).entries === 'function' && typeof (given as Map<string, string>).forEach === 'function' ? [...(given as Map<string, string>).entries()] : Object.entries(given);
+  for (const [name, value] of entries) {
     if (!TOKEN.test(name)) return `header name "${name.slice(0, 40)}" is not valid`;
     if (typeof value !== 'string' || /[\r\n\0]/.test(value)) return `header "${name}" must be a string without CR, LF or NUL`;
     headers[name] = value;

@@ -3,7 +3,17 @@ import { isHttpStatusError } from './errors/http-status-error.js';
 import { isTimeoutError } from './errors/timeout-error.js';
 import { isIntegrityError } from './errors/integrity-error.js';
 
-/** When and how a failed attempt is tried again (G11). */
+/**
+ * When and how a failed attempt is tried again (G11). Only idempotent methods are retried
+ * unless `unsafeMethods` is set, so a default (POST) `upload()` is not.
+ *
+ * @example
+ * ```ts
+ * import { download } from 'rxtransfer';
+ * download('https://example.com/a', { retry: { count: 4, baseDelay: 500, statuses: [503] } }).subscribe();
+ * ```
+ * @see docs/transfers.md#retries
+ */
 export interface RetryPolicy {
   /** Retries after the first attempt. Default 0 (no retry) when `retry` is not given. */
   count: number;
@@ -50,6 +60,7 @@ export function normalizeRetry(retry: number | RetryPolicy | undefined): Normali
     if (typeof n[key] !== 'number' || !(n[key] >= 0)) return `retry.${key} must be a number >= 0, got ${String(n[key])}`;
   }
   if (!(n.jitter >= 0 && n.jitter <= 1)) return `retry.jitter must be between 0 and 1, got ${String(n.jitter)}`;
+  if (!Array.isArray(n.statuses) || !n.statuses.every((s) => Number.isInteger(s))) return 'retry.statuses must be an array of HTTP status codes';
   if (n.shouldRetry !== undefined && typeof n.shouldRetry !== 'function') return 'retry.shouldRetry must be a function';
   return n;
 }
@@ -85,6 +96,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Every HTTP-date form has a time of day; Date.parse alone would read "1.5" or "-1" as a date in 2001.
+  if (!/\d{1,2}:\d{2}:\d{2}/.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);

@@ -1,4 +1,4 @@
-import { Observable, observeOn, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, observeOn, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import type { DownloadResult, ResponseHeaders, Transfer, TransferEvent, UploadResult } from './events.js';
 import { TransferError, isTransferError } from './errors/transfer-error.js';
 import { TimeoutError } from './errors/timeout-error.js';
@@ -50,7 +50,14 @@ export function createTransfer<R>(
   const problem = typeof normalized === 'string' ? normalized : typeof normalizedBody === 'string' ? normalizedBody : undefined;
   if (problem !== undefined || typeof normalized === 'string') {
     const error = new TransferError('invalid', problem ?? 'invalid options', context);
-    const scheduler = typeof (options as { scheduler?: { schedule?: unknown } } | undefined)?.scheduler?.schedule === 'function' ? (options as DownloadOptions).scheduler : undefined;
+    // Read once more, guarded: the options that failed may be the ones that throw when read (G8).
+    let scheduler: SchedulerLike | undefined;
+    try {
+      const candidate = (options as { scheduler?: SchedulerLike } | undefined)?.scheduler;
+      scheduler = typeof candidate?.schedule === 'function' ? candidate : undefined;
+    } catch {
+      scheduler = undefined;
+    }
     const failing = new Observable<TransferEvent<R>>((subscriber) => {
       let live = true;
       void Promise.resolve().then(() => live && subscriber.error(error));
@@ -270,6 +277,10 @@ class TransferRun<R> {
       if (offset > 0) {
         headers['Range'] = `bytes=${offset}-`;
         headers['If-Range'] = this.validator!;
+      }
+      // A resumable file holds the identity representation: its validator must be that one's.
+      if (offset > 0 || (n.resume && fileSink)) {
+        for (const h of Object.keys(headers)) if (h.toLowerCase() === 'accept-encoding') delete headers[h];
         headers['Accept-Encoding'] = 'identity';
       }
       const opened = hop.withBody && this.body ? this.body.open() : undefined;
@@ -321,7 +332,8 @@ class TransferRun<R> {
           const range = parseContentRange(response.headers['content-range']);
           attempt.abort();
           if (range && range.start === undefined && range.size === offset) {
-            return { type: 'done', result: await this.complete(hop, response, sink, offset, undefined) };
+            // The whole body is on disk already; integrity is still checked over it.
+            return { type: 'done', result: await this.complete(hop, response, sink, offset, await this.verify(offset, fileSink, context)) };
           }
           await sink.reset();
           return { type: 'restart' };
@@ -334,7 +346,14 @@ class TransferRun<R> {
       let start = 0;
       if (offset > 0) {
         const range = status === 206 ? parseContentRange(response.headers['content-range']) : undefined;
-        const sound = range && range.start === offset && range.end !== undefined && (range.size === undefined || range.end < range.size) && !response.decoded;
+        const length = declaredLength(response, hop.method);
+        const encoding = response.headers['content-encoding']?.trim().toLowerCase();
+        // The range must start where the file ends, reach the end of the representation, match
+        // the declared length, and be of the identity encoding: anything else is not appended.
+        const sound = range && range.start === offset && range.end !== undefined
+          && (range.size === undefined || range.end === range.size - 1)
+          && (length === undefined || length === range.end - range.start + 1)
+          && !response.decoded && (encoding === undefined || encoding === 'identity');
         if (status === 206 && !sound) {
           attempt.abort();
           await sink.reset();
@@ -344,7 +363,8 @@ class TransferRun<R> {
         else await sink.reset();
       }
       const length = declaredLength(response, hop.method);
-      const downloadTotal = length === undefined ? undefined : start + length;
+      const rangeSize = start > 0 ? parseContentRange(response.headers['content-range'])?.size : undefined;
+      const downloadTotal = rangeSize ?? (length === undefined ? undefined : start + length);
       download.total = downloadTotal;
       if (downloadTotal !== undefined && downloadTotal > n.maxBytes) {
         attempt.abort();
@@ -387,14 +407,7 @@ class TransferRun<R> {
       if (downloadTotal !== undefined && loaded < downloadTotal) {
         throw new IntegrityError('truncated', `body ended after ${loaded} of ${downloadTotal} bytes`, context);
       }
-      let integrity: string | undefined;
-      if (hasher && n.integrity) {
-        const digest = toBase64(await hasher.digest());
-        if (!n.integrity.digests.includes(digest)) {
-          throw new IntegrityError('digest', `${n.integrity.algorithm} digest ${digest} does not match the expected integrity`, context);
-        }
-        integrity = `${n.integrity.algorithm}-${digest}`;
-      }
+      const integrity = hasher ? await this.check(hasher, context) : undefined;
       watchdog.stop();
       return { type: 'done', result: await this.complete(hop, response, sink, loaded, integrity) };
     } finally {
@@ -421,6 +434,22 @@ class TransferRun<R> {
     return hasher;
   }
 
+  /** The integrity of a body held entirely on disk (a 416 on resume), or undefined without `integrity`. */
+  private async verify(size: number, fileSink: FileSink | undefined, context: { url: string; method: string }): Promise<string | undefined> {
+    if (!this.n.integrity) return undefined;
+    return this.check(await this.hasherFrom(size, fileSink), context);
+  }
+
+  /** Compares a finished digest with the expected integrity; returns it in SRI form. */
+  private async check(hasher: Hasher, context: { url: string; method: string }): Promise<string> {
+    const expected = this.n.integrity!;
+    const digest = toBase64(await hasher.digest());
+    if (!expected.digests.includes(digest)) {
+      throw new IntegrityError('digest', `${expected.algorithm} digest ${digest} does not match the expected integrity`, context);
+    }
+    return `${expected.algorithm}-${digest}`;
+  }
+
   /** Publishes the sink and builds the result; the final progress is flushed before `done`. */
   private async complete(hop: Hop, response: TransportResponse, sink: BodySink<unknown>, size: number, integrity: string | undefined): Promise<R> {
     this.throwIfAborted();
@@ -445,7 +474,8 @@ class TransferRun<R> {
 }
 
 /** Settles as `work` does, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+function untilAborted<T>(sent: Promise<T>, signal: AbortSignal): Promise<T> {
+  const work = Promise.resolve(sent);
   if (signal.aborted) {
     work.catch(() => undefined);
     return Promise.reject(signal.reason);

@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 import type { AxiosLike } from '../core/options.js';
 import type { Transport, TransportRequest, TransportResponse } from '../core/transport.js';
 import { NetworkError } from '../core/errors/network-error.js';
+import { IntegrityError } from '../core/errors/integrity-error.js';
 import { fromAxiosError } from './axios-errors.js';
 import { connectAwareTransport } from './connect-aware.js';
 import { countedUploadStream } from './upload-stream.js';
@@ -56,7 +57,9 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
           decompress: false,
           maxRedirects: 0,
           maxBodyLength: Number.POSITIVE_INFINITY,
-          maxContentLength: Number.POSITIVE_INFINITY,
+          // -1, not Infinity: any limit > -1 makes axios wrap the stream in a Readable.from(), and
+          // `data` is then no longer the IncomingMessage whose `complete` and headers are read below.
+          maxContentLength: -1,
           validateStatus: null,
           signal: req.signal,
           transport: connectAwareTransport(req.onConnect),
@@ -87,15 +90,27 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
   };
 }
 
-/** The body as chunks; a broken connection becomes a NetworkError. Leaving early destroys the stream. */
+/**
+ * The body as chunks; a broken connection becomes a NetworkError. Leaving early destroys the stream.
+ * A decoded body is counted in its encoded bytes too: the core cannot see its Content-Length, so
+ * one cut short of it is reported here as an IntegrityError (G5), as an identity body would be.
+ */
 async function* chunks(body: Readable, raw: IncomingMessage, context: { url: string; method: string }): AsyncGenerator<Uint8Array> {
+  const header = body !== raw ? raw.headers?.['content-length'] : undefined;
+  const declared = header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
+  let received = 0;
+  if (declared !== undefined) raw.on('data', (chunk: Buffer) => void (received += chunk.length));
+  const truncated = (cause?: unknown) =>
+    declared !== undefined && raw.complete === false && received < declared
+      ? new IntegrityError('truncated', `encoded body ended after ${received} of ${declared} bytes declared`, { ...context, cause })
+      : undefined;
   try {
     for await (const chunk of body) yield chunk as Buffer;
-    if (raw.complete === false) throw new NetworkError('connection closed before the body ended', 'ECONNRESET', context);
+    if (raw.complete === false) throw truncated() ?? new NetworkError('connection closed before the body ended', 'ECONNRESET', context);
   } catch (error) {
-    if (error instanceof NetworkError) throw error;
+    if (error instanceof NetworkError || error instanceof IntegrityError) throw error;
     const errno = (error as { code?: string }).code;
-    throw new NetworkError(`body interrupted: ${(error as Error).message ?? String(error)}`, errno, { ...context, cause: error });
+    throw truncated(error) ?? new NetworkError(`body interrupted: ${(error as Error).message ?? String(error)}`, errno, { ...context, cause: error });
   } finally {
     body.destroy();
     raw.destroy();

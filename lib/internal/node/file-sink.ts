@@ -10,7 +10,7 @@ export const PARTIAL_SUFFIX = '.partial';
 export const PARTIAL_META_SUFFIX = '.partial.json';
 
 /** Bytes buffered between the network and the disk before backpressure applies. */
-const WRITE_BUFFER = 4 * 1024 * 1024;
+const WRITE_BUFFER = 64 * 1024;
 
 /**
  * A download sink on disk. Bytes go to `<to>.partial`, created exclusively (never through a

@@ -14,6 +14,17 @@ export interface FakeHead {
 /**
  * One request seen by the {@link FakeTransport}: inspect it, then drive it step by step.
  * Every method is a no-op once the request has ended or was aborted.
+ *
+ * @example
+ * ```ts
+ * import { upload } from 'rxtransfer';
+ * import { FakeTransport } from 'rxtransfer/testing';
+ * const fake = new FakeTransport();
+ * upload('https://example.com/up', 'data', { transport: fake }).subscribe();
+ * const request = await fake.next();
+ * console.log(request.method, request.header('content-type')); // POST text/plain;charset=UTF-8
+ * request.connect().uploadProgress(4).respond({ status: 201 }).end();
+ * ```
  */
 export class FakeRequest {
   private chunks: Uint8Array[] = [];

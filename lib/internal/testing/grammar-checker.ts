@@ -68,13 +68,35 @@ export function grammarViolations<R>(trace: readonly Notification<R>[], options:
   return problems;
 }
 
-/** Throws with every violation listed when the trace breaks the grammar. */
+/**
+ * Throws with every violation listed when the trace breaks the grammar.
+ *
+ * @example
+ * ```ts
+ * import { download } from 'rxtransfer';
+ * import { FakeTransport, assertTransferGrammar, recordTransfer } from 'rxtransfer/testing';
+ * const fake = new FakeTransport({ onRequest: (r) => r.flush('hello') });
+ * assertTransferGrammar(await recordTransfer(download('https://example.com/a', { transport: fake })).ended);
+ * ```
+ */
 export function assertTransferGrammar<R>(trace: readonly Notification<R>[], options: { ended?: boolean } = {}): void {
   const problems = grammarViolations(trace, options);
   if (problems.length > 0) throw new Error(`transfer grammar violated:\n  ${problems.join('\n  ')}`);
 }
 
-/** Subscribes and records every notification; `ended` resolves with the trace at the terminal one. */
+/**
+ * Subscribes and records every notification; `ended` resolves with the trace at the terminal one.
+ *
+ * @example
+ * ```ts
+ * import { download } from 'rxtransfer';
+ * import { FakeTransport, recordTransfer } from 'rxtransfer/testing';
+ * const fake = new FakeTransport();
+ * const recording = recordTransfer(download('https://example.com/a', { transport: fake }));
+ * (await fake.next()).respond({ status: 503 }).end();
+ * console.log((await recording.ended).at(-1)); // { kind: 'error', error: HttpStatusError }
+ * ```
+ */
 export function recordTransfer<R>(transfer: Observable<TransferEvent<R>>): { trace: Notification<R>[]; ended: Promise<Notification<R>[]>; unsubscribe(): void } {
   const trace: Notification<R>[] = [];
   let finish!: (t: Notification<R>[]) => void;

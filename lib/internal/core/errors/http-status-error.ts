@@ -6,7 +6,16 @@ export const BODY_EXCERPT_LIMIT = 1024;
 
 /**
  * The server answered with a status >= 400, or an HTTP rule was broken on the way
- * (too many redirects, a refused redirect) (G11).
+ * (too many redirects, a refused redirect: `status` is then the 3xx) (G11).
+ *
+ * @example
+ * ```ts
+ * import { download, isHttpStatusError } from 'rxtransfer';
+ * download('https://example.com/missing').subscribe({
+ *   error: (e) => { if (isHttpStatusError(e) && e.status === 404) console.log('not found:', e.body); },
+ * });
+ * ```
+ * @see docs/transfers.md#errors-and-when-each-one-arrives
  */
 export class HttpStatusError extends TransferError {
   override name = 'HttpStatusError' as const;

@@ -6,7 +6,17 @@ import { TransferError, type TransferErrorContext, isTransferError } from './tra
  */
 export type IntegrityReason = 'truncated' | 'overflow' | 'too-large' | 'digest';
 
-/** The body is not the one promised (G5). Never followed by `done`. */
+/**
+ * The body is not the one promised (G5). Never followed by `done`.
+ *
+ * @example
+ * ```ts
+ * import { download, isIntegrityError } from 'rxtransfer';
+ * download('https://example.com/app.js', { integrity: 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' }).subscribe({
+ *   error: (e) => { if (isIntegrityError(e)) console.log(e.reason); }, // 'digest', 'truncated', …
+ * });
+ * ```
+ */
 export class IntegrityError extends TransferError {
   override name = 'IntegrityError' as const;
   override readonly code = 'integrity' as const;

@@ -1,6 +1,16 @@
 import { TransferError, type TransferErrorContext, isTransferError } from './transfer-error.js';
 
-/** The connection failed: refused, reset, DNS, TLS (G11 retries these when allowed). */
+/**
+ * The connection failed: refused, reset, DNS, TLS (G11 retries these when allowed).
+ *
+ * @example
+ * ```ts
+ * import { download, isNetworkError } from 'rxtransfer';
+ * download('http://127.0.0.1:9/').subscribe({
+ *   error: (e) => { if (isNetworkError(e)) console.log(e.errno); }, // 'ECONNREFUSED'
+ * });
+ * ```
+ */
 export class NetworkError extends TransferError {
   override name = 'NetworkError' as const;
   override readonly code = 'network' as const;

@@ -3,7 +3,19 @@ import { TransferError, type TransferErrorContext, isTransferError } from './tra
 /** Which timer fired: connecting, no byte moving either way, or the whole transfer. */
 export type TimeoutPhase = 'connect' | 'idle' | 'total';
 
-/** The transfer took too long in one of its {@link TimeoutPhase phases} (G9). */
+/**
+ * The transfer took too long in one of its {@link TimeoutPhase phases} (G9): `connect` and
+ * `idle` per attempt (retryable), `total` for the whole transfer (final).
+ *
+ * @example
+ * ```ts
+ * import { download, isTimeoutError } from 'rxtransfer';
+ * download('https://example.com/feed', { timeout: { connect: 5_000, idle: 10_000, total: 60_000 } }).subscribe({
+ *   error: (e) => { if (isTimeoutError(e)) console.log(`${e.phase} timeout after ${e.ms} ms`); },
+ * });
+ * ```
+ * @see docs/transfers.md#timeouts
+ */
 export class TimeoutError extends TransferError {
   override name = 'TimeoutError' as const;
   override readonly code = 'timeout' as const;

@@ -1,0 +1,45 @@
+import { rm } from 'node:fs/promises';
+import type { DownloadFunction, UploadFunction } from '../core/api.js';
+import type { SessionPlatform } from '../session/session-options.js';
+import { fileBody } from './file-body.js';
+import { PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from './file-sink.js';
+import { fileSessionStore } from './session-file-store.js';
+import { resolve } from 'node:path';
+
+/**
+ * Sessions on Node: transfers over the Node platform, the file store by default, downloads
+ * written to `to` (required: a task must outlive the process), uploads read from a file path.
+ */
+export function nodeSessionPlatform(api: { download: DownloadFunction; upload: UploadFunction }): SessionPlatform {
+  return {
+    name: 'Node',
+    download: (url, options) => api.download(url, options as never),
+    upload: (url, source, options) => {
+      let body;
+      try {
+        body = fileBody(source);
+      } catch (error) {
+        // upload() turns a body it cannot read into error(TransferError('invalid')).
+        body = { kind: 'unreadable', reason: (error as Error).message } as never;
+      }
+      return api.upload(url, body, options);
+    },
+    defaultStore: (options) => fileSessionStore(options),
+    prepare: (task) => ({
+      ...task,
+      ...(task.to !== undefined ? { to: resolve(task.to) } : {}),
+      ...(task.source !== undefined ? { source: resolve(task.source) } : {}),
+    }),
+    validate(task) {
+      if (task.kind === 'download' && (typeof task.to !== 'string' || task.to.length === 0)) return 'a session download needs `to`: the file it writes';
+      if (task.kind === 'upload' && (typeof task.source !== 'string' || task.source.length === 0)) return 'a session upload needs the path of the file to send';
+      return undefined;
+    },
+    async discard(task) {
+      if (task.kind !== 'download' || task.to === undefined) return;
+      const to = resolve(task.to);
+      await rm(to + PARTIAL_SUFFIX, { force: true });
+      await rm(to + PARTIAL_META_SUFFIX, { force: true });
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import type { SessionStoreHandle, TaskChange } from './session-store.js';
+import type { TaskRecord } from './session-task.js';
+import { decodeJournal, encodeChange, encodeSnapshot } from './journal-codec.js';
+
+/**
+ * The bytes of one journal, as a platform keeps them. `append` and `replace` resolve only when
+ * the data is durable: on Node, after fsync of the file (and of its directory for `replace`).
+ */
+export interface JournalFile {
+  /** The whole journal; '' when there is none yet. */
+  read(): Promise<string>;
+  /** Appends at the end, durably. */
+  append(text: string): Promise<void>;
+  /** Replaces the whole journal atomically (write aside, sync, rename, sync the directory). */
+  replace(text: string): Promise<void>;
+}
+
+/** When the journal is compacted: more than this many records beyond the live tasks… */
+const COMPACT_SLACK = 256;
+/** …or more than this many records per live task. */
+const COMPACT_FACTOR = 8;
+
+/**
+ * A session store handle over an append-only journal. Writes that arrive while an append is
+ * in flight are grouped into the next append (one fsync for all of them). A journal found torn
+ * or damaged at open is rewritten at once from what it soundly holds, and the journal is
+ * compacted (atomic replace) when it grows well past the live tasks, so its size and the cost
+ * of a checkpoint stay bounded (S10).
+ */
+export class JournalStoreHandle implements SessionStoreHandle {
+  private readonly live = new Map<string, TaskRecord>();
+  private records: number;
+  private batch: TaskChange[] = [];
+  private next: Promise<void> | undefined;
+  private tail: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  /** Reads and recovers the journal, then returns a handle on it. */
+  static async open(file: JournalFile, release: () => Promise<void>): Promise<JournalStoreHandle> {
+    const decoded = decodeJournal(await file.read());
+    const handle = new JournalStoreHandle(file, release, decoded.tasks, decoded.records);
+    if (decoded.torn || decoded.damaged > 0) await handle.compact();
+    return handle;
+  }
+
+  private constructor(
+    private readonly file: JournalFile,
+    private readonly release: () => Promise<void>,
+    tasks: readonly TaskRecord[],
+    records: number,
+  ) {
+    for (const task of tasks) this.live.set(task.id, task);
+    this.records = records;
+  }
+
+  get tasks(): readonly TaskRecord[] {
+    return [...this.live.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  write(changes: readonly TaskChange[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the session store is closed'));
+    if (changes.length === 0) return this.tail;
+    this.batch.push(...changes);
+    if (!this.next) {
+      const next = this.tail.then(() => this.flush());
+      this.next = next;
+      this.tail = next.catch(() => undefined);
+    }
+    return this.next;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    await this.release();
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
+    this.next = undefined;
+    let text = '';
+    for (const change of batch) {
+      text += encodeChange(change);
+      if (change.type === 'put') this.live.set(change.task.id, change.task);
+      else this.live.delete(change.id);
+    }
+    await this.file.append(text);
+    this.records += batch.length;
+    if (this.records > COMPACT_SLACK + this.live.size && this.records > COMPACT_FACTOR * this.live.size) await this.compact();
+  }
+
+  private async compact(): Promise<void> {
+    await this.file.replace(encodeSnapshot(this.tasks));
+    this.records = this.live.size;
+  }
+}

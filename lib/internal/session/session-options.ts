@@ -1,0 +1,97 @@
+import type { SchedulerLike } from 'rxjs';
+import type { DownloadOptions, TimeoutOptions, UploadOptions } from '../core/options.js';
+import type { RetryPolicy } from '../core/retry.js';
+import type { DownloadResult, Transfer, UploadResult } from '../core/events.js';
+import type { SessionStore } from './session-store.js';
+import type { TaskRecord } from './session-task.js';
+import type { ChallengeHandler } from './challenge-gate.js';
+
+/** Options of `TransferSession.open`. */
+export interface SessionOptions {
+  /** The session's identifier: opening it again, here or in a new process, reconnects (S1). */
+  id: string;
+  /** Where tasks are kept (S9). Default: files on Node (under `directory`), IndexedDB in the browser. */
+  store?: SessionStore;
+  /** Node's default file store: the directory holding sessions. Default `~/.rxtransfer/sessions`. */
+  directory?: string;
+  /** Tasks running at once. Default 4. */
+  maxConcurrent?: number;
+  /** Tasks running at once against one host (`host:port`). Default 2. */
+  maxPerHost?: number;
+  /** Retries of each transfer. Default `{ count: 5 }` (network errors, 408/429/5xx, Retry-After honoured). */
+  retry?: number | RetryPolicy;
+  /** Answers 401/407 challenges (S7). Without it, a challenged task fails. */
+  onChallenge?: ChallengeHandler;
+  /** Timeouts of each transfer. Default: the transfer defaults (connect 30 s, idle 60 s). */
+  timeout?: number | TimeoutOptions;
+  /** Least ms between two progress events of a task on `events$`. Default 100. */
+  progressInterval?: number;
+  /** Least ms between two progress checkpoints of a task in the store (S10). Default 2000. */
+  checkpointInterval?: number;
+  /** The clock for checkpoints and the transfers' timers. Default `asyncScheduler`. */
+  timer?: SchedulerLike;
+}
+
+/** Options of `session.download`. */
+export interface SessionDownloadOptions {
+  /** The file to write (required on Node). Continued from `<to>.partial` after an interruption. */
+  to?: string;
+  /** The task's id: adding a task whose id exists returns the existing task (no duplicate). Default random. */
+  id?: string;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+  headers?: Record<string, string>;
+  method?: string;
+  /** Expected digest, `sha256-<base64>`, checked before the task completes. */
+  integrity?: string;
+}
+
+/** Options of `session.upload`. */
+export interface SessionUploadOptions {
+  id?: string;
+  priority?: number;
+  headers?: Record<string, string>;
+  /** Default POST. */
+  method?: string;
+}
+
+/** Why a session became invalid (NSURLSession's DidBecomeInvalidWithError). */
+export interface SessionInvalidation {
+  /** `invalidated`: `invalidate()` was called; `store-failed`: the store could not be written. */
+  readonly reason: 'invalidated' | 'store-failed';
+  /** True when the unfinished tasks were cancelled. */
+  readonly cancelledTasks: boolean;
+  readonly error?: unknown;
+}
+
+/**
+ * What a platform gives sessions: the transfer functions, its default store, and clean-up of a
+ * cancelled task's partial data. The session core imports no fs, DOM or axios.
+ */
+export interface SessionPlatform {
+  readonly name: string;
+  download(url: string, options: DownloadOptions): Transfer<DownloadResult<unknown>>;
+  upload(url: string, source: string, options: UploadOptions): Transfer<UploadResult<unknown>>;
+  defaultStore(options: { directory?: string }): SessionStore;
+  /** Says what is wrong with a new task for this platform (e.g. a missing `to`), or undefined. */
+  validate?(task: TaskRecord): string | undefined;
+  /** Completes a new task for this platform (e.g. makes `to` an absolute path) before it is stored. */
+  prepare?(task: TaskRecord): TaskRecord;
+  /** Removes what a cancelled task left behind (a partial file). */
+  discard?(task: TaskRecord): Promise<void>;
+}
+
+export const SESSION_DEFAULTS = {
+  maxConcurrent: 4,
+  maxPerHost: 2,
+  retry: { count: 5 } as RetryPolicy,
+  progressInterval: 100,
+  checkpointInterval: 2000,
+};
+
+/** Checks an identifier: non-empty, at most 200 characters, no control characters, not `.` or `..`. */
+export function checkSessionId(id: unknown): string | undefined {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 200) return 'id must be a string of 1 to 200 characters';
+  if ([...id].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) || id === '.' || id === '..') return `id "${id.slice(0, 40)}" is not a valid session identifier`;
+  return undefined;
+}

@@ -1,0 +1,83 @@
+import type { ResponseHeaders, TransferProgress } from '../core/events.js';
+
+/** Where a task is in its life. `running` is never stored: a running task is stored as `queued`. */
+export type TaskState = 'queued' | 'running' | 'suspended' | 'completed' | 'failed' | 'cancelled';
+
+/** The states that end a task: it is then a completion, delivered until acknowledged (S4). */
+export const FINAL_STATES: ReadonlySet<TaskState> = new Set<TaskState>(['completed', 'failed', 'cancelled']);
+
+/** What a finished transfer left, small enough to keep in the journal. */
+export interface TaskResult {
+  readonly status: number;
+  readonly url: string;
+  readonly headers?: ResponseHeaders;
+  /** Downloads: bytes of body; uploads: bytes sent. */
+  readonly size: number;
+  /** Downloads with `to`: the file written. */
+  readonly path?: string;
+  readonly integrity?: string;
+  /** Uploads (and downloads without `to`): the response body, when it is text or JSON. */
+  readonly data?: unknown;
+}
+
+/** Why a task failed, as stored: the error's name, stable code and message. */
+export interface TaskFailure {
+  readonly name: string;
+  readonly code: string;
+  readonly message: string;
+  readonly status?: number;
+}
+
+/**
+ * One upload or download task of a session, as persisted. Every state change rewrites the
+ * whole record (it is small); progress is checkpointed at most every `checkpointInterval` ms.
+ */
+export interface TaskRecord {
+  readonly id: string;
+  readonly kind: 'download' | 'upload';
+  readonly url: string;
+  /** Downloads: the file written (through `<to>.partial`, resumed after an interruption). */
+  readonly to?: string;
+  /** Uploads: the file sent (a path on Node). Uploads restart from zero when interrupted. */
+  readonly source?: string;
+  readonly method?: string;
+  /** Request headers stored with the task. Credentials from challenges are never stored. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly integrity?: string;
+  /** Higher runs first; default 0. */
+  readonly priority: number;
+  /** Creation order in the session: older runs first among equal priorities. */
+  readonly seq: number;
+  readonly createdAt: number;
+  readonly state: TaskState;
+  /** True once the app acknowledged the completion: it is never delivered again (S4). */
+  readonly acked: boolean;
+  /** Last checkpoint of the bytes moved, and the expected total when known. */
+  readonly bytes?: number;
+  readonly total?: number;
+  readonly result?: TaskResult;
+  readonly error?: TaskFailure;
+}
+
+/** A finished task waiting for the app: delivered on every reconnect until {@link TaskCompletion.ack}. */
+export interface TaskCompletion {
+  readonly taskId: string;
+  readonly state: 'completed' | 'failed' | 'cancelled';
+  readonly task: TaskRecord;
+  readonly result?: TaskResult;
+  readonly error?: TaskFailure;
+  /** Acknowledges this completion (persisted before it resolves). */
+  ack(): Promise<void>;
+}
+
+/** What `events$` emits: every task's events, each tagged with the task's id. */
+export type SessionEvent =
+  | (TransferProgress & { readonly taskId: string })
+  | { readonly type: 'state'; readonly taskId: string; readonly state: TaskState }
+  | { readonly type: 'done'; readonly taskId: string; readonly result: TaskResult }
+  | { readonly type: 'error'; readonly taskId: string; readonly error: TaskFailure };
+
+/** Whether a task is finished (its completion is pending or acknowledged). */
+export function isFinal(task: TaskRecord): boolean {
+  return FINAL_STATES.has(task.state);
+}

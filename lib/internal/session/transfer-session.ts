@@ -1,0 +1,509 @@
+import { asyncScheduler, Observable, ReplaySubject, Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import type { DownloadResult, TransferEvent, UploadResult } from '../core/events.js';
+import { isHttpStatusError } from '../core/errors/http-status-error.js';
+import type { SessionStoreHandle } from './session-store.js';
+import { isFinal, type SessionEvent, type TaskCompletion, type TaskFailure, type TaskRecord, type TaskResult, type TaskState } from './session-task.js';
+import { ChallengeGate } from './challenge-gate.js';
+import { hostOf, tasksToStart } from './task-queue.js';
+import { SessionInvalidatedError } from './session-invalidated-error.js';
+import {
+  SESSION_DEFAULTS,
+  type SessionDownloadOptions,
+  type SessionInvalidation,
+  type SessionOptions,
+  type SessionPlatform,
+  type SessionUploadOptions,
+} from './session-options.js';
+
+/** The longest wait for a stopped transfer to release its files. */
+const SETTLE_MS = 10_000;
+/** The most challenges one run of a task answers before it fails (a server that keeps refusing). */
+const MAX_CHALLENGES_PER_RUN = 3;
+/** The largest response text kept in an upload's stored result. */
+const MAX_STORED_TEXT = 64 * 1024;
+
+interface Run {
+  sub: Subscription | undefined;
+  /** Stops the transfer: it then releases its partial file and reports the end (`settled`). */
+  readonly controller: AbortController;
+  /** Resolves when the transfer has ended and released its files. */
+  readonly settled: Promise<void>;
+  settle(): void;
+  /** The credentials generation the run's requests carry. */
+  readonly generation: number;
+  challenges: number;
+  lastCheckpoint: number;
+}
+
+/**
+ * A background transfer session: NSURLSession's background session for Node and the browser.
+ * Tasks outlive the process: they are persisted before `download()`/`upload()` resolve,
+ * reconnected by the session's id, resumed after a crash, and their completions are delivered
+ * until acknowledged. Open one with `TransferSession.open()`.
+ *
+ * @example
+ * ```ts
+ * import { TransferSession } from 'rxtransfer';
+ * const session = await TransferSession.open({ id: 'com.example.sync' });
+ * session.completions$.subscribe(async (c) => {
+ *   console.log(c.taskId, c.state, c.result?.path);
+ *   await c.ack();
+ * });
+ * await session.download('https://example.com/big.iso', { to: './big.iso', id: 'iso' });
+ * ```
+ * @see docs/sessions.md
+ */
+export interface TransferSession {
+  readonly id: string;
+  /** Every task's events (progress, state changes, done, error), tagged with the task id. */
+  readonly events$: Observable<SessionEvent>;
+  /** Emits when the last running or queued task ends (NSURLSession's DidFinishEventsForBackgroundSession). */
+  readonly finished$: Observable<void>;
+  /** Finished tasks not yet acknowledged: the ones pending at subscription, then each new one (S4). */
+  readonly completions$: Observable<TaskCompletion>;
+  /** Emits once why the session became invalid, then completes (also completes on `close()`). */
+  readonly invalidated$: Observable<SessionInvalidation>;
+  /** Adds a download; resolves once the task is persisted (S2). An existing `id` returns that task. */
+  download(url: string | URL, options?: SessionDownloadOptions): Promise<TaskRecord>;
+  /** Adds an upload of a file; resolves once persisted. Interrupted uploads restart from zero. */
+  upload(url: string | URL, file: string, options?: SessionUploadOptions): Promise<TaskRecord>;
+  /** Every task (acknowledged ones too), oldest first, with live states. */
+  tasks(): TaskRecord[];
+  task(id: string): TaskRecord | undefined;
+  /** Acknowledges a completion: it is never delivered again. Resolves once persisted. */
+  ack(taskId: string): Promise<void>;
+  /** Stops a task and keeps it (and its partial file) until `resume`. False when nothing changed. */
+  suspend(taskId: string): Promise<boolean>;
+  /** Queues a suspended task again. False when nothing changed. */
+  resume(taskId: string): Promise<boolean>;
+  /** Cancels a task: it ends as a `cancelled` completion. False when it had already ended. */
+  cancel(taskId: string): Promise<boolean>;
+  /**
+   * Ends the session (NSURLSession's invalidate): no new tasks; with `cancelTasks` the
+   * unfinished ones are cancelled, else they run to their end first. `invalidated$` reports it.
+   */
+  invalidate(options?: { cancelTasks?: boolean }): Promise<void>;
+  /** Stops running tasks without ending them (they continue on the next open) and releases the store. */
+  close(): Promise<void>;
+}
+
+/** The session core over a platform and an opened store. */
+export class SessionCore implements TransferSession {
+  private readonly records = new Map<string, TaskRecord>();
+  private readonly runs = new Map<string, Run>();
+  private readonly creating = new Map<string, Promise<void>>();
+  private readonly events = new Subject<SessionEvent>();
+  private readonly finished = new Subject<void>();
+  private readonly completed = new Subject<TaskCompletion>();
+  private readonly invalidation = new ReplaySubject<SessionInvalidation>(1);
+  private readonly gate: ChallengeGate;
+  private readonly timer: SchedulerLike;
+  private seq = 0;
+  private busy = false;
+  private accepting = true;
+  private draining: ((value: void) => void) | undefined;
+  private ended: Promise<void> | undefined;
+
+  readonly events$ = this.events.asObservable();
+  readonly finished$ = this.finished.asObservable();
+  readonly invalidated$ = this.invalidation.asObservable();
+  readonly completions$ = new Observable<TaskCompletion>((subscriber) => {
+    const live = this.completed.subscribe(subscriber);
+    for (const task of this.sorted()) if (isFinal(task) && !task.acked) subscriber.next(this.completionOf(task));
+    return live;
+  });
+
+  constructor(
+    readonly id: string,
+    private readonly platform: SessionPlatform,
+    private readonly store: SessionStoreHandle,
+    private readonly options: SessionOptions,
+  ) {
+    this.gate = new ChallengeGate(options.onChallenge);
+    this.timer = options.timer ?? asyncScheduler;
+    for (const task of store.tasks) {
+      this.records.set(task.id, task);
+      this.seq = Math.max(this.seq, task.seq);
+    }
+    // Start after the caller of open() had its turn to subscribe.
+    this.timer.schedule(() => this.pump());
+  }
+
+  download(url: string | URL, options: SessionDownloadOptions = {}): Promise<TaskRecord> {
+    return this.add({ kind: 'download', url: String(url), to: options.to, id: options.id, priority: options.priority, headers: options.headers, method: options.method, integrity: options.integrity });
+  }
+
+  upload(url: string | URL, file: string, options: SessionUploadOptions = {}): Promise<TaskRecord> {
+    return this.add({ kind: 'upload', url: String(url), source: file, id: options.id, priority: options.priority, headers: options.headers, method: options.method });
+  }
+
+  tasks(): TaskRecord[] {
+    return this.sorted().map((t) => this.view(t));
+  }
+
+  task(id: string): TaskRecord | undefined {
+    const task = this.records.get(id);
+    return task && this.view(task);
+  }
+
+  async ack(taskId: string): Promise<void> {
+    const task = this.records.get(taskId);
+    if (!task) throw new Error(`session "${this.id}" has no task "${taskId}"`);
+    if (!isFinal(task)) throw new Error(`task "${taskId}" has not finished: there is nothing to acknowledge`);
+    if (task.acked) return;
+    await this.persist({ ...task, acked: true });
+  }
+
+  async suspend(taskId: string): Promise<boolean> {
+    const task = this.usable(taskId);
+    if (isFinal(task) || task.state === 'suspended') return false;
+    await this.stop(taskId);
+    await this.persist({ ...task, state: 'suspended' });
+    this.emitState(taskId, 'suspended');
+    this.pump();
+    return true;
+  }
+
+  async resume(taskId: string): Promise<boolean> {
+    const task = this.usable(taskId);
+    if (task.state !== 'suspended') return false;
+    await this.persist({ ...task, state: 'queued' });
+    this.emitState(taskId, 'queued');
+    this.pump();
+    return true;
+  }
+
+  async cancel(taskId: string): Promise<boolean> {
+    const task = this.records.get(taskId);
+    if (!task || isFinal(task)) return false;
+    await this.stop(taskId);
+    await this.end(task, 'cancelled', {});
+    return true;
+  }
+
+  invalidate(options: { cancelTasks?: boolean } = {}): Promise<void> {
+    if (this.ended) return this.ended;
+    this.accepting = false;
+    const cancelTasks = options.cancelTasks ?? false;
+    this.ended = (async () => {
+      if (cancelTasks) {
+        for (const task of this.sorted()) if (!isFinal(task)) await this.cancel(task.id);
+      } else if (this.hasWork()) {
+        await new Promise<void>((resolve) => {
+          this.draining = resolve;
+          this.pump();
+        });
+      }
+      await this.shutDown({ reason: 'invalidated', cancelledTasks: cancelTasks });
+    })();
+    return this.ended;
+  }
+
+  close(): Promise<void> {
+    if (this.ended) return this.ended;
+    this.accepting = false;
+    this.ended = (async () => {
+      await Promise.all([...this.runs.keys()].map((id) => this.stop(id)));
+      await this.shutDown(undefined);
+    })();
+    return this.ended;
+  }
+
+  // --- tasks ---
+
+  private async add(spec: {
+    kind: 'download' | 'upload';
+    url: string;
+    to?: string;
+    source?: string;
+    id?: string;
+    priority?: number;
+    headers?: Record<string, string>;
+    method?: string;
+    integrity?: string;
+  }): Promise<TaskRecord> {
+    if (!this.accepting) throw new SessionInvalidatedError(this.id, 'takes no new tasks (invalidated or closed)');
+    const problem = this.check(spec);
+    if (problem) throw new TypeError(problem);
+    const id = spec.id ?? randomId();
+    const existing = this.records.get(id);
+    if (existing) {
+      await this.creating.get(id);
+      return this.view(this.records.get(id) ?? existing);
+    }
+    const draft: TaskRecord = {
+      id,
+      kind: spec.kind,
+      url: new URL(spec.url).href,
+      ...(spec.to !== undefined ? { to: spec.to } : {}),
+      ...(spec.source !== undefined ? { source: spec.source } : {}),
+      ...(spec.method !== undefined ? { method: spec.method } : {}),
+      ...(spec.headers !== undefined ? { headers: { ...spec.headers } } : {}),
+      ...(spec.integrity !== undefined ? { integrity: spec.integrity } : {}),
+      priority: spec.priority ?? 0,
+      seq: ++this.seq,
+      createdAt: Date.now(),
+      state: 'queued',
+      acked: false,
+    };
+    const task = this.platform.prepare ? this.platform.prepare(draft) : draft;
+    const problemHere = this.platform.validate?.(task);
+    if (problemHere) throw new TypeError(problemHere);
+    const written = this.persist(task);
+    this.creating.set(id, written.catch(() => undefined));
+    try {
+      await written;
+    } catch (error) {
+      this.records.delete(id);
+      throw error;
+    } finally {
+      this.creating.delete(id);
+    }
+    this.pump();
+    return this.view(this.records.get(id) ?? task);
+  }
+
+  private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string> }): string | undefined {
+    let url: URL;
+    try {
+      url = new URL(spec.url);
+    } catch {
+      return `url is not a valid absolute URL`;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `unsupported scheme ${url.protocol} (only http: and https:)`;
+    if (spec.id !== undefined && (typeof spec.id !== 'string' || spec.id.length === 0 || spec.id.length > 200)) return 'task id must be a string of 1 to 200 characters';
+    if (spec.priority !== undefined && !Number.isFinite(spec.priority)) return 'priority must be a finite number';
+    return undefined;
+  }
+
+  /** Starts what the limits allow; reports the queue draining (finished$) and ends a drain. */
+  private pump(): void {
+    if (this.ended && !this.draining) return;
+    const running = [...this.runs.keys()].map((id) => this.records.get(id)!);
+    const queued = this.sorted().filter((t) => t.state === 'queued' && !this.runs.has(t.id));
+    const limits = {
+      maxConcurrent: this.options.maxConcurrent ?? SESSION_DEFAULTS.maxConcurrent,
+      maxPerHost: this.options.maxPerHost ?? SESSION_DEFAULTS.maxPerHost,
+    };
+    for (const task of tasksToStart(queued, running, limits)) this.start(task);
+    if (this.runs.size > 0) {
+      this.busy = true;
+      return;
+    }
+    if (this.busy) {
+      this.busy = false;
+      this.finished.next();
+    }
+    if (this.draining && !this.hasWork()) {
+      const done = this.draining;
+      this.draining = undefined;
+      done();
+    }
+  }
+
+  private hasWork(): boolean {
+    return this.runs.size > 0 || [...this.records.values()].some((t) => t.state === 'queued');
+  }
+
+  private start(task: TaskRecord): void {
+    this.begin(task, newRun(this.gate.generation, 0, this.timer.now()));
+  }
+
+  private begin(task: TaskRecord, run: Run): void {
+    this.runs.set(task.id, run);
+    this.emitState(task.id, 'running');
+    const headers = { ...task.headers, ...this.gate.headers };
+    const common = {
+      headers,
+      signal: run.controller.signal,
+      retry: this.options.retry ?? SESSION_DEFAULTS.retry,
+      progressInterval: this.options.progressInterval ?? SESSION_DEFAULTS.progressInterval,
+      ...(task.method !== undefined ? { method: task.method } : {}),
+      ...(this.options.timeout !== undefined ? { timeout: this.options.timeout } : {}),
+      ...(this.options.timer !== undefined ? { timer: this.options.timer } : {}),
+    };
+    const transfer: Observable<TransferEvent<DownloadResult<unknown> | UploadResult<unknown>>> =
+      task.kind === 'download'
+        ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: true, overwrite: true, ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
+        : this.platform.upload(task.url, task.source!, { ...common, responseType: 'text' });
+    run.sub = transfer.subscribe({
+      next: (event) => {
+        if (this.runs.get(task.id) !== run) return;
+        if (event.type === 'progress') {
+          this.events.next({ ...event, taskId: task.id });
+          this.checkpoint(task.id, run, event.loaded, event.total, event.direction === (task.kind === 'download' ? 'download' : 'upload'));
+        } else {
+          void this.end(task, 'completed', { result: summarize(task, event.result) }, run);
+        }
+      },
+      error: (error: unknown) => {
+        run.settle();
+        void this.failed(task, run, error);
+      },
+      complete: () => run.settle(),
+    });
+  }
+
+  /** A progress checkpoint, at most every `checkpointInterval` ms per task (S10). */
+  private checkpoint(taskId: string, run: Run, bytes: number, total: number | undefined, counts: boolean): void {
+    const now = this.timer.now();
+    if (!counts || now - run.lastCheckpoint < (this.options.checkpointInterval ?? SESSION_DEFAULTS.checkpointInterval)) return;
+    run.lastCheckpoint = now;
+    const task = this.records.get(taskId);
+    if (!task || isFinal(task)) return;
+    void this.persist({ ...task, bytes, ...(total !== undefined ? { total } : {}) }).catch(() => undefined);
+  }
+
+  private async failed(task: TaskRecord, run: Run, error: unknown): Promise<void> {
+    if (this.runs.get(task.id) !== run) return;
+    const status = isHttpStatusError(error) ? error.status : undefined;
+    if ((status === 401 || status === 407) && this.options.onChallenge && run.challenges < MAX_CHALLENGES_PER_RUN) {
+      let verdict;
+      try {
+        verdict = await this.gate.challenge(run.generation, { taskId: task.id, url: task.url, status, headers: isHttpStatusError(error) ? error.headers : {} });
+      } catch (thrown) {
+        return this.end(task, 'failed', { error: failure(thrown) }, run);
+      }
+      if (this.runs.get(task.id) !== run) return;
+      if (verdict.type === 'replay') {
+        const again = newRun(this.gate.generation, run.challenges + 1, run.lastCheckpoint);
+        this.begin(this.records.get(task.id) ?? task, again);
+        return;
+      }
+      if (verdict.type === 'cancel') {
+        this.runs.delete(task.id);
+        return this.end(task, 'cancelled', {});
+      }
+    }
+    return this.end(task, 'failed', { error: failure(error) }, run);
+  }
+
+  /** Ends a task: persisted first, then reported on events$ and completions$. */
+  private async end(task: TaskRecord, state: 'completed' | 'failed' | 'cancelled', extra: { result?: TaskResult; error?: TaskFailure }, run?: Run): Promise<void> {
+    if (run) {
+      if (this.runs.get(task.id) !== run) return;
+      this.runs.delete(task.id);
+    }
+    const current = this.records.get(task.id) ?? task;
+    const { result: _r, error: _e, ...rest } = current;
+    const ended: TaskRecord = { ...rest, state, acked: false, ...extra };
+    try {
+      await this.persist(ended);
+    } catch (error) {
+      await this.storeFailed(error);
+      return;
+    }
+    if (state === 'cancelled' && this.platform.discard) await this.platform.discard(ended).catch(() => undefined);
+    if (state === 'completed' && ended.result) this.events.next({ type: 'done', taskId: task.id, result: ended.result });
+    else if (state === 'failed' && ended.error) this.events.next({ type: 'error', taskId: task.id, error: ended.error });
+    this.emitState(task.id, state);
+    this.completed.next(this.completionOf(ended));
+    this.pump();
+  }
+
+  /** Stops a task's transfer; resolves once it released its files (bounded by SETTLE_MS). */
+  private async stop(taskId: string): Promise<void> {
+    const run = this.runs.get(taskId);
+    if (!run) return;
+    this.runs.delete(taskId);
+    run.controller.abort();
+    let timer: Subscription | undefined;
+    await Promise.race([run.settled, new Promise<void>((resolve) => (timer = this.timer.schedule(() => resolve(), SETTLE_MS)))]);
+    timer?.unsubscribe();
+    run.sub?.unsubscribe();
+  }
+
+  private async storeFailed(error: unknown): Promise<void> {
+    if (this.ended) return;
+    this.accepting = false;
+    this.ended = (async () => {
+      await Promise.all([...this.runs.keys()].map((id) => this.stop(id)));
+      await this.shutDown({ reason: 'store-failed', cancelledTasks: false, error });
+    })();
+    await this.ended;
+  }
+
+  private async shutDown(invalidation: SessionInvalidation | undefined): Promise<void> {
+    await this.store.close().catch(() => undefined);
+    if (invalidation) this.invalidation.next(invalidation);
+    this.invalidation.complete();
+    this.events.complete();
+    this.finished.complete();
+    this.completed.complete();
+  }
+
+  // --- helpers ---
+
+  private persist(task: TaskRecord): Promise<void> {
+    this.records.set(task.id, task);
+    return this.store.write([{ type: 'put', task }]);
+  }
+
+  private usable(taskId: string): TaskRecord {
+    if (this.ended) throw new SessionInvalidatedError(this.id, 'is closed');
+    const task = this.records.get(taskId);
+    if (!task) throw new Error(`session "${this.id}" has no task "${taskId}"`);
+    return task;
+  }
+
+  private sorted(): TaskRecord[] {
+    return [...this.records.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  private view(task: TaskRecord): TaskRecord {
+    return this.runs.has(task.id) ? { ...task, state: 'running' } : { ...task };
+  }
+
+  private emitState(taskId: string, state: TaskState): void {
+    this.events.next({ type: 'state', taskId, state });
+  }
+
+  private completionOf(task: TaskRecord): TaskCompletion {
+    return {
+      taskId: task.id,
+      state: task.state as TaskCompletion['state'],
+      task: { ...task },
+      ...(task.result ? { result: task.result } : {}),
+      ...(task.error ? { error: task.error } : {}),
+      ack: () => this.ack(task.id),
+    };
+  }
+}
+
+function newRun(generation: number, challenges: number, lastCheckpoint: number): Run {
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => (settle = resolve));
+  return { sub: undefined, controller: new AbortController(), settled, settle, generation, challenges, lastCheckpoint };
+}
+
+/** The part of a transfer's result worth keeping. */
+function summarize(task: TaskRecord, result: DownloadResult<unknown> | UploadResult<unknown>): TaskResult {
+  const data = typeof result.data === 'string' ? result.data.slice(0, MAX_STORED_TEXT) : undefined;
+  const size = 'size' in result ? result.size : result.sent;
+  return {
+    status: result.status,
+    url: result.url,
+    size,
+    ...('path' in result && result.path !== undefined ? { path: result.path } : {}),
+    ...('integrity' in result && result.integrity !== undefined ? { integrity: result.integrity } : {}),
+    ...(data !== undefined && (task.kind === 'upload' || task.to === undefined) ? { data } : {}),
+  };
+}
+
+function failure(error: unknown): TaskFailure {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown; status?: unknown };
+  return {
+    name: typeof e?.name === 'string' ? e.name : 'Error',
+    code: typeof e?.code === 'string' ? e.code : 'network',
+    message: typeof e?.message === 'string' ? e.message : String(error),
+    ...(typeof e?.status === 'number' ? { status: e.status } : {}),
+  };
+}
+
+function randomId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (c?.randomUUID) return c.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+}
+
+export { hostOf };

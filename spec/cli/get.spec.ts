@@ -1,0 +1,272 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { assertTransferGrammar } from 'rxtransfer/testing';
+import { bodyBytes, sha256, startCliServer, type CliServer } from '../helpers/cli-server.js';
+import { jsonLines, killAllClis, removeCliEntry, runCli, toNotifications } from '../helpers/cli-run.js';
+
+let server: CliServer;
+const dirs: string[] = [];
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rxtransfer-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+beforeAll(async () => {
+  server = await startCliServer();
+});
+afterAll(async () => {
+  killAllClis();
+  removeCliEntry();
+  await server.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Files in a directory, hidden ones included. */
+const filesIn = (dir: string) => readdirSync(dir).sort();
+
+describe('rxtransfer get: exit codes', () => {
+  it('0: downloads to the URL name, the bytes are right, a summary and no escape codes on stderr', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/data/file.bin?size=200000')], { cwd });
+    expect(r.code).toBe(0);
+    expect(filesIn(cwd)).toEqual(['file.bin']);
+    expect(sha256(readFileSync(join(cwd, 'file.bin')))).toBe(sha256(bodyBytes(200_000)));
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^saved file\.bin \(195\.3 KiB in [\d.]+ s, .+\/s\)\n$/);
+    expect(r.stderr.includes('\u001b')).toBe(false);
+  });
+
+  it('3: an HTTP error, one line on stderr, no file left', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/status/404')], { cwd });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`rxtransfer: HTTP 404 (GET ${server.url('/status/404')})\n`);
+    expect(filesIn(cwd)).toEqual([]);
+  });
+
+  it('4: a network error (connection refused)', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', `http://127.0.0.1:${server.closedPort}/x.bin`], { cwd });
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/ECONNREFUSED/);
+    expect(filesIn(cwd)).toEqual([]);
+  });
+
+  it('5: an idle timeout; no finished-looking file', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/stall?size=1000&after=10'), '--idle-timeout', '0.3'], { cwd });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/^rxtransfer: idle timeout after 300 ms/);
+    expect(existsSync(join(cwd, 'stall'))).toBe(false);
+  });
+
+  it('5: a total timeout', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/stall?size=1000&after=10'), '--timeout', '0.4'], { cwd });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/total timeout after 400 ms/);
+  });
+
+  it('6: a body shorter than declared', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/truncated?size=1000&after=500')], { cwd });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/body ended after 500 of 1000 bytes/);
+    expect(existsSync(join(cwd, 'truncated'))).toBe(false);
+  });
+
+  it('6: a digest that does not match --integrity; nothing kept', async () => {
+    const cwd = freshDir();
+    const wrong = `sha256-${createHash('sha256').update('something else').digest('base64')}`;
+    const r = await runCli(['get', server.url('/data/d.bin?size=5000'), '--integrity', wrong], { cwd });
+    expect(r.code).toBe(6);
+    expect(filesIn(cwd)).toEqual([]);
+  });
+
+  it('0: a digest that matches --integrity is reported in done', async () => {
+    const cwd = freshDir();
+    const right = `sha256-${createHash('sha256').update(bodyBytes(5000)).digest('base64')}`;
+    const r = await runCli(['get', server.url('/data/d.bin?size=5000'), '--integrity', right, '--json'], { cwd });
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'done', result: { integrity: right, size: 5000 } });
+  });
+
+  it('2: an unsupported scheme, before any request', async () => {
+    const cwd = freshDir();
+    const before = server.requests.length;
+    const r = await runCli(['get', 'ftp://127.0.0.1/x'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('rxtransfer: unsupported URL scheme ftp: (only http: and https:)\n');
+    expect(server.requests.length).toBe(before);
+  });
+});
+
+describe('rxtransfer get --json', () => {
+  it('prints only JSON lines on stdout, which follow the transfer grammar (success)', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/data/j.bin?size=300000'), '--json'], { cwd });
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.stdout);
+    assertTransferGrammar(toNotifications(lines));
+    expect(lines.filter((l) => l['type'] === 'progress').length).toBeGreaterThanOrEqual(1);
+    const done = lines.at(-1)!;
+    expect(done).toEqual({
+      type: 'done',
+      result: expect.objectContaining({ status: 200, size: 300000, path: join(cwd, 'j.bin'), url: server.url('/data/j.bin?size=300000') }),
+    });
+    expect(lines.at(-2)).toMatchObject({ type: 'progress', loaded: 300000, total: 300000, percent: 100 });
+    expect(r.stderr).toBe('');
+  });
+
+  it('prints a JSON error object last (HTTP error), and the grammar holds', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/status/503'), '--json'], { cwd });
+    expect(r.code).toBe(3);
+    const lines = jsonLines(r.stdout);
+    assertTransferGrammar(toNotifications(lines));
+    expect(lines.at(-1)).toEqual({ type: 'error', code: 'http', status: 503, message: `HTTP 503 (GET ${server.url('/status/503')})` });
+  });
+
+  it.each([
+    ['timeout', ['/stall?size=1000&after=10', '--idle-timeout', '0.3'], 5],
+    ['integrity', ['/truncated?size=1000&after=500'], 6],
+  ])('error %s: JSON object with its code', async (code, [path, ...rest], exit) => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url(path!), ...rest, '--json'], { cwd });
+    expect(r.code).toBe(exit);
+    const lines = jsonLines(r.stdout);
+    assertTransferGrammar(toNotifications(lines));
+    expect(lines.at(-1)).toMatchObject({ type: 'error', code });
+  });
+
+  it('a usage error with --json is a JSON error object too', async () => {
+    const r = await runCli(['get', '--json', '--retry', 'many', server.url('/data/x')], { cwd: freshDir() });
+    expect(r.code).toBe(2);
+    expect(jsonLines(r.stdout)).toEqual([{ type: 'error', code: 'usage', message: expect.stringMatching(/--retry/) }]);
+  });
+
+  it('never prints credentials: not the URL password, not a header value', async () => {
+    const cwd = freshDir();
+    const url = server.url('/status/401').replace('http://', 'http://alice:s3cret-pw@');
+    const r = await runCli(['get', url, '-H', 'Authorization: Bearer tok-s3cret', '--json'], { cwd });
+    expect(r.code).toBe(3);
+    expect(r.stdout + r.stderr).not.toMatch(/s3cret/);
+    const bad = await runCli(['get', server.url('/x'), '-H', 'tok-s3cret'], { cwd });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).not.toMatch(/s3cret/);
+  });
+});
+
+describe('rxtransfer get: safe files', () => {
+  it('never overwrites an existing file without --force (exit 2, no request, file untouched)', async () => {
+    const cwd = freshDir();
+    writeFileSync(join(cwd, 'keep.bin'), 'precious');
+    const before = server.requests.length;
+    const r = await runCli(['get', server.url('/data/keep.bin?size=1000')], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('rxtransfer: keep.bin exists; use --force to replace it, or -o to choose another name\n');
+    expect(readFileSync(join(cwd, 'keep.bin'), 'utf8')).toBe('precious');
+    expect(server.requests.length).toBe(before);
+    expect(filesIn(cwd)).toEqual(['keep.bin']);
+  });
+
+  it('-o FILE is refused too when it exists; --force replaces it', async () => {
+    const cwd = freshDir();
+    writeFileSync(join(cwd, 'out.bin'), 'old');
+    expect((await runCli(['get', server.url('/data/a?size=1000'), '-o', 'out.bin'], { cwd })).code).toBe(2);
+    expect(readFileSync(join(cwd, 'out.bin'), 'utf8')).toBe('old');
+    const r = await runCli(['get', server.url('/data/a?size=1000'), '-o', 'out.bin', '--force'], { cwd });
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(cwd, 'out.bin'))).toEqual(bodyBytes(1000));
+  });
+
+  it('-o DIR/ puts the URL name in that directory', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/data/in-dir.bin?size=100'), '-o', `${cwd}/`], { cwd: freshDir() });
+    expect(r.code).toBe(0);
+    expect(filesIn(cwd)).toEqual(['in-dir.bin']);
+  });
+
+  it('a URL without a last segment falls back to "download"', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/cd/?h=inline')], { cwd });
+    expect(r.code).toBe(0);
+    expect(filesIn(cwd)).toEqual(['download']);
+  });
+
+  it('a failed download leaves no file that looks finished (HTTP error after -o)', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url('/status/500'), '-o', 'report.pdf'], { cwd });
+    expect(r.code).toBe(3);
+    expect(filesIn(cwd)).toEqual([]);
+  });
+});
+
+describe('rxtransfer get --content-disposition: names from the server are sanitized', () => {
+  const cases: Array<[string, string, string]> = [
+    ['../../x', 'attachment; filename="../../x"', 'x'],
+    ['/etc/passwd', 'attachment; filename="/etc/passwd"', 'passwd'],
+    ['..\\x', 'attachment; filename="..\\\\x"', 'x'],
+    ['C:\\ drive letter', 'attachment; filename="C:\\\\Windows\\\\evil.exe"', 'evil.exe'],
+    ['empty', 'attachment; filename=""', 'download'],
+    ['only dots', 'attachment; filename=".."', 'download'],
+    ['raw 8-bit controls and a tab (C1 CSI, NEL)', 'attachment; filename="a\u009bb\u0085c\tz.txt"', 'abcz.txt'],
+    ['encoded control characters and traversal', "attachment; filename*=UTF-8''..%2F%1B%5B31mred%0A.txt", '[31mred.txt'],
+    ['an RFC 8187 UTF-8 name', "attachment; filename=\"plain.txt\"; filename*=UTF-8''na%C3%AFve.txt", 'naïve.txt'],
+    ['a hidden name', 'attachment; filename=".profile"', 'profile'],
+  ];
+
+  it.each(cases)('%s', async (_label, header, expected) => {
+    const cwd = freshDir();
+    const inside = join(cwd, 'inside');
+    mkdirSync(inside);
+    const r = await runCli(['get', server.url(`/cd/?h=${encodeURIComponent(header)}`), '--content-disposition', '--json'], { cwd: inside });
+    expect(r.code).toBe(0);
+    expect(filesIn(inside)).toEqual([expected]);
+    expect(filesIn(cwd)).toEqual(['inside']);
+    expect(readFileSync(join(inside, expected), 'utf8')).toBe('hello');
+    const lines = jsonLines(r.stdout);
+    assertTransferGrammar(toNotifications(lines));
+    expect(lines.at(-1)).toMatchObject({ type: 'done', result: { path: join(inside, expected) } });
+  });
+
+  it('raw C0 control characters: Node refuses the header, so a clean network error and no file', async () => {
+    const cwd = freshDir();
+    const r = await runCli(['get', server.url(`/cd/?h=${encodeURIComponent('attachment; filename="a\u0001b.txt"')}`), '-J'], { cwd });
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(filesIn(cwd)).toEqual([]);
+  });
+
+  it('does not replace an existing file named by the server (exit 2, side file removed)', async () => {
+    const cwd = freshDir();
+    writeFileSync(join(cwd, 'taken.txt'), 'mine');
+    const r = await runCli(['get', server.url(`/cd/?h=${encodeURIComponent('attachment; filename="taken.txt"')}`), '-J'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/taken\.txt exists; use --force/);
+    expect(readFileSync(join(cwd, 'taken.txt'), 'utf8')).toBe('mine');
+    expect(filesIn(cwd)).toEqual(['taken.txt']);
+  });
+
+  it('--force replaces it', async () => {
+    const cwd = freshDir();
+    writeFileSync(join(cwd, 'taken.txt'), 'mine');
+    const r = await runCli(['get', server.url(`/cd/?h=${encodeURIComponent('attachment; filename="taken.txt"')}`), '-J', '--force'], { cwd });
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(cwd, 'taken.txt'), 'utf8')).toBe('hello');
+    expect(filesIn(cwd)).toEqual(['taken.txt']);
+  });
+
+  it('goes into the -o directory', async () => {
+    const cwd = freshDir();
+    const out = freshDir();
+    const r = await runCli(['get', server.url(`/data/x.bin?size=10&cd=${encodeURIComponent('attachment; filename="../named.bin"')}`), '-J', '-o', out], { cwd });
+    expect(r.code).toBe(0);
+    expect(filesIn(out)).toEqual(['named.bin']);
+    expect(filesIn(cwd)).toEqual([]);
+  });
+});

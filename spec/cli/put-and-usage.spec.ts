@@ -1,0 +1,121 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { assertTransferGrammar } from 'rxtransfer/testing';
+import { bodyBytes, sha256, startCliServer, type CliServer } from '../helpers/cli-server.js';
+import { cliEntry, jsonLines, killAllClis, removeCliEntry, runCli, toNotifications } from '../helpers/cli-run.js';
+
+let server: CliServer;
+let cwd: string;
+
+beforeAll(async () => {
+  server = await startCliServer();
+  cwd = mkdtempSync(join(tmpdir(), 'rxtransfer-cli-put-'));
+  writeFileSync(join(cwd, 'up.bin'), bodyBytes(300_000));
+});
+afterAll(async () => {
+  killAllClis();
+  removeCliEntry();
+  await server.close();
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+describe('rxtransfer put', () => {
+  it('0: PUTs the file by default; the server gets every byte; its answer goes to stdout', async () => {
+    const r = await runCli(['put', 'up.bin', server.url('/upload')], { cwd });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ method: 'PUT', size: 300_000, sha256: sha256(bodyBytes(300_000)) });
+    expect(r.stderr).toMatch(/^sent up\.bin \(293\.0 KiB in [\d.]+ s, .+\/s\): HTTP 201\n$/);
+  });
+
+  it('--method POST --json: upload progress then done, the grammar holds, done is plain JSON', async () => {
+    const r = await runCli(['put', 'up.bin', server.url('/upload'), '--method', 'post', '--json', '-H', 'X-Trace: 7'], { cwd });
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.stdout);
+    assertTransferGrammar(toNotifications(lines));
+    expect(lines.some((l) => l['type'] === 'progress' && l['direction'] === 'upload' && l['loaded'] === 300_000)).toBe(true);
+    const done = lines.at(-1)!;
+    expect(done).toMatchObject({ type: 'done', result: { status: 201, sent: 300_000 } });
+    expect(JSON.parse((done['result'] as { data: string }).data)).toMatchObject({ method: 'POST', size: 300_000 });
+    expect(server.requests.at(-1)!.headers['x-trace']).toBe('7');
+  });
+
+  it('3: an HTTP error', async () => {
+    const r = await runCli(['put', 'up.bin', server.url('/status/413'), '--json'], { cwd });
+    expect(r.code).toBe(3);
+    expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'error', code: 'http', status: 413 });
+  });
+
+  it('4: a network error', async () => {
+    const r = await runCli(['put', 'up.bin', `http://127.0.0.1:${server.closedPort}/up`], { cwd });
+    expect(r.code).toBe(4);
+  });
+
+  it('2: a file that does not exist, or a method that is not PUT/POST', async () => {
+    const missing = await runCli(['put', 'nope.bin', server.url('/upload')], { cwd });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe('rxtransfer: cannot read nope.bin: ENOENT\n');
+    const method = await runCli(['put', 'up.bin', server.url('/upload'), '-X', 'DELETE'], { cwd });
+    expect(method.code).toBe(2);
+    expect(method.stderr).toMatch(/--method must be PUT or POST/);
+  });
+});
+
+describe('rxtransfer usage and help', () => {
+  it.each([
+    [['get', '--help'], /Usage: rxtransfer get \[options\] <url>[\s\S]*--content-disposition[\s\S]*Examples:[\s\S]*Exit codes:/],
+    [['put', '--help'], /Usage: rxtransfer put \[options\] <file> <url>[\s\S]*--method[\s\S]*Examples:/],
+    [['--help'], /Commands:[\s\S]*get[\s\S]*put[\s\S]*Examples:/],
+    [['help', 'get'], /Usage: rxtransfer get/],
+  ])('%j prints help on stdout and exits 0', async (args, pattern) => {
+    const r = await runCli(args, { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(pattern);
+  });
+
+  it('--version prints the package version', async () => {
+    const r = await runCli(['--version'], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe((JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version);
+  });
+
+  it.each([
+    [[], /Usage: rxtransfer/],
+    [['get'], /^rxtransfer: missing required argument 'url' \(see rxtransfer get --help\)\n$/],
+    [['get', 'http://x/a', '--bogus'], /^rxtransfer: unknown option '--bogus' \(see rxtransfer get --help\)\n$/],
+    [['get', 'http://x/a', '--retry', '-1'], /--retry/],
+    [['get', 'http://x/a', '--timeout', '0'], /positive number of seconds/],
+    [['get', 'not a url'], /^rxtransfer: the URL is not a valid absolute URL/],
+    [['get', 'http://x/a', '-H', 'no colon here'], /-H expects 'Name: value'/],
+    [['put', 'only-one-arg'], /missing required argument 'url'/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('%j exits 2 with a usage message on stderr', async (args, pattern) => {
+    const r = await runCli(args, { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('rxtransfer on a terminal', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  (hasScript ? it : it.skip)('draws a progress bar with percent, bytes, rate and ETA, and restores the cursor', async () => {
+    const url = server.url('/data/tty.bin?size=600000&chunk=60000&every=60');
+    const command = `${process.execPath} ${cliEntry()} get '${url}' -o ${join(cwd, 'tty.bin')}`;
+    // `script` gives the command a pseudo-terminal; its output is what a user would see.
+    // Asynchronous: the server answering it runs in this process.
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', COLUMNS: '120' } });
+    let screen = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (screen += d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    clearTimeout(killer);
+    expect(code).toBe(0);
+    expect(screen).toMatch(/tty\.bin \[[█░]{24}\] +100% 585\.9 KiB\/585\.9 KiB .+\/s ETA 0:00/);
+    expect(screen).toMatch(/tty\.bin \[[█░]{24}\] +[1-9]?[0-9]% /); // drawn while running, not only at the end
+    expect(screen.includes('\u001b[?25l')).toBe(true); // cursor hidden while drawing
+    expect(screen.includes('\u001b[?25h')).toBe(true); // and shown again
+    expect(screen).toMatch(/saved .*tty\.bin/);
+  });
+});

@@ -1,0 +1,107 @@
+import * as fc from 'fast-check';
+import { FALLBACK_NAME, MAX_NAME_BYTES, nameFromUrl, safeBaseName, truncateName } from '../../lib/cli/safe-name.js';
+import { decodeExtValue, filenameFromContentDisposition, parseHeaderParams } from '../../lib/cli/content-disposition.js';
+
+describe('safeBaseName: names from the network reduced to one safe segment', () => {
+  it.each([
+    ['../../x', 'x'],
+    ['/etc/passwd', 'passwd'],
+    ['..\\x', 'x'],
+    ['..\\..\\windows\\system32\\evil.dll', 'evil.dll'],
+    ['C:\\evil.exe', 'evil.exe'],
+    ['C:evil.exe', 'evil.exe'],
+    ['report.pdf', 'report.pdf'],
+    ['.bashrc', 'bashrc'],
+    ['a\u0001b\nc\u007f.txt', 'abc.txt'],
+    ['\u001b[31mred\u001b[0m.txt', '[31mred[0m.txt'],
+    ['invoice\u202Etxt.exe', 'invoicetxt.exe'],
+    ['name.  ', 'name'],
+    ['ab:c*d?.txt', 'ab_c_d_.txt'],
+    ['CON', '_CON'],
+    ['nul.txt', '_nul.txt'],
+    ['naïve café.txt', 'naïve café.txt'],
+  ])('%j → %j', (raw, expected) => {
+    expect(safeBaseName(raw)).toBe(expected);
+  });
+
+  it.each(['', '.', '..', '../', '/', '\\', '...', '  ', '\u0000\u0001', '../..'])('%j leaves nothing usable', (raw) => {
+    expect(safeBaseName(raw)).toBeUndefined();
+  });
+
+  it('bounds the length in UTF-8 bytes and keeps the extension', () => {
+    const name = safeBaseName(`${'é'.repeat(300)}.tar.gz`)!;
+    expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_NAME_BYTES);
+    expect(name.endsWith('.gz')).toBe(true);
+    expect(truncateName('abcdef.txt', 8)).toBe('abcd.txt');
+  });
+
+  it('property: any text gives a single, non-hidden, bounded segment or nothing', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (raw) => {
+        const name = safeBaseName(raw);
+        if (name === undefined) return;
+        expect(name.length).toBeGreaterThan(0);
+        // eslint-disable-next-line no-control-regex -- no control character may survive
+        expect(name).not.toMatch(/[/\\\u0000-\u001f\u007f]/);
+        expect(name.startsWith('.')).toBe(false);
+        expect(name).not.toBe('..');
+        expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_NAME_BYTES);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('nameFromUrl', () => {
+  it.each([
+    ['http://h/files/report.pdf?x=1', 'report.pdf'],
+    ['http://h/a/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd', 'passwd'],
+    ['http://h/dir/', undefined],
+    ['http://h/', undefined],
+    ['http://h/na%C3%AFve.txt', 'naïve.txt'],
+    ['http://h/bad%zz.bin', 'bad%zz.bin'],
+    ['not a url', undefined],
+  ])('%s → %j', (url, expected) => {
+    expect(nameFromUrl(url)).toBe(expected);
+  });
+
+  it('falls back to a fixed name', () => {
+    expect(nameFromUrl('http://h/') ?? FALLBACK_NAME).toBe('download');
+  });
+});
+
+describe('Content-Disposition', () => {
+  it.each([
+    ['attachment; filename="report.pdf"', 'report.pdf'],
+    ['attachment; filename=report.pdf', 'report.pdf'],
+    ['attachment;filename="a \\"quoted\\" name.txt"', 'a "quoted" name.txt'],
+    ['attachment; filename="fallback.txt"; filename*=UTF-8\'\'na%C3%AFve%20caf%C3%A9.txt', 'naïve café.txt'],
+    ["attachment; filename*=iso-8859-1'en'%A3%20rates.txt", '£ rates.txt'],
+    ['attachment; filename="x.txt"; filename*=bogus', 'x.txt'],
+    ['inline', undefined],
+    ['attachment; filename=""', ''],
+    ['attachment; FILENAME="upper.txt"', 'upper.txt'],
+    ['attachment; size=3; filename="second.txt"', 'second.txt'],
+  ])('%s → %j', (header, expected) => {
+    expect(filenameFromContentDisposition(header)).toBe(expected);
+  });
+
+  it('reads UTF-8 sent raw in a plain filename (node decodes header bytes as Latin-1)', () => {
+    const raw = Buffer.from('attachment; filename="naïve.txt"', 'utf8').toString('latin1');
+    expect(filenameFromContentDisposition(raw)).toBe('naïve.txt');
+  });
+
+  it('never throws on malformed headers', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), (header) => {
+      filenameFromContentDisposition(header);
+      parseHeaderParams(header);
+      decodeExtValue(header);
+    }));
+  });
+
+  it('names end up safe once sanitized', () => {
+    expect(safeBaseName(filenameFromContentDisposition("attachment; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd"))).toBe('passwd');
+    expect(safeBaseName(filenameFromContentDisposition("attachment; filename*=UTF-8''a%01b%0D%0Ac.txt"))).toBe('abc.txt');
+    expect(safeBaseName(filenameFromContentDisposition('attachment; filename=""'))).toBeUndefined();
+  });
+});

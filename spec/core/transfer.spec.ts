@@ -1,0 +1,338 @@
+import { createHash } from 'node:crypto';
+import { config, type Observable } from 'rxjs';
+import { download, upload, isTimeoutError, isHttpStatusError, isIntegrityError, isTransferError, type TransferEvent } from 'rxtransfer';
+import { FakeTransport, assertTransferGrammar, type Notification } from 'rxtransfer/testing';
+import type { Transport, TransportRequest, TransportResponse } from '../../lib/internal/core/transport.js';
+import { advance, drive, progressOf, record, settle, type Recorder } from '../helpers/trace-driver.js';
+import { VirtualTimer } from '../helpers/virtual-timer.js';
+
+/** The stream checklist (never, empty, one, many, error, never-ending, early unsubscribe, a throwing callback) on the orchestrator, with a fake transport and a virtual clock. */
+const URL_A = 'https://a.test/file';
+
+function setup() {
+  const timer = new VirtualTimer();
+  const fake = new FakeTransport();
+  return { timer, fake };
+}
+
+async function ended<R>(recorder: Recorder<R>, timer: VirtualTimer): Promise<Notification<R>[]> {
+  await drive(timer, () => recorder.ended(), 'the end');
+  assertTransferGrammar(recorder.trace);
+  return recorder.trace;
+}
+
+function errorOf(trace: readonly Notification<unknown>[]): unknown {
+  const last = trace[trace.length - 1];
+  return last?.kind === 'error' ? last.error : undefined;
+}
+
+function resultOf<R>(trace: readonly Notification<R>[]): R {
+  const done = trace[trace.length - 2];
+  if (done?.kind !== 'next' || done.value.type !== 'done') throw new Error('no done');
+  return done.value.result;
+}
+
+describe('transfer: the stream checklist', () => {
+  it('never: a server that never answers ends in a connect timeout (defaults), not a hang', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download(URL_A, { transport: fake, timer }), undefined);
+    const trace = await ended(recorder, timer);
+    const error = errorOf(trace);
+    expect(isTimeoutError(error) && error.phase).toBe('connect');
+    expect(fake.requests[0]!.aborted).toBe(true);
+  });
+
+  it('empty: an empty body is done at 0/0, 100%', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download(URL_A, { transport: fake, timer, responseType: 'text' }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    fake.requests[0]!.flush('');
+    const trace = await ended(recorder, timer);
+    expect(resultOf(trace)).toMatchObject({ data: '', size: 0, status: 200 });
+    expect(progressOf(trace).pop()).toMatchObject({ loaded: 0, total: 0, percent: 100 });
+  });
+
+  it('one: a single chunk', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download(URL_A, { transport: fake, timer, responseType: 'text' }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    fake.requests[0]!.flush('hello');
+    expect(resultOf(await ended(recorder, timer))).toMatchObject({ data: 'hello', size: 5, url: URL_A });
+  });
+
+  it('many: many chunks, progress per chunk with progressInterval 0', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download(URL_A, { transport: fake, timer, responseType: 'text', progressInterval: 0 }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    const req = fake.requests[0]!.respond({ headers: { 'content-length': '10' } });
+    for (const c of ['ab', 'cde', 'f', 'ghij']) {
+      req.chunk(c);
+      await settle();
+    }
+    req.end();
+    const trace = await ended(recorder, timer);
+    expect(progressOf(trace).map((e) => [e.loaded, e.percent])).toEqual([[0, 0], [2, 20], [5, 50], [6, 60], [10, 100]]);
+    expect(resultOf(trace)).toMatchObject({ data: 'abcdefghij' });
+  });
+
+  it('error: a 500 ends in HttpStatusError with status, headers and a bounded excerpt', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download(URL_A, { transport: fake, timer }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    fake.requests[0]!.respond({ status: 500, headers: { 'x-why': 'db' } }).chunk('x'.repeat(5000)).end();
+    const error = errorOf(await ended(recorder, timer));
+    expect(isHttpStatusError(error) && [error.status, error.headers['x-why'], error.body.length]).toEqual([500, 'db', 1024]);
+    expect((error as Error).message).toMatch(/HTTP 500.*GET https:\/\/a.test\/file/);
+  });
+
+  it('never-ending: a body that never ends stops at the total timeout, as phase total', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download(URL_A, { transport: fake, timer, timeout: { total: 1000, idle: 300 } }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    const req = fake.requests[0]!.respond();
+    for (let i = 0; i < 20 && !recorder.ended(); i++) {
+      req.chunk('x');
+      await advance(timer, 100);
+    }
+    const error = errorOf(await ended(recorder, timer));
+    expect(isTimeoutError(error) && [error.phase, error.ms]).toEqual(['total', 1000]);
+    expect(req.aborted).toBe(true);
+  });
+
+  it('never-ending: unsubscribing aborts the request and delivers nothing more (G6)', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download(URL_A, { transport: fake, timer, progressInterval: 0 }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    const req = fake.requests[0]!.respond().chunk('abc');
+    await settle();
+    recorder.unsubscribe();
+    req.chunk('more').end();
+    await advance(timer, 1e6);
+    expect(req.aborted).toBe(true);
+    expect(recorder.trace).toHaveLength(recorder.unsubscribedAt!);
+    expect(timer.pending).toBe(0);
+  });
+
+  it('early unsubscribe: unsubscribing at once makes no request at all', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download(URL_A, { transport: fake, timer }), undefined);
+    recorder.unsubscribe();
+    await advance(timer, 1e6);
+    expect(fake.requests).toHaveLength(0);
+    expect(recorder.trace).toHaveLength(0);
+    expect(timer.pending).toBe(0);
+  });
+
+  it('a throwing retry.shouldRetry becomes the transfer error, code invalid', async () => {
+    const { timer, fake } = setup();
+    const shouldRetry = () => {
+      throw new Error('policy bug');
+    };
+    const recorder = record(download(URL_A, { transport: fake, timer, retry: { count: 3, shouldRetry } }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    fake.requests[0]!.fail();
+    const error = errorOf(await ended(recorder, timer));
+    expect(isTransferError(error) && error.code).toBe('invalid');
+    expect((error as Error).message).toMatch(/retry.shouldRetry threw: policy bug/);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('shouldRetry is asked with the error and the attempt, and can refuse', async () => {
+    const { timer, fake } = setup();
+    const calls: Array<[string, number]> = [];
+    const shouldRetry = (e: { code: string }, attempt: number) => (calls.push([e.code, attempt]), attempt < 2);
+    const recorder = record(download(URL_A, { transport: fake, timer, retry: { count: 5, shouldRetry, baseDelay: 1 } }), undefined);
+    for (let i = 0; i < 2; i++) {
+      await drive(timer, () => fake.requests.length > i, 'request');
+      fake.requests[i]!.fail();
+    }
+    expect(isTransferError(errorOf(await ended(recorder, timer)))).toBe(true);
+    expect(calls).toEqual([['network', 1], ['network', 2]]);
+  });
+
+  it('a subscriber whose next throws: reported to RxJS, the transfer still ends once', async () => {
+    const reported: unknown[] = [];
+    const previous = config.onUnhandledError;
+    config.onUnhandledError = (e) => reported.push(e);
+    try {
+      const { timer, fake } = setup();
+      const kinds: string[] = [];
+      download(URL_A, { transport: fake, timer }).subscribe({
+        next: (e) => {
+          kinds.push(e.type);
+          throw new Error('ui bug');
+        },
+        error: () => kinds.push('error'),
+        complete: () => kinds.push('complete'),
+      });
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      fake.requests[0]!.flush('abc');
+      await drive(timer, () => kinds.includes('complete') || kinds.includes('error'), 'the end');
+      await new Promise((r) => setTimeout(r, 5));
+      expect(kinds.filter((k) => k === 'complete' || k === 'error')).toEqual(['complete']);
+      expect(reported.length).toBe(kinds.length - 1);
+    } finally {
+      config.onUnhandledError = previous;
+    }
+  });
+});
+
+describe('transfer: cancellation, transports and limits', () => {
+  it('an already aborted signal ends in CancelledError without any request', async () => {
+    const { timer, fake } = setup();
+    const c = new AbortController();
+    c.abort();
+    const trace = await ended(record(download(URL_A, { transport: fake, timer, signal: c.signal }), undefined), timer);
+    expect(isTransferError(errorOf(trace)) && (errorOf(trace) as { code: string }).code).toBe('cancelled');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('aborting the signal during the backoff ends in CancelledError at once', async () => {
+    const { timer, fake } = setup();
+    const c = new AbortController();
+    const recorder = record(download(URL_A, { transport: fake, timer, signal: c.signal, retry: { count: 3, baseDelay: 10_000, jitter: 0 } }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    fake.requests[0]!.fail();
+    await settle();
+    expect(timer.pending).toBeGreaterThan(0);
+    c.abort();
+    await settle();
+    expect(recorder.ended()).toBe(true);
+    expect((errorOf(recorder.trace) as { code: string }).code).toBe('cancelled');
+    expect(fake.requests).toHaveLength(1);
+    expect(timer.pending).toBe(0);
+  });
+
+  /** A transport that never answers and ignores its abort signal (a stuck axios interceptor does this). */
+  class DeafTransport implements Transport {
+    readonly name = 'deaf';
+    readonly followsRedirects = false;
+    readonly streamsBodies = false;
+    requests: TransportRequest[] = [];
+    send(request: TransportRequest): Promise<TransportResponse> {
+      this.requests.push(request);
+      return new Promise<TransportResponse>(() => undefined);
+    }
+  }
+
+  it('G9 a transport that ignores the abort still cannot hold the idle timeout up', async () => {
+    const timer = new VirtualTimer();
+    const transport = new DeafTransport();
+    const trace = await ended(record(download(URL_A, { transport, timer, timeout: { idle: 500 } }), undefined), timer);
+    const error = errorOf(trace);
+    expect(isTimeoutError(error) && error.phase).toBe('idle');
+  });
+
+  it('G6 a transport that ignores the abort still cannot hold a signal cancel up', async () => {
+    const timer = new VirtualTimer();
+    const transport = new DeafTransport();
+    const c = new AbortController();
+    const recorder = record(download(URL_A, { transport, timer, signal: c.signal }), undefined);
+    await drive(timer, () => transport.requests.length === 1, 'request');
+    c.abort();
+    const trace = await ended(recorder, timer);
+    expect((errorOf(trace) as { code: string }).code).toBe('cancelled');
+  });
+
+  it('a transport whose send throws synchronously gives a network TransferError', async () => {
+    const timer = new VirtualTimer();
+    const transport: Transport = { name: 'throws', followsRedirects: false, streamsBodies: false, send: () => { throw new Error('sync boom'); } };
+    const error = errorOf(await ended(record(download(URL_A, { transport, timer }), undefined), timer));
+    expect(isTransferError(error) && [error.code, /sync boom/.test(error.message)]).toEqual(['network', true]);
+  });
+
+  it('maxBytes: a declared length over the limit, and a streamed body over it, are too-large', async () => {
+    for (const declared of [true, false]) {
+      const { timer, fake } = setup();
+      const recorder = record(download(URL_A, { transport: fake, timer, maxBytes: 4 }), undefined);
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      fake.requests[0]!.respond({ headers: declared ? { 'content-length': '10' } : {} }).chunk('0123456789').end();
+      const error = errorOf(await ended(recorder, timer));
+      expect(isIntegrityError(error) && error.reason).toBe('too-large');
+    }
+  });
+
+  it('integrity: a matching digest is done with it, a wrong one is an IntegrityError (G5)', async () => {
+    const body = 'trust me';
+    const good = `sha256-${createHash('sha256').update(body).digest('base64')}`;
+    const bad = `sha256-${createHash('sha256').update('other').digest('base64')}`;
+    for (const integrity of [good, bad]) {
+      const { timer, fake } = setup();
+      const recorder = record(download(URL_A, { transport: fake, timer, integrity }), undefined);
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      fake.requests[0]!.flush(body);
+      const trace = await ended(recorder, timer);
+      if (integrity === good) expect(resultOf(trace)).toMatchObject({ integrity: good });
+      else expect(isIntegrityError(errorOf(trace)) && (errorOf(trace) as { reason: string }).reason).toBe('digest');
+    }
+  });
+
+  it('honours Retry-After before the next attempt (G11)', async () => {
+    const { timer, fake } = setup();
+    const starts: number[] = [];
+    const f = new FakeTransport({ onRequest: () => starts.push(timer.now()) });
+    void fake;
+    const recorder = record(download(URL_A, { transport: f, timer, retry: { count: 1, baseDelay: 10, jitter: 0 } }), undefined);
+    await drive(timer, () => f.requests.length === 1, 'request');
+    f.requests[0]!.respond({ status: 503, headers: { 'retry-after': '2' } }).end();
+    await drive(timer, () => f.requests.length === 2, 'the retry');
+    f.requests[1]!.flush('ok');
+    await ended(recorder, timer);
+    expect(starts).toEqual([0, 2000]);
+  });
+
+  it('does not retry a POST unless unsafeMethods, and then does', async () => {
+    for (const unsafeMethods of [false, true]) {
+      const { timer, fake } = setup();
+      const recorder = record(upload(URL_A, 'body', { transport: fake, timer, retry: { count: 1, unsafeMethods, baseDelay: 1 } }), undefined);
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      fake.requests[0]!.fail();
+      if (unsafeMethods) {
+        await drive(timer, () => fake.requests.length === 2, 'the retry');
+        fake.requests[1]!.flush('ok');
+      }
+      const trace = await ended(recorder, timer);
+      expect(fake.requests).toHaveLength(unsafeMethods ? 2 : 1);
+      expect(trace[trace.length - 1]!.kind).toBe(unsafeMethods ? 'complete' : 'error');
+    }
+  });
+
+  it('does not retry a one-shot stream body once sent, nor follow a 307 with it', async () => {
+    async function* once() {
+      yield new Uint8Array([1, 2, 3]);
+    }
+    for (const answer of ['fail', '307'] as const) {
+      const { timer, fake } = setup();
+      const recorder = record(upload(URL_A, once(), { transport: fake, timer, method: 'PUT', retry: 3 }), undefined);
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      if (answer === 'fail') fake.requests[0]!.fail();
+      else fake.requests[0]!.respond({ status: 307, headers: { location: '/again' } });
+      const error = errorOf(await ended(recorder, timer));
+      expect(isTransferError(error)).toBe(true);
+      expect(fake.requests).toHaveLength(1);
+    }
+  });
+
+  it('never puts URL credentials into errors or results', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download('https://user:secret@a.test/x', { transport: fake, timer }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    fake.requests[0]!.respond({ status: 404 }).end();
+    const error = errorOf(await ended(recorder, timer)) as Error;
+    expect(error.message).not.toMatch(/secret/);
+    expect(JSON.stringify(error)).not.toMatch(/secret/);
+  });
+
+  it('G1 two subscriptions are two requests, and nothing happens before subscribe', async () => {
+    const { timer, fake } = setup();
+    const t: Observable<TransferEvent<unknown>> = download(URL_A, { transport: fake, timer });
+    await advance(timer, 1e6);
+    expect(fake.requests).toHaveLength(0);
+    const a = record(t, undefined);
+    const b = record(t, undefined);
+    await drive(timer, () => fake.requests.length === 2, 'two requests');
+    fake.requests.forEach((r) => r.flush('x'));
+    await ended(a, timer);
+    await ended(b, timer);
+  });
+});

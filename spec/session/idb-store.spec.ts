@@ -1,0 +1,39 @@
+import { IDBFactory } from 'fake-indexeddb';
+import { firstValueFrom, take, toArray, timeout } from 'rxjs';
+import { indexedDbSessionStore } from '../../lib/internal/browser/session-idb-store';
+import { createSessionApi } from '../../lib/internal/session/session-api';
+import { SessionLockedError } from '../../lib/internal/session/session-locked-error';
+import { simPlatform } from '../helpers/session-sim';
+
+const TransferSession = createSessionApi(simPlatform());
+
+describe('IndexedDB session store (fake-indexeddb)', () => {
+  it('S9 keeps tasks and acknowledgements across reopening; one owner at a time', async () => {
+    const indexedDB = new IDBFactory();
+    const store = indexedDbSessionStore({ indexedDB });
+    const first = await TransferSession.open({ id: 'idb', store });
+    await expect(TransferSession.open({ id: 'idb', store })).rejects.toBeInstanceOf(SessionLockedError);
+    await first.download('http://127.0.0.1/fast', { id: 'done-one', to: '/x' });
+    await first.download('http://127.0.0.1/slow', { id: 'slow-one', to: '/y' });
+    const [c] = await firstValueFrom(first.completions$.pipe(take(1), toArray(), timeout(5000)));
+    expect(c).toMatchObject({ taskId: 'done-one', state: 'completed' });
+    await first.close();
+
+    const second = await TransferSession.open({ id: 'idb', store: indexedDbSessionStore({ indexedDB }) });
+    expect(second.tasks().map((t) => t.id)).toEqual(['done-one', 'slow-one']);
+    const [again] = await firstValueFrom(second.completions$.pipe(take(1), toArray(), timeout(5000)));
+    expect(again!.taskId).toBe('done-one');
+    await again!.ack();
+    await second.suspend('slow-one');
+    await second.close();
+
+    const third = await TransferSession.open({ id: 'idb', store: indexedDbSessionStore({ indexedDB }) });
+    expect(third.task('done-one')).toMatchObject({ acked: true, state: 'completed' });
+    expect(third.task('slow-one')).toMatchObject({ state: 'suspended' });
+    await third.close();
+  });
+
+  it('S9 fails clearly where there is no IndexedDB', async () => {
+    await expect(TransferSession.open({ id: 'none', store: indexedDbSessionStore() })).rejects.toThrow(/IndexedDB is not available/);
+  });
+});

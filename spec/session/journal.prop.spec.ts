@@ -1,0 +1,149 @@
+import fc from 'fast-check';
+import { decodeJournal, encodeChange } from '../../lib/internal/session/journal-codec';
+import { createSessionApi } from '../../lib/internal/session/session-api';
+import type { TaskChange } from '../../lib/internal/session/session-store';
+import type { TaskRecord } from '../../lib/internal/session/session-task';
+import type { TransferSession } from '../../lib/internal/session/transfer-session';
+import { SimDisk, simPlatform } from '../helpers/session-sim';
+
+const arbTask = (id: string): fc.Arbitrary<TaskRecord> =>
+  fc.record({
+    id: fc.constant(id),
+    kind: fc.constantFrom('download' as const, 'upload' as const),
+    url: fc.constant(`http://127.0.0.1/${id}`),
+    priority: fc.integer({ min: -3, max: 3 }),
+    seq: fc.nat(1000),
+    createdAt: fc.nat(),
+    state: fc.constantFrom('queued' as const, 'suspended' as const, 'completed' as const, 'failed' as const, 'cancelled' as const),
+    acked: fc.boolean(),
+    to: fc.string({ maxLength: 12 }),
+  });
+
+const arbChange: fc.Arbitrary<TaskChange> = fc
+  .constantFrom('a', 'b', 'c', 'd', 'é✓')
+  .chain((id) => fc.oneof({ weight: 4, arbitrary: arbTask(id).map((task) => ({ type: 'put' as const, task })) }, { weight: 1, arbitrary: fc.constant({ type: 'delete' as const, id }) }));
+
+function replay(changes: readonly TaskChange[]): Map<string, TaskRecord> {
+  const m = new Map<string, TaskRecord>();
+  for (const c of changes) {
+    if (c.type === 'put') m.set(c.task.id, c.task);
+    else m.delete(c.id);
+  }
+  return m;
+}
+
+describe('journal codec (property)', () => {
+  it('S9 S2 a torn, zero-filled or damaged tail loses only the records it touches', () => {
+    fc.assert(
+      fc.property(fc.array(arbChange, { maxLength: 25 }), fc.nat(), fc.nat(8), fc.boolean(), (changes, cut, zeros, flip) => {
+        const lines = changes.map(encodeChange);
+        const text = lines.join('');
+        const at = cut % (text.length + 1);
+        let torn = text.slice(0, at) + '\0'.repeat(zeros);
+        // Whole records before the cut are kept; the one the cut falls in is dropped.
+        let whole = 0;
+        for (let len = 0; whole < lines.length && len + lines[whole]!.length <= at; whole++) len += lines[whole]!.length;
+        let expected = changes.slice(0, whole);
+        if (flip && whole > 0) {
+          // A damaged byte inside the last whole record: it is detected and skipped.
+          const start = lines.slice(0, whole - 1).join('').length;
+          const i = start + 12 + ((cut >> 3) % Math.max(1, lines[whole - 1]!.length - 13));
+          torn = torn.slice(0, i) + (torn[i] === 'x' ? 'y' : 'x') + torn.slice(i + 1);
+          expected = [...changes.slice(0, whole - 1)];
+        }
+        const decoded = decodeJournal(torn);
+        const want = replay(expected);
+        expect(new Map(decoded.tasks.map((t) => [t.id, t]))).toEqual(want);
+        expect(new Set(decoded.tasks.map((t) => t.id)).size).toBe(decoded.tasks.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+type Op =
+  | { t: 'add'; id: string }
+  | { t: 'ack'; id: string }
+  | { t: 'suspend'; id: string }
+  | { t: 'resume'; id: string }
+  | { t: 'cancel'; id: string }
+  | { t: 'wait' };
+
+const IDS = ['f1', 'f2', 'f3', 's1', 's2'];
+const arbOp: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...IDS).map((id) => ({ t: 'add' as const, id })) },
+  { weight: 3, arbitrary: fc.constantFrom(...IDS).map((id) => ({ t: 'ack' as const, id })) },
+  { weight: 1, arbitrary: fc.constantFrom(...IDS).map((id) => ({ t: 'suspend' as const, id })) },
+  { weight: 1, arbitrary: fc.constantFrom(...IDS).map((id) => ({ t: 'resume' as const, id })) },
+  { weight: 1, arbitrary: fc.constantFrom(...IDS).map((id) => ({ t: 'cancel' as const, id })) },
+  { weight: 2, arbitrary: fc.constant({ t: 'wait' as const }) },
+);
+
+const TransferSession = createSessionApi(simPlatform());
+const FINAL = new Set(['completed', 'failed', 'cancelled']);
+
+describe('sessions over a store that crashes (property)', () => {
+  it('S2 S4 after a crash at any write, torn or not, every acked completion stays acked and every added task is present once', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbOp, { minLength: 1, maxLength: 25 }), fc.nat(40), fc.nat(400), fc.nat(4), async (ops, crashAt, tornBytes, zeros) => {
+        const disk = new SimDisk(crashAt, tornBytes, zeros);
+        const crashed = disk.whenCrashed().then(() => 'crashed' as const);
+        const session: TransferSession = await TransferSession.open({ id: 'p', store: disk.store(), maxConcurrent: 2, maxPerHost: 2 });
+        const added = new Set<string>();
+        const acked = new Set<string>();
+        const finals = new Set<string>();
+        session.completions$.subscribe((c) => finals.add(c.taskId));
+        for (const op of ops) {
+          if (disk.crashed) break;
+          const step = (async () => {
+            switch (op.t) {
+              case 'add':
+                await session.download(`http://127.0.0.1/${op.id.startsWith('f') ? 'fast' : 'slow'}`, { id: op.id, to: `/tmp/${op.id}` });
+                added.add(op.id);
+                return;
+              case 'ack':
+                if (!finals.has(op.id)) return;
+                await session.ack(op.id);
+                acked.add(op.id);
+                return;
+              case 'suspend':
+              case 'resume':
+              case 'cancel':
+                if (!session.task(op.id)) return;
+                await session[op.t](op.id);
+                return;
+              case 'wait':
+                await new Promise((r) => setTimeout(r, 2));
+            }
+          })();
+          await Promise.race([step, crashed]);
+        }
+        // The process dies here (or the ops ran out): reopen from what the disk holds.
+        const after = await TransferSession.open({ id: 'p', store: new ReopenedDisk(disk.durable).store(), maxConcurrent: 2 });
+        try {
+          const tasks = after.tasks();
+          const ids = tasks.map((t) => t.id);
+          expect(new Set(ids).size).toBe(ids.length);
+          for (const id of added) expect(ids).toContain(id);
+          for (const id of acked) expect(after.task(id)).toMatchObject({ acked: true });
+          for (const t of tasks) if (t.acked) expect(FINAL.has(t.state)).toBe(true);
+          const redelivered: string[] = [];
+          after.completions$.subscribe((c) => redelivered.push(c.taskId)).unsubscribe();
+          for (const id of acked) expect(redelivered).not.toContain(id);
+        } finally {
+          await after.close();
+          if (!disk.crashed) await session.close();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  }, 120_000);
+});
+
+/** A fresh disk holding a journal left by a crash, never crashing itself. */
+class ReopenedDisk extends SimDisk {
+  constructor(text: string) {
+    super(Number.POSITIVE_INFINITY, 0, 0);
+    this.durable = text;
+  }
+}

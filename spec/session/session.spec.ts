@@ -1,0 +1,432 @@
+import { mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { filter, firstValueFrom, take, toArray, timeout } from 'rxjs';
+import { TransferSession } from '../helpers/session-api';
+import { bytes, sha256, startSessionServer, type SessionServer } from '../helpers/session-server';
+import { killAllSessionChildren, startSessionChild } from '../helpers/session-process';
+import { memorySessionStore } from '../../lib/internal/session/memory-store';
+import { isSessionLockedError, SessionLockedError } from '../../lib/internal/session/session-locked-error';
+import type { SessionStore, TaskChange } from '../../lib/internal/session/session-store';
+import type { TransferSession as Session } from '../../lib/internal/session/transfer-session';
+import type { SessionEvent, TaskCompletion } from '../../lib/internal/session/session-task';
+import { fileSessionStore, sessionDirectory } from '../../lib/internal/node/session-file-store';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+let server: SessionServer;
+let other: SessionServer;
+let dir: string;
+let n = 0;
+const open: Session[] = [];
+
+beforeAll(async () => {
+  server = await startSessionServer();
+  other = await startSessionServer();
+  dir = await mkdtemp(join(tmpdir(), 'rxtransfer-session-'));
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close().catch(() => undefined)));
+});
+afterAll(async () => {
+  await killAllSessionChildren();
+  await server.close();
+  await other.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function name(): { id: string; path: string; to: string } {
+  n++;
+  return { id: `s${n}`, path: `/r${n}`, to: join(dir, `out-${n}.bin`) };
+}
+
+async function openSession(options: Parameters<typeof TransferSession.open>[0]): Promise<Session> {
+  const s = await TransferSession.open({ directory: join(dir, 'sessions'), retry: { count: 3, baseDelay: 5 }, ...options });
+  open.push(s);
+  return s;
+}
+
+function nextCompletions(session: Session, count: number, ms = 20_000): Promise<TaskCompletion[]> {
+  return firstValueFrom(session.completions$.pipe(take(count), toArray(), timeout(ms)));
+}
+
+/** A store that counts and can hold back writes. */
+function countingStore(inner: SessionStore): SessionStore & { writes: TaskChange[][]; hold: boolean; release(): void } {
+  const held: Array<() => void> = [];
+  const store = {
+    name: 'counting',
+    writes: [] as TaskChange[][],
+    hold: false,
+    release: () => held.splice(0).forEach((r) => r()),
+    async open(id: string) {
+      const h = await inner.open(id);
+      return {
+        tasks: h.tasks,
+        write: async (changes: readonly TaskChange[]) => {
+          store.writes.push([...changes]);
+          if (store.hold) await new Promise<void>((r) => held.push(r));
+          return h.write(changes);
+        },
+        close: () => h.close(),
+      };
+    },
+  };
+  return store;
+}
+
+describe('TransferSession', () => {
+  it('S1 reopening a session by id, in this process, reconnects to its tasks and finishes them', async () => {
+    const { id, path, to } = name();
+    const body = bytes(2 * MiB, 21);
+    const url = server.put(path, { body, etag: '"s1"', rate: 2 * MiB });
+    const first = await openSession({ id });
+    const task = await first.download(url, { to, id: 'the-task' });
+    await firstValueFrom(first.events$.pipe(filter((e) => e.type === 'progress' && e.loaded > 200 * KiB), timeout(10_000)));
+    await first.close();
+    server.resources.get(path)!.rate = undefined;
+    const second = await openSession({ id });
+    expect(second.tasks().map((t) => t.id)).toEqual([task.id]);
+    const [c] = await nextCompletions(second, 1);
+    expect(c).toMatchObject({ taskId: 'the-task', state: 'completed', result: { size: body.length } });
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+  });
+
+  it('S1 S2 a task added by a process killed with -9 right after download() resolved is there, once, in a new process', async () => {
+    const { id, path, to } = name();
+    const body = bytes(3 * MiB, 22);
+    const url = server.put(path, { body, etag: '"s2"', rate: 1 * MiB });
+    const directory = join(dir, 'sessions');
+    const child = startSessionChild({ mode: 'add', id, directory, tasks: [{ id: 'k1', url, to }, { id: 'k2', url: url + '?2', to: to + '2' }] });
+    await child.waitFor('added', 15_000);
+    await child.kill9();
+    server.resources.get(path)!.rate = undefined;
+    const session = await openSession({ id });
+    expect(session.tasks().map((t) => t.id)).toEqual(['k1', 'k2']);
+    // Adding again by id does not duplicate.
+    await session.download(url, { to, id: 'k1' });
+    expect(session.tasks()).toHaveLength(2);
+    const done = await nextCompletions(session, 2);
+    expect(done.map((c) => c.state)).toEqual(['completed', 'completed']);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+    expect(sha256(await readFile(to + '2'))).toBe(sha256(body));
+  });
+
+  it('S2 download() resolves only once the task is persisted', async () => {
+    const { id, path, to } = name();
+    const url = server.put(path, { body: bytes(10 * KiB, 23) });
+    const memory = memorySessionStore();
+    const store = countingStore(memory);
+    const session = await openSession({ id, store });
+    store.hold = true;
+    let resolved = false;
+    const added = session.download(url, { to, id: 'p' }).then(() => (resolved = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(resolved).toBe(false);
+    expect(memory.snapshot(id)).toHaveLength(0);
+    store.hold = false;
+    store.release();
+    await added;
+    expect(memory.snapshot(id).map((t) => t.id)).toEqual(['p']);
+  });
+
+  it('S3 a session download interrupted by close resumes with Range + If-Range after reopening', async () => {
+    const { id, path, to } = name();
+    const body = bytes(4 * MiB, 24);
+    const url = server.put(path, { body, etag: '"s3"', rate: 2 * MiB });
+    const first = await openSession({ id });
+    await first.download(url, { to, id: 't' });
+    await firstValueFrom(first.events$.pipe(filter((e) => e.type === 'progress' && e.loaded > 512 * KiB), timeout(10_000)));
+    await first.close();
+    await new Promise((r) => setTimeout(r, 50));
+    server.resources.get(path)!.rate = undefined;
+    const second = await openSession({ id });
+    const progress: SessionEvent[] = [];
+    second.events$.subscribe((e) => e.type === 'progress' && progress.push(e));
+    await nextCompletions(second, 1);
+    const last = server.requests.filter((r) => r.path === path).at(-1)!;
+    expect(last.range).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(last).toMatchObject({ ifRange: '"s3"', status: 206 });
+    expect(progress[0]).toMatchObject({ type: 'progress' });
+    expect((progress[0] as { loaded: number }).loaded).toBeGreaterThan(0);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+  });
+
+  it('S4 completions that happened while nobody listened are delivered on reconnect until acknowledged', async () => {
+    const { id, path, to } = name();
+    const url = server.put(path, { body: bytes(50 * KiB, 25) });
+    const store = memorySessionStore();
+    const first = await openSession({ id, store });
+    await first.download(url, { to, id: 'c' });
+    await firstValueFrom(first.finished$.pipe(timeout(10_000)));
+    await first.close();
+    const second = await openSession({ id, store });
+    const [c] = await nextCompletions(second, 1);
+    expect(c).toMatchObject({ taskId: 'c', state: 'completed' });
+    // Not acknowledged: delivered again to a new subscriber and after reopening.
+    expect((await nextCompletions(second, 1))[0]!.taskId).toBe('c');
+    await second.close();
+    const third = await openSession({ id, store });
+    const [again] = await nextCompletions(third, 1);
+    await again!.ack();
+    await third.close();
+    const fourth = await openSession({ id, store });
+    const seen: TaskCompletion[] = [];
+    fourth.completions$.subscribe((x) => seen.push(x));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(seen).toEqual([]);
+    expect(fourth.task('c')).toMatchObject({ state: 'completed', acked: true });
+  });
+
+  it('S5 at most maxConcurrent tasks run, at most maxPerHost per host, queued by priority then age', async () => {
+    const { id } = name();
+    const slow = (p: string, srv: SessionServer) => srv.put(p, { body: bytes(256 * KiB, 26), rate: 1 * MiB });
+    const session = await openSession({ id, store: memorySessionStore(), maxConcurrent: 3, maxPerHost: 2 });
+    const running = new Set<string>();
+    const host = new Map<string, string>();
+    let maxAll = 0;
+    const maxPerHost = new Map<string, number>();
+    const started: string[] = [];
+    session.events$.subscribe((e) => {
+      if (e.type !== 'state') return;
+      if (e.state === 'running') {
+        running.add(e.taskId);
+        started.push(e.taskId);
+      } else running.delete(e.taskId);
+      maxAll = Math.max(maxAll, running.size);
+      const counts = new Map<string, number>();
+      for (const t of running) counts.set(host.get(t)!, (counts.get(host.get(t)!) ?? 0) + 1);
+      for (const [h, c] of counts) maxPerHost.set(h, Math.max(maxPerHost.get(h) ?? 0, c));
+    });
+    const adds: Array<[string, SessionServer, number]> = [
+      ['a1', server, 0], ['a2', server, 0], ['a3', server, 0], ['a4', server, 9], ['b1', other, 0], ['b2', other, 0], ['b3', other, 5],
+    ];
+    for (const [tid, srv] of adds) host.set(tid, new URL(srv.url).host);
+    for (const [tid, srv, priority] of adds) await session.download(slow(`/lim-${tid}`, srv), { to: join(dir, `lim-${tid}`), id: tid, priority });
+    await nextCompletions(session, adds.length, 30_000);
+    expect(maxAll).toBeLessThanOrEqual(3);
+    for (const c of maxPerHost.values()) expect(c).toBeLessThanOrEqual(2);
+    // a1, a2 start at once (host limit), b1 fills the third slot; then priority decides.
+    expect(started.slice(0, 3)).toEqual(['a1', 'a2', 'b1']);
+    expect(started.indexOf('a4')).toBeLessThan(started.indexOf('a3'));
+    expect(started.indexOf('b3')).toBeLessThan(started.indexOf('b2'));
+  });
+
+  it('S6 tasks are suspended, resumed and cancelled; invalidate({ cancelTasks }) ends the session and says why', async () => {
+    const { id, path, to } = name();
+    const body = bytes(3 * MiB, 27);
+    const url = server.put(path, { body, etag: '"s6"', rate: 2 * MiB });
+    const session = await openSession({ id, store: memorySessionStore() });
+    const states: string[] = [];
+    session.events$.subscribe((e) => e.type === 'state' && e.taskId === 'x' && states.push(e.state));
+    await session.download(url, { to, id: 'x' });
+    await firstValueFrom(session.events$.pipe(filter((e) => e.type === 'progress' && e.taskId === 'x'), timeout(10_000)));
+    expect(await session.suspend('x')).toBe(true);
+    expect(session.task('x')!.state).toBe('suspended');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await session.resume('x')).toBe(true);
+    await session.download(server.put(path + 'y', { body: bytes(3 * MiB, 28), rate: MiB }), { to: to + 'y', id: 'y' });
+    expect(await session.cancel('y')).toBe(true);
+    expect(await session.cancel('y')).toBe(false);
+    const done = await nextCompletions(session, 2);
+    expect(done.map((c) => [c.taskId, c.state]).sort()).toEqual([['x', 'completed'], ['y', 'cancelled']]);
+    expect(states).toEqual(['running', 'suspended', 'queued', 'running', 'completed']);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+    await expect(stat(to + 'y.partial')).rejects.toThrow();
+
+    await session.download(server.put(path + 'z', { body: bytes(3 * MiB, 29), rate: MiB }), { to: to + 'z', id: 'z' });
+    const why = firstValueFrom(session.invalidated$);
+    await session.invalidate({ cancelTasks: true });
+    expect(await why).toEqual({ reason: 'invalidated', cancelledTasks: true });
+    expect(session.task('z')!.state).toBe('cancelled');
+    await expect(session.download(url, { to: to + 'w' })).rejects.toThrow(/invalidated or closed/);
+  });
+
+  it('S6 invalidate() without cancelling lets the tasks finish first', async () => {
+    const { id, path, to } = name();
+    const url = server.put(path, { body: bytes(512 * KiB, 30), rate: 2 * MiB });
+    const session = await openSession({ id, store: memorySessionStore() });
+    await session.download(url, { to, id: 'f' });
+    const why = firstValueFrom(session.invalidated$);
+    await session.invalidate();
+    expect(await why).toEqual({ reason: 'invalidated', cancelledTasks: false });
+    expect(session.task('f')!.state).toBe('completed');
+  });
+
+  it('S7 three tasks challenged at once share one token refresh and are all replayed with it', async () => {
+    const { id, path, to } = name();
+    let calls = 0;
+    const urls = [1, 2, 3].map((i) => server.put(`${path}-${i}`, { body: bytes(100 * KiB, 30 + i), authorization: 'Bearer fresh' }));
+    const session = await openSession({
+      id,
+      store: memorySessionStore(),
+      maxPerHost: 3,
+      onChallenge: async (challenge) => {
+        calls++;
+        expect(challenge.status).toBe(401);
+        await new Promise((r) => setTimeout(r, 100));
+        return { type: 'token', token: 'fresh' };
+      },
+    });
+    for (const [i, url] of urls.entries()) await session.download(url, { to: `${to}-${i}`, id: `auth-${i}` });
+    const done = await nextCompletions(session, 3);
+    expect(done.every((c) => c.state === 'completed')).toBe(true);
+    expect(calls).toBe(1);
+    for (const [i] of urls.entries()) {
+      const seen = server.requests.filter((r) => r.path === `${path}-${i + 1}`);
+      expect(seen.map((r) => r.status)).toEqual([401, 200]);
+      expect(seen[1]!.authorization).toBe('Bearer fresh');
+    }
+    // Credentials live in memory only.
+    expect(JSON.stringify(session.tasks())).not.toContain('fresh');
+  });
+
+  it('S7 a challenge answered with cancel cancels the task; without a handler it fails with the 401', async () => {
+    const { id, path, to } = name();
+    const url = server.put(path, { body: bytes(10 * KiB, 34), authorization: 'Basic nope' });
+    const cancelling = await openSession({ id, store: memorySessionStore(), onChallenge: () => ({ type: 'cancel' }) });
+    await cancelling.download(url, { to, id: 'q' });
+    expect((await nextCompletions(cancelling, 1))[0]).toMatchObject({ state: 'cancelled' });
+    const plain = await openSession({ id: id + 'b', store: memorySessionStore() });
+    await plain.download(url, { to, id: 'r' });
+    expect((await nextCompletions(plain, 1))[0]).toMatchObject({ state: 'failed', error: { code: 'http', status: 401 } });
+  });
+
+  it('S7 credentials supplied by the callback are sent as Basic', async () => {
+    const { id, path, to } = name();
+    const url = server.put(path, { body: bytes(10 * KiB, 35), authorization: 'Basic ' + Buffer.from('u:p').toString('base64') });
+    const session = await openSession({ id, store: memorySessionStore(), onChallenge: () => ({ type: 'credentials', username: 'u', password: 'p' }) });
+    await session.download(url, { to, id: 'b' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ state: 'completed' });
+  });
+
+  it('S8 a second opener in this process gets SessionLockedError, never a shared journal', async () => {
+    const { id } = name();
+    await openSession({ id });
+    const second = TransferSession.open({ id, directory: join(dir, 'sessions') });
+    await expect(second).rejects.toBeInstanceOf(SessionLockedError);
+    await expect(second).rejects.toMatchObject({ ownerPid: process.pid, sessionId: id });
+    await expect(TransferSession.open({ id, store: undefined, directory: join(dir, 'sessions') }).catch((e) => isSessionLockedError(e))).resolves.toBe(true);
+  });
+
+  it('S8 a second process gets SessionLockedError; after the owner is killed its stale lock is taken over', async () => {
+    const { id, path, to } = name();
+    const directory = join(dir, 'sessions');
+    const url = server.put(path, { body: bytes(4 * MiB, 36), rate: 512 * KiB });
+    const owner = startSessionChild({ mode: 'add', id, directory, tasks: [{ id: 'o', url, to }] });
+    await owner.waitFor('added', 15_000);
+    const probe = startSessionChild({ mode: 'open-once', id, directory });
+    await probe.exited;
+    expect(JSON.parse(probe.stdout())).toMatchObject({ error: 'SessionLockedError' });
+    await expect(TransferSession.open({ id, directory })).rejects.toMatchObject({ name: 'SessionLockedError', ownerPid: owner.child.pid });
+    await owner.kill9();
+    server.resources.get(path)!.rate = undefined;
+    const session = await openSession({ id });
+    expect(session.tasks().map((t) => t.id)).toEqual(['o']);
+    await nextCompletions(session, 1);
+  });
+
+  it('S8 a lock left by a dead process is stale and taken over', async () => {
+    const { id } = name();
+    const directory = join(dir, 'sessions');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const sdir = sessionDirectory(directory, id);
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(sdir, { recursive: true });
+    await writeFile(join(sdir, 'lock'), JSON.stringify({ pid: Number(dead), host: (await import('node:os')).hostname(), token: 'old' }));
+    const session = await openSession({ id });
+    expect(session.tasks()).toEqual([]);
+  });
+
+  it('S9 the file store recovers a journal with a torn or empty tail', async () => {
+    const { id, path, to } = name();
+    const directory = join(dir, 'torn');
+    const url = server.put(path, { body: bytes(10 * KiB, 37) });
+    const first = await TransferSession.open({ id, store: fileSessionStore({ directory }) });
+    await first.download(url, { to, id: 'kept' });
+    await first.suspend('kept');
+    await first.close();
+    const journal = join(sessionDirectory(directory, id), 'journal.log');
+    await appendFile(journal, 'J1 0badf00d {"t":"put","task":{"id":"torn"');
+    await appendFile(journal, '\n\0\0\0\0\0\0\0');
+    const second = await openSession({ id, store: fileSessionStore({ directory }) });
+    expect(second.tasks().map((t) => [t.id, t.state])).toEqual([['kept', 'suspended']]);
+    const text = await readFile(journal, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    expect(text).not.toContain('torn');
+  });
+
+  it('S9 the memory store keeps a session across close and reopen on the same store', async () => {
+    const { id, path, to } = name();
+    const store = memorySessionStore();
+    const a = await openSession({ id, store });
+    await a.download(server.put(path, { body: bytes(10 * KiB, 38) }), { to, id: 'm' });
+    await a.suspend('m');
+    await a.close();
+    const b = await openSession({ id, store });
+    expect(b.task('m')).toMatchObject({ state: 'suspended' });
+    await expect(TransferSession.open({ id, store })).rejects.toBeInstanceOf(SessionLockedError);
+  });
+
+  it('S10 progress checkpoints are bounded: not one store write per chunk', async () => {
+    const { id, path, to } = name();
+    const body = bytes(8 * MiB, 39);
+    const url = server.put(path, { body, etag: '"s10"', rate: 8 * MiB });
+    const store = countingStore(memorySessionStore());
+    const session = await openSession({ id, store, progressInterval: 0, checkpointInterval: 250 });
+    let progress = 0;
+    session.events$.subscribe((e) => e.type === 'progress' && progress++);
+    const started = Date.now();
+    await session.download(url, { to, id: 'big' });
+    await nextCompletions(session, 1);
+    const seconds = (Date.now() - started) / 1000;
+    expect(progress).toBeGreaterThan(50);
+    // add + completion + at most one checkpoint per 250 ms.
+    expect(store.writes.length).toBeLessThanOrEqual(2 + Math.ceil(seconds * 4) + 1);
+    expect(store.writes.length).toBeLessThan(progress / 10);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+  });
+
+  it('503 with Retry-After is retried after the delay, and the task completes', async () => {
+    const { id, path, to } = name();
+    const body = bytes(20 * KiB, 40);
+    const url = server.put(path, { body, unavailable: 1, retryAfter: '1' });
+    const session = await openSession({ id, store: memorySessionStore() });
+    const started = Date.now();
+    await session.download(url, { to, id: 'r' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ state: 'completed' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([503, 200]);
+  });
+
+  it('uploads a file in a session and stores the response', async () => {
+    const { id, path, to } = name();
+    const body = bytes(300 * KiB, 41);
+    await writeFile(to, body);
+    const url = server.put(path, { body: Buffer.alloc(0) });
+    const session = await openSession({ id, store: memorySessionStore() });
+    await session.upload(url, to, { id: 'u', method: 'PUT' });
+    const [c] = await nextCompletions(session, 1);
+    expect(c).toMatchObject({ state: 'completed', result: { size: body.length } });
+    expect(JSON.parse(c!.result!.data as string)).toEqual({ size: body.length, sha256: sha256(body) });
+  });
+
+  it('finished$ emits when the queue drains', async () => {
+    const { id, path, to } = name();
+    const session = await openSession({ id, store: memorySessionStore() });
+    const finished = firstValueFrom(session.finished$.pipe(timeout(10_000)));
+    await session.download(server.put(path, { body: bytes(10 * KiB, 42) }), { to, id: 'a' });
+    await session.download(server.put(path + 'b', { body: bytes(10 * KiB, 43) }), { to: to + 'b', id: 'b' });
+    await finished;
+    expect(session.tasks().every((t) => t.state === 'completed')).toBe(true);
+  });
+
+  it('refuses bad arguments clearly', async () => {
+    await expect(TransferSession.open({ id: '' })).rejects.toThrow(/id must be/);
+    await expect(TransferSession.open({ id: '..' })).rejects.toThrow(/not a valid session identifier/);
+    const session = await openSession({ id: name().id, store: memorySessionStore() });
+    await expect(session.download('ftp://x/y', { to: 'a' })).rejects.toThrow(/unsupported scheme/);
+    await expect(session.download('http://127.0.0.1/y')).rejects.toThrow(/needs `to`/);
+    await expect(session.ack('nope')).rejects.toThrow(/no task/);
+  });
+});
