@@ -19,6 +19,7 @@ export type { Platform, FileSink, FileSinkOptions } from './internal/core/platfo
 export type { DigestAlgorithm, Hasher } from './internal/core/integrity.js';
 export { createTransferApi, type DownloadFunction, type UploadFunction } from './internal/core/api.js';
 export { enforceGrammar } from './internal/core/grammar.js';
+export { resultOf } from './internal/core/result-of.js';
 export { axiosXhrTransport } from './internal/browser/axios-xhr-transport.js';
 
 const api = createTransferApi(browserPlatform);

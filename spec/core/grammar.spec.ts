@@ -125,7 +125,9 @@ describe('enforceGrammar', () => {
       o.next(p('download', 4, 10, 4));
       o.next(p('upload', 10, 10, 5)); // upload after download
       o.next(p('download', 12, 10, 8)); // over total
-      o.next({ ...p('download', 6), delta: 99 }); // percent gone: dropped
+      o.next({ ...p('download', 6), delta: 99 }); // total unknown now: no percent is no step back; delta fixed
+      o.next({ ...p('download', 5, 10), delta: 0 }); // loaded back: dropped
+      o.next({ ...p('download', 9, 30), delta: 3 }); // percent 30 < 40 shown before: dropped
       o.next({ ...p('download', 8, 10), delta: 1 }); // wrong delta: fixed from the last event seen
       o.next({ ...p('download', 10, 10), delta: 2 });
       o.next(done);
@@ -133,7 +135,7 @@ describe('enforceGrammar', () => {
     const trace = run(source);
     assertTransferGrammar(trace);
     const progress = trace.flatMap((n) => (n.kind === 'next' && n.value.type === 'progress' ? [[n.value.direction, n.value.loaded, n.value.delta]] : []));
-    expect(progress).toEqual([['upload', 5, 5], ['download', 4, 4], ['download', 8, 4], ['download', 10, 2]]);
+    expect(progress).toEqual([['upload', 5, 5], ['download', 4, 4], ['download', 6, 2], ['download', 8, 2], ['download', 10, 2]]);
   });
 
   it('never-ending: progress forever until unsubscribe, then the source is torn down', () => {

@@ -176,6 +176,10 @@ describe('TransferSession', () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(seen).toEqual([]);
     expect(fourth.task('c')).toMatchObject({ state: 'completed', acked: true });
+    expect(await fourth.forget('c')).toBe(true);
+    await fourth.close();
+    const fifth = await openSession({ id, store });
+    expect(fifth.tasks()).toEqual([]);
   });
 
   it('S5 at most maxConcurrent tasks run, at most maxPerHost per host, queued by priority then age', async () => {
@@ -409,6 +413,15 @@ describe('TransferSession', () => {
     const [c] = await nextCompletions(session, 1);
     expect(c).toMatchObject({ state: 'completed', result: { size: body.length } });
     expect(JSON.parse(c!.result!.data as string)).toEqual({ size: body.length, sha256: sha256(body) });
+  });
+
+  it('an upload whose file cannot be read fails clearly', async () => {
+    const { id, path, to } = name();
+    const session = await openSession({ id, store: memorySessionStore() });
+    await session.upload(server.put(path, { body: Buffer.alloc(0) }), to + '.missing', { id: 'u' });
+    const [c] = await nextCompletions(session, 1);
+    expect(c).toMatchObject({ state: 'failed', error: { code: 'invalid' } });
+    expect(c!.error!.message).toMatch(/cannot read the file to upload/);
   });
 
   it('finished$ emits when the queue drains', async () => {

@@ -9,6 +9,8 @@ import { createTransfer } from './transfer.js';
 export interface DownloadFunction {
   (url: string | URL, options: DownloadOptions & { to: string }): Transfer<DownloadResult<undefined>>;
   <K extends ResponseType = 'arraybuffer'>(url: string | URL, options?: DownloadOptions & { responseType?: K; to?: undefined }): Transfer<DownloadResult<ResponseTypeMap[K]>>;
+  /** Options typed only as `DownloadOptions`: whether `to` is set is not known, nor the data's type. */
+  (url: string | URL, options?: DownloadOptions): Transfer<DownloadResult<unknown>>;
 }
 
 /** `upload()` as typed for callers: the response's `data` follows `responseType` (default text). */

@@ -1,12 +1,14 @@
 import { Observable, Subscription, type OperatorFunction } from 'rxjs';
 import type { TransferEvent, TransferProgress } from './events.js';
-import { TransferError, isTransferError } from './errors/transfer-error.js';
+import { type TransferError, isTransferError } from './errors/transfer-error.js';
+import { NetworkError } from './errors/network-error.js';
 
 /** Wraps anything thrown into a {@link TransferError}, keeping TransferErrors as they are (G8). */
 export function toTransferError(error: unknown, context: { url?: string; method?: string } = {}): TransferError {
   if (isTransferError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new TransferError('network', `transfer failed: ${message}`, { ...context, cause: error });
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return new NetworkError(`transfer failed: ${message}`, typeof code === 'string' ? code : undefined, { ...context, cause: error });
 }
 
 /**
@@ -22,6 +24,7 @@ export function enforceGrammar<R>(context: { url?: string; method?: string } = {
       let ended = false;
       let downloading = false;
       const last: Record<string, TransferProgress | undefined> = {};
+      const shownPercent: Record<string, number | undefined> = {};
       const inner = new Subscription();
       const end = () => {
         ended = true;
@@ -40,12 +43,15 @@ export function enforceGrammar<R>(context: { url?: string; method?: string } = {
           if (event.direction === 'upload' && downloading) return;
           if (event.direction === 'download') downloading = true;
           const before = last[event.direction];
-          if (before && (event.loaded < before.loaded || (event.percent ?? 0) < (before.percent ?? 0))) return;
+          // A percent never goes below one already shown; an event without one (the total became
+          // unknown, say the resource changed on a retry) is not a step back.
+          if (before && (event.loaded < before.loaded || (event.percent !== undefined && event.percent < (shownPercent[event.direction] ?? 0)))) return;
           if (event.total !== undefined && event.loaded > event.total) return;
           // `delta` counts from the last event the subscriber saw, also when one was dropped above.
           const delta = before ? event.loaded - before.loaded : event.delta >= 0 && event.delta <= event.loaded ? event.delta : 0;
           const forwarded = delta === event.delta ? event : { ...event, delta };
           last[event.direction] = forwarded;
+          if (forwarded.percent !== undefined) shownPercent[event.direction] = Math.max(shownPercent[event.direction] ?? 0, forwarded.percent);
           subscriber.next(forwarded);
         },
         error(error) {
@@ -56,7 +62,7 @@ export function enforceGrammar<R>(context: { url?: string; method?: string } = {
         complete() {
           if (ended) return;
           end();
-          subscriber.error(new TransferError('network', 'transfer ended without a result', context));
+          subscriber.error(new NetworkError('transfer ended without a result', undefined, context));
         },
       }));
       return () => {

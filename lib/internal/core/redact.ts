@@ -3,8 +3,15 @@
  * in a string meant for people.
  */
 
-/** A URL as text with any `user:password@` removed; input that is not a URL is summarised. */
-export function redactUrl(url: string | URL | undefined): string {
+/** Query parameters whose values are secrets often enough to be hidden from messages (presigned URLs, tokens). */
+const SECRET_PARAM = /token|sig|secret|passw|pwd|key|auth|credential|session|code|jwt|x-amz-|x-goog-/i;
+
+/**
+ * A URL as text with any `user:password@` removed; with `secrets: true` (error messages), the
+ * values of query parameters that look like secrets are masked too. Input that is not a URL is
+ * summarised.
+ */
+export function redactUrl(url: string | URL | undefined, options: { secrets?: boolean } = {}): string {
   if (url === undefined) return '(no url)';
   try {
     const u = new URL(String(url));
@@ -12,11 +19,16 @@ export function redactUrl(url: string | URL | undefined): string {
       u.username = '';
       u.password = '';
     }
+    if (options.secrets) {
+      for (const name of [...new Set(u.searchParams.keys())]) {
+        if (SECRET_PARAM.test(name)) u.searchParams.set(name, 'REDACTED');
+      }
+    }
     return u.href;
   } catch {
     const text = String(url);
-    // Not a URL: still strip anything that looks like userinfo.
-    return text.replace(/\/\/[^/@\s]*@/, '//').slice(0, 200);
+    // Not a URL: still strip anything that looks like userinfo, and cut it short.
+    return text.replace(/\/\/[^/@\s]*@/, '//').replace(/\?.*$/, options.secrets ? '?…' : '$&').slice(0, 200);
   }
 }
 

@@ -46,7 +46,15 @@ export function createTransfer<R>(
   } catch (error) {
     normalized = `options could not be read: ${error instanceof Error ? error.message : String(error)}`;
   }
-  const context = { url: typeof url === 'string' || url instanceof URL ? redactUrl(url) : undefined, method: typeof normalized === 'string' ? undefined : normalized.method };
+  const givenMethod = (() => {
+    try {
+      const m = (options as { method?: unknown } | undefined)?.method;
+      return typeof m === 'string' ? m.toUpperCase().slice(0, 20) : kind === 'download' ? 'GET' : 'POST';
+    } catch {
+      return undefined;
+    }
+  })();
+  const context = { url: typeof url === 'string' || url instanceof URL ? redactUrl(url) : undefined, method: typeof normalized === 'string' ? givenMethod : normalized.method };
   const problem = typeof normalized === 'string' ? normalized : typeof normalizedBody === 'string' ? normalizedBody : undefined;
   if (problem !== undefined || typeof normalized === 'string') {
     const error = new TransferError('invalid', problem ?? 'invalid options', context);
@@ -169,7 +177,13 @@ class TransferRun<R> {
     if (!this.platform.openFileSink) {
       throw new TransferError('invalid', `\`to\` needs a file system; on ${this.platform.name} use responseType for an in-memory result`, { url: n.url, method: n.method });
     }
-    return this.platform.openFileSink(n.to, { resume: n.resume, keepPartial: n.keepPartial, overwrite: n.overwrite });
+    try {
+      return await this.platform.openFileSink(n.to, { resume: n.resume, keepPartial: n.keepPartial, overwrite: n.overwrite });
+    } catch (error) {
+      if (isTransferError(error) && error.url !== undefined) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TransferError(isTransferError(error) ? error.code : 'invalid', message, { url: n.url, method: n.method, cause: error });
+    }
   }
 
   private async loop(transport: Transport, sink: BodySink<unknown>): Promise<R> {
@@ -453,7 +467,16 @@ class TransferRun<R> {
   /** Publishes the sink and builds the result; the final progress is flushed before `done`. */
   private async complete(hop: Hop, response: TransportResponse, sink: BodySink<unknown>, size: number, integrity: string | undefined): Promise<R> {
     this.throwIfAborted();
-    const published = await sink.finish();
+    let published: { data: unknown; path?: string };
+    try {
+      published = await sink.finish();
+    } catch (error) {
+      if (isTransferError(error)) throw error;
+      if (error instanceof SyntaxError) {
+        throw new IntegrityError('malformed', `body is not valid ${this.n.responseType}: ${error.message}`, { url: hop.url, method: hop.method, cause: error });
+      }
+      throw error;
+    }
     this.throwIfAborted();
     this.reporter.observe('download', size, size);
     const base = { url: redactUrl(response.url || hop.url), status: response.status, headers: response.headers };

@@ -105,8 +105,12 @@ export async function openFileSink(path: string, options: FileSinkOptions): Prom
       }
     },
     async *existing() {
-      // Called before the first write of a run: every byte counted is on disk.
-      if (offset > 0) yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
+      if (offset === 0) return;
+      // Flush what an earlier attempt left buffered, so that every byte counted is on disk.
+      await end();
+      out = stream(handle!, offset);
+      watch(out);
+      yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
     },
     async finish() {
       await end();

@@ -1,4 +1,6 @@
 import { rm } from 'node:fs/promises';
+import { defer, throwError } from 'rxjs';
+import { TransferError } from '../core/errors/transfer-error.js';
 import type { DownloadFunction, UploadFunction } from '../core/api.js';
 import type { SessionPlatform } from '../session/session-options.js';
 import { fileBody } from './file-body.js';
@@ -14,16 +16,17 @@ export function nodeSessionPlatform(api: { download: DownloadFunction; upload: U
   return {
     name: 'Node',
     download: (url, options) => api.download(url, options as never),
-    upload: (url, source, options) => {
-      let body;
-      try {
-        body = fileBody(source);
-      } catch (error) {
-        // upload() turns a body it cannot read into error(TransferError('invalid')).
-        body = { kind: 'unreadable', reason: (error as Error).message } as never;
-      }
-      return api.upload(url, body, options);
-    },
+    upload: (url, source, options) =>
+      defer(() => {
+        // Read when the task runs (the file may have changed since it was added).
+        let body;
+        try {
+          body = fileBody(source);
+        } catch (error) {
+          return throwError(() => new TransferError('invalid', `cannot read the file to upload, ${source}: ${(error as Error).message}`, { url, method: options.method ?? 'POST', cause: error }));
+        }
+        return api.upload(url, body, options);
+      }),
     defaultStore: (options) => fileSessionStore(options),
     prepare: (task) => ({
       ...task,

@@ -72,6 +72,8 @@ export interface TransferSession {
   task(id: string): TaskRecord | undefined;
   /** Acknowledges a completion: it is never delivered again. Resolves once persisted. */
   ack(taskId: string): Promise<void>;
+  /** Removes an acknowledged task from the session (and its store). False when it is not acknowledged. */
+  forget(taskId: string): Promise<boolean>;
   /** Stops a task and keeps it (and its partial file) until `resume`. False when nothing changed. */
   suspend(taskId: string): Promise<boolean>;
   /** Queues a suspended task again. False when nothing changed. */
@@ -152,6 +154,14 @@ export class SessionCore implements TransferSession {
     if (!isFinal(task)) throw new Error(`task "${taskId}" has not finished: there is nothing to acknowledge`);
     if (task.acked) return;
     await this.persist({ ...task, acked: true });
+  }
+
+  async forget(taskId: string): Promise<boolean> {
+    const task = this.usable(taskId);
+    if (!isFinal(task) || !task.acked) return false;
+    this.records.delete(taskId);
+    await this.store.write([{ type: 'delete', id: taskId }]);
+    return true;
   }
 
   async suspend(taskId: string): Promise<boolean> {

@@ -17,6 +17,7 @@ export function grammarViolations<R>(trace: readonly Notification<R>[], options:
   const problems: string[] = [];
   const ended = options.ended ?? true;
   const last: Partial<Record<'upload' | 'download', TransferProgress>> = {};
+  const topPercent: Partial<Record<'upload' | 'download', number>> = {};
   let sawDownload = false;
   let terminal = -1;
   let attempt = 1;
@@ -56,7 +57,9 @@ export function grammarViolations<R>(trace: readonly Notification<R>[], options:
     attempt = e.attempt;
     const prev = last[e.direction];
     if (prev && e.loaded < prev.loaded) problems.push(`G4 ${e.direction} loaded went back at ${i}: ${prev.loaded} -> ${e.loaded}`);
-    if (prev && (e.percent ?? 0) < (prev.percent ?? 0)) problems.push(`G4 ${e.direction} percent went back at ${i}`);
+    // Compared with the highest percent shown so far: an event without one (total unknown) is no step back, and cannot hide one.
+    if (e.percent !== undefined && e.percent < (topPercent[e.direction] ?? 0)) problems.push(`G4 ${e.direction} percent went back at ${i}`);
+    if (e.percent !== undefined) topPercent[e.direction] = Math.max(topPercent[e.direction] ?? 0, e.percent);
     if (prev && e.delta !== e.loaded - prev.loaded) problems.push(`G4 delta at ${i} is ${e.delta}, not ${e.loaded - prev.loaded}`);
     if (!prev && !(e.delta >= 0 && e.delta <= e.loaded)) problems.push(`G4 first delta at ${i} out of range`);
     if (e.total !== undefined && e.loaded > e.total) problems.push(`G4 loaded ${e.loaded} > total ${e.total} at ${i}`);

@@ -2,9 +2,10 @@ import { TransferError, type TransferErrorContext, isTransferError } from './tra
 
 /**
  * Why the bytes cannot be trusted: fewer than declared (`truncated`), more than declared
- * (`overflow`), more than `maxBytes` (`too-large`), or not matching `integrity` (`digest`).
+ * (`overflow`), more than `maxBytes` (`too-large`), not matching `integrity` (`digest`), or not
+ * readable as the `responseType` asked for (`malformed`: bad JSON).
  */
-export type IntegrityReason = 'truncated' | 'overflow' | 'too-large' | 'digest';
+export type IntegrityReason = 'truncated' | 'overflow' | 'too-large' | 'digest' | 'malformed';
 
 /**
  * The body is not the one promised (G5). Never followed by `done`.

@@ -27,12 +27,12 @@ export interface TransferErrorContext {
 export class TransferError extends Error {
   override name: string = 'TransferError';
   readonly code: TransferErrorCode;
-  /** The URL, without credentials. */
+  /** The URL, without credentials (userinfo removed, secret-looking query values masked). */
   readonly url: string | undefined;
   readonly method: string | undefined;
 
   constructor(code: TransferErrorCode, message: string, context: TransferErrorContext = {}) {
-    const url = context.url === undefined ? undefined : redactUrl(context.url);
+    const url = context.url === undefined ? undefined : redactUrl(context.url, { secrets: true });
     const where = [context.method, url].filter(Boolean).join(' ');
     super(where ? `${message} (${where})` : message, context.cause === undefined ? undefined : { cause: context.cause });
     this.code = code;

@@ -1,0 +1,18 @@
+import type { DownloadFunction, UploadFunction } from '../core/api.js';
+import type { SessionPlatform } from '../session/session-options.js';
+import { indexedDbSessionStore } from './session-idb-store.js';
+
+/**
+ * Sessions in the browser: tasks and completions in IndexedDB (the default store). There is no
+ * file system: a download keeps its response as text in the completion (up to 64 KiB), and an
+ * upload's `file` is sent as a text body. Tasks still survive a reload and completions are
+ * delivered until acknowledged; an interrupted transfer restarts from zero.
+ */
+export function browserSessionPlatform(api: { download: DownloadFunction; upload: UploadFunction }): SessionPlatform {
+  return {
+    name: 'browser',
+    download: (url, options) => api.download(url, { ...options, to: undefined, resume: false, keepPartial: false } as never),
+    upload: (url, source, options) => api.upload(url, source, options),
+    defaultStore: () => indexedDbSessionStore(),
+  };
+}
