@@ -7,6 +7,8 @@
 import { createTransferApi, type DownloadFunction, type UploadFunction } from './internal/core/api.js';
 import { nodePlatform } from './internal/node/node-platform.js';
 import { installNodeContextStore } from './node/context-node.js';
+import { createSessionApi, type TransferSession as SessionInstance, type TransferSessionStatic } from './internal/session/index.js';
+import { nodeSessionPlatform } from './internal/node/session-platform.js';
 
 export * from './index.js';
 
@@ -19,3 +21,10 @@ const api = createTransferApi(nodePlatform);
 export const download: DownloadFunction = api.download;
 /** {@inheritDoc upload} */
 export const upload: UploadFunction = api.upload;
+
+/**
+ * Background sessions: named, persistent, resumable transfers, kept in files on Node.
+ * @see docs/sessions.md
+ */
+export const TransferSession: TransferSessionStatic = createSessionApi(nodeSessionPlatform({ download, upload }));
+export type TransferSession = SessionInstance;

@@ -7,6 +7,8 @@
  */
 import { createTransferApi, type DownloadFunction, type UploadFunction } from './internal/core/api.js';
 import { browserPlatform } from './internal/browser/browser-platform.js';
+import { createSessionApi, type TransferSession as SessionInstance, type TransferSessionStatic } from './internal/session/index.js';
+import { browserSessionPlatform } from './internal/browser/session-platform.js';
 
 export * from './internal/core/events.js';
 export * from './internal/core/errors/index.js';
@@ -58,3 +60,12 @@ export const upload: UploadFunction = api.upload;
 // --- EAP adapters and synchronization contexts (issue 3) ---
 export * from './internal/context/index.js';
 export * from './internal/eap/index.js';
+// --- Background sessions (issue 4) ---
+export * from './internal/session/index.js';
+export { indexedDbSessionStore } from './internal/browser/session-idb-store.js';
+/**
+ * Background sessions: named, persistent, resumable transfers (IndexedDB by default in the browser).
+ * @see docs/sessions.md
+ */
+export const TransferSession: TransferSessionStatic = createSessionApi(browserSessionPlatform({ download, upload }));
+export type TransferSession = SessionInstance;

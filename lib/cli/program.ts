@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { collectHeader, parseCount, parseSeconds } from './arguments.js';
+import { parsePort, runDemo, type DemoFlags } from './demo-command.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { runGet, type GetFlags } from './get-command.js';
 import { printError, writeJsonLine, jsonError, type CliStreams } from './output.js';
@@ -29,10 +30,19 @@ Examples:
 
 Exit codes: 0 ok, 2 usage (or the file cannot be read), 3 HTTP error, 4 network, 5 timeout, 130 Ctrl-C.`;
 
+const DEMO_EXAMPLES = `
+Examples:
+  $ rxtransfer demo                      # the tour in the terminal: a few seconds, exits 0
+  $ rxtransfer demo --web                # the browser demo on http://127.0.0.1:<free port>/
+  $ rxtransfer demo --web --port 8080 --no-open
+
+Exit codes: 0 every step did what it shows, 1 one did not, 2 usage (or the port is taken), 130 Ctrl-C.`;
+
 const MAIN_EXAMPLES = `
 Examples:
   $ rxtransfer get https://example.com/big.iso
   $ rxtransfer put ./big.iso https://example.com/upload/big.iso
+  $ rxtransfer demo                  # everything, against an embedded loopback server
   $ rxtransfer get --help`;
 
 /** The package version, read from the package.json above this file; `0.0.0` when not found. */
@@ -106,6 +116,17 @@ export function createProgram(streams: CliStreams, exit: { code: number }): Comm
       exit.code = await runPut(file, url, flags, streams);
     });
 
+  program
+    .command('demo')
+    .description('a tour of rxtransfer against an embedded loopback server (what `npm start` runs); --web: the browser demo')
+    .option('--web', 'serve the browser demo page on 127.0.0.1 until Ctrl-C, and print its URL')
+    .option('--port <n>', 'with --web: the port to listen on (default: a free one)', parsePort)
+    .option('--no-open', 'with --web: do not open a browser')
+    .addHelpText('after', DEMO_EXAMPLES)
+    .action(async (flags: DemoFlags) => {
+      exit.code = await runDemo(flags, streams);
+    });
+
   return program;
 }
 
@@ -136,5 +157,5 @@ export async function runCli(argv: readonly string[], streams: CliStreams): Prom
 
 function commandName(argv: readonly string[]): string {
   const first = argv.find((a) => !a.startsWith('-'));
-  return first === 'get' || first === 'put' ? `${first} ` : '';
+  return first === 'get' || first === 'put' || first === 'demo' ? `${first} ` : '';
 }

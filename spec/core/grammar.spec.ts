@@ -2,7 +2,7 @@ import { config, NEVER, Observable, of, throwError, type Observer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { enforceGrammar, toTransferError } from '../../lib/internal/core/grammar.js';
 import { TransferError, NetworkError, isTransferError, type TransferEvent, type TransferProgress } from 'rxtransfer';
-import { assertTransferGrammar, recordTransfer, type Notification } from 'rxtransfer/testing';
+import { assertTransferGrammar, grammarViolations, recordTransfer, type Notification } from 'rxtransfer/testing';
 
 type E = TransferEvent<string>;
 const p = (direction: 'upload' | 'download', loaded: number, total?: number, delta = 0): TransferProgress => ({
@@ -198,5 +198,19 @@ describe('enforceGrammar', () => {
     const rec = recordTransfer(NEVER.pipe(enforceGrammar()));
     expect(rec.trace).toEqual([]);
     rec.unsubscribe();
+  });
+});
+
+describe('the shared checker (grammarViolations) on percent', () => {
+  const n = (e: TransferProgress): Notification<string> => ({ kind: 'next', value: e });
+  const end: Notification<string>[] = [{ kind: 'next', value: done }, { kind: 'complete' }];
+
+  it('accepts a total that becomes unknown (no percent is no step back)', () => {
+    expect(grammarViolations([n(p('download', 2, 7, 0)), n(p('download', 2, undefined, 0)), ...end])).toEqual([]);
+  });
+
+  it('still sees a percent that went back across an event without one', () => {
+    const trace = [n(p('download', 5, 10, 0)), n(p('download', 6, undefined, 1)), n(p('download', 7, 30, 1)), ...end];
+    expect(grammarViolations(trace).join()).toMatch(/percent went back/);
   });
 });

@@ -20,7 +20,7 @@ interface Answer {
   readonly failAfter: number | undefined;
 }
 
-const answerArb = fc.record({
+const answerArb: fc.Arbitrary<Answer> = fc.record({
   version: fc.nat({ max: 1 }),
   mode: fc.constantFrom<Mode>('honour', 'honour', 'ignore', 'bad-206', 'weak-etag', 'no-etag'),
   failAfter: fc.option(fc.nat({ max: 40 }), { freq: 2, nil: undefined }),

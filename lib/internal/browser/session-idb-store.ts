@@ -16,11 +16,7 @@ const owned = new Set<string>();
  * every task as it was before or after a write, never torn. One owner per page; across tabs the
  * Web Locks API is used when the browser has it.
  *
- * @example
- * ```ts
- * import { TransferSession, indexedDbSessionStore } from 'rxtransfer';
- * const session = await TransferSession.open({ id: 'uploads', store: indexedDbSessionStore() });
- * ```
+ * @see docs/sessions.md (Stores)
  */
 export function indexedDbSessionStore(options: { indexedDB?: IdbFactory; prefix?: string } = {}): SessionStore {
   const prefix = options.prefix ?? 'rxtransfer-session:';

@@ -1,5 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { TransferDirection, TransferProgress } from './events.js';
+import { scheduleAfter } from './schedule-after.js';
 
 interface DirectionState {
   /** Highest byte count observed (across attempts). */
@@ -63,10 +64,10 @@ export class ProgressReporter {
     if (!s.emitted || now - s.lastEmitAt >= this.interval) {
       this.flush();
     } else if (!this.trailing) {
-      this.trailing = this.timer.schedule(() => {
+      this.trailing = scheduleAfter(this.timer, () => {
         this.trailing = undefined;
         this.flush();
-      }, Math.max(0, s.lastEmitAt + this.interval - now));
+      }, s.lastEmitAt + this.interval - now);
     }
   }
 

@@ -12,6 +12,7 @@ import type { Transport, TransportResponse } from './transport.js';
 import { memorySink, type BodySink } from './sink.js';
 import { ProgressReporter } from './progress.js';
 import { Watchdog } from './watchdog.js';
+import { scheduleAfter } from './schedule-after.js';
 import { enforceGrammar, toTransferError } from './grammar.js';
 import { backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
 import { nextHop, REDIRECT_STATUSES, type Hop } from './redirect.js';
@@ -120,7 +121,7 @@ class TransferRun<R> {
     }
     if (Number.isFinite(n.timeouts.total)) {
       this.deadline = n.timer.now() + n.timeouts.total;
-      const timer = n.timer.schedule(() => this.controller.abort(new TimeoutError('total', n.timeouts.total, context)), n.timeouts.total);
+      const timer = scheduleAfter(n.timer, () => this.controller.abort(new TimeoutError('total', n.timeouts.total, context)), n.timeouts.total);
       this.cleanups.push(() => timer.unsubscribe());
     }
     // Start on a microtask: nothing is delivered inside subscribe() (G7).
@@ -260,7 +261,7 @@ class TransferRun<R> {
         timer?.unsubscribe();
         reject(signal.reason);
       };
-      timer = this.n.timer.schedule(() => {
+      timer = scheduleAfter(this.n.timer, () => {
         signal.removeEventListener('abort', onAbort);
         resolve();
       }, ms);

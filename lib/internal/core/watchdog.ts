@@ -1,5 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { TimeoutPhase } from './errors/timeout-error.js';
+import { scheduleAfter } from './schedule-after.js';
 
 /**
  * The per-attempt timers of G9: `connect` until the connection is up, `idle` since the last
@@ -19,7 +20,7 @@ export class Watchdog {
   ) {
     this.lastActivity = timer.now();
     if (Number.isFinite(limits.connect)) {
-      this.connectTimer = timer.schedule(() => this.expire('connect', limits.connect), limits.connect);
+      this.connectTimer = scheduleAfter(timer, () => this.expire('connect', limits.connect), limits.connect);
     }
     if (Number.isFinite(limits.idle)) this.armIdle(limits.idle);
   }
@@ -43,7 +44,7 @@ export class Watchdog {
   }
 
   private armIdle(delay: number): void {
-    this.idleTimer = this.timer.schedule(() => {
+    this.idleTimer = scheduleAfter(this.timer, () => {
       if (this.stopped) return;
       const quiet = this.timer.now() - this.lastActivity;
       if (quiet >= this.limits.idle) this.expire('idle', this.limits.idle);

@@ -23,12 +23,7 @@ export function sessionDirectory(directory: string, id: string): string {
  * fsyncs it, renames it over the journal and fsyncs the directory), and `lock`, naming the
  * owning process (S8).
  *
- * @example
- * ```ts
- * import { TransferSession } from 'rxtransfer';
- * import { fileSessionStore } from 'rxtransfer/node';
- * const session = await TransferSession.open({ id: 'sync', store: fileSessionStore({ directory: './state' }) });
- * ```
+ * @see docs/sessions.md (Stores)
  */
 export function fileSessionStore(options: { directory?: string } = {}): SessionStore {
   const directory = options.directory ?? defaultSessionDirectory();
