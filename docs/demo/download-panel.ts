@@ -5,7 +5,7 @@
  */
 import { download } from 'rxtransfer';
 import type { Subscription } from 'rxjs';
-import { byId, Card, formatBytes, progressText, transferId } from './ui.js';
+import { apiUrl, byId, Card, formatBytes, progressText, transferId } from './ui.js';
 import { isPattern, sha256Hex } from './verify.js';
 
 export function setUpDownloadPanel(): void {
@@ -36,7 +36,7 @@ export function setUpDownloadPanel(): void {
     loaded = 0;
     startButton.disabled = true;
     cancel.disabled = false;
-    running = download(`/api/bytes?size=${bytes}&id=${encodeURIComponent(id)}&delay=8`, { responseType: 'arraybuffer' }).subscribe({
+    running = download(apiUrl(`/api/bytes?size=${bytes}&id=${encodeURIComponent(id)}&delay=8`), { responseType: 'arraybuffer' }).subscribe({
       next: (e) => {
         if (e.type === 'progress') {
           loaded = e.loaded;

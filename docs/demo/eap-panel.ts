@@ -4,7 +4,7 @@
  * here as they are raised.
  */
 import { download, toEap } from 'rxtransfer';
-import { byId, Card, formatBytes, transferId } from './ui.js';
+import { apiUrl, byId, Card, formatBytes, transferId } from './ui.js';
 
 const SIZE = 8 * 1024 * 1024;
 
@@ -53,7 +53,7 @@ export function setUpEapPanel(): void {
     startButton.disabled = true;
     cancel.disabled = false;
     log(`downloadAsync(url, '${current}')`);
-    client.downloadAsync(`/api/bytes?size=${SIZE}&id=${transferId('eap')}&delay=8`, current);
+    client.downloadAsync(apiUrl(`/api/bytes?size=${SIZE}&id=${transferId('eap')}&delay=8`), current);
   });
 
   cancel.addEventListener('click', () => {

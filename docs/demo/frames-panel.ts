@@ -6,7 +6,7 @@
  */
 import { animationFrameContext, download, observeOnContext, SynchronizationContext } from 'rxtransfer';
 import { share, type Subscription } from 'rxjs';
-import { byId, Card, formatBytes, transferId } from './ui.js';
+import { apiUrl, byId, Card, formatBytes, transferId } from './ui.js';
 
 const SIZE = 16 * 1024 * 1024;
 
@@ -41,7 +41,7 @@ export function setUpFramesPanel(): void {
     let inBatch = false;
     let allInContext = true;
 
-    const transfer = download(`/api/bytes?size=${SIZE}&id=${encodeURIComponent(id)}&delay=4`, { responseType: 'arraybuffer', progressInterval: 0 }).pipe(share());
+    const transfer = download(apiUrl(`/api/bytes?size=${SIZE}&id=${encodeURIComponent(id)}&delay=4`), { responseType: 'arraybuffer', progressInterval: 0 }).pipe(share());
 
     subscriptions.push(
       transfer.subscribe({

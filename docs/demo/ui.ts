@@ -60,3 +60,8 @@ export function progressText(e: TransferProgress): string {
 export function transferId(kind: string): string {
   return `${kind}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** An absolute URL on the demo server (transfers take absolute http(s) URLs only). */
+export function apiUrl(path: string): string {
+  return new URL(path, location.href).href;
+}

@@ -5,7 +5,7 @@
  */
 import { upload } from 'rxtransfer';
 import type { Subscription } from 'rxjs';
-import { byId, Card, formatBytes, progressText, transferId } from './ui.js';
+import { apiUrl, byId, Card, formatBytes, progressText, transferId } from './ui.js';
 
 interface UploadAnswer {
   readonly id: string;
@@ -32,7 +32,7 @@ export function setUpUploadPanel(): void {
     numbers.textContent = '';
     cancel.disabled = false;
     let sent = 0;
-    running = upload(`/api/upload?id=${encodeURIComponent(id)}&delay=2`, file, { method: 'PUT', responseType: 'json' }).subscribe({
+    running = upload(apiUrl(`/api/upload?id=${encodeURIComponent(id)}&delay=2`), file, { method: 'PUT', responseType: 'json' }).subscribe({
       next: (e) => {
         if (e.type === 'progress') {
           if (e.direction !== 'upload') return;

@@ -1,7 +1,7 @@
 /**
  * `rxtransfer demo` (what `npm start` runs): a tour of the library against an embedded loopback
- * server: a checked download, an upload, a cancelled transfer, a download interrupted and
- * resumed, and an EAP component, each with live progress; then a summary. Exits 0 when every
+ * server: a checked download, an upload, a cancelled transfer, a background session interrupted
+ * and resumed, and an EAP component, each with live progress; then a summary. Exits 0 when every
  * step did what it shows, 1 otherwise, 130 on Ctrl-C. A safety timer bounds the whole tour.
  * `--web` serves the browser demo instead (`demo-web.ts`).
  */
@@ -30,8 +30,8 @@ export const DEMO_SAFETY_MS = 50_000;
 const STEPS: ReadonlyArray<{ name: string; title: string; run: (ctx: DemoContext) => Promise<StepOutcome> }> = [
   { name: 'download', title: 'download 8 MiB to a file, checked against its sha256 before it is renamed into place', run: downloadStep },
   { name: 'upload', title: 'upload 4 MiB streamed from a file (PUT); the server counts and hashes the bytes', run: uploadStep },
-  { name: 'cancel', title: 'cancel a slow download after 0.7 s through an AbortSignal', run: cancelStep },
-  { name: 'resume', title: 'interrupt a download at 40%, then resume it from its partial file (Range + If-Range)', run: resumeStep },
+  { name: 'cancel', title: 'cancel a slow download through an AbortSignal once 1 MiB has arrived', run: cancelStep },
+  { name: 'session', title: 'a TransferSession interrupted at 40% (the app quits), reopened, resumed from its partial file', run: resumeStep },
   { name: 'eap', title: 'an EAP component: toEap({ download }), its ProgressChanged and Completed events', run: eapStep },
 ];
 

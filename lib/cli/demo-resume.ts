@@ -1,69 +1,98 @@
 /**
- * Step 4 of `rxtransfer demo`: a download interrupted part-way and resumed. The first run is
- * stopped at 40% with its partial file kept (`resume: true`); the second continues it with
- * `Range` + `If-Range` from the bytes on disk, and the whole file is checked against its sha256.
+ * Step 4 of `rxtransfer demo`: a background session interrupted and resumed. A session (files
+ * in the demo's temp directory) takes a download task; at 40% the app "quits" (`close()`: the
+ * transfer stops, its partial file and the task are kept). Opening the session again, as the
+ * next run of the app would, continues the task by itself with `Range` + `If-Range` from the
+ * bytes on disk; its completion is delivered, checked against its sha256, and acknowledged.
  */
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { download, isCancelledError, type TransferProgress } from '../index.node.js';
+import { TransferSession, type SessionEvent, type TaskCompletion } from '../index.node.js';
 import { PARTIAL_SUFFIX } from '../node/index.js';
 import { StepProgress, type StepOutcome } from './demo-display.js';
 import { patternBody } from './demo-server.js';
 import { formatBytes } from './format.js';
-import { runTransfer } from './run-transfer.js';
 import { MiB, sha256OfFile, sriFromHex, step, STEP_TIMEOUT, type DemoContext } from './demo-steps.js';
 
+const SESSION_ID = 'rxtransfer-demo';
+const TASK_ID = 'big-file';
+
+/** Resolves with `promise`, or rejects when `signal` aborts first. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('stopped before the session finished'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+    );
+  });
+}
+
+const isTaskProgress = (e: SessionEvent): e is Extract<SessionEvent, { type: 'progress' }> => e.type === 'progress' && e.taskId === TASK_ID;
+
 export function resumeStep(ctx: DemoContext): Promise<StepOutcome> {
-  return step('resume', async () => {
+  return step('session', async () => {
     const size = 6 * MiB;
     const expected = patternBody(size).sha256;
-    const url = `${ctx.origin}/api/bytes?size=${size}&id=resume&delay=8`;
-    const to = join(ctx.dir, 'resumed.bin');
+    const url = `${ctx.origin}/api/bytes?size=${size}&id=session&delay=8`;
+    const to = join(ctx.dir, 'session.bin');
+    const options = { id: SESSION_ID, directory: join(ctx.dir, 'sessions'), timeout: STEP_TIMEOUT, retry: 2 };
 
-    // First run: stopped at 40%, as Ctrl-C would; `resume: true` keeps `<to>.partial`.
-    const controller = new AbortController();
-    const first = new StepProgress(ctx.out, 'resume', ctx.bars);
+    // The first run of the app: open the session, add a task, quit at 40%.
+    const first = await TransferSession.open(options);
+    const before = new StepProgress(ctx.out, 'session', ctx.bars);
     try {
-      await runTransfer(
-        download(url, { to, resume: true, timeout: STEP_TIMEOUT, signal: AbortSignal.any([controller.signal, ctx.signal]) }),
-        (e: TransferProgress) => {
-          first.update(e);
-          if ((e.percent ?? 0) >= 40) controller.abort();
-        },
-      );
-      first.end('finished before the interruption');
-      return { step: 'resume', ok: false, detail: 'the first run was not interrupted' };
-    } catch (error) {
-      if (!isCancelledError(error) || ctx.signal.aborted) throw error;
-      first.end(`interrupted; ${formatBytes((await stat(to + PARTIAL_SUFFIX)).size)} kept in ${to}${PARTIAL_SUFFIX}`);
+      const reached40 = new Promise<void>((resolve) => {
+        first.events$.subscribe((e) => {
+          if (!isTaskProgress(e)) return;
+          before.update(e);
+          if ((e.percent ?? 0) >= 40) resolve();
+        });
+      });
+      await first.download(url, { to, id: TASK_ID, integrity: sriFromHex(expected) });
+      await unlessAborted(reached40, ctx.signal);
     } finally {
-      first.close();
+      before.close();
+      await first.close();
     }
-
-    // Second run: the same call continues the partial file.
     const kept = (await stat(to + PARTIAL_SUFFIX)).size;
-    let firstLoaded: number | undefined;
-    const second = new StepProgress(ctx.out, 'resume', ctx.bars);
+    before.end(`the app quit (session.close()): task '${TASK_ID}' kept, ${formatBytes(kept)} in ${to}${PARTIAL_SUFFIX}`);
+
+    // The next run: open the same session; the task continues by itself.
+    const second = await TransferSession.open(options);
+    const after = new StepProgress(ctx.out, 'session', ctx.bars);
     try {
-      const result = await runTransfer(
-        download(url, { to, resume: true, integrity: sriFromHex(expected), timeout: STEP_TIMEOUT, signal: ctx.signal }),
-        (e: TransferProgress) => {
-          firstLoaded ??= e.loaded;
-          second.update(e);
-        },
+      const queued = second.task(TASK_ID)?.state;
+      second.events$.subscribe((e) => {
+        if (isTaskProgress(e)) after.update(e);
+      });
+      const completion = await unlessAborted(
+        new Promise<TaskCompletion>((resolve) => {
+          second.completions$.subscribe((c) => {
+            if (c.taskId === TASK_ID) resolve(c);
+          });
+        }),
+        ctx.signal,
       );
-      const rangeStart = ctx.stats.downloads['resume']?.rangeStart;
-      const digest = await sha256OfFile(to);
-      const ok = rangeStart === kept && kept > 0 && digest === expected && result.size === size && !existsSync(to + PARTIAL_SUFFIX);
-      second.end(`resumed from ${formatBytes(firstLoaded ?? 0)} (server: Range from byte ${rangeStart ?? '-'}), ${formatBytes(result.size)} checked`);
+      await completion.ack();
+      const rangeStart = ctx.stats.downloads['session']?.rangeStart;
+      const digest = completion.state === 'completed' ? await sha256OfFile(to) : undefined;
+      const ok = completion.state === 'completed' && rangeStart === kept && kept > 0 && digest === expected && second.task(TASK_ID)?.acked === true;
+      after.end(
+        completion.state === 'completed'
+          ? `reopened (task was ${queued ?? '?'}): resumed with Range from byte ${rangeStart ?? '-'}, completed, ${formatBytes(completion.result?.size ?? 0)}, acknowledged`
+          : `reopened: the task ${completion.state}: ${completion.error?.message ?? ''}`,
+      );
       return {
-        step: 'resume',
+        step: 'session',
         ok,
-        detail: `interrupted at ${formatBytes(kept)}, resumed with Range from byte ${rangeStart ?? '-'}; sha256 ${digest === expected ? 'verified' : 'WRONG'}`,
+        detail: `TransferSession closed at ${formatBytes(kept)}, reopened, resumed with Range from byte ${rangeStart ?? '-'}; sha256 ${digest === expected ? 'verified' : 'WRONG'}`,
       };
     } finally {
-      second.close();
+      after.close();
+      await second.close();
     }
   });
 }

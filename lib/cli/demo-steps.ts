@@ -126,7 +126,7 @@ export function uploadStep(ctx: DemoContext): Promise<StepOutcome> {
   });
 }
 
-/** 3. Cancel a slow download through an AbortSignal: CancelledError, the connection closes, no file. */
+/** 3. Cancel a slow download through an AbortSignal once 1 MiB arrived: CancelledError, the connection closes, no file. */
 export function cancelStep(ctx: DemoContext): Promise<StepOutcome> {
   return step('cancel', async () => {
     const to = join(ctx.dir, 'cancelled.bin');
@@ -137,8 +137,8 @@ export function cancelStep(ctx: DemoContext): Promise<StepOutcome> {
     const onProgress = (e: TransferProgress) => {
       loaded = e.loaded;
       view.update(e);
+      if (loaded >= MiB) controller.abort();
     };
-    const timer = setTimeout(() => controller.abort(), 700);
     try {
       await runTransfer(download(`${ctx.origin}/api/bytes?size=${64 * MiB}&id=cancel&delay=25`, { to, timeout: STEP_TIMEOUT, signal }), onProgress);
       view.end('finished before the cancel');
@@ -154,7 +154,6 @@ export function cancelStep(ctx: DemoContext): Promise<StepOutcome> {
         detail: `CancelledError after ${formatBytes(loaded)}; server saw the connection close: ${closed ? 'yes' : 'NO'}; files left: ${leftovers ? 'YES' : 'none'}`,
       };
     } finally {
-      clearTimeout(timer);
       view.close();
     }
   });

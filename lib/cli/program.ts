@@ -11,6 +11,7 @@ import { CliError, ExitCode } from './exit-codes.js';
 import { runGet, type GetFlags } from './get-command.js';
 import { printError, writeJsonLine, jsonError, type CliStreams } from './output.js';
 import { runPut, type PutFlags } from './put-command.js';
+import { sessionCommand } from './session-command.js';
 
 const GET_EXAMPLES = `
 Examples:
@@ -126,6 +127,8 @@ export function createProgram(streams: CliStreams, exit: { code: number }): Comm
     .action(async (flags: DemoFlags) => {
       exit.code = await runDemo(flags, streams);
     });
+
+  program.addCommand(sessionCommand(streams, exit));
 
   return program;
 }

@@ -16,19 +16,22 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 
 /**
- * Bundles the client with the sources in `libDir` (default: this repo's lib/; another directory
+ * Bundles a client (`clients/<client>.mjs`: `rxtransfer` or `micro`) with the sources in `libDir` (default: this repo's lib/; another directory
  * measures a patched copy) into `outDir`, inside the repo so that axios and rxjs resolve from
  * its node_modules. Returns the bundle's path.
  */
-export async function buildRxtransferClient(libDir = join(root, 'lib'), outDir = join(root, 'spec', '.output', 'bench')) {
+export async function buildRxtransferClient(libDir = join(root, 'lib'), outDir = join(root, 'spec', '.output', 'bench'), client = 'rxtransfer') {
   const sources = {
     rxtransfer: join(libDir, 'index.node.ts'),
     'rxtransfer/node': join(libDir, 'node', 'index.ts'),
+    'rxtransfer/testing': join(libDir, 'testing', 'index.ts'),
+    // Internal, for the microbenchmark of the event pipeline only.
+    'rxtransfer/internal/progress': join(libDir, 'internal', 'core', 'progress.ts'),
   };
   await mkdir(outDir, { recursive: true });
-  const outfile = join(outDir, 'rxtransfer-client.mjs');
+  const outfile = join(outDir, `${client}-client.mjs`);
   await build({
-    entryPoints: [join(here, 'clients', 'rxtransfer.mjs')],
+    entryPoints: [join(here, 'clients', `${client}.mjs`)],
     outfile,
     bundle: true,
     platform: 'node',
@@ -41,7 +44,7 @@ export async function buildRxtransferClient(libDir = join(root, 'lib'), outDir =
       {
         name: 'rxtransfer-sources',
         setup(b) {
-          b.onResolve({ filter: /^rxtransfer(\/node)?$/ }, (args) => ({ path: sources[args.path] }));
+          b.onResolve({ filter: /^rxtransfer(\/node|\/testing|\/internal\/progress)?$/ }, (args) => ({ path: sources[args.path] }));
         },
       },
     ],

@@ -1,5 +1,6 @@
-// Turns measured runs into the printed table, the G12 verdicts and the JSON record.
-import { G12, label } from './scenarios.mjs';
+// Turns measured runs into the printed table, the G12 verdicts, the issue 6 target checks and
+// the generated part of docs/performance.md.
+import { G12, TARGETS, TARGET_PEAK_MB, label } from './scenarios.mjs';
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -10,36 +11,45 @@ export function median(values) {
 const mb = (kib) => (kib * 1024) / 1e6;
 const fmtS = (ms) => (ms / 1000).toFixed(2);
 
+/** The figure compared for a run: the client's own time for microbenchmarks, else the process' wall time. */
+export const figure = (scenario, run) => (scenario.kind === 'micro' ? run.clientMs : run.wallMs);
+
 /**
- * Summaries per scenario and tool: medians, ranges, peak RSS, and ratios of the subject to each
- * peer (median over median, and the range of the per-round ratios of runs made side by side).
+ * Summaries per scenario and tool: medians, ranges, peak RSS, and ratios of the scenario's
+ * subject (its first tool) to each other tool: median over median, and the range of the
+ * per-round ratios of runs made side by side.
  */
-export function summarize(scenarios, tools, runs) {
-  const subject = tools.find((t) => t.subject)?.name;
+export function summarize(scenarios, runs) {
   const rows = [];
   for (const scenario of scenarios) {
-    const mine = runs.filter((r) => r.scenario === scenario.id && r.tool === subject);
-    for (const tool of tools) {
-      const theirs = runs.filter((r) => r.scenario === scenario.id && r.tool === tool.name);
-      if (theirs.length === 0) continue;
-      const walls = theirs.map((r) => r.wallMs);
+    const here = runs.filter((r) => r.scenario === scenario.id);
+    const toolNames = [...new Set(here.map((r) => r.tool))];
+    const subject = toolNames.find((t) => t === scenario.tools[0]);
+    const mine = here.filter((r) => r.tool === subject);
+    for (const tool of toolNames) {
+      const theirs = here.filter((r) => r.tool === tool);
+      const values = theirs.map((r) => figure(scenario, r));
       const rss = theirs.map((r) => r.maxRssKiB).filter((v) => Number.isFinite(v));
       const row = {
         scenario: scenario.id,
-        tool: tool.name,
+        kind: scenario.kind,
+        group: scenario.group,
+        tool,
         runs: theirs.length,
-        wallMs: { median: median(walls), min: Math.min(...walls), max: Math.max(...walls) },
+        ms: { median: median(values), min: Math.min(...values), max: Math.max(...values) },
+        opsPerSecond: scenario.kind === 'micro' ? median(theirs.map((r) => (scenario.count * 1000) / r.clientMs)) : undefined,
         cpuS: theirs.every((r) => Number.isFinite(r.userS)) ? median(theirs.map((r) => r.userS + r.sysS)) : undefined,
         peakRssMB: rss.length ? { median: mb(median(rss)), max: mb(Math.max(...rss)) } : undefined,
         progressEvents: theirs[0].events >= 0 ? median(theirs.map((r) => r.events)) : undefined,
       };
-      if (tool.name !== subject && mine.length) {
+      if (tool !== subject && mine.length) {
         const perRound = mine
           .map((a) => [a, theirs.find((b) => b.round === a.round)])
           .filter(([, b]) => b)
-          .map(([a, b]) => a.wallMs / b.wallMs);
+          .map(([a, b]) => figure(scenario, a) / figure(scenario, b));
         row.subjectRatio = {
-          wall: median(mine.map((r) => r.wallMs)) / row.wallMs.median,
+          of: subject,
+          value: median(mine.map((r) => figure(scenario, r))) / row.ms.median,
           min: Math.min(...perRound),
           max: Math.max(...perRound),
           rss: rss.length ? median(mine.map((r) => r.maxRssKiB)) / median(rss) : undefined,
@@ -52,15 +62,15 @@ export function summarize(scenarios, tools, runs) {
 }
 
 /**
- * G12 verdicts for the subject: the highest peak of any run under the target, and the median
- * peak flat against the quarter size (medians: a single run's peak moves with GC timing).
- * With `flatnessAdvisory` (the quick sizes end before the GC plateau) flatness is reported but
- * does not fail.
+ * G12 verdicts (enforced): the highest peak of rxtransfer in any run under the ceiling, and
+ * each `flatOf` scenario's median peak within G12.flatness of the smaller size's (medians: a
+ * single run's peak moves with GC timing). With `flatnessAdvisory` (quick: small sizes end
+ * before the GC plateau) flatness is reported but does not fail.
  */
-export function g12Verdicts(scenarios, rows, subject, { flatnessAdvisory = false } = {}) {
+export function g12Verdicts(scenarios, rows, { flatnessAdvisory = false } = {}) {
   const verdicts = [];
-  const peak = (id) => rows.find((r) => r.scenario === id && r.tool === subject)?.peakRssMB;
-  for (const scenario of scenarios) {
+  const peak = (id) => rows.find((r) => r.scenario === id && r.tool === 'rxtransfer')?.peakRssMB;
+  for (const scenario of scenarios.filter((s) => s.kind === 'download' || s.kind === 'upload')) {
     const value = peak(scenario.id);
     if (value === undefined) continue;
     verdicts.push({
@@ -68,12 +78,11 @@ export function g12Verdicts(scenarios, rows, subject, { flatnessAdvisory = false
       ok: value.max * 1e6 < G12.maxPeakBytes,
       detail: `${value.max.toFixed(1)} MB`,
     });
-    const quarter = scenarios.find((s) => s.quarterOf === scenario.id);
-    const small = quarter && peak(quarter.id);
+    const small = scenario.flatOf && peak(scenario.flatOf);
     if (small !== undefined) {
       const growth = (value.median - small.median) / small.median;
       verdicts.push({
-        check: `${scenario.id} vs ${quarter.id}: same median peak within ${G12.flatness * 100}%`,
+        check: `${scenario.id} vs ${scenario.flatOf.replace('memory ', '')}: same median peak within ${G12.flatness * 100}%`,
         ok: Math.abs(growth) <= G12.flatness,
         advisory: flatnessAdvisory,
         detail: `${value.median.toFixed(1)} vs ${small.median.toFixed(1)} MB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%)`,
@@ -83,22 +92,70 @@ export function g12Verdicts(scenarios, rows, subject, { flatnessAdvisory = false
   return verdicts;
 }
 
-/** The table as text. */
-export function formatTable(rows, subject) {
-  const header = ['scenario', 'tool', 'wall s (median)', 'min–max', 'cpu s', 'peak RSS MB (median/max)', `${subject} ÷ tool: wall (per-round range)`, 'rss'];
-  const lines = rows.map((r) => [
-    r.scenario,
-    r.tool,
-    fmtS(r.wallMs.median),
-    `${fmtS(r.wallMs.min)}–${fmtS(r.wallMs.max)}`,
-    r.cpuS === undefined ? '' : r.cpuS.toFixed(2),
-    r.peakRssMB ? `${r.peakRssMB.median.toFixed(1)} / ${r.peakRssMB.max.toFixed(1)}` : '',
-    r.subjectRatio ? `${r.subjectRatio.wall.toFixed(2)}× (${r.subjectRatio.min.toFixed(2)}–${r.subjectRatio.max.toFixed(2)})` : '—',
-    r.subjectRatio?.rss ? `${r.subjectRatio.rss.toFixed(2)}×` : '—',
-  ]);
+/** Issue 6 targets (reported, never enforced): ratios of medians and peak RSS. */
+export function targetChecks(scenarios, rows) {
+  const checks = [];
+  for (const t of TARGETS) {
+    for (const s of scenarios.filter((x) => x.kind === t.kind && !x.group)) {
+      const row = rows.find((r) => r.scenario === s.id && r.tool === t.peer);
+      if (!row?.subjectRatio) continue;
+      const r = row.subjectRatio;
+      checks.push({ check: `${s.id}: ${t.what ?? `rxtransfer ÷ ${t.peer}`} ≤ ${t.max.toFixed(2)}×`, ok: r.value <= t.max, detail: `${r.value.toFixed(2)}× (per round ${r.min.toFixed(2)}–${r.max.toFixed(2)})` });
+    }
+  }
+  for (const s of scenarios.filter((x) => (x.kind === 'download' || x.kind === 'upload') && !x.group)) {
+    const row = rows.find((r) => r.scenario === s.id && r.tool === 'rxtransfer');
+    if (row?.peakRssMB) checks.push({ check: `${s.id}: rxtransfer peak RSS ≤ ${TARGET_PEAK_MB} MB`, ok: row.peakRssMB.max <= TARGET_PEAK_MB, detail: `${row.peakRssMB.median.toFixed(1)} MB median, ${row.peakRssMB.max.toFixed(1)} MB max` });
+  }
+  return checks;
+}
+
+/** The table as Markdown (also printed). */
+export function formatTable(rows) {
+  const header = ['scenario', 'tool', 'median', 'min–max', 'cpu s', 'peak RSS MB (median / max)', 'rxtransfer ÷ tool (per-round range)', 'RSS ratio'];
+  const lines = rows.map((r) => {
+    const micro = r.kind === 'micro';
+    const value = micro ? `${Math.round(r.opsPerSecond).toLocaleString('en-US')} ops/s` : `${fmtS(r.ms.median)} s`;
+    const range = micro ? `${fmtS(r.ms.min)}–${fmtS(r.ms.max)} s` : `${fmtS(r.ms.min)}–${fmtS(r.ms.max)}`;
+    return [
+      r.scenario,
+      r.tool,
+      value,
+      range,
+      r.cpuS === undefined ? '' : r.cpuS.toFixed(2),
+      r.peakRssMB ? `${r.peakRssMB.median.toFixed(1)} / ${r.peakRssMB.max.toFixed(1)}` : '',
+      r.subjectRatio ? `${r.subjectRatio.value.toFixed(2)}× (${r.subjectRatio.min.toFixed(2)}–${r.subjectRatio.max.toFixed(2)})` : '—',
+      r.subjectRatio?.rss ? `${r.subjectRatio.rss.toFixed(2)}×` : '—',
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => '| ' + cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
   return [fmt(header), '|' + widths.map((w, i) => (i >= 2 ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|') + '|', ...lines.map(fmt)].join('\n');
+}
+
+export const DOC_BEGIN = '<!-- bench:begin (generated by `npm run bench`; edit around it, not inside) -->';
+export const DOC_END = '<!-- bench:end -->';
+
+/** The generated part of docs/performance.md: machine, versions, date, the table, verdicts. */
+export function docSection(record, table, verdicts, targets) {
+  const m = record.machine;
+  const v = record.versions;
+  const line = (x) => `- ${x.ok ? 'met' : x.advisory ? 'note' : 'missed'}: ${x.check}: ${x.detail}`;
+  return [
+    DOC_BEGIN,
+    `Run of ${record.date.slice(0, 16).replace('T', ' ')} UTC, ${record.mode}, ${record.rounds} rounds${record.compare ? `, compared with ${record.compare}` : ''}.`,
+    `Machine: ${m.platform}, ${m.cpus} × ${m.cpu}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB RAM; temporary files in ${m.tmpdir}.`,
+    `Versions: Node ${v.node}, axios ${v.axios}, got ${v.got ?? '—'}, undici ${v.undici ?? '—'}, rxjs ${v.rxjs}, ${v.curl ?? 'no curl'}; rxtransfer at ${v.commit?.slice(0, 12) ?? '?'} (lib from ${record.lib}, plus uncommitted changes if any).`,
+    '',
+    table,
+    '',
+    'G12 (enforced, exit 1 when missed):',
+    ...verdicts.map(line),
+    '',
+    'Issue 6 targets (reported, not enforced):',
+    ...targets.map(line),
+    DOC_END,
+  ].join('\n');
 }
 
 export { label };

@@ -1,21 +1,25 @@
-// `npm run bench` — the G12 memory benchmark (and the frame the full benchmark grows in).
+// `npm run bench` — issue 6: rxtransfer against curl, node:http, axios, got and undici, plus the
+// event pipeline, the EAP adapters and G12's memory ceilings.
 //
 // Every transfer runs as its own process against a loopback server in another process
 // (server.mjs), so each figure is the whole client process: wall time from spawn to exit and
-// peak RSS from GNU time. rxtransfer and its peers (node:http, axios, curl) run in rounds,
-// side by side, the order rotated each round; ratios are rxtransfer ÷ peer.
+// peak RSS from GNU time. The tools of a scenario run in rounds, side by side, the order rotated
+// each round; ratios are rxtransfer ÷ tool (the median of each over the median of the other,
+// and the range of the per-round ratios). See scenarios.mjs for what runs.
 //
-//   npm run bench                      1 GiB / 256 MiB download, 256 MiB / 64 MiB upload, 5 rounds
-//   npm run bench -- --quick           64 / 16 MiB download, 16 / 4 MiB upload, 2 rounds (CI)
+//   npm run bench                      full: 1 GiB / 256 MiB / 2000 small / 2 GiB memory, 5 rounds;
+//                                      prints the table and rewrites the generated part of docs/performance.md
+//   npm run bench -- --quick           small sizes, 2 rounds, < 1 minute (CI); does not touch docs/
 //   npm run bench -- --rounds 3 --only upload --tools rxtransfer,curl --lib dist --no-check
 //   npm run bench -- --lib /tmp/patched/lib   (bundle a patched copy of lib/ instead of lib/)
-//   npm run bench -- --compare /tmp/patched/lib --tools node:http   (lib/ and a patched copy side by side)
+//   npm run bench -- --compare /tmp/patched/lib --only download   (lib/ and a patched copy side by side)
 //
-// Prints a table, writes spec/.output/bench.json, and exits 1 when a G12 target is missed
-// (unless --no-check; with --quick only the 150 MB ceiling is enforced). Before each run the runner calls `sync` (not timed; --no-sync skips it).
-// Temporary files live in os.tmpdir() and are removed at the end.
+// Writes spec/.output/bench.json, and exits 1 when a transfer breaks or a G12 ceiling is missed
+// (unless --no-check; with --quick only the 150 MB ceiling is enforced, never a ratio). Before each
+// run the runner calls `sync` (not timed; --no-sync skips it). Temporary files live in
+// os.tmpdir() (or --tmp) and are removed at the end.
 import { spawn, execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -25,9 +29,10 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { buildRxtransferClient } from './build-client.mjs';
 import { GNU_TIME, measure, killRunning } from './measure.mjs';
-import { availableTools } from './tools.mjs';
-import { memoryScenarios, label, MiB } from './scenarios.mjs';
-import { summarize, g12Verdicts, formatTable } from './report.mjs';
+import { readFile } from 'node:fs/promises';
+import { availableTools, toolsFor } from './tools.mjs';
+import { allScenarios, label, MiB } from './scenarios.mjs';
+import { summarize, g12Verdicts, targetChecks, formatTable, docSection, DOC_BEGIN, DOC_END } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -44,6 +49,9 @@ const { values: opts } = parseArgs({
     out: { type: 'string', default: join(root, 'spec', '.output', 'bench.json') },
     'no-check': { type: 'boolean', default: false },
     'no-sync': { type: 'boolean', default: false },
+    'no-docs': { type: 'boolean', default: false },
+    docs: { type: 'string', default: join(root, 'docs', 'performance.md') },
+    tmp: { type: 'string' },
   },
 });
 const rounds = Number(opts.rounds ?? opts.pairs ?? (opts.quick ? 2 : 5));
@@ -104,103 +112,143 @@ function version(argv) {
 }
 
 async function main(state) {
-  let scenarios = memoryScenarios({ quick: opts.quick });
-  if (opts.only) scenarios = scenarios.filter((s) => s.id.includes(opts.only) || s.mode === opts.only);
+  let scenarios = allScenarios({ quick: opts.quick });
+  if (opts.only) scenarios = scenarios.filter((s) => opts.only.split(',').some((o) => s.id.includes(o) || s.kind === o || s.group === o));
   if (scenarios.length === 0) throw new Error(`--only ${opts.only} matches no scenario`);
 
-  state.tmp = await mkdtemp(join(os.tmpdir(), 'rxt-bench-'));
-  const needed = Math.max(...scenarios.map((s) => s.size)) + scenarios.filter((s) => s.mode === 'upload').reduce((a, s) => a + s.size, 0) + 64 * MiB;
+  state.tmp = await mkdtemp(join(opts.tmp ?? os.tmpdir(), 'rxt-bench-'));
+  const transfers = scenarios.filter((s) => s.kind === 'download' || s.kind === 'upload');
+  const needed = Math.max(0, ...transfers.map((s) => s.size)) + transfers.filter((s) => s.kind === 'upload').reduce((a, s) => a + s.size, 0) + 64 * MiB;
   const fsStats = await statfs(state.tmp);
   if (fsStats.bavail * fsStats.bsize < needed) throw new Error(`${state.tmp} has ${label(fsStats.bavail * fsStats.bsize)} free; this run needs ${label(needed)}`);
 
-  const client = opts.lib === 'dist' ? join(here, 'clients', 'rxtransfer.mjs') : await buildRxtransferClient(opts.lib === 'src' ? undefined : resolve(opts.lib));
-  const compareClient = opts.compare ? await buildRxtransferClient(resolve(opts.compare), join(root, 'spec', '.output', 'bench-compare')) : undefined;
-  let tools = availableTools(client, { compareClient });
+  const libDir = opts.lib === 'src' || opts.lib === 'dist' ? undefined : resolve(opts.lib);
+  const rxtransferClient = opts.lib === 'dist' ? join(here, 'clients', 'rxtransfer.mjs') : await buildRxtransferClient(libDir);
+  const microClient = await buildRxtransferClient(libDir, undefined, 'micro');
+  const compareOut = join(root, 'spec', '.output', 'bench-compare');
+  const compareClient = opts.compare ? await buildRxtransferClient(resolve(opts.compare), compareOut) : undefined;
+  const compareMicro = opts.compare ? await buildRxtransferClient(resolve(opts.compare), compareOut, 'micro') : undefined;
+  let tools = availableTools({ rxtransferClient, microClient, compareClient, compareMicro });
   if (opts.tools) {
     const wanted = opts.tools.split(',');
-    tools = tools.filter((t) => t.subject || wanted.includes(t.name) || t.name === 'rxtransfer@compare');
+    tools = tools.filter((t) => t.subject || t.compare || wanted.includes(t.name));
   }
   if (!GNU_TIME) log('note: GNU time not found; peak RSS is what node clients report, none for curl');
 
   state.server = await startServer();
   const base = `http://127.0.0.1:${state.server.port}`;
   const sources = new Map();
-  for (const s of scenarios.filter((s) => s.mode === 'upload')) {
+  for (const s of scenarios.filter((s) => s.kind === 'upload')) {
+    if (sources.has(s.size)) continue;
     const path = join(state.tmp, `up-${s.size}.bin`);
     await makeFile(path, s.size);
-    sources.set(s.id, path);
+    sources.set(s.size, path);
   }
 
   const statsFile = join(state.tmp, 'time.txt');
   const timeoutMs = opts.quick ? 60_000 : 600_000;
   // Flush dirty pages before each run (outside its time), so one run's writeback does not land in the next.
   const settle = !opts['no-sync'] && process.platform !== 'win32';
-  const runOnce = async (tool, mode, size, source) => {
+  const runOnce = async (tool, scenario) => {
+    const { kind, size } = scenario;
     const target = join(state.tmp, `down-${tool.name.replace(/\W/g, '')}.bin`);
-    const [url, file] = mode === 'download' ? [`${base}/bytes/${size}`, target] : [`${base}/sink`, source];
+    const url = kind === 'download' || kind === 'small' ? `${base}/bytes/${size}` : `${base}/sink`;
+    const file = kind === 'download' ? target : sources.get(size);
     try {
-      if (settle) execFileSync('sync');
-      const m = await measure(tool.argv(mode, url, file), { timeoutMs, statsFile });
+      if (settle && kind !== 'micro') execFileSync('sync');
+      const m = await measure(tool.argv(scenario, url, file), { timeoutMs, statsFile });
       if (tool.reports && !m.client) {
-        throw new Error(`${tool.name} ${mode} exited 0 without its result line: the transfer neither completed nor failed (nothing kept the process alive)`);
+        throw new Error(`${tool.name} ${scenario.id} exited 0 without its result line: the transfer neither completed nor failed (nothing kept the process alive)`);
       }
-      const moved = mode === 'download' ? (await stat(target)).size : m.client?.bytes ?? JSON.parse(m.stdout).received;
-      if (moved !== size) throw new Error(`${tool.name} ${mode} moved ${moved} bytes, expected ${size}`);
+      const expected = kind === 'small' ? size * scenario.count : kind === 'micro' ? scenario.count : size;
+      const moved = kind === 'download' ? (await stat(target)).size : (m.client?.bytes ?? JSON.parse(m.stdout).received);
+      if (moved !== expected) throw new Error(`${tool.name} ${scenario.id} moved ${moved} bytes, expected ${expected}`);
       return m;
     } finally {
-      if (mode === 'download') await rm(target, { force: true });
+      if (kind === 'download') await rm(target, { force: true });
     }
   };
 
   // Warm-up (not recorded): every tool once, small, which also proves each one works here.
   const warmSource = join(state.tmp, 'warm.bin');
   await makeFile(warmSource, MiB);
-  for (const tool of tools) {
-    await runOnce(tool, 'download', MiB);
-    await runOnce(tool, 'upload', MiB, warmSource);
+  sources.set(MiB, warmSource);
+  const warm = new Map();
+  for (const s of scenarios) {
+    const small = s.kind === 'micro' ? { ...s, count: 10 } : s.kind === 'small' ? { ...s, count: 16 } : { ...s, size: MiB };
+    for (const tool of toolsFor(s, tools)) {
+      const key = `${tool.name} ${s.kind} ${s.variant ?? ''}`;
+      if (warm.has(key)) continue;
+      warm.set(key, true);
+      await runOnce(tool, small);
+    }
   }
 
   const runs = [];
   for (const scenario of scenarios) {
+    const here = toolsFor(scenario, tools);
     for (let round = 0; round < rounds; round++) {
-      const order = tools.map((_, i) => tools[(i + round) % tools.length]);
+      const order = here.map((_, i) => here[(i + round) % here.length]);
       for (const tool of order) {
-        const m = await runOnce(tool, scenario.mode, scenario.size, sources.get(scenario.id));
+        const m = await runOnce(tool, scenario);
         runs.push({ scenario: scenario.id, tool: tool.name, round, wallMs: m.wallMs, maxRssKiB: m.maxRssKiB, userS: m.userS, sysS: m.sysS, clientMs: m.client?.ms, events: m.client?.events ?? -1 });
-        log(`${scenario.id.padEnd(16)} ${tool.name.padEnd(10)} round ${round + 1}/${rounds}  ${(m.wallMs / 1000).toFixed(2)} s  ${((m.maxRssKiB * 1024) / 1e6).toFixed(1)} MB`);
+        log(`${scenario.id.padEnd(26)} ${tool.name.padEnd(24)} round ${round + 1}/${rounds}  ${(m.wallMs / 1000).toFixed(2)} s  ${((m.maxRssKiB * 1024) / 1e6).toFixed(1)} MB`);
       }
     }
   }
 
-  const subject = tools.find((t) => t.subject).name;
-  const rows = summarize(scenarios, tools, runs);
-  const verdicts = g12Verdicts(scenarios, rows, subject, { flatnessAdvisory: opts.quick });
-  console.log(`\nrxtransfer G12 memory benchmark (${opts.quick ? 'quick' : 'full'}, ${rounds} rounds, lib from ${opts.lib}${opts.compare ? `, compared with ${opts.compare}` : ''}); MB = 10^6 bytes\n`);
-  console.log(formatTable(rows, subject));
+  const rows = summarize(scenarios, runs);
+  const verdicts = g12Verdicts(scenarios, rows, { flatnessAdvisory: opts.quick });
+  const targets = targetChecks(scenarios, rows);
+  const table = formatTable(rows);
+  console.log(`\nrxtransfer benchmark (${opts.quick ? 'quick' : 'full'}, ${rounds} rounds, lib from ${opts.lib}${opts.compare ? `, compared with ${opts.compare}` : ''}); MB = 10^6 bytes\n`);
+  console.log(table);
   console.log('');
   for (const v of verdicts) console.log(`${v.ok ? 'PASS' : v.advisory ? 'note' : 'FAIL'}  G12 ${v.check}: ${v.detail}${v.advisory && !v.ok ? ' (not enforced with --quick: small sizes end before the GC plateau)' : ''}`);
+  for (const t of targets) console.log(`${t.ok ? 'met ' : 'miss'}  target ${t.check}: ${t.detail}`);
 
+  const packageVersion = (name) => {
+    try {
+      return JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+    } catch {
+      return undefined;
+    }
+  };
   const record = {
     date: new Date().toISOString(),
     mode: opts.quick ? 'quick' : 'full',
     rounds,
     lib: opts.lib,
     compare: opts.compare,
-    machine: { platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryBytes: os.totalmem() },
+    machine: { platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryBytes: os.totalmem(), tmpdir: state.tmp.replace(/\/rxt-bench-.*$/, '') },
     versions: {
       node: process.version,
-      axios: JSON.parse(execFileSync(process.execPath, ['-p', 'JSON.stringify(require("axios/package.json").version)'], { cwd: root, encoding: 'utf8' })),
+      axios: packageVersion('axios'),
+      got: packageVersion('got'),
+      undici: packageVersion('undici'),
+      rxjs: packageVersion('rxjs'),
       curl: tools.some((t) => t.name === 'curl') ? version(['curl', '--version']) : undefined,
       commit: version(['git', '-C', root, 'rev-parse', 'HEAD']),
     },
     scenarios,
     rows,
     verdicts,
+    targets,
     runs,
   };
   await mkdir(dirname(opts.out), { recursive: true });
   await writeFile(opts.out, JSON.stringify(record, null, 2) + '\n');
   console.log(`\nwrote ${opts.out}`);
+  // Only a full run of every scenario describes the library; --quick, --only and --tools do not.
+  if (!opts.quick && !opts.only && !opts.tools && !opts['no-docs']) {
+    const section = docSection(record, table, verdicts, targets);
+    let doc = existsSync(opts.docs) ? await readFile(opts.docs, 'utf8') : `# Performance\n\n${DOC_BEGIN}\n${DOC_END}\n`;
+    const a = doc.indexOf(DOC_BEGIN);
+    const b = doc.indexOf(DOC_END);
+    doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + DOC_END.length) : `${doc.trimEnd()}\n\n${section}\n`;
+    await writeFile(opts.docs, doc);
+    console.log(`wrote ${opts.docs}`);
+  }
   return verdicts.every((v) => v.ok || v.advisory) || opts['no-check'] ? 0 : 1;
 }
 

@@ -1,5 +1,5 @@
 // The tools a scenario compares: rxtransfer and its peers, each as the command line of one
-// whole process. `subject` is the tool under test; ratios are taken against it.
+// whole process. `subject` marks rxtransfer itself; ratios are rxtransfer ÷ tool.
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,26 +15,59 @@ function has(command) {
   }
 }
 
+function resolvable(name) {
+  try {
+    execFileSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(name)})`], { cwd: join(clients, '..', '..', '..'), stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The tools available on this machine. `rxtransferClient` is the file that runs the rxtransfer
- * client (the bundle from build-client.mjs, or clients/rxtransfer.mjs against dist/);
- * `compareClient`, when given, is a second rxtransfer bundle (a patched lib/) measured beside it.
- * Each tool: {name, subject?, reports? (prints the clients/common.mjs result line), argv(mode, url, file)}.
+ * The tools available on this machine. `rxtransferClient` runs the rxtransfer client (the
+ * bundle from build-client.mjs, or clients/rxtransfer.mjs against dist/); `microClient` the
+ * microbenchmarks; `compareClient`/`compareMicro`, when given, a patched lib/ measured beside it.
+ * Each tool: {name, subject?, reports (prints the clients/common.mjs result line), kinds,
+ * argv(scenario, url, file)}.
  */
-export function availableTools(rxtransferClient, { compareClient } = {}) {
+export function availableTools({ rxtransferClient, microClient, compareClient, compareMicro }) {
   const node = process.execPath;
-  const nodeClient = (file) => (mode, url, path) => [node, file, mode, url, path];
+  const transfer = (file, extra = []) => (s, url, path) => [node, file, s.kind, url, s.kind === 'small' ? `${s.count}x${s.inflight}` : path, ...extra];
+  const micro = (file, suffix = '') => (s) => [node, file, s.variant + suffix, String(s.count)];
   const tools = [
-    { name: 'rxtransfer', subject: true, reports: true, argv: nodeClient(rxtransferClient) },
-    ...(compareClient ? [{ name: 'rxtransfer@compare', reports: true, argv: nodeClient(compareClient) }] : []),
-    { name: 'node:http', reports: true, argv: nodeClient(join(clients, 'node-http.mjs')) },
-    { name: 'axios', reports: true, argv: nodeClient(join(clients, 'axios.mjs')) },
+    { name: 'rxtransfer', subject: true, argv: transfer(rxtransferClient) },
+    { name: 'rxtransfer progress off', argv: transfer(rxtransferClient, ['--progress', 'off']) },
+    { name: 'node:http', argv: transfer(join(clients, 'node-http.mjs')) },
+    { name: 'axios', argv: transfer(join(clients, 'axios.mjs')) },
+    { name: 'rxtransfer pipeline', subject: true, argv: micro(microClient) },
+    { name: 'bare Subject', argv: micro(microClient, '-bare') },
+    { name: 'toEap→fromEap', subject: true, argv: micro(microClient) },
+    { name: 'bare transfer', argv: micro(microClient, '-bare') },
   ];
+  if (compareClient) {
+    tools.push({ name: 'rxtransfer@compare', compare: true, argv: transfer(compareClient) });
+    tools.push({ name: 'rxtransfer pipeline@compare', compare: true, argv: micro(compareMicro) });
+    tools.push({ name: 'toEap→fromEap@compare', compare: true, argv: micro(compareMicro) });
+  }
+  if (resolvable('got')) tools.push({ name: 'got', argv: transfer(join(clients, 'got.mjs')) });
+  if (resolvable('undici')) tools.push({ name: 'undici', argv: transfer(join(clients, 'undici.mjs')) });
   if (has('curl')) {
     tools.push({
       name: 'curl',
-      argv: (mode, url, path) => (mode === 'download' ? ['curl', '-s', '-f', '-o', path, url] : ['curl', '-s', '-f', '-T', path, url]),
+      external: true,
+      argv: (s, url, path) => (s.kind === 'download' ? ['curl', '-s', '-f', '-o', path, url] : ['curl', '-s', '-f', '-T', path, url]),
     });
   }
+  for (const tool of tools) tool.reports ??= !tool.external;
   return tools;
+}
+
+/** The tools of a scenario that exist here (a compare tool follows the subject it shadows). */
+export function toolsFor(scenario, tools) {
+  const names = [...scenario.tools];
+  const subject = names[0];
+  const shadow = tools.find((t) => t.compare && t.name === `${subject}@compare`);
+  if (shadow) names.splice(1, 0, shadow.name);
+  return names.map((n) => tools.find((t) => t.name === n)).filter(Boolean);
 }

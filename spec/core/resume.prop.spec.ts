@@ -36,7 +36,8 @@ describe('resume within a run (properties)', () => {
         fc.array(answerArb, { minLength: 1, maxLength: 6 }),
         fc.constantFrom(0, 1e9),
         fc.option(fc.nat({ max: 1 }), { nil: undefined }),
-        async (versions, answers, progressInterval, integrityOf) => {
+        fc.boolean(),
+        async (versions, answers, progressInterval, integrityOf, buffered) => {
           const versionsMonotone = answers.map((a, i) => ({ ...a, version: Math.max(a.version, ...answers.slice(0, i).map((b) => b.version)) }));
           const timer = new VirtualTimer();
           const fake = new FakeTransport();
@@ -81,6 +82,7 @@ describe('resume within a run (properties)', () => {
             const send = answer.failAfter === undefined ? rest.byteLength : Math.min(answer.failAfter, rest.byteLength);
             for (let at = 0; at < send; at += 7) {
               await advance(timer, 3);
+              if (buffered) req.downloadProgress(Math.min(send, at + 7)); // raw bytes of this response, as XHR reports them
               req.chunk(rest.subarray(at, Math.min(send, at + 7)));
             }
             await advance(timer, 1);

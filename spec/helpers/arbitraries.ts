@@ -47,6 +47,8 @@ export interface Scenario {
   readonly kind: 'download' | 'upload';
   readonly method: string;
   readonly uploadSize: number;
+  /** `stream`: a one-shot async iterable (size unknown): never retried or redirected with its body once sent. */
+  readonly uploadBody: 'bytes' | 'stream';
   /** Fractions (0..1, sorted) of the upload body reported as handed to the socket, per request with a body. */
   readonly uploadSteps: readonly number[];
   /** The resource the server answers with (the same on every attempt, as a real server). */
@@ -166,6 +168,7 @@ export function scenarioArbitrary(parts: Partial<ScenarioParts> = {}): fc.Arbitr
       kind: parts.kind ?? fc.constantFrom<'download' | 'upload'>('download', 'upload'),
       uploadMethod: fc.constantFrom('POST', 'PUT', 'PATCH'),
       uploadSize: fc.nat({ max: 40 }),
+      uploadBody: fc.constantFrom<'bytes' | 'stream'>('bytes', 'bytes', 'stream'),
       uploadSteps: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 }).map((xs) => xs.sort((a, b) => a - b)),
       body: bodyArb(),
       responses: parts.responses ?? fc.array(responsePlanArb, { minLength: 1, maxLength: 5 }),

@@ -1,10 +1,9 @@
 import { asapScheduler, asyncScheduler, queueScheduler, type Observable, type Subscription } from 'rxjs';
 import { download, upload, type TransferEvent, type TransferProgress } from 'rxtransfer';
 import { FakeTransport, type FakeRequest, type Notification } from 'rxtransfer/testing';
-import type { DeliveryKind, Scenario } from './arbitraries.js';
+import { IDLE_MS, type DeliveryKind, type Scenario } from './arbitraries.js';
 import { BASE_URL, planFor, predict, stepsOf, type Step } from './trace-oracle.js';
 import { RecordingScheduler, VirtualTimer } from './virtual-timer.js';
-import { IDLE_MS } from './arbitraries.js';
 
 /** Lets every pending microtask run (one macrotask turn). */
 export function settle(): Promise<void> {
@@ -152,6 +151,15 @@ export async function drive(timer: VirtualTimer, until: () => boolean, what: str
   throw new Error(`hung: ${what} never happened (G2: a transfer that can hang needs a timeout)`);
 }
 
+/** The upload body of a scenario: bytes, or a one-shot stream of them. */
+export function uploadBodyOf(sc: Scenario): Uint8Array | AsyncIterable<Uint8Array> {
+  const bytes = new Uint8Array(sc.uploadSize).fill(7);
+  if (sc.uploadBody === 'bytes') return bytes;
+  return (async function* () {
+    yield bytes;
+  })();
+}
+
 export interface ScenarioRun {
   readonly recorder: Recorder<unknown>;
   readonly fake: FakeTransport;
@@ -187,7 +195,7 @@ export async function runScenario(sc: Scenario): Promise<ScenarioRun> {
     method: sc.method,
   };
   const transfer: Observable<TransferEvent<unknown>> =
-    sc.kind === 'download' ? download(BASE_URL, common) : upload(BASE_URL, new Uint8Array(sc.uploadSize).fill(7), common);
+    sc.kind === 'download' ? download(BASE_URL, common) : upload(BASE_URL, uploadBodyOf(sc), common);
   await settle();
   const requestsBeforeSubscribe = fake.requests.length;
   const recorder = record(transfer, delivery);

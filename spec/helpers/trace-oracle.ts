@@ -167,6 +167,8 @@ export function predict(sc: Scenario): Prediction {
   let steps = 0;
   let maxDelivered = 0;
   const requests: RequestExpectation[] = [];
+  // An upload of a stream opened its body with the first request: no attempt may follow.
+  const oneShot = sc.kind === 'upload' && sc.uploadBody === 'stream';
   const cancelled = (): Expected | undefined => {
     const c = sc.cancel;
     if (c === undefined || !(c.phase === 'step' ? c.at < steps : c.at < requests.length)) return undefined;
@@ -189,11 +191,13 @@ export function predict(sc: Scenario): Prediction {
         method = 'GET';
         withBody = false;
       }
+      // A one-shot stream cannot be sent twice.
+      if (withBody && oneShot) return done({ type: 'error', code: 'http', detail: String(plan.status) });
       url = new URL(LOCATIONS[plan.location], url).href;
       if (new URL(url).origin !== new URL(BASE_URL).origin) credentials = false;
       continue;
     }
-    const allowed = end.retryable && attempt <= sc.retry && (sc.unsafeMethods || IDEMPOTENT.has(method));
+    const allowed = end.retryable && attempt <= sc.retry && (sc.unsafeMethods || IDEMPOTENT.has(method)) && !oneShot;
     if (!allowed) return done({ type: 'error', code: end.code, detail: end.detail });
     attempt++;
   }

@@ -306,7 +306,8 @@ class TransferRun<R> {
         headers['Content-Type'] = this.body!.contentType;
       }
       // Filled in when the head is read; the download-progress hook reads it.
-      const download = { started: false, total: undefined as number | undefined };
+      // `start`: where this response's bytes begin (0 when the server ignored the range and the held bytes were dropped).
+      const download = { started: false, start: 0, total: undefined as number | undefined };
       let response: TransportResponse;
       try {
         // Raced against the abort: a transport (or an axios interceptor) that ignores the signal cannot hold a timeout or a cancel up (G2, G9).
@@ -328,7 +329,7 @@ class TransferRun<R> {
           },
           onDownloadProgress: (loaded) => {
             watchdog.touch();
-            if (download.started) reporter.observe('download', offset + loaded, download.total);
+            if (download.started) reporter.observe('download', download.start + loaded, download.total);
           },
         }), attempt.signal);
       } catch (error) {
@@ -381,6 +382,7 @@ class TransferRun<R> {
       const rangeSize = start > 0 ? parseContentRange(response.headers['content-range'])?.size : undefined;
       const downloadTotal = rangeSize ?? (length === undefined ? undefined : start + length);
       download.total = downloadTotal;
+      download.start = start;
       if (downloadTotal !== undefined && downloadTotal > n.maxBytes) {
         attempt.abort();
         throw new IntegrityError('too-large', `body of ${downloadTotal} bytes is over maxBytes (${n.maxBytes})`, context);

@@ -1,10 +1,11 @@
 // Peer: axios as a user would write it: `responseType: 'stream'` piped to a file; an upload
 // from a file stream with `maxRedirects: 0` (with redirects on, axios' follow-redirects layer
-// keeps every chunk of the body in memory).
+// keeps every chunk of the body in memory); small requests as `axios.get(url)` with the
+// defaults (on Node 20 the global agent keeps connections alive).
 import axios from 'axios';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { clientArgs, finish, fail } from './common.mjs';
+import { clientArgs, finish, fail, manySmall } from './common.mjs';
 
 const args = clientArgs();
 
@@ -26,4 +27,8 @@ async function upload() {
   return response.data.received;
 }
 
-(args.mode === 'download' ? download() : upload()).then((bytes) => finish(args, bytes), fail);
+function small() {
+  return manySmall(args, async () => (await axios.get(args.url, { responseType: 'arraybuffer' })).data.byteLength);
+}
+
+({ download, upload, small })[args.mode]().then((bytes) => finish(args, bytes), fail);

@@ -1,9 +1,10 @@
 // Peer: plain node:http, as a user would write it: the response piped to a file, the file
-// piped to the request.
+// piped to the request; small requests on a keep-alive agent (Node 20's global agent keeps
+// connections alive; an explicit agent makes that independent of the Node version).
 import http from 'node:http';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { clientArgs, finish, fail } from './common.mjs';
+import { clientArgs, finish, fail, manySmall } from './common.mjs';
 
 const args = clientArgs();
 
@@ -29,5 +30,21 @@ function upload() {
   createReadStream(args.file).pipe(req);
 }
 
-if (args.mode === 'download') download();
-else upload();
+function small() {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: args.inflight });
+  const one = () =>
+    new Promise((resolve, reject) => {
+      http
+        .get(args.url, { agent }, (res) => {
+          if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}`));
+          const parts = [];
+          res.on('data', (chunk) => parts.push(chunk));
+          res.on('end', () => resolve(Buffer.concat(parts).length));
+          res.on('error', reject);
+        })
+        .on('error', reject);
+    });
+  manySmall(args, one).then((bytes) => finish(args, bytes), fail);
+}
+
+({ download, upload, small })[args.mode]();

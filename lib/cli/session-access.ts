@@ -1,0 +1,201 @@
+/**
+ * How the `rxtransfer session` commands reach a session, on the public API only.
+ *
+ * - As the **owner** (`run`): `TransferSession.open`, which takes the session's lock (S8) and
+ *   runs its queued tasks.
+ * - As an **administrator** (`add`, `cancel`): also the owner, so the lock still guarantees one
+ *   writer, but over a platform whose transfers never start: opening a session starts its queued
+ *   tasks, and `add` must return once the task is persisted, without touching the network. The
+ *   tasks stay queued (a running task is never stored as running) for the next `run`.
+ * - As a **reader** (`list`, `watch`): no lock at all. The journal is append-only with
+ *   checksummed whole-line records and compacted by an atomic rename, so reading it while its
+ *   owner writes gives a consistent snapshot (a torn last line is skipped). Live bytes come from
+ *   the `<to>.partial` files the running downloads grow.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { Observable } from 'rxjs';
+import {
+  createSessionApi,
+  JournalStoreHandle,
+  TransferSession,
+  type DownloadFunction,
+  type SessionOptions,
+  type TaskRecord,
+  type TaskState,
+  type UploadFunction,
+} from '../index.node.js';
+import { defaultSessionDirectory, nodeJournalFile, nodeSessionPlatform, PARTIAL_SUFFIX, sessionDirectory } from '../node/index.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import { printable } from './format.js';
+
+/** Exit code when another process owns the session (a `run` holds its lock). */
+export const SESSION_LOCKED_EXIT = 7;
+
+/** Where a session lives on disk. */
+export interface SessionPaths {
+  /** The sessions directory (`--dir`, else the library's default). */
+  readonly root: string;
+  /** This session's own directory. */
+  readonly dir: string;
+  readonly journal: string;
+  readonly lock: string;
+}
+
+export function sessionPaths(id: string, dir: string | undefined): SessionPaths {
+  const root = dir ?? defaultSessionDirectory();
+  const own = sessionDirectory(root, id);
+  return { root, dir: own, journal: join(own, 'journal.log'), lock: join(own, 'lock') };
+}
+
+/** Transfers that never start: they wait, touching nothing, until the session stops them. */
+const inertTransfer = (_url: unknown, options?: { signal?: AbortSignal }) =>
+  new Observable<never>((subscriber) => {
+    const signal = options?.signal;
+    if (!signal || signal.aborted) return subscriber.complete();
+    const end = () => subscriber.complete();
+    signal.addEventListener('abort', end, { once: true });
+    return () => signal.removeEventListener('abort', end);
+  });
+
+const adminApi = createSessionApi(
+  nodeSessionPlatform({ download: inertTransfer as unknown as DownloadFunction, upload: inertTransfer as unknown as UploadFunction }),
+);
+
+/** Opens the session as its owner, to run its tasks. Rejects with `SessionLockedError`. */
+export function openOwner(options: SessionOptions): Promise<TransferSession> {
+  return TransferSession.open(options);
+}
+
+/** Opens the session as its owner without running anything: for adding and cancelling tasks. */
+export function openAdmin(id: string, dir: string | undefined): Promise<TransferSession> {
+  return adminApi.open({ id, ...(dir !== undefined ? { directory: dir } : {}) });
+}
+
+/** Whether the session has a directory (it was used before). */
+export async function sessionExists(paths: SessionPaths): Promise<boolean> {
+  try {
+    return (await stat(paths.dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The error for a session that was never used. */
+export function noSession(id: string, paths: SessionPaths): CliError {
+  return new CliError('usage', `no session "${id}" in ${paths.root}; add a task first: rxtransfer session ${id} add <url> -o FILE`);
+}
+
+/** The process holding the session's lock, when one that lives (or lives on another host) does. */
+export async function lockOwner(paths: SessionPaths): Promise<{ pid: number; host: string } | undefined> {
+  let owner: { pid?: unknown; host?: unknown };
+  try {
+    owner = JSON.parse(await readFile(paths.lock, 'utf8')) as { pid?: unknown; host?: unknown };
+  } catch {
+    return undefined;
+  }
+  if (typeof owner.pid !== 'number' || typeof owner.host !== 'string') return undefined;
+  if (owner.host !== hostname()) return { pid: owner.pid, host: owner.host };
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined; // gone: a stale lock
+  }
+  return { pid: owner.pid, host: owner.host };
+}
+
+/** Reads the session's tasks without taking its lock and without writing anything. */
+export async function readTasks(paths: SessionPaths): Promise<TaskRecord[]> {
+  const file = nodeJournalFile(paths.journal);
+  const readOnly = { read: () => file.read(), append: async () => undefined, replace: async () => undefined };
+  const handle = await JournalStoreHandle.open(readOnly, async () => undefined);
+  return [...handle.tasks];
+}
+
+/** A task as the commands show it (`list --json`, `watch --json`, `add --json`). */
+export interface TaskView {
+  readonly type: 'task';
+  readonly id: string;
+  readonly kind: 'download' | 'upload';
+  readonly state: TaskState;
+  readonly url: string;
+  readonly to?: string;
+  readonly source?: string;
+  readonly priority: number;
+  /** Bytes so far: the partial file's size while unfinished, the body's size once completed. */
+  readonly bytes: number;
+  readonly total?: number;
+  readonly percent?: number;
+  readonly acked: boolean;
+  readonly error?: { code: string; message: string; status?: number };
+}
+
+/** How recently a partial file must have grown for its task to count as running. */
+const RUNNING_WINDOW_MS = 3000;
+
+/**
+ * The view of a stored task. With `live`, an unfinished download's bytes are read from its
+ * partial file, and it is shown `running` when an owner is alive and the file grew lately.
+ */
+export async function viewOf(task: TaskRecord, live?: { ownerAlive: boolean; now: number }): Promise<TaskView> {
+  let state = task.state;
+  let bytes = task.state === 'completed' ? (task.result?.size ?? task.bytes ?? 0) : (task.bytes ?? 0);
+  let total = task.state === 'completed' ? (task.result?.size ?? task.total) : task.total;
+  if (live && (task.state === 'queued' || task.state === 'suspended') && task.kind === 'download' && task.to !== undefined) {
+    try {
+      const partial = await stat(task.to + PARTIAL_SUFFIX);
+      bytes = partial.size;
+      if (live.ownerAlive && task.state === 'queued' && live.now - partial.mtimeMs < RUNNING_WINDOW_MS) state = 'running';
+    } catch {
+      // no partial file: nothing written yet (or it was just renamed into place)
+    }
+  }
+  if (total !== undefined && bytes > total) total = undefined; // a stale total (the file changed)
+  const percent = total !== undefined && total > 0 ? Math.min(100, Math.floor((100 * bytes) / total)) : total === 0 ? 100 : undefined;
+  return {
+    type: 'task',
+    id: task.id,
+    kind: task.kind,
+    state,
+    url: withoutCredentials(task.url),
+    ...(task.to !== undefined ? { to: task.to } : {}),
+    ...(task.source !== undefined ? { source: task.source } : {}),
+    priority: task.priority,
+    bytes,
+    ...(total !== undefined ? { total } : {}),
+    ...(percent !== undefined ? { percent } : {}),
+    acked: task.acked,
+    ...(task.error ? { error: { code: task.error.code, message: printable(task.error.message), ...(task.error.status !== undefined ? { status: task.error.status } : {}) } } : {}),
+  };
+}
+
+/** A URL fit to print: without `user:password@`. */
+export function withoutCredentials(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = '';
+    url.password = '';
+    return url.href;
+  } catch {
+    return printable(raw);
+  }
+}
+
+/** The exit code for a failed task, by the kind of its error (CONTRACT §5). */
+export function exitCodeForFailure(code: string): number {
+  switch (code) {
+    case 'http':
+      return ExitCode.http;
+    case 'network':
+      return ExitCode.network;
+    case 'timeout':
+      return ExitCode.timeout;
+    case 'integrity':
+      return ExitCode.integrity;
+    case 'invalid':
+      return ExitCode.usage;
+    default:
+      return ExitCode.failure;
+  }
+}

@@ -1,0 +1,123 @@
+/** `rxtransfer session <id> add | list | cancel`. */
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { isSessionLockedError, type TaskRecord, type TransferSession } from '../index.node.js';
+import { headersFrom, parseHttpUrl } from './arguments.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import { formatBytes, printable } from './format.js';
+import { writeJsonLine, type CliStreams } from './output.js';
+import { lockOwner, noSession, openAdmin, readTasks, sessionExists, sessionPaths, viewOf, type TaskView } from './session-access.js';
+import { lockedError, type SessionCommonFlags } from './session-errors.js';
+import { shortPath } from './session-display.js';
+import { planTarget, refuseExisting } from './target-file.js';
+
+/** The options of `add`. */
+export interface SessionAddFlags extends SessionCommonFlags {
+  output?: string;
+  priority?: number;
+  id?: string;
+  header?: string[];
+  integrity?: string;
+  force?: boolean;
+}
+
+/** Opens the session to change it (nothing runs), or explains that a `run` holds it. */
+async function administer<T>(id: string, dir: string | undefined, action: 'add' | 'cancel', work: (session: TransferSession) => Promise<T>): Promise<T> {
+  let session: TransferSession;
+  try {
+    session = await openAdmin(id, dir);
+  } catch (error) {
+    if (isSessionLockedError(error)) throw lockedError(id, error.ownerPid, action);
+    throw error;
+  }
+  try {
+    return await work(session);
+  } finally {
+    // Nothing ran: the inert transfers stop, and the tasks stay as they are stored.
+    await session.close();
+  }
+}
+
+/** A task as stored: in an administrator's session nothing runs, so `running` means queued. */
+function stored(task: TaskRecord): TaskRecord {
+  return task.state === 'running' ? { ...task, state: 'queued' } : task;
+}
+
+/** `add <url>`: persists a download task and prints its id; nothing is downloaded until `run`. */
+export async function runSessionAdd(id: string, rawUrl: string, flags: SessionAddFlags, streams: CliStreams): Promise<number> {
+  const url = parseHttpUrl(rawUrl);
+  const headers = headersFrom(flags.header);
+  const plan = await planTarget(url, flags.output, false);
+  if (!flags.force) await refuseExisting(plan.path);
+  // The task runs later, maybe from another directory: its file's directory must exist by then.
+  await mkdir(dirname(resolve(plan.path)), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError('usage', `cannot create the directory of ${plan.path}: ${error.code ?? error.message}`, { cause: error });
+  });
+  const { task, existed } = await administer(id, flags.dir, 'add', async (session) => {
+    const before = flags.id !== undefined ? session.task(flags.id) : undefined;
+    try {
+      const added = await session.download(url.href, {
+        to: plan.path,
+        ...(flags.id !== undefined ? { id: flags.id } : {}),
+        ...(flags.priority !== undefined ? { priority: flags.priority } : {}),
+        ...(Object.keys(headers).length > 0 ? { headers } : {}),
+        ...(flags.integrity !== undefined ? { integrity: flags.integrity } : {}),
+      });
+      return { task: stored(added), existed: before !== undefined };
+    } catch (error) {
+      if (error instanceof TypeError) throw new CliError('usage', error.message);
+      throw error;
+    }
+  });
+  if (flags.json) writeJsonLine(streams, { ...(await viewOf(task)) });
+  else streams.stdout.write(`${task.id}\n`);
+  if (existed && !flags.json) streams.stderr.write(`rxtransfer: task "${printable(task.id)}" was already in session "${printable(id)}" (${task.state}); nothing added\n`);
+  return ExitCode.ok;
+}
+
+/** `list`: every task, read without taking the lock (works while a `run` holds it). */
+export async function runSessionList(id: string, flags: SessionCommonFlags, streams: CliStreams): Promise<number> {
+  const paths = sessionPaths(id, flags.dir);
+  if (!(await sessionExists(paths))) throw noSession(id, paths);
+  const owner = await lockOwner(paths);
+  const now = Date.now();
+  const views = await Promise.all((await readTasks(paths)).map((t) => viewOf(t, { ownerAlive: owner !== undefined, now })));
+  if (flags.json) {
+    for (const view of views) writeJsonLine(streams, { ...view });
+    return ExitCode.ok;
+  }
+  streams.stdout.write(`session "${printable(id)}": ${views.length} task${views.length === 1 ? '' : 's'}${owner ? `, running in process ${owner.pid}` : ''}\n`);
+  if (views.length === 0) return ExitCode.ok;
+  const rows = views.map((v) => [v.id, v.state, progressText(v), target(v)]);
+  const header = ['ID', 'STATE', 'PROGRESS', 'FILE'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) streams.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`);
+  for (const v of views) if (v.error) streams.stdout.write(`  ${printable(v.id)}: ${v.error.message}\n`);
+  return ExitCode.ok;
+}
+
+/** `cancel <task>`: the task ends as cancelled and its partial file is removed. */
+export async function runSessionCancel(id: string, taskId: string, flags: SessionCommonFlags, streams: CliStreams): Promise<number> {
+  const paths = sessionPaths(id, flags.dir);
+  if (!(await sessionExists(paths))) throw noSession(id, paths);
+  const outcome = await administer(id, flags.dir, 'cancel', async (session) => {
+    const task = session.task(taskId);
+    if (!task) throw new CliError('usage', `session "${id}" has no task "${taskId}" (see rxtransfer session ${id} list)`);
+    const cancelled = await session.cancel(taskId);
+    return { cancelled, task: stored(session.task(taskId) ?? task) };
+  });
+  if (flags.json) writeJsonLine(streams, { ...(await viewOf(outcome.task)) });
+  else if (outcome.cancelled) streams.stderr.write(`cancelled task "${printable(taskId)}" of session "${printable(id)}"\n`);
+  else streams.stderr.write(`task "${printable(taskId)}" had already ended (${outcome.task.state}); nothing to cancel\n`);
+  return ExitCode.ok;
+}
+
+/** `42% 1.2 MiB/2.9 MiB`, or the bytes alone when the total is unknown. */
+export function progressText(v: TaskView): string {
+  if (v.total === undefined) return v.bytes > 0 ? formatBytes(v.bytes) : '-';
+  return `${String(v.percent ?? 0).padStart(3)}% ${formatBytes(v.bytes)}/${formatBytes(v.total)}`;
+}
+
+function target(v: TaskView): string {
+  return printable(v.kind === 'download' ? (v.to !== undefined ? shortPath(v.to) : v.url) : `${v.source ?? '?'} → ${v.url}`);
+}

@@ -1,0 +1,233 @@
+/**
+ * `rxtransfer session <id> add | run | list | watch | cancel`: background sessions
+ * (`TransferSession`) from the command line.
+ *
+ * The session id comes before the action, so the `session` command takes its arguments raw and
+ * parses them again with a program of its own (commander), whose commands are the actions.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { collectHeader, parseCount, parseSeconds } from './arguments.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import type { CliStreams } from './output.js';
+import { SESSION_LOCKED_EXIT } from './session-access.js';
+import { runSessionAdd, runSessionCancel, runSessionList, type SessionAddFlags } from './session-actions.js';
+import { reportSessionError, sessionExitCode, type SessionCommonFlags } from './session-errors.js';
+import { runSessionRun, type SessionRunFlags } from './session-run.js';
+import { runSessionWatch, WATCH_INTERVAL_MS, type SessionWatchFlags } from './session-watch.js';
+
+const ACTIONS = ['add', 'run', 'list', 'watch', 'cancel'] as const;
+
+const EXIT_CODES = `Exit codes: 0 ok, 1 other failure, 2 usage (or no such session or task), 3 HTTP error, 4 network,
+5 timeout, 6 integrity (run, watch: the first failed task's kind), ${SESSION_LOCKED_EXIT} the session is locked by a
+running \`run\` (add, run, cancel), 130 Ctrl-C.`;
+
+const SESSION_HELP = `
+A session is a named, persistent queue of downloads: tasks survive the process, a run that is
+interrupted (Ctrl-C, a crash, a reboot) resumes where it stopped, and one process at a time runs it.
+
+Examples:
+  $ rxtransfer session backup add https://example.com/big.iso -o big.iso
+  $ rxtransfer session backup add https://example.com/small.zip -o downloads/ --priority 5
+  $ rxtransfer session backup run                 # run the queue; Ctrl-C, then run again to resume
+  $ rxtransfer session backup run --max-concurrent 2 --json
+  $ rxtransfer session backup list
+  $ rxtransfer session backup watch               # from another terminal, while run is running
+  $ rxtransfer session backup cancel <task-id>
+
+Sessions live in --dir (default $RXTRANSFER_HOME/sessions, else ~/.rxtransfer/sessions).
+${EXIT_CODES}`;
+
+const ADD_HELP = `
+Persists the task and returns at once: nothing is downloaded until \`run\`. Prints the task's id.
+
+Examples:
+  $ rxtransfer session backup add https://example.com/big.iso -o big.iso
+  $ rxtransfer session backup add https://example.com/a.tgz -o /data/ --id a --priority 10
+  $ rxtransfer session backup add https://example.com/a.tgz --integrity sha256-… --json`;
+
+const RUN_HELP = `
+Opens the session as its owner and runs its queued tasks (a bar per running task on a terminal,
+plain lines otherwise, --json lines tagged with "taskId"), reports and acknowledges every
+completion, and exits when the queue is drained. Ctrl-C stops the transfers, keeps their partial
+files and exits 130: the next \`run\` resumes them.
+
+Examples:
+  $ rxtransfer session backup run
+  $ rxtransfer session backup run --max-concurrent 8 --max-per-host 4 --retry 10
+  $ rxtransfer session backup run --json | jq -c 'select(.type != "progress")'
+
+Exit codes: 0 every task completed (cancelled ones do not count), else the code of the first
+failed task's kind: 3 HTTP, 4 network, 5 timeout, 6 integrity; ${SESSION_LOCKED_EXIT} the session is already
+running elsewhere; 2 no such session; 130 Ctrl-C.`;
+
+const LIST_HELP = `
+Lists the tasks with their state, progress and file. Reads the session without taking its lock,
+so it works while a \`run\` holds it (a download counts as running while its partial file grows).
+
+Examples:
+  $ rxtransfer session backup list
+  $ rxtransfer session backup list --json | jq -r 'select(.state == "failed") | .id'`;
+
+const WATCH_HELP = `
+Follows a session another process runs, without disturbing it: only one process may own a
+session, so watch polls it read-only (the journal and the partial files) every ${WATCH_INTERVAL_MS} ms and
+shows the tasks' progress (bars on a terminal, lines otherwise, --json: a task object each
+time one changes). It acknowledges nothing. It waits while nobody runs the session, and exits
+when no task is left to run (0, or the first failure's code) or when the run stops early (1).
+
+Examples:
+  $ rxtransfer session backup watch
+  $ rxtransfer session backup watch --json`;
+
+const CANCEL_HELP = `
+Cancels a queued or suspended task: it ends as cancelled and its partial file is removed (the
+next \`run\` reports it). A task that already ended is left as it is (exit 0).
+
+Examples:
+  $ rxtransfer session backup cancel 6f1c…
+  $ rxtransfer session backup list --json | jq -r 'select(.state == "queued") | .id' | xargs -n1 rxtransfer session backup cancel`;
+
+/** A whole number >= 1. */
+function parsePositive(raw: string): number {
+  const value = parseCount(raw);
+  if (value < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return value;
+}
+
+/** An integer, negative allowed (priorities). */
+function parseInteger(raw: string): number {
+  const value = Number(raw);
+  if (!/^[-+]?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) throw new InvalidArgumentError('expected a whole number');
+  return value;
+}
+
+function common(command: Command): Command {
+  return command
+    .option('--dir <path>', 'the sessions directory (default $RXTRANSFER_HOME/sessions, else ~/.rxtransfer/sessions)')
+    .option('--json', 'print one JSON object per line on stdout, and nothing else there');
+}
+
+/** The `session` command for the main program: takes its arguments raw (see {@link runSession}). */
+export function sessionCommand(streams: CliStreams, exit: { code: number }): Command {
+  return new Command('session')
+    .description('<id> add <url> -o FILE | run | list | watch | cancel <task>: background sessions, a named queue of resumable downloads (see session --help)')
+    .usage('<id> add <url> -o FILE | run | list | watch | cancel <task>')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_options: unknown, command: Command) => {
+      exit.code = await runSession(command.args, streams);
+    });
+}
+
+/** Runs `rxtransfer session <args…>`; resolves with the exit code. Never throws. */
+export async function runSession(args: readonly string[], streams: CliStreams): Promise<number> {
+  const json = args.includes('--json');
+  const code = { value: ExitCode.ok as number };
+  const [id, ...rest] = args;
+  const program = actionsProgram(id === undefined || id.startsWith('-') || id === 'help' ? '<id>' : id, streams, code);
+  try {
+    if (id === undefined || id === '-h' || id === '--help' || id === 'help') {
+      program.outputHelp({ error: id === undefined });
+      return id === undefined ? ExitCode.usage : ExitCode.ok;
+    }
+    if (id.startsWith('-')) throw new CliError('usage', `the session id comes first: rxtransfer session <id> <${ACTIONS.join('|')}> (see rxtransfer session --help)`);
+    if (rest.length === 0) throw new CliError('usage', `what to do with session "${id}"? ${ACTIONS.join(', ')} (see rxtransfer session --help)`);
+    if (rest[0] === '-h' || rest[0] === '--help') {
+      program.outputHelp();
+      return ExitCode.ok;
+    }
+    if ((ACTIONS as readonly string[]).includes(id) && !(ACTIONS as readonly string[]).includes(rest[0]!)) {
+      throw new CliError('usage', `the session id comes first: rxtransfer session <id> ${id} … (see rxtransfer session --help)`);
+    }
+    await program.parseAsync([...rest], { from: 'user' });
+    return code.value;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+      if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      const action = rest.find((a) => (ACTIONS as readonly string[]).includes(a));
+      const usage = new CliError('usage', `${error.message.replace(/^error:\s*/, '')} (see rxtransfer session <id> ${action ? `${action} ` : ''}--help)`);
+      reportSessionError(streams, usage, json);
+      return ExitCode.usage;
+    }
+    const shown = error instanceof TypeError ? new CliError('usage', error.message) : error;
+    reportSessionError(streams, shown, json);
+    return sessionExitCode(shown);
+  }
+}
+
+/** The actions, as a program of their own named `rxtransfer session <id>` (for the help's usage lines). */
+function actionsProgram(id: string, streams: CliStreams, code: { value: number }): Command {
+  const program = new Command(`rxtransfer session ${id}`)
+    .description('background sessions: named, persistent, resumable download queues')
+    .usage('<command> [options]')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => streams.stdout.write(text),
+      writeErr: (text) => streams.stderr.write(text),
+      outputError: () => undefined,
+    })
+    .addHelpText('after', SESSION_HELP);
+
+  common(
+    program
+      .command('add')
+      .description('add a download to the session (persisted before it returns); prints the task id')
+      .argument('<url>', 'http:// or https:// URL to download')
+      .option('-o, --output <path>', "the file to write, or a directory to write into (an existing one, or a path ending in '/'); default: the URL's name here")
+      .option('--priority <n>', 'higher runs first (default 0)', parseInteger)
+      .option('--id <task>', 'the task id (default: a random one); adding an id that exists changes nothing')
+      .option('-H, --header <header>', "add a request header 'Name: value' (repeatable; stored with the task)", collectHeader)
+      .option('--integrity <sri>', 'expected digest, e.g. sha256-<base64>, checked before the task completes')
+      .option('-f, --force', 'replace the file if it exists when the task runs (refused otherwise)'),
+  )
+    .addHelpText('after', ADD_HELP)
+    .action(async (url: string, flags: SessionAddFlags) => {
+      code.value = await runSessionAdd(id, url, flags, streams);
+    });
+
+  common(
+    program
+      .command('run')
+      .description('run the queued tasks until the queue is drained, acknowledging what finished')
+      .option('--max-concurrent <n>', 'tasks running at once (default 4)', parsePositive)
+      .option('--max-per-host <n>', 'tasks running at once against one host:port (default 2)', parsePositive)
+      .option('--retry <n>', 'retries of each transfer: network errors, timeouts, 408/429/5xx (default 5)', parseCount)
+      .option('--timeout <s>', 'give up a transfer after S seconds in total', parseSeconds)
+      .option('--idle-timeout <s>', 'give up a transfer when no byte moves for S seconds (default 60)', parseSeconds)
+      .option('--connect-timeout <s>', 'give up when connecting takes over S seconds (default 30)', parseSeconds)
+      .option('-q, --quiet', 'no bars or summaries; errors only'),
+  )
+    .addHelpText('after', RUN_HELP)
+    .action(async (flags: SessionRunFlags) => {
+      code.value = await runSessionRun(id, flags, streams);
+    });
+
+  common(program.command('list').description('list the tasks: state, progress, file (works while the session runs)'))
+    .addHelpText('after', LIST_HELP)
+    .action(async (flags: SessionCommonFlags) => {
+      code.value = await runSessionList(id, flags, streams);
+    });
+
+  common(
+    program
+      .command('watch')
+      .description('follow the session while another process runs it (read-only)')
+      .option('-q, --quiet', 'no bars or lines; failures only'),
+  )
+    .addHelpText('after', WATCH_HELP)
+    .action(async (flags: SessionWatchFlags) => {
+      code.value = await runSessionWatch(id, flags, streams);
+    });
+
+  common(program.command('cancel').description('cancel a task: it ends as cancelled, its partial file removed').argument('<task>', 'the task id (see list)'))
+    .addHelpText('after', CANCEL_HELP)
+    .action(async (task: string, flags: SessionCommonFlags) => {
+      code.value = await runSessionCancel(id, task, flags, streams);
+    });
+
+  return program;
+}

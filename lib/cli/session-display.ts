@@ -1,0 +1,106 @@
+/**
+ * What `rxtransfer session … run` and `watch` show: several progress bars at once on a terminal
+ * (cli-progress's MultiBar, one bar per running task), plain lines otherwise, or `--json` lines.
+ */
+import { relative, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { TaskRecord, TransferProgress } from '../index.node.js';
+import { formatBytes, formatRate, printable } from './format.js';
+import type { CliStreams, OutputMode } from './output.js';
+import { BAR_FPS, formatProgressLine } from './progress-bar.js';
+
+interface Payload {
+  readonly label: string;
+  readonly event: TransferProgress | undefined;
+}
+
+/** A short name for a task: its file (relative to the current directory when below it). */
+export function taskLabel(task: Pick<TaskRecord, 'id' | 'kind' | 'to' | 'source'>): string {
+  const file = task.kind === 'download' ? task.to : task.source;
+  return printable(file !== undefined ? shortPath(file) : task.id);
+}
+
+/** A path relative to the current directory when it is below it, for messages. */
+export function shortPath(path: string): string {
+  const rel = relative(process.cwd(), resolve(path));
+  return rel && !rel.startsWith('..') ? rel : resolve(path);
+}
+
+/** `64.0 KiB in 0.3 s, 213.3 KiB/s`. */
+export function sizeAndRate(bytes: number, seconds: number | undefined): string {
+  if (seconds === undefined) return formatBytes(bytes);
+  const s = Math.max(0.001, seconds);
+  return `${formatBytes(bytes)} in ${s.toFixed(1)} s, ${formatRate(bytes / s)}`;
+}
+
+/**
+ * Bars for several tasks on stderr, when it is a terminal: one line per running task, redrawn
+ * at most {@link BAR_FPS} times a second, cursor hidden while they run. Lines logged meanwhile
+ * (a task's summary) are printed above the bars. In any other mode nothing is drawn.
+ */
+export class TaskBars {
+  private readonly multi: cliProgress.MultiBar | undefined;
+  private readonly bars = new Map<string, { bar: cliProgress.SingleBar; label: string }>();
+  private used = false;
+
+  constructor(
+    mode: OutputMode,
+    private readonly streams: CliStreams,
+  ) {
+    this.multi =
+      mode === 'bar'
+        ? new cliProgress.MultiBar({
+            stream: streams.stderr,
+            fps: BAR_FPS,
+            hideCursor: true,
+            linewrap: false,
+            clearOnComplete: false,
+            gracefulExit: false,
+            format: (_options, _params, payload: Payload) => formatProgressLine(payload.label, payload.event),
+          })
+        : undefined;
+  }
+
+  /** Shows (or updates) the bar of a task. */
+  update(taskId: string, label: string, event: TransferProgress | undefined): void {
+    if (!this.multi) return;
+    let entry = this.bars.get(taskId);
+    if (!entry) {
+      entry = { bar: this.multi.create(1, 0, { label, event: undefined } satisfies Payload), label };
+      this.bars.set(taskId, entry);
+      this.used = true;
+    }
+    if (event) entry.bar.update(event.loaded, { label: entry.label, event } satisfies Payload);
+  }
+
+  /** Removes a task's bar and prints `line` above the others (or writes it on stderr when no bar is drawn). */
+  finish(taskId: string, line: string | undefined): void {
+    const entry = this.bars.get(taskId);
+    if (!this.multi || !this.used) {
+      if (line !== undefined) this.streams.stderr.write(`${printable(line)}\n`);
+      return;
+    }
+    if (line !== undefined) this.multi.log(`${printable(line)}\n`);
+    if (entry) {
+      this.bars.delete(taskId);
+      this.multi.remove(entry.bar);
+    } else if (line !== undefined) {
+      this.multi.update();
+    }
+  }
+
+  /** A line above the bars (or on stderr without bars). */
+  log(line: string): void {
+    if (this.multi && this.used) this.multi.log(`${printable(line)}\n`);
+    else this.streams.stderr.write(`${printable(line)}\n`);
+  }
+
+  /** Stops drawing: the last state stays, the cursor comes back. Safe to call twice. */
+  stop(): void {
+    if (!this.multi || !this.used) return;
+    this.used = false;
+    for (const { bar } of this.bars.values()) this.multi.remove(bar);
+    this.bars.clear();
+    this.multi.stop();
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * `rxtransfer session <id> run`: opens the session as its owner, runs its queued tasks within
+ * the limits, reports and acknowledges every completion, and exits once the queue is drained.
+ */
+import { firstValueFrom, race, map, filter, type Subscription } from 'rxjs';
+import { isSessionLockedError, type SessionEvent, type TaskCompletion, type TimeoutOptions, type TransferSession } from '../index.node.js';
+import { ExitCode } from './exit-codes.js';
+import { listenForInterrupt } from './interrupt.js';
+import { jsonProgress, outputMode, printError, writeJsonLine, type CliStreams, type OutputMode } from './output.js';
+import { exitCodeForFailure, noSession, openOwner, sessionExists, sessionPaths, withoutCredentials } from './session-access.js';
+import { lockedError, type SessionCommonFlags } from './session-errors.js';
+import { sizeAndRate, TaskBars, taskLabel } from './session-display.js';
+import { printableHeaders } from './get-command.js';
+
+/** The options of `run`, as commander parses them. */
+export interface SessionRunFlags extends SessionCommonFlags {
+  maxConcurrent?: number;
+  maxPerHost?: number;
+  retry?: number;
+  timeout?: number;
+  idleTimeout?: number;
+  connectTimeout?: number;
+  quiet?: boolean;
+}
+
+/** Runs `run`; resolves with the exit code. */
+export async function runSessionRun(id: string, flags: SessionRunFlags, streams: CliStreams): Promise<number> {
+  const mode = outputMode(flags, streams);
+  const paths = sessionPaths(id, flags.dir);
+  if (!(await sessionExists(paths))) throw noSession(id, paths);
+  const timeout: TimeoutOptions = {};
+  if (flags.timeout !== undefined) timeout.total = flags.timeout;
+  if (flags.idleTimeout !== undefined) timeout.idle = flags.idleTimeout;
+  if (flags.connectTimeout !== undefined) timeout.connect = flags.connectTimeout;
+
+  const interrupt = listenForInterrupt();
+  let session: TransferSession;
+  try {
+    session = await openOwner({
+      id,
+      ...(flags.dir !== undefined ? { directory: flags.dir } : {}),
+      ...(flags.maxConcurrent !== undefined ? { maxConcurrent: flags.maxConcurrent } : {}),
+      ...(flags.maxPerHost !== undefined ? { maxPerHost: flags.maxPerHost } : {}),
+      ...(flags.retry !== undefined ? { retry: flags.retry } : {}),
+      ...(Object.keys(timeout).length > 0 ? { timeout } : {}),
+    });
+  } catch (error) {
+    interrupt.dispose();
+    if (isSessionLockedError(error)) throw lockedError(id, error.ownerPid, 'run');
+    throw error;
+  }
+
+  const report = new RunReport(mode, streams, session);
+  const subs: Subscription[] = [];
+  try {
+    subs.push(session.events$.subscribe((event) => report.event(event)));
+    let earlier = true;
+    subs.push(session.completions$.subscribe((completion) => report.completion(completion, earlier)));
+    earlier = false;
+    const work = session.tasks().some((t) => t.state === 'queued');
+    if (work) {
+      const aborted = new Promise<'interrupted'>((resolve) => {
+        if (interrupt.signal.aborted) resolve('interrupted');
+        interrupt.signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
+      });
+      const ended = await Promise.race([
+        firstValueFrom(race(session.finished$.pipe(map(() => 'drained' as const)), session.invalidated$.pipe(filter((i) => i.reason === 'store-failed'), map(() => 'store-failed' as const))), { defaultValue: 'store-failed' as const }),
+        aborted,
+      ]);
+      if (ended === 'interrupted') {
+        report.interrupted();
+        await session.close();
+        return interrupt.exitCode;
+      }
+      if (ended === 'store-failed') {
+        const why = await firstValueFrom(session.invalidated$, { defaultValue: undefined });
+        report.stop();
+        printError(streams, new Error(`session "${id}" could not be written${why?.error instanceof Error ? `: ${why.error.message}` : ''}`), 'run it again: unfinished tasks continue');
+        await session.close();
+        return ExitCode.failure;
+      }
+    }
+    await report.acknowledged();
+    await session.close();
+    report.summary(id, work);
+    return report.exitCode;
+  } finally {
+    for (const sub of subs) sub.unsubscribe();
+    report.stop();
+    interrupt.dispose();
+    await session.close().catch(() => undefined);
+  }
+}
+
+/** Prints what a run does, counts its outcomes and acknowledges what it reported. */
+class RunReport {
+  private readonly bars: TaskBars;
+  private readonly started = new Map<string, number>();
+  private readonly acks: Promise<void>[] = [];
+  private readonly counts = { completed: 0, failed: 0, cancelled: 0 };
+  private firstFailure: number | undefined;
+
+  constructor(
+    private readonly mode: OutputMode,
+    private readonly streams: CliStreams,
+    private readonly session: TransferSession,
+  ) {
+    this.bars = new TaskBars(mode, streams);
+  }
+
+  get exitCode(): number {
+    return this.firstFailure ?? ExitCode.ok;
+  }
+
+  /** One event of `events$`: a line with `--json`, a bar on a terminal, a line when a task starts otherwise. */
+  event(event: SessionEvent): void {
+    const task = this.session.task(event.taskId);
+    const label = task ? taskLabel(task) : event.taskId;
+    if (this.mode === 'json') {
+      if (event.type === 'progress') {
+        const p = jsonProgress(event);
+        writeJsonLine(this.streams, { type: p['type'], taskId: event.taskId, ...p });
+      } else if (event.type === 'state') writeJsonLine(this.streams, { type: 'state', taskId: event.taskId, state: event.state });
+      else if (event.type === 'done') writeJsonLine(this.streams, { type: 'done', taskId: event.taskId, result: jsonResult(event.result) });
+      else writeJsonLine(this.streams, { type: 'error', taskId: event.taskId, ...jsonFailure(event.error) });
+      return;
+    }
+    if (event.type === 'state' && event.state === 'running') {
+      if (!this.started.has(event.taskId)) this.started.set(event.taskId, Date.now());
+      if (this.mode === 'bar') this.bars.update(event.taskId, label, undefined);
+      else if (this.mode === 'plain' && task) this.streams.stderr.write(`[${event.taskId}] ${task.kind === 'download' ? `downloading ${withoutCredentials(task.url)} to ${label}` : `uploading ${label} to ${withoutCredentials(task.url)}`}\n`);
+    } else if (event.type === 'progress' && this.mode === 'bar' && task && event.direction === task.kind) {
+      this.bars.update(event.taskId, label, event);
+    }
+  }
+
+  /** A completion (`earlier`: it finished before this run): reported, counted and acknowledged. */
+  completion(c: TaskCompletion, earlier: boolean): void {
+    this.counts[c.state]++;
+    if (c.state === 'failed' && this.firstFailure === undefined) this.firstFailure = exitCodeForFailure(c.error?.code ?? 'failure');
+    const label = taskLabel(c.task);
+    const started = this.started.get(c.taskId);
+    const seconds = started === undefined ? undefined : (Date.now() - started) / 1000;
+    const when = earlier ? ' (earlier)' : '';
+    let line: string;
+    if (c.state === 'completed') {
+      const size = c.result?.size ?? 0;
+      line = `[${c.taskId}] ${c.task.kind === 'download' ? `saved ${label}` : `sent ${label}: HTTP ${c.result?.status ?? '?'}`} (${sizeAndRate(size, seconds)})${when}`;
+    } else if (c.state === 'failed') {
+      line = `[${c.taskId}] failed${when}: ${c.error?.message ?? 'unknown error'}`;
+    } else {
+      line = `[${c.taskId}] cancelled${when}`;
+    }
+    if (this.mode === 'json') {
+      if (earlier) {
+        if (c.state === 'completed' && c.result) writeJsonLine(this.streams, { type: 'done', taskId: c.taskId, result: jsonResult(c.result) });
+        else if (c.state === 'failed' && c.error) writeJsonLine(this.streams, { type: 'error', taskId: c.taskId, ...jsonFailure(c.error) });
+        else writeJsonLine(this.streams, { type: 'state', taskId: c.taskId, state: c.state });
+      }
+      if (c.state === 'failed') this.streams.stderr.write(`rxtransfer: ${line}\n`);
+    } else if (this.mode === 'quiet') {
+      if (c.state === 'failed') this.streams.stderr.write(`rxtransfer: ${line}\n`);
+    } else {
+      this.bars.finish(c.taskId, c.state === 'failed' ? `rxtransfer: ${line}` : line);
+    }
+    this.acks.push(c.ack().catch(() => undefined));
+  }
+
+  /** Ctrl-C: the running tasks stop, stay queued, and keep their partial files. */
+  interrupted(): void {
+    const running = this.session.tasks().filter((t) => t.state === 'running');
+    this.bars.stop();
+    if (this.mode === 'json') {
+      for (const task of running) {
+        writeJsonLine(this.streams, { type: 'error', taskId: task.id, code: 'cancelled', message: 'interrupted: the task stays queued (its partial file kept); run again to resume' });
+      }
+    }
+    const queued = this.session.tasks().filter((t) => t.state === 'queued' || t.state === 'running').length;
+    printError(this.streams, new Error(`interrupted: ${queued} task${queued === 1 ? '' : 's'} left in session "${this.session.id}" (partial files kept)`), `run \`rxtransfer session ${this.session.id} run\` again to resume`);
+  }
+
+  /** Resolves once every reported completion is acknowledged. */
+  async acknowledged(): Promise<void> {
+    await Promise.all(this.acks);
+  }
+
+  summary(id: string, work: boolean): void {
+    this.bars.stop();
+    if (this.mode === 'json' || this.mode === 'quiet') return;
+    const { completed, failed, cancelled } = this.counts;
+    if (!work && completed + failed + cancelled === 0) {
+      this.streams.stderr.write(`session "${id}": nothing to run\n`);
+      return;
+    }
+    const suspended = this.session.tasks().filter((t) => t.state === 'suspended').length;
+    const parts = [`${completed} completed`, `${failed} failed`];
+    if (cancelled > 0) parts.push(`${cancelled} cancelled`);
+    if (suspended > 0) parts.push(`${suspended} suspended`);
+    this.streams.stderr.write(`session "${id}": ${parts.join(', ')}\n`);
+  }
+
+  stop(): void {
+    this.bars.stop();
+  }
+}
+
+/** A task's result as printed: no in-memory data for downloads, no `set-cookie`. */
+function jsonResult(result: { status: number; url: string; size: number; path?: string; integrity?: string; headers?: Readonly<Record<string, string>>; data?: unknown }): Record<string, unknown> {
+  return {
+    url: withoutCredentials(result.url),
+    status: result.status,
+    ...(result.headers ? { headers: printableHeaders(result.headers) } : {}),
+    size: result.size,
+    ...(result.path !== undefined ? { path: result.path } : {}),
+    ...(result.integrity !== undefined ? { integrity: result.integrity } : {}),
+    ...(result.data !== undefined ? { data: result.data } : {}),
+  };
+}
+
+function jsonFailure(error: { code: string; message: string; status?: number }): Record<string, unknown> {
+  return { code: error.code, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) };
+}

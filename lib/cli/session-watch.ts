@@ -1,0 +1,136 @@
+/**
+ * `rxtransfer session <id> watch`: follows a session that another process runs.
+ *
+ * The library lets one process own a session (S8: a second opener gets `SessionLockedError`)
+ * and has no observer channel, so `watch` never opens the session: it polls what the owner
+ * leaves on disk, read-only and without the lock — the journal (task states, results and the
+ * progress checkpoints) and each download's `<to>.partial` file, whose size is the live byte
+ * count. It works with any owner (`rxtransfer session … run` or an app using
+ * `TransferSession`), and can never disturb it. A task counts as running while its partial
+ * file grew in the last few seconds. It acknowledges nothing: that is the owner's job.
+ */
+import { ExitCode } from './exit-codes.js';
+import { listenForInterrupt } from './interrupt.js';
+import { outputMode, writeJsonLine, type CliStreams } from './output.js';
+import { exitCodeForFailure, lockOwner, noSession, readTasks, sessionExists, sessionPaths, viewOf, type TaskView } from './session-access.js';
+import { progressText } from './session-actions.js';
+import type { SessionCommonFlags } from './session-errors.js';
+import { TaskBars, shortPath } from './session-display.js';
+import { printable } from './format.js';
+import type { TransferProgress } from '../index.node.js';
+
+/** How often `watch` reads the session. */
+export const WATCH_INTERVAL_MS = 250;
+
+export interface SessionWatchFlags extends SessionCommonFlags {
+  quiet?: boolean;
+}
+
+const UNFINISHED = new Set(['queued', 'running']);
+
+/** Runs `watch`; resolves with the exit code (0, the first failure's code, 1 if the run stopped early, 130 on Ctrl-C). */
+export async function runSessionWatch(id: string, flags: SessionWatchFlags, streams: CliStreams): Promise<number> {
+  const mode = outputMode(flags, streams);
+  const paths = sessionPaths(id, flags.dir);
+  if (!(await sessionExists(paths))) throw noSession(id, paths);
+  const interrupt = listenForInterrupt();
+  const bars = new TaskBars(mode, streams);
+  const seen = new Map<string, TaskView>();
+  let firstFailure: number | undefined;
+  let ownerSeen: number | undefined;
+  let waitingSaid = false;
+  let polledAt = 0;
+  const rates = new Map<string, number>();
+  const say = (line: string) => {
+    if (mode === 'plain' || mode === 'bar') bars.log(line);
+  };
+  try {
+    for (let round = 0; ; round++) {
+      if (interrupt.signal.aborted) return interrupt.exitCode;
+      // The lock first, then the journal: once the lock is gone, the journal read after it is final.
+      const owner = await lockOwner(paths);
+      const now = Date.now();
+      const views = await Promise.all((await readTasks(paths)).map((t) => viewOf(t, { ownerAlive: owner !== undefined, now })));
+      if (round === 0) {
+        const open = views.filter((v) => UNFINISHED.has(v.state)).length;
+        say(`watching session "${printable(id)}": ${views.length} task${views.length === 1 ? '' : 's'}, ${open} unfinished${owner ? `, run by process ${owner.pid}` : ''}`);
+      }
+      for (const view of views) {
+        const before = seen.get(view.id);
+        seen.set(view.id, view);
+        const ended = before !== undefined && before.state !== view.state && !UNFINISHED.has(view.state);
+        if (ended && view.state === 'failed' && firstFailure === undefined) firstFailure = exitCodeForFailure(view.error?.code ?? 'failure');
+        if (before && view.bytes > before.bytes && now > polledAt) {
+          const rate = ((view.bytes - before.bytes) * 1000) / (now - polledAt);
+          const old = rates.get(view.id);
+          rates.set(view.id, old === undefined ? rate : 0.3 * rate + 0.7 * old);
+        }
+        if (mode === 'json') {
+          if (!before || before.state !== view.state || before.bytes !== view.bytes || before.total !== view.total) writeJsonLine(streams, { ...view });
+        } else if (ended) {
+          const line = endLine(view);
+          if (mode === 'quiet') {
+            if (view.state === 'failed') streams.stderr.write(`rxtransfer: ${line}\n`);
+          } else bars.finish(view.id, view.state === 'failed' ? `rxtransfer: ${line}` : line);
+        } else if (UNFINISHED.has(view.state) && (view.state === 'running' || view.bytes > 0)) {
+          if (mode === 'bar') bars.update(view.id, printable(view.to !== undefined ? shortPath(view.to) : view.id), progressOf(view, rates.get(view.id)));
+          else if (mode === 'plain' && before?.state !== view.state && view.state === 'running') say(`[${view.id}] running: ${progressText(view)}`);
+        }
+      }
+      polledAt = now;
+      const open = views.filter((v) => UNFINISHED.has(v.state));
+      if (open.length === 0) {
+        bars.stop();
+        say(`session "${printable(id)}": no task left to run`);
+        return firstFailure ?? ExitCode.ok;
+      }
+      if (owner) {
+        ownerSeen = owner.pid;
+        waitingSaid = false;
+      } else if (ownerSeen !== undefined) {
+        bars.stop();
+        streams.stderr.write(`rxtransfer: the run of session "${printable(id)}" (process ${ownerSeen}) stopped with ${open.length} task${open.length === 1 ? '' : 's'} unfinished; \`rxtransfer session ${printable(id)} run\` continues them\n`);
+        return ExitCode.failure;
+      } else if (!waitingSaid) {
+        waitingSaid = true;
+        say(`nobody runs session "${printable(id)}" now: waiting for \`rxtransfer session ${printable(id)} run\` (Ctrl-C to stop watching)`);
+      }
+      await sleep(WATCH_INTERVAL_MS, interrupt.signal);
+    }
+  } finally {
+    bars.stop();
+    interrupt.dispose();
+  }
+}
+
+function endLine(view: TaskView): string {
+  if (view.state === 'completed') return `[${view.id}] saved ${view.to !== undefined ? shortPath(view.to) : view.url} (${progressText(view).trim()})`;
+  if (view.state === 'failed') return `[${view.id}] failed: ${view.error?.message ?? 'unknown error'}`;
+  return `[${view.id}] ${view.state}`;
+}
+
+/** A progress event for the bar, from what the disk shows. */
+function progressOf(view: TaskView, bytesPerSecond: number | undefined): TransferProgress {
+  return {
+    type: 'progress',
+    direction: view.kind,
+    loaded: view.bytes,
+    delta: 0,
+    ...(view.total !== undefined ? { total: view.total } : {}),
+    ...(view.percent !== undefined ? { percent: view.percent } : {}),
+    ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}),
+    attempt: 1,
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,248 @@
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertTransferGrammar } from 'rxtransfer/testing';
+import { bodyBytes, sha256, startCliServer, type CliServer } from '../helpers/cli-server.js';
+import { jsonLines, killAllClis, removeCliEntry, toNotifications } from '../helpers/cli-run.js';
+import { sessionCli, tempDir, transferLinesByTask, waitFor } from '../helpers/cli-session-run.js';
+
+jest.setTimeout(40_000);
+
+let server: CliServer;
+const dirs: string[] = [];
+const freshDir = () => {
+  const dir = tempDir('rxtransfer-cli-session-');
+  dirs.push(dir);
+  return dir;
+};
+
+beforeAll(async () => {
+  server = await startCliServer();
+});
+afterAll(async () => {
+  killAllClis();
+  removeCliEntry();
+  await server.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const SLOW_SIZE = 2 * 1024 * 1024;
+/** 16 KiB every 20 ms without Range (about 2.6 s in all); a ranged request is answered at once. */
+const SLOW = `/data/slow.bin?size=${SLOW_SIZE}&chunk=16384&every=20`;
+const expectSha = (path: string, size: number) => expect(sha256(readFileSync(path))).toBe(sha256(bodyBytes(size)));
+/** 8 KiB every 20 ms: about 8 s, time for a few commands to run beside it. */
+const SLOWER_SIZE = 3 * 1024 * 1024;
+const SLOWER = `/data/slower.bin?size=${SLOWER_SIZE}&chunk=8192&every=20`;
+const hit = (path: string) => server.requests.filter((r) => r.url.startsWith(path)).length;
+
+describe('rxtransfer session: add, then run in another process', () => {
+  it('add persists tasks without a request; run downloads them with the right sha256 and acknowledges them', async () => {
+    const s = sessionCli('sync', freshDir);
+    const a = await s.run(['add', server.url('/data/a.bin?size=70000'), '-o', 'a.bin']);
+    expect(a.code).toBe(0);
+    const idA = a.stdout.trim();
+    expect(idA).toMatch(/^\S+$/);
+    const b = await s.run(['add', server.url('/data/b.bin?size=300000'), '-o', 'out/', '--id', 'b', '--priority', '5', '--json']);
+    expect(b.code).toBe(0);
+    expect(jsonLines(b.stdout)).toEqual([expect.objectContaining({ type: 'task', id: 'b', state: 'queued', priority: 5, to: join(s.cwd, 'out', 'b.bin') })]);
+    expect(hit('/data/a.bin') + hit('/data/b.bin')).toBe(0); // add touches no network
+
+    const listed = await s.list();
+    expect(listed.map((t) => [t['id'], t['state'], t['acked']])).toEqual([
+      [idA, 'queued', false],
+      ['b', 'queued', false],
+    ]);
+
+    const run = await s.run(['run', '--max-concurrent', '1']);
+    expect(run).toMatchObject({ code: 0, stdout: '' });
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/\[b\] saved out\/b\.bin/);
+    expect(run.stderr).toMatch(new RegExp(`\\[${idA}\\] saved a\\.bin`));
+    expect(run.stderr).toMatch(/session "sync": 2 completed, 0 failed\n$/);
+    expect(run.stderr).not.toMatch(/\u001b/); // no escape codes off a terminal
+    // Priority first: b (5) ran before a (0) with one task at a time.
+    expect(server.requests.findIndex((r) => r.url.startsWith('/data/b.bin'))).toBeLessThan(server.requests.findIndex((r) => r.url.startsWith('/data/a.bin')));
+    expectSha(join(s.cwd, 'a.bin'), 70000);
+    expectSha(join(s.cwd, 'out', 'b.bin'), 300000);
+
+    const after = await s.list();
+    expect(after.map((t) => [t['id'], t['state'], t['acked'], t['bytes'], t['percent']])).toEqual([
+      [idA, 'completed', true, 70000, 100],
+      ['b', 'completed', true, 300000, 100],
+    ]);
+    // Nothing left: a second run has nothing to do.
+    const again = await s.run(['run']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/nothing to run/);
+  });
+
+  it('list prints a table; an unknown session, a bad URL and an existing file are usage errors (exit 2), one line each', async () => {
+    const s = sessionCli('table', freshDir);
+    const missing = await s.run(['list']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^rxtransfer: no session "table" in .*; add a task first: rxtransfer session table add <url> -o FILE\n$/);
+
+    const bad = await s.run(['add', 'ftp://example.com/x', '-o', 'x', '--json']);
+    expect(bad.code).toBe(2);
+    expect(jsonLines(bad.stdout)).toEqual([expect.objectContaining({ type: 'error', code: 'usage' })]);
+    expect(bad.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+
+    writeFileSync(join(s.cwd, 'taken.bin'), 'mine');
+    const taken = await s.run(['add', server.url('/data/t.bin?size=10'), '-o', 'taken.bin']);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toMatch(/taken\.bin exists; use --force/);
+    expect(readFileSync(join(s.cwd, 'taken.bin'), 'utf8')).toBe('mine');
+
+    expect((await s.run(['add', server.url('/data/t.bin?size=10'), '-o', 't.bin', '--id', 'first'])).code).toBe(0);
+    const table = await s.run(['list']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^session "table": 1 task\nID +STATE +PROGRESS +FILE\nfirst +queued +- +t\.bin\n$/);
+  });
+});
+
+describe('rxtransfer session cancel', () => {
+  it('cancels a queued task: run reports it cancelled, downloads the rest, exits 0', async () => {
+    const s = sessionCli('cancels', freshDir);
+    expect((await s.run(['add', server.url('/data/keep.bin?size=5000'), '-o', 'keep.bin', '--id', 'keep'])).code).toBe(0);
+    expect((await s.run(['add', server.url('/data/drop.bin?size=5000'), '-o', 'drop.bin', '--id', 'drop'])).code).toBe(0);
+    const cancel = await s.run(['cancel', 'drop']);
+    expect(cancel.code).toBe(0);
+    expect(cancel.stderr).toBe('cancelled task "drop" of session "cancels"\n');
+    expect((await s.list()).map((t) => [t['id'], t['state']])).toEqual([
+      ['keep', 'queued'],
+      ['drop', 'cancelled'],
+    ]);
+    const twice = await s.run(['cancel', 'drop']);
+    expect(twice.code).toBe(0);
+    expect(twice.stderr).toMatch(/already ended \(cancelled\)/);
+    const unknown = await s.run(['cancel', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^rxtransfer: session "cancels" has no task "nope"/);
+
+    const run = await s.run(['run', '--json']);
+    expect(run.code).toBe(0);
+    const lines = jsonLines(run.stdout);
+    expect(lines).toContainEqual({ type: 'state', taskId: 'drop', state: 'cancelled' });
+    expect(lines.filter((l) => l['taskId'] === 'drop').map((l) => l['type'])).toEqual(['state']);
+    expect(hit('/data/drop.bin')).toBe(0);
+    expect(existsSync(join(s.cwd, 'drop.bin'))).toBe(false);
+    expectSha(join(s.cwd, 'keep.bin'), 5000);
+  });
+});
+
+describe('rxtransfer session run: Ctrl-C, then run again', () => {
+  it('SIGINT stops the run (exit 130, partial kept, task still queued); the next run resumes with Range and ends with the right sha256', async () => {
+    const s = sessionCli('interrupted', freshDir);
+    expect((await s.run(['add', server.url(SLOW), '-o', 'slow.bin', '--id', 'slow'])).code).toBe(0);
+    const first = s.start(['run', '--json']);
+    await first.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) >= 128 * 1024));
+    first.child.kill('SIGINT');
+    const stopped = await first.exited;
+    expect(stopped.code).toBe(130);
+    const lines = jsonLines(stopped.stdout);
+    assertTransferGrammar(toNotifications(transferLinesByTask(lines).get('slow')!));
+    expect(lines.at(-1)).toMatchObject({ type: 'error', taskId: 'slow', code: 'cancelled' });
+    expect(stopped.stderr).toMatch(/^rxtransfer: interrupted: 1 task left in session "interrupted" \(partial files kept\); run `rxtransfer session interrupted run` again to resume\n$/);
+    const kept = statSync(join(s.cwd, 'slow.bin.partial')).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(SLOW_SIZE);
+    expect(existsSync(join(s.cwd, 'slow.bin'))).toBe(false);
+    const listed = await s.list();
+    expect(listed).toEqual([expect.objectContaining({ id: 'slow', state: 'queued', bytes: kept })]);
+
+    const before = server.requests.length;
+    const second = await s.run(['run', '--json']);
+    expect(second.code).toBe(0);
+    const resumed = transferLinesByTask(jsonLines(second.stdout)).get('slow')!;
+    assertTransferGrammar(toNotifications(resumed));
+    expect(resumed[0]!['loaded'] as number).toBeGreaterThanOrEqual(kept);
+    const ranged = server.requests.slice(before);
+    expect(ranged.map((r) => r.headers.range)).toEqual([`bytes=${kept}-`]);
+    expect(ranged[0]!.headers['if-range']).toBe(`"${SLOW_SIZE}"`);
+    expectSha(join(s.cwd, 'slow.bin'), SLOW_SIZE);
+    expect(existsSync(join(s.cwd, 'slow.bin.partial'))).toBe(false);
+  });
+});
+
+describe('rxtransfer session: one owner at a time', () => {
+  it('a second run gets the locked error (exit 7); add and cancel too; list and watch follow the running one', async () => {
+    const s = sessionCli('busy', freshDir);
+    expect((await s.run(['add', server.url(SLOWER), '-o', 'slow.bin', '--id', 'slow'])).code).toBe(0);
+    const owner = s.start(['run', '--json'], 30_000);
+    await owner.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) > 0));
+    const watch = s.start(['watch', '--json'], 30_000);
+
+    const listed = await s.list();
+    expect(listed).toEqual([expect.objectContaining({ id: 'slow', state: 'running' })]);
+    expect(listed[0]!['bytes'] as number).toBeGreaterThan(0);
+    const table = await s.run(['list']);
+    expect(table.stdout).toMatch(new RegExp(`^session "busy": 1 task, running in process ${owner.child.pid}\n`));
+
+    const second = await s.run(['run']);
+    expect(second.code).toBe(7);
+    expect(second.stderr).toBe(
+      `rxtransfer: session "busy" is open in process ${owner.child.pid}, which holds its lock; it is already running there; follow it with \`rxtransfer session busy watch\`\n`,
+    );
+    const secondJson = await s.run(['run', '--json']);
+    expect(secondJson.code).toBe(7);
+    expect(jsonLines(secondJson.stdout)).toEqual([expect.objectContaining({ type: 'error', code: 'locked', ownerPid: owner.child.pid })]);
+    const add = await s.run(['add', server.url('/data/late.bin?size=10'), '-o', 'late.bin']);
+    expect(add.code).toBe(7);
+    expect(add.stderr).toMatch(/^rxtransfer: session "busy" is open in process \d+, which holds its lock; add tasks before `run` or once it ends/);
+    expect((await s.run(['cancel', 'slow'])).code).toBe(7);
+    expect(owner.child.exitCode).toBeNull(); // all of this while the owner was still running
+
+    const done = await owner.exited;
+    expect(done.code).toBe(0);
+    expectSha(join(s.cwd, 'slow.bin'), SLOWER_SIZE);
+    const watched = await watch.exited;
+    expect(watched.code).toBe(0);
+    const seen = jsonLines(watched.stdout);
+    expect(seen.every((l) => l['type'] === 'task' && l['id'] === 'slow')).toBe(true);
+    expect(seen.at(-1)).toMatchObject({ state: 'completed', bytes: SLOWER_SIZE, percent: 100 });
+    const bytes = seen.map((l) => l['bytes'] as number);
+    expect(bytes).toEqual([...bytes].sort((x, y) => x - y)); // never goes back
+  });
+
+  it('watch waits for a run, prints plain lines off a terminal, and exits 0 when the queue is drained', async () => {
+    const s = sessionCli('watched', freshDir);
+    expect((await s.run(['add', server.url('/data/w.bin?size=200000&chunk=16384&every=20'), '-o', 'w.bin', '--id', 'w'])).code).toBe(0);
+    const watch = s.start(['watch'], 20_000);
+    await waitFor(() => /nobody runs session "watched" now: waiting for `rxtransfer session watched run`/.test(watch.stderr()), () => watch.stderr());
+    const run = await s.run(['run']);
+    expect(run.code).toBe(0);
+    const watched = await watch.exited;
+    expect(watched.code).toBe(0);
+    expect(watched.stderr).toMatch(/\[w\] saved w\.bin/);
+    expect(watched.stderr).not.toMatch(/\u001b/);
+  });
+});
+
+describe('rxtransfer session run --json', () => {
+  it('prints one object per line tagged with taskId; per task the events obey the transfer grammar; exit code of the first failure', async () => {
+    const s = sessionCli('json', freshDir);
+    const tasks: Array<[string, string]> = [
+      ['small', '/data/small.bin?size=1000'],
+      ['medium', '/data/medium.bin?size=400000&chunk=32768&every=5'],
+      ['missing', '/status/404'],
+      ['large', '/data/large.bin?size=1500000'],
+    ];
+    for (const [id, path] of tasks) expect((await s.run(['add', server.url(path), '-o', `${id}.bin`, '--id', id])).code).toBe(0);
+    const run = await s.run(['run', '--json', '--max-concurrent', '3', '--max-per-host', '3']);
+    expect(run.code).toBe(3); // the 404's kind: HTTP
+    expect(run.stderr).toMatch(/^rxtransfer: \[missing\] failed: HTTP 404/m);
+    const lines = jsonLines(run.stdout);
+    expect(lines.every((l) => typeof l['taskId'] === 'string' && ['progress', 'state', 'done', 'error'].includes(l['type'] as string))).toBe(true);
+    const byTask = transferLinesByTask(lines);
+    expect([...byTask.keys()].sort()).toEqual(['large', 'medium', 'missing', 'small']);
+    for (const [id, events] of byTask) {
+      assertTransferGrammar(toNotifications(events));
+      const last = events.at(-1)!;
+      if (id === 'missing') expect(last).toMatchObject({ type: 'error', code: 'http', status: 404 });
+      else expect(last).toMatchObject({ type: 'done', result: { status: 200, path: join(s.cwd, `${id}.bin`) } });
+    }
+    expect(lines.filter((l) => l['taskId'] === 'small' && l['type'] === 'state').map((l) => l['state'])).toEqual(['running', 'completed']);
+    expectSha(join(s.cwd, 'medium.bin'), 400000);
+    expectSha(join(s.cwd, 'large.bin'), 1500000);
+    expect((await s.list()).find((t) => t['id'] === 'missing')).toMatchObject({ state: 'failed', acked: true, error: { code: 'http', status: 404 } });
+  });
+});
