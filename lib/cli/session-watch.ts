@@ -55,8 +55,11 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
         const open = views.filter((v) => UNFINISHED.has(v.state)).length;
         say(`watching session "${printable(id)}": ${views.length} task${views.length === 1 ? '' : 's'}, ${open} unfinished${owner ? `, run by process ${owner.pid}` : ''}`);
       }
-      for (const view of views) {
-        const before = seen.get(view.id);
+      for (const found of views) {
+        const before = seen.get(found.id);
+        // Like a transfer's progress, the count never goes back while the task is unfinished (the
+        // partial file renamed into place, or a restart from zero, would otherwise show less).
+        const view = before && UNFINISHED.has(found.state) && found.bytes < before.bytes ? { ...found, bytes: before.bytes, ...(before.total !== undefined ? { total: before.total } : {}), ...(before.percent !== undefined ? { percent: before.percent } : {}) } : found;
         seen.set(view.id, view);
         const ended = before !== undefined && before.state !== view.state && !UNFINISHED.has(view.state);
         if (ended && view.state === 'failed' && firstFailure === undefined) firstFailure = exitCodeForFailure(view.error?.code ?? 'failure');

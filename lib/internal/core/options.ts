@@ -129,7 +129,9 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   if (typeof url !== 'string' && !(url instanceof URL)) return `url must be a string or URL, got ${url === null ? 'null' : typeof url}`;
   let parsed: URL;
   try {
-    parsed = new URL(String(url));
+    // A relative URL is resolved against the page's address where there is one (browsers).
+    const base = (globalThis as { location?: { href?: string } }).location?.href;
+    parsed = base === undefined ? new URL(String(url)) : new URL(String(url), base);
   } catch {
     return 'url is not a valid absolute URL';
   }
