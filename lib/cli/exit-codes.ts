@@ -38,7 +38,12 @@ export class CliError extends Error {
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
   if (!isTransferError(error)) return ExitCode.failure;
-  switch (error.code) {
+  return exitCodeForErrorCode(error.code);
+}
+
+/** The exit code for an error's stable `code` (a transfer's, or a stored task's), per CONTRACT §5. */
+export function exitCodeForErrorCode(code: string): number {
+  switch (code) {
     case 'http':
       return ExitCode.http;
     case 'network':
@@ -51,6 +56,8 @@ export function exitCodeFor(error: unknown): number {
       return ExitCode.interrupted;
     case 'invalid':
       return ExitCode.usage;
+    default:
+      return ExitCode.failure;
   }
 }
 

@@ -27,7 +27,7 @@ import {
   type UploadFunction,
 } from '../index.node.js';
 import { defaultSessionDirectory, nodeJournalFile, nodeSessionPlatform, PARTIAL_SUFFIX, sessionDirectory } from '../node/index.js';
-import { CliError, ExitCode } from './exit-codes.js';
+import { CliError } from './exit-codes.js';
 import { printable } from './format.js';
 
 /** Exit code when another process owns the session (a `run` holds its lock). */
@@ -182,20 +182,3 @@ export function withoutCredentials(raw: string): string {
   }
 }
 
-/** The exit code for a failed task, by the kind of its error (CONTRACT §5). */
-export function exitCodeForFailure(code: string): number {
-  switch (code) {
-    case 'http':
-      return ExitCode.http;
-    case 'network':
-      return ExitCode.network;
-    case 'timeout':
-      return ExitCode.timeout;
-    case 'integrity':
-      return ExitCode.integrity;
-    case 'invalid':
-      return ExitCode.usage;
-    default:
-      return ExitCode.failure;
-  }
-}

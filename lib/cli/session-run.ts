@@ -4,10 +4,10 @@
  */
 import { firstValueFrom, race, map, filter, type Subscription } from 'rxjs';
 import { isSessionLockedError, type SessionEvent, type TaskCompletion, type TimeoutOptions, type TransferSession } from '../index.node.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, exitCodeForErrorCode } from './exit-codes.js';
 import { listenForInterrupt } from './interrupt.js';
 import { jsonProgress, outputMode, printError, writeJsonLine, type CliStreams, type OutputMode } from './output.js';
-import { exitCodeForFailure, noSession, openOwner, sessionExists, sessionPaths, withoutCredentials } from './session-access.js';
+import { noSession, openOwner, sessionExists, sessionPaths, withoutCredentials } from './session-access.js';
 import { lockedError, type SessionCommonFlags } from './session-errors.js';
 import { sizeAndRate, TaskBars, taskLabel } from './session-display.js';
 import { printableHeaders } from './get-command.js';
@@ -137,7 +137,7 @@ class RunReport {
   /** A completion (`earlier`: it finished before this run): reported, counted and acknowledged. */
   completion(c: TaskCompletion, earlier: boolean): void {
     this.counts[c.state]++;
-    if (c.state === 'failed' && this.firstFailure === undefined) this.firstFailure = exitCodeForFailure(c.error?.code ?? 'failure');
+    if (c.state === 'failed' && this.firstFailure === undefined) this.firstFailure = exitCodeForErrorCode(c.error?.code ?? 'failure');
     const label = taskLabel(c.task);
     const started = this.started.get(c.taskId);
     const seconds = started === undefined ? undefined : (Date.now() - started) / 1000;

@@ -9,10 +9,10 @@
  * `TransferSession`), and can never disturb it. A task counts as running while its partial
  * file grew in the last few seconds. It acknowledges nothing: that is the owner's job.
  */
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, exitCodeForErrorCode } from './exit-codes.js';
 import { listenForInterrupt } from './interrupt.js';
 import { outputMode, writeJsonLine, type CliStreams } from './output.js';
-import { exitCodeForFailure, lockOwner, noSession, readTasks, sessionExists, sessionPaths, viewOf, type TaskView } from './session-access.js';
+import { lockOwner, noSession, readTasks, sessionExists, sessionPaths, viewOf, type TaskView } from './session-access.js';
 import { progressText } from './session-actions.js';
 import type { SessionCommonFlags } from './session-errors.js';
 import { TaskBars, shortPath } from './session-display.js';
@@ -62,7 +62,7 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
         const view = before && UNFINISHED.has(found.state) && found.bytes < before.bytes ? { ...found, bytes: before.bytes, ...(before.total !== undefined ? { total: before.total } : {}), ...(before.percent !== undefined ? { percent: before.percent } : {}) } : found;
         seen.set(view.id, view);
         const ended = before !== undefined && before.state !== view.state && !UNFINISHED.has(view.state);
-        if (ended && view.state === 'failed' && firstFailure === undefined) firstFailure = exitCodeForFailure(view.error?.code ?? 'failure');
+        if (ended && view.state === 'failed' && firstFailure === undefined) firstFailure = exitCodeForErrorCode(view.error?.code ?? 'failure');
         if (before && view.bytes > before.bytes && now > polledAt) {
           const rate = ((view.bytes - before.bytes) * 1000) / (now - polledAt);
           const old = rates.get(view.id);

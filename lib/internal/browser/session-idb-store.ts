@@ -2,7 +2,13 @@ import type { SessionStore, SessionStoreHandle, TaskChange } from '../session/se
 import type { TaskRecord } from '../session/session-task.js';
 import { SessionLockedError } from '../session/session-locked-error.js';
 
-/** The part of the IndexedDB API this store uses (the global `indexedDB`, or fake-indexeddb in tests). */
+/**
+ * The part of the IndexedDB API this store uses (the global `indexedDB`, or fake-indexeddb in
+ * tests). Typed structurally so that a Node project compiled without the DOM lib can use the types.
+ */
+export interface IndexedDbLike {
+  open(name: string, version?: number): unknown;
+}
 type IdbFactory = Pick<IDBFactory, 'open'>;
 
 const STORE = 'tasks';
@@ -18,12 +24,12 @@ const owned = new Set<string>();
  *
  * @see docs/sessions.md (Stores)
  */
-export function indexedDbSessionStore(options: { indexedDB?: IdbFactory; prefix?: string } = {}): SessionStore {
+export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; prefix?: string } = {}): SessionStore {
   const prefix = options.prefix ?? 'rxtransfer-session:';
   return {
     name: 'indexeddb',
     async open(id: string): Promise<SessionStoreHandle> {
-      const factory = options.indexedDB ?? (globalThis as { indexedDB?: IdbFactory }).indexedDB;
+      const factory = (options.indexedDB ?? (globalThis as { indexedDB?: IndexedDbLike }).indexedDB) as IdbFactory | undefined;
       if (!factory) throw new Error('IndexedDB is not available here: pass a store to TransferSession.open');
       const name = prefix + id;
       if (owned.has(name)) throw new SessionLockedError(id);
