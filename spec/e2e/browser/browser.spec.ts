@@ -187,6 +187,15 @@ describe('rxtransfer in headless Chromium', () => {
     expect(record!.sent).toBeLessThan(64 * 1024 * 1024);
   });
 
+  it('S1 S4 S8 S9 a TransferSession on the default IndexedDB store keeps its task and acknowledgement across reopening', async () => {
+    const report = await run('session', { id: `e2e-${Date.now()}`, size: 200_000 });
+    expect(report.store).toBe('indexeddb');
+    expect(report.lockedError).toBe('SessionLockedError');
+    expect(report.firstRun).toEqual({ state: 'completed', size: 200_000, acked: true });
+    expect(report.reopened).toEqual([{ id: 'task-1', state: 'completed', acked: true }]);
+    expect(report.redelivered).toBe(0);
+  });
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

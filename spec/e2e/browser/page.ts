@@ -4,7 +4,7 @@
  * `index.node.ts`) and calls the scenarios below through `window.scenarios`.
  * Every scenario bounds its own waits and returns plain JSON.
  */
-import { download, fromXhr, isTransferError, upload, type TransferEvent } from '../../../lib/index.js';
+import { download, fromXhr, isTransferError, upload, TransferSession, type TransferEvent } from '../../../lib/index.js';
 import { FakeTransport, grammarViolations, recordTransfer, type Notification } from '../../../lib/testing/index.js';
 
 /** A notification as JSON: progress fields, `done`, or the error's name/code/message. */
@@ -67,6 +67,19 @@ export interface Scenarios {
   fake(): Promise<FakeReport>;
   fromXhr(args: { id: string; size: number; delay: number; downloadSize: number }): Promise<FromXhrReport>;
   unsubscribe(args: { id: string }): Promise<UnsubscribeReport>;
+  session(args: { id: string; size: number }): Promise<SessionReport>;
+}
+
+export interface SessionReport {
+  /** Where the session lives by default in the browser ('indexeddb' when its database exists). */
+  store: string;
+  firstRun: { state?: string; size?: number; acked: boolean };
+  /** After closing and reopening the session by id (S1) in the same page. */
+  reopened: Array<{ id: string; state: string; acked: boolean }>;
+  /** A completion delivered again after its ack (must stay 0, S4). */
+  redelivered: number;
+  /** A second open while the first is open (S8). */
+  lockedError?: string;
 }
 
 declare global {
@@ -337,12 +350,49 @@ async function unsubscribeScenario(args: { id: string }): Promise<UnsubscribeRep
   return report;
 }
 
+/** S1 S4 S8 S9 in the browser: the default IndexedDB store keeps tasks and acknowledgements across reopening. */
+async function sessionScenario(args: { id: string; size: number }): Promise<SessionReport> {
+  const r = row('session on IndexedDB');
+  const url = `${location.origin}/bytes?size=${args.size}&chunk=16384`;
+  const first = await TransferSession.open({ id: args.id });
+  const databases = await indexedDB.databases();
+  const store = databases.some((d) => d.name === `rxtransfer-session:${args.id}`) ? 'indexeddb' : 'not in IndexedDB';
+  const report: SessionReport = { store, firstRun: { acked: false }, reopened: [], redelivered: 0 };
+  try {
+    await TransferSession.open({ id: args.id });
+  } catch (error) {
+    report.lockedError = (error as Error).name;
+  }
+  const completed = new Promise<void>((resolve) =>
+    first.completions$.subscribe(async (c) => {
+      report.firstRun.state = c.state;
+      report.firstRun.size = c.result?.size;
+      await c.ack();
+      report.firstRun.acked = true;
+      resolve();
+    }),
+  );
+  await first.download(url, { id: 'task-1' });
+  await within(completed, 20_000, 'session completion');
+  await first.close();
+
+  const again = await TransferSession.open({ id: args.id });
+  const redelivery = again.completions$.subscribe(() => report.redelivered++);
+  await sleep(300);
+  redelivery.unsubscribe();
+  report.reopened = again.tasks().map((t) => ({ id: t.id, state: t.state, acked: t.acked }));
+  await again.close();
+  r.end(report.firstRun.state === 'completed' && report.redelivered === 0, `${report.reopened.length} task(s) after reopening`);
+  return report;
+}
+
 window.scenarios = {
   download: downloadScenario,
   upload: uploadScenario,
   fake: fakeScenario,
   fromXhr: fromXhrScenario,
   unsubscribe: unsubscribeScenario,
+  session: sessionScenario,
 };
 window.scenariosReady = true;
 const status = document.getElementById('status');
