@@ -25,6 +25,9 @@ type Outcome<R> =
   | { readonly type: 'redirect'; readonly status: number; readonly headers: ResponseHeaders; readonly location: string }
   | { readonly type: 'restart' };
 
+/** How long a cancelled or timed-out run may take to unwind before its error is delivered anyway. */
+const ABORT_GRACE_MS = 2_000;
+
 /** Marks an abort caused by unsubscribing: nothing is delivered for it. */
 const UNSUBSCRIBED = Symbol('unsubscribed');
 
@@ -124,6 +127,20 @@ class TransferRun<R> {
       const timer = scheduleAfter(n.timer, () => this.controller.abort(new TimeoutError('total', n.timeouts.total, context)), n.timeouts.total);
       this.cleanups.push(() => timer.unsubscribe());
     }
+    // G2 even when a layer below ignores the abort (a custom transport's body that never ends):
+    // once cancelled or timed out, the run gets a grace period to clean up, then the error is
+    // delivered regardless. `finish()` cancels the grace timer when the run ends in time.
+    const onRunAbort = () => {
+      const reason: unknown = this.controller.signal.reason;
+      if (reason === UNSUBSCRIBED) return;
+      const grace = scheduleAfter(n.timer, () => {
+        this.finish();
+        this.subscriber.error(toTransferError(reason, context));
+      }, ABORT_GRACE_MS);
+      this.cleanups.push(() => grace.unsubscribe());
+    };
+    this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
+    this.cleanups.push(() => this.controller.signal.removeEventListener('abort', onRunAbort));
     // Start on a microtask: nothing is delivered inside subscribe() (G7).
     void Promise.resolve()
       .then(() => this.run())

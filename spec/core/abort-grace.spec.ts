@@ -1,0 +1,65 @@
+import { download, type Transport, type TransportResponse } from 'rxtransfer';
+import { recordTransfer, assertTransferGrammar } from 'rxtransfer/testing';
+import { VirtualTimer } from '../helpers/virtual-timer';
+
+/** A transport whose body yields one chunk and then never ends, and which ignores the abort signal. */
+function deafTransport(): Transport {
+  return {
+    name: 'deaf',
+    followsRedirects: false,
+    streamsBodies: true,
+    async send(): Promise<TransportResponse> {
+      return {
+        status: 200,
+        statusText: 'OK',
+        headers: { 'content-length': '10' },
+        url: 'http://127.0.0.1/x',
+        decoded: false,
+        body: (async function* () {
+          yield new Uint8Array(1);
+          await new Promise<never>(() => undefined);
+        })(),
+      };
+    },
+  };
+}
+
+const flush = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+};
+
+describe('a layer that ignores the abort', () => {
+  it('G2 G9 a total timeout still ends the transfer (after a bounded grace), with TimeoutError', async () => {
+    const timer = new VirtualTimer();
+    const rec = recordTransfer(download('http://127.0.0.1/x', { transport: deafTransport(), timer, timeout: { total: 1_000, idle: 60_000 } }));
+    await flush();
+    timer.advanceBy(1_000);
+    await flush();
+    expect(rec.trace.filter((n) => n.kind !== 'next')).toEqual([]);
+    timer.advanceBy(2_000);
+    await flush();
+    const trace = await rec.ended;
+    assertTransferGrammar(trace);
+    const last = trace[trace.length - 1]!;
+    expect(last.kind === 'error' && (last.error as { code?: string; phase?: string })).toMatchObject({ code: 'timeout', phase: 'total' });
+    // The stuck layer's own timers may still fire later: nothing more reaches the subscriber.
+    const length = trace.length;
+    timer.advanceBy(120_000);
+    await flush();
+    expect(rec.trace).toHaveLength(length);
+  });
+
+  it('G2 G6 an abort through signal still ends it with CancelledError', async () => {
+    const timer = new VirtualTimer();
+    const controller = new AbortController();
+    const rec = recordTransfer(download('http://127.0.0.1/x', { transport: deafTransport(), timer, signal: controller.signal, timeout: { idle: 60_000 } }));
+    await flush();
+    controller.abort();
+    timer.advanceBy(2_000);
+    await flush();
+    const trace = await rec.ended;
+    assertTransferGrammar(trace);
+    const last = trace[trace.length - 1]!;
+    expect(last.kind === 'error' && (last.error as { code?: string }).code).toBe('cancelled');
+  });
+});
