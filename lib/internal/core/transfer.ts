@@ -5,6 +5,7 @@ import { TimeoutError } from './errors/timeout-error.js';
 import { CancelledError } from './errors/cancelled-error.js';
 import { HttpStatusError } from './errors/http-status-error.js';
 import { IntegrityError } from './errors/integrity-error.js';
+import { NetworkError } from './errors/network-error.js';
 import { normalizeOptions, type DownloadOptions, type NormalizedOptions, type UploadOptions } from './options.js';
 import { normalizeBody, type NormalizedBody } from './body.js';
 import type { Platform, FileSink } from './platform.js';
@@ -226,7 +227,7 @@ class TransferRun<R> {
       }
       if (outcome.type === 'done') return outcome.result;
       if (outcome.type === 'restart') {
-        if (++restarts > 2) throw new TransferError('network', 'the server kept answering the resumed range wrongly', { url: hop.url, method: hop.method });
+        if (++restarts > 2) throw new NetworkError('the server kept answering the resumed range wrongly', undefined, { url: hop.url, method: hop.method });
         continue;
       }
       const context = { url: hop.url, method: hop.method };
@@ -464,7 +465,7 @@ class TransferRun<R> {
         this.hashing.bytes += chunk.byteLength;
       }
     }
-    if (this.hashing.bytes !== start) throw new TransferError('network', `the partial file holds ${this.hashing.bytes} bytes, not ${start}`, { url: this.n.url, method: this.n.method });
+    if (this.hashing.bytes !== start) throw new NetworkError(`the partial file holds ${this.hashing.bytes} bytes, not ${start}`, undefined, { url: this.n.url, method: this.n.method });
     return hasher;
   }
 
