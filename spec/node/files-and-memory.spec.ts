@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -55,6 +56,42 @@ describe('G5 file downloads', () => {
     expect(await fileSha256(to)).toBe(seededSha256Hex(31, 3_000_000));
     expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
     expect(existsSync(to + PARTIAL_META_SUFFIX)).toBe(false);
+  });
+
+  it('durable: false skips only the fsync: the file is still renamed into place whole, with no side file', async () => {
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+    await probe.close();
+    const sync = jest.spyOn(proto, 'sync');
+    try {
+      const to = target();
+      const run = await runTransfer(toFile(server.url('/bytes', { size: 3_000_000, seed: 34 }), to, { durable: false }));
+      expect(run.error).toBeUndefined();
+      expect(run.result!.path).toBe(to);
+      expect(await fileSha256(to)).toBe(seededSha256Hex(34, 3_000_000));
+      expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
+      expect(existsSync(to + PARTIAL_META_SUFFIX)).toBe(false);
+      expect(sync).not.toHaveBeenCalled();
+      // A failure still leaves nothing at `to` (G5), durable or not.
+      const cut = target();
+      const failed = await runTransfer(toFile(server.url('/bytes', { size: 2_000_000, cut: 500_000 }), cut, { durable: false }));
+      expect(isIntegrityError(failed.error)).toBe(true);
+      expect(existsSync(cut)).toBe(false);
+      expect(existsSync(cut + PARTIAL_SUFFIX)).toBe(false);
+      // The default fsyncs before the rename.
+      const durable = target();
+      expect((await runTransfer(toFile(server.url('/bytes', { size: 1000 }), durable))).error).toBeUndefined();
+      expect(sync).toHaveBeenCalled();
+      expect(existsSync(durable)).toBe(true);
+    } finally {
+      sync.mockRestore();
+    }
+  });
+
+  it('durable must be a boolean', async () => {
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 10 }), target(), { durable: 'no' as never }));
+    expect(isTransferError(run.error) && run.error.code).toBe('invalid');
+    expect(String((run.error as Error).message)).toMatch(/durable/);
   });
 
   it('G5 a truncated file download leaves no file at `to` and no side file', async () => {

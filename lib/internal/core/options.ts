@@ -67,6 +67,14 @@ export interface DownloadOptions extends TransferOptions {
   keepPartial?: boolean;
   /** With `to`: replace an existing file on success. Default true; false fails if the file exists. */
   overwrite?: boolean;
+  /**
+   * With `to`: flush the file to stable storage (fsync) before it is renamed into place, so that
+   * a crash or power loss right after `done` cannot leave a short or empty file at `to`.
+   * Default true. `false` skips the fsync (faster on large files, as most download tools do);
+   * the rename is still atomic and no partial file is ever left at `to`, but the bytes may sit
+   * in the OS cache for a while after `done`.
+   */
+  durable?: boolean;
   /** Expected digest in Subresource Integrity form, `sha256-<base64>`; checked before `done`. */
   integrity?: string;
   /** In-memory result type. Default `arraybuffer`. */
@@ -106,6 +114,7 @@ export interface NormalizedOptions {
   readonly resume: boolean;
   readonly keepPartial: boolean;
   readonly overwrite: boolean;
+  readonly durable: boolean;
   readonly integrity: IntegrityExpectation | undefined;
   readonly axios: AxiosLike | undefined;
   readonly transport: Transport | undefined;
@@ -173,6 +182,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   if (!RESPONSE_TYPES.includes(responseType)) return `responseType must be one of ${RESPONSE_TYPES.join(', ')}, got ${String(responseType)}`;
   if (options.to !== undefined && (typeof options.to !== 'string' || options.to.length === 0 || options.to.includes('\0'))) return 'to must be a non-empty file path';
   if (options.resume && options.to === undefined) return 'resume needs a file to continue: give `to`';
+  if (options.durable !== undefined && typeof options.durable !== 'boolean') return `durable must be true or false, got ${String(options.durable)}`;
   let integrity: IntegrityExpectation | undefined;
   if (options.integrity !== undefined) {
     const p = typeof options.integrity === 'string' ? parseIntegrity(options.integrity) : 'integrity must be a string';
@@ -204,6 +214,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
     resume: options.resume ?? false,
     keepPartial: options.keepPartial ?? options.resume ?? false,
     overwrite: options.overwrite ?? true,
+    durable: options.durable ?? true,
     integrity,
     axios: options.axios,
     transport: options.transport,

@@ -8,6 +8,8 @@ export interface FileSinkOptions {
   readonly resume: boolean;
   readonly keepPartial: boolean;
   readonly overwrite: boolean;
+  /** fsync the file before the rename (default true); false only skips that flush. */
+  readonly durable?: boolean;
 }
 
 /** A sink that writes to a file and can resume it. */

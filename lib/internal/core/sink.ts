@@ -39,6 +39,9 @@ export function concatChunks(chunks: readonly Uint8Array[], size: number): Uint8
   return out;
 }
 
+/** Shared: a non-streaming `decode()` keeps no state between calls. */
+const utf8 = new TextDecoder();
+
 /** Converts raw bytes to the requested in-memory type. Throws (a SyntaxError) on bad JSON. */
 export function decodeBody(bytes: Uint8Array, type: ResponseType, contentType?: string): unknown {
   switch (type) {
@@ -49,9 +52,9 @@ export function decodeBody(bytes: Uint8Array, type: ResponseType, contentType?: 
         ? bytes.buffer
         : bytes.slice().buffer;
     case 'text':
-      return new TextDecoder().decode(bytes);
+      return utf8.decode(bytes);
     case 'json': {
-      const text = new TextDecoder().decode(bytes);
+      const text = utf8.decode(bytes);
       return text.length === 0 ? null : JSON.parse(text);
     }
     case 'blob':

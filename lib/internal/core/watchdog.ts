@@ -4,12 +4,19 @@ import { scheduleAfter } from './schedule-after.js';
 
 /**
  * The per-attempt timers of G9: `connect` until the connection is up, `idle` since the last
- * byte moved either way. Touching is O(1) (no timer is re-armed per chunk): the idle check
- * wakes up, looks at the last activity, and sleeps again for what is left.
+ * byte moved either way. Touching is O(1) (no timer is re-armed per chunk): the check wakes
+ * up, looks at the last activity, and sleeps again for what is left.
+ *
+ * One scheduled action serves both limits: it is armed for the earlier deadline (connect wins
+ * a tie), and `connected()` only clears a flag, so an attempt costs one timer, not two plus a
+ * cancellation. A wake-up for a connect deadline that no longer applies re-arms for idle.
  */
 export class Watchdog {
-  private connectTimer: Subscription | undefined;
-  private idleTimer: Subscription | undefined;
+  private pending: Subscription | undefined;
+  /** What the pending wake-up is for: the connect deadline fires unconditionally, like a timer of its own. */
+  private armedForConnect = false;
+  private connecting: boolean;
+  private readonly connectDue: number;
   private lastActivity: number;
   private stopped = false;
 
@@ -18,17 +25,18 @@ export class Watchdog {
     private readonly limits: { readonly connect: number; readonly idle: number },
     private readonly fire: (phase: TimeoutPhase, ms: number) => void,
   ) {
-    this.lastActivity = timer.now();
-    if (Number.isFinite(limits.connect)) {
-      this.connectTimer = scheduleAfter(timer, () => this.expire('connect', limits.connect), limits.connect);
-    }
-    if (Number.isFinite(limits.idle)) this.armIdle(limits.idle);
+    const now = timer.now();
+    this.lastActivity = now;
+    this.connecting = Number.isFinite(limits.connect);
+    this.connectDue = now + limits.connect;
+    const idle = Number.isFinite(limits.idle);
+    if (this.connecting && (!idle || limits.connect <= limits.idle)) this.arm(true, limits.connect);
+    else if (idle) this.arm(false, limits.idle);
   }
 
-  /** The connection is established: the connect timer stops. */
+  /** The connection is established: the connect limit no longer applies. */
   connected(): void {
-    this.connectTimer?.unsubscribe();
-    this.connectTimer = undefined;
+    this.connecting = false;
   }
 
   /** A byte moved: the idle timer starts over. */
@@ -39,17 +47,28 @@ export class Watchdog {
   /** Stops every timer of this attempt. */
   stop(): void {
     this.stopped = true;
-    this.connectTimer?.unsubscribe();
-    this.idleTimer?.unsubscribe();
+    this.pending?.unsubscribe();
+    this.pending = undefined;
   }
 
-  private armIdle(delay: number): void {
-    this.idleTimer = scheduleAfter(this.timer, () => {
-      if (this.stopped) return;
-      const quiet = this.timer.now() - this.lastActivity;
-      if (quiet >= this.limits.idle) this.expire('idle', this.limits.idle);
-      else this.armIdle(this.limits.idle - quiet);
-    }, delay);
+  private arm(forConnect: boolean, delay: number): void {
+    this.armedForConnect = forConnect;
+    this.pending = scheduleAfter(this.timer, () => this.wake(), delay);
+  }
+
+  private wake(): void {
+    this.pending = undefined;
+    if (this.stopped) return;
+    const { connect, idle } = this.limits;
+    if (this.armedForConnect && this.connecting) return this.expire('connect', connect);
+    const now = this.timer.now();
+    const hasIdle = Number.isFinite(idle);
+    const quiet = now - this.lastActivity;
+    if (hasIdle && quiet >= idle) return this.expire('idle', idle);
+    const idleLeft = hasIdle ? idle - quiet : Number.POSITIVE_INFINITY;
+    const connectLeft = this.connecting ? this.connectDue - now : Number.POSITIVE_INFINITY;
+    if (this.connecting && connectLeft <= idleLeft) this.arm(true, connectLeft);
+    else if (hasIdle) this.arm(false, idleLeft);
   }
 
   private expire(phase: TimeoutPhase, ms: number): void {

@@ -114,7 +114,8 @@ export async function openFileSink(path: string, options: FileSinkOptions): Prom
     },
     async finish() {
       await end();
-      await handle!.sync();
+      // Durable by default: the bytes reach the disk before the name does (see `durable`).
+      if (options.durable !== false) await handle!.sync();
       await handle!.close();
       if (options.overwrite) await rename(partial, target);
       else {

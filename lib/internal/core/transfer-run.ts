@@ -1,0 +1,491 @@
+import type { Subscriber, Subscription } from 'rxjs';
+import type { DownloadResult, ResponseHeaders, TransferEvent, UploadResult } from './events.js';
+import { TransferError, isTransferError } from './errors/transfer-error.js';
+import { TimeoutError } from './errors/timeout-error.js';
+import { CancelledError } from './errors/cancelled-error.js';
+import { HttpStatusError } from './errors/http-status-error.js';
+import { IntegrityError } from './errors/integrity-error.js';
+import { NetworkError } from './errors/network-error.js';
+import type { NormalizedOptions } from './options.js';
+import type { NormalizedBody } from './body.js';
+import type { Platform, FileSink } from './platform.js';
+import type { Transport, TransportResponse } from './transport.js';
+import { memorySink, type BodySink } from './sink.js';
+import { ProgressReporter } from './progress.js';
+import { Watchdog } from './watchdog.js';
+import { scheduleAfter } from './schedule-after.js';
+import { toTransferError } from './grammar.js';
+import { backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
+import { nextHop, REDIRECT_STATUSES, type Hop } from './redirect.js';
+import { originOf, redactUrl } from './redact.js';
+import { toBase64, type Hasher } from './integrity.js';
+import { readExcerpt, parseContentRange, strongValidator, declaredLength } from './response-head.js';
+
+/** How one exchange ended: a result, a redirect to follow, or a resumed range to drop and ask again. */
+type Outcome<R> =
+  | { readonly type: 'done'; readonly result: R }
+  | { readonly type: 'redirect'; readonly status: number; readonly headers: ResponseHeaders; readonly location: string }
+  | { readonly type: 'restart' };
+
+/** How long a cancelled or timed-out run may take to unwind before its error is delivered anyway. */
+const ABORT_GRACE_MS = 2_000;
+
+/** Marks an abort caused by unsubscribing: nothing is delivered for it. */
+const UNSUBSCRIBED = Symbol('unsubscribed');
+
+/**
+ * One subscription's work: attempts, redirects, retries, timeouts, the sink and progress
+ * (created by `createTransfer` in transfer.ts).
+ */
+export class TransferRun<R> {
+  private readonly controller = new AbortController();
+  private readonly reporter: ProgressReporter;
+  private readonly cleanups: Array<() => void> = [];
+  private deadline = Number.POSITIVE_INFINITY;
+  private bodyOpened = false;
+  /** Set by {@link finish}: the run has settled, or its controller is aborted. */
+  private finished = false;
+  private responseContentType: string | undefined;
+  /** Validator of the bytes the sink holds (strong ETag or Last-Modified), for `If-Range`. */
+  private validator: string | undefined;
+  /** The digest in progress and how many of the sink's bytes it has seen (kept across resumed attempts). */
+  private hashing: { hasher: Hasher; bytes: number } | undefined;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly n: NormalizedOptions,
+    private readonly body: NormalizedBody | undefined,
+    private readonly subscriber: Subscriber<TransferEvent<R>>,
+  ) {
+    this.reporter = new ProgressReporter((event) => subscriber.next(event), n.timer, n.progressInterval);
+  }
+
+  start(): void {
+    const { n } = this;
+    const context = { url: n.url, method: n.method };
+    if (n.signal) {
+      if (n.signal.aborted) this.controller.abort(new CancelledError(context));
+      else {
+        const onAbort = () => this.controller.abort(new CancelledError(context));
+        n.signal.addEventListener('abort', onAbort, { once: true });
+        this.cleanups.push(() => n.signal!.removeEventListener('abort', onAbort));
+      }
+    }
+    if (Number.isFinite(n.timeouts.total)) {
+      this.deadline = n.timer.now() + n.timeouts.total;
+      const timer = scheduleAfter(n.timer, () => this.controller.abort(new TimeoutError('total', n.timeouts.total, context)), n.timeouts.total);
+      this.cleanups.push(() => timer.unsubscribe());
+    }
+    // G2 even when a layer below ignores the abort (a custom transport's body that never ends):
+    // once cancelled or timed out, the run gets a grace period to clean up, then the error is
+    // delivered regardless. `finish()` cancels the grace timer when the run ends in time.
+    const onRunAbort = () => {
+      const reason: unknown = this.controller.signal.reason;
+      if (reason === UNSUBSCRIBED) return;
+      const grace = scheduleAfter(n.timer, () => {
+        this.finish();
+        this.subscriber.error(toTransferError(reason, context));
+      }, ABORT_GRACE_MS);
+      this.cleanups.push(() => grace.unsubscribe());
+    };
+    this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
+    this.cleanups.push(() => this.controller.signal.removeEventListener('abort', onRunAbort));
+    // Start on a microtask: nothing is delivered inside subscribe() (G7).
+    void Promise.resolve()
+      .then(() => this.run())
+      .then(
+        (result) => {
+          if (this.controller.signal.aborted && this.controller.signal.reason !== UNSUBSCRIBED) throw this.controller.signal.reason;
+          this.reporter.flush();
+          this.finish();
+          this.subscriber.next({ type: 'done', result });
+          this.subscriber.complete();
+        },
+      )
+      .catch((error: unknown) => {
+        this.finish();
+        if (this.controller.signal.reason === UNSUBSCRIBED) return;
+        const reason = this.controller.signal.aborted ? this.controller.signal.reason : error;
+        this.subscriber.error(toTransferError(reason, context));
+      });
+  }
+
+  unsubscribe(): void {
+    // Once finished, the run has settled or was aborted already: nothing is left to stop, and
+    // aborting would only dispatch an event no one listens to (the usual teardown after `done`).
+    if (!this.finished && !this.controller.signal.aborted) this.controller.abort(UNSUBSCRIBED);
+    this.finish();
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.reporter.dispose();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+  }
+
+  private async run(): Promise<R> {
+    const { n } = this;
+    this.throwIfAborted();
+    const transport = n.transport ?? this.platform.transport(n.axios);
+    if (this.body?.streaming && !transport.streamsBodies) {
+      throw new TransferError('invalid', `this transport (${transport.name}) cannot send a stream body`, { url: n.url, method: n.method });
+    }
+    const sink = await this.openSink();
+    this.validator = n.to !== undefined ? (sink as FileSink).validator : undefined;
+    try {
+      this.throwIfAborted();
+      return await this.loop(transport, sink);
+    } catch (error) {
+      await sink.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async openSink(): Promise<BodySink<unknown>> {
+    const { n } = this;
+    if (n.to === undefined) return memorySink(n.responseType, () => this.responseContentType);
+    if (!this.platform.openFileSink) {
+      throw new TransferError('invalid', `\`to\` needs a file system; on ${this.platform.name} use responseType for an in-memory result`, { url: n.url, method: n.method });
+    }
+    try {
+      return await this.platform.openFileSink(n.to, { resume: n.resume, keepPartial: n.keepPartial, overwrite: n.overwrite, durable: n.durable });
+    } catch (error) {
+      if (isTransferError(error) && error.url !== undefined) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TransferError(isTransferError(error) ? error.code : 'invalid', message, { url: n.url, method: n.method, cause: error });
+    }
+  }
+
+  private async loop(transport: Transport, sink: BodySink<unknown>): Promise<R> {
+    const { n } = this;
+    // Only a redirect needs it: computed then, not per transfer.
+    let firstOrigin: string | undefined;
+    let hop: Hop = { url: n.url, method: n.method, headers: n.headers, withBody: this.body !== undefined };
+    let redirects = 0;
+    let restarts = 0;
+    for (let attempt = 1; ; ) {
+      this.reporter.attempt = attempt;
+      let outcome: Outcome<R>;
+      try {
+        outcome = await this.exchange(transport, hop, sink);
+      } catch (raw) {
+        this.throwIfAborted();
+        const error = toTransferError(raw, { url: hop.url, method: hop.method });
+        const delay = this.retryDelay(error, attempt, hop);
+        if (delay === undefined) throw error;
+        await this.sleep(delay);
+        attempt++;
+        continue;
+      }
+      if (outcome.type === 'done') return outcome.result;
+      if (outcome.type === 'restart') {
+        if (++restarts > 2) throw new NetworkError('the server kept answering the resumed range wrongly', undefined, { url: hop.url, method: hop.method });
+        continue;
+      }
+      const context = { url: hop.url, method: hop.method };
+      if (++redirects > n.maxRedirects) {
+        throw new HttpStatusError(outcome.status, outcome.headers, '', context, `too many redirects (more than ${n.maxRedirects})`);
+      }
+      const next = nextHop(hop, (firstOrigin ??= originOf(n.url)), outcome.status, outcome.location);
+      if (typeof next === 'string') throw new HttpStatusError(outcome.status, outcome.headers, '', context, next);
+      if (next.withBody && this.body && !this.body.replayable) {
+        throw new HttpStatusError(outcome.status, outcome.headers, '', context, `cannot follow a ${outcome.status} redirect with a one-shot stream body`);
+      }
+      hop = next;
+    }
+  }
+
+  /** The delay before another attempt, or undefined when the error is final (G11). */
+  private retryDelay(error: TransferError, attempt: number, hop: Hop): number | undefined {
+    const { n } = this;
+    const policy = n.retry;
+    if (attempt > policy.count) return undefined;
+    if (!isRetryable(error, hop.method, policy)) return undefined;
+    if (this.bodyOpened && this.body && !this.body.replayable) return undefined;
+    if (policy.shouldRetry) {
+      let verdict: boolean;
+      try {
+        verdict = policy.shouldRetry(error, attempt);
+      } catch (thrown) {
+        throw new TransferError('invalid', `retry.shouldRetry threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`, { url: hop.url, method: hop.method, cause: thrown });
+      }
+      if (!verdict) return undefined;
+    }
+    let delay = backoffDelay(attempt, policy, Math.random);
+    if (error instanceof HttpStatusError) {
+      const after = parseRetryAfter(error.headers['retry-after'], Date.now());
+      if (after !== undefined) {
+        if (after > policy.maxRetryAfter) return undefined;
+        delay = Math.max(delay, after);
+      }
+    }
+    if (n.timer.now() + delay >= this.deadline) return undefined;
+    return delay;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const signal = this.controller.signal;
+      let timer: Subscription | undefined = undefined;
+      const onAbort = () => {
+        timer?.unsubscribe();
+        reject(signal.reason);
+      };
+      timer = scheduleAfter(this.n.timer, () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private throwIfAborted(): void {
+    if (this.controller.signal.aborted) throw this.controller.signal.reason;
+  }
+
+  /** One HTTP exchange: send, read the head, then the body into the sink. */
+  private async exchange(transport: Transport, hop: Hop, sink: BodySink<unknown>): Promise<Outcome<R>> {
+    const { n, reporter } = this;
+    const context = { url: hop.url, method: hop.method };
+    const attempt = new AbortController();
+    const onRunAbort = () => attempt.abort(this.controller.signal.reason);
+    this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
+    const watchdog = new Watchdog(n.timer, n.timeouts, (phase, ms) => attempt.abort(new TimeoutError(phase, ms, context)));
+    try {
+      const fileSink = n.to !== undefined ? (sink as unknown as FileSink) : undefined;
+      const headers: Record<string, string> = { ...hop.headers };
+      // Bytes already held (from disk, or from an earlier attempt) are continued with a range
+      // request when a validator proves which version they belong to; otherwise they are dropped.
+      const userRange = Object.keys(headers).some((h) => h.toLowerCase() === 'range');
+      if (sink.offset > 0 && (this.validator === undefined || userRange)) await sink.reset();
+      const offset = sink.offset;
+      if (offset > 0) {
+        headers['Range'] = `bytes=${offset}-`;
+        headers['If-Range'] = this.validator!;
+      }
+      // A resumable file holds the identity representation: its validator must be that one's.
+      if (offset > 0 || (n.resume && fileSink)) {
+        for (const h of Object.keys(headers)) if (h.toLowerCase() === 'accept-encoding') delete headers[h];
+        headers['Accept-Encoding'] = 'identity';
+      }
+      const opened = hop.withBody && this.body ? this.body.open() : undefined;
+      if (opened) this.bodyOpened = true;
+      const uploadTotal = opened ? this.body!.size : undefined;
+      if (opened) reporter.observe('upload', 0, uploadTotal);
+      if (opened && this.body!.contentType && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+        headers['Content-Type'] = this.body!.contentType;
+      }
+      // Filled in when the head is read; the download-progress hook reads it.
+      // `start`: where this response's bytes begin (0 when the server ignored the range and the held bytes were dropped).
+      const download = { started: false, start: 0, total: undefined as number | undefined };
+      let response: TransportResponse;
+      try {
+        // Raced against the abort: a transport (or an axios interceptor) that ignores the signal cannot hold a timeout or a cancel up (G2, G9).
+        response = await untilAborted(transport.send({
+          url: hop.url,
+          method: hop.method,
+          headers,
+          body: opened,
+          bodySize: uploadTotal,
+          signal: attempt.signal,
+          onUploadProgress: (loaded) => {
+            watchdog.touch();
+            if (loaded > 0) watchdog.connected();
+            reporter.observe('upload', loaded, uploadTotal);
+          },
+          onConnect: () => {
+            watchdog.touch();
+            watchdog.connected();
+          },
+          onDownloadProgress: (loaded) => {
+            watchdog.touch();
+            if (download.started) reporter.observe('download', download.start + loaded, download.total);
+          },
+        }), attempt.signal);
+      } catch (error) {
+        throw attempt.signal.aborted ? attempt.signal.reason : error;
+      }
+      watchdog.connected();
+      watchdog.touch();
+      const { status } = response;
+
+      if (REDIRECT_STATUSES.has(status) && response.headers['location'] !== undefined && !transport.followsRedirects) {
+        attempt.abort();
+        return { type: 'redirect', status, headers: response.headers, location: response.headers['location'] };
+      }
+      if (status >= 400) {
+        if (offset > 0 && status === 416) {
+          const range = parseContentRange(response.headers['content-range']);
+          attempt.abort();
+          if (range && range.start === undefined && range.size === offset) {
+            // The whole body is on disk already; integrity is still checked over it.
+            return { type: 'done', result: await this.complete(hop, response, sink, offset, await this.verify(offset, fileSink, context)) };
+          }
+          await sink.reset();
+          return { type: 'restart' };
+        }
+        const excerpt = await readExcerpt(response.body, attempt.signal).catch(() => '');
+        attempt.abort();
+        throw new HttpStatusError(status, response.headers, excerpt, context);
+      }
+
+      let start = 0;
+      if (offset > 0) {
+        const range = status === 206 ? parseContentRange(response.headers['content-range']) : undefined;
+        const length = declaredLength(response, hop.method);
+        const encoding = response.headers['content-encoding']?.trim().toLowerCase();
+        // The range must start where the file ends, reach the end of the representation, match
+        // the declared length, and be of the identity encoding: anything else is not appended.
+        const sound = range && range.start === offset && range.end !== undefined
+          && (range.size === undefined || range.end === range.size - 1)
+          && (length === undefined || length === range.end - range.start + 1)
+          && !response.decoded && (encoding === undefined || encoding === 'identity');
+        if (status === 206 && !sound) {
+          attempt.abort();
+          await sink.reset();
+          return { type: 'restart' };
+        }
+        if (status === 206) start = offset;
+        else await sink.reset();
+      }
+      const length = declaredLength(response, hop.method);
+      const rangeSize = start > 0 ? parseContentRange(response.headers['content-range'])?.size : undefined;
+      const downloadTotal = rangeSize ?? (length === undefined ? undefined : start + length);
+      download.total = downloadTotal;
+      download.start = start;
+      if (downloadTotal !== undefined && downloadTotal > n.maxBytes) {
+        attempt.abort();
+        throw new IntegrityError('too-large', `body of ${downloadTotal} bytes is over maxBytes (${n.maxBytes})`, context);
+      }
+      this.responseContentType = response.headers['content-type'];
+      this.validator = response.decoded ? undefined : strongValidator(response.headers);
+      if (fileSink) await fileSink.remember(this.validator);
+      if (opened && uploadTotal !== undefined) reporter.observe('upload', uploadTotal, uploadTotal);
+      download.started = true;
+      reporter.observe('download', start, downloadTotal);
+
+      const hasher = n.integrity ? await this.hasherFrom(start, fileSink) : undefined;
+      let loaded = start;
+      try {
+        for await (const chunk of response.body) {
+          loaded += chunk.byteLength;
+          if (downloadTotal !== undefined && loaded > downloadTotal) {
+            throw new IntegrityError('overflow', `body is longer than the ${downloadTotal} bytes declared`, context);
+          }
+          if (loaded > n.maxBytes) throw new IntegrityError('too-large', `body is over maxBytes (${n.maxBytes})`, context);
+          if (hasher) {
+            hasher.update(chunk);
+            this.hashing!.bytes += chunk.byteLength;
+          }
+          const pending = sink.write(chunk);
+          if (pending) await pending;
+          watchdog.touch();
+          reporter.observe('download', loaded, downloadTotal);
+        }
+      } catch (error) {
+        if (attempt.signal.aborted) throw attempt.signal.reason;
+        if (isTransferError(error) && error.code !== 'network') throw error;
+        if (downloadTotal !== undefined && loaded < downloadTotal) {
+          throw new IntegrityError('truncated', `body ended after ${loaded} of ${downloadTotal} bytes`, { ...context, cause: error });
+        }
+        throw error;
+      }
+      if (attempt.signal.aborted) throw attempt.signal.reason;
+      if (downloadTotal !== undefined && loaded < downloadTotal) {
+        throw new IntegrityError('truncated', `body ended after ${loaded} of ${downloadTotal} bytes`, context);
+      }
+      const integrity = hasher ? await this.check(hasher, context) : undefined;
+      watchdog.stop();
+      return { type: 'done', result: await this.complete(hop, response, sink, loaded, integrity) };
+    } finally {
+      watchdog.stop();
+      this.controller.signal.removeEventListener('abort', onRunAbort);
+    }
+  }
+
+  /**
+   * The digest for a body continuing at `start`: the one in progress when it has seen exactly
+   * those bytes (a resumed attempt), else a new one fed with what is on disk.
+   */
+  private async hasherFrom(start: number, fileSink: FileSink | undefined): Promise<Hasher> {
+    if (this.hashing && this.hashing.bytes === start) return this.hashing.hasher;
+    const hasher = this.platform.createHasher(this.n.integrity!.algorithm);
+    this.hashing = { hasher, bytes: 0 };
+    if (start > 0 && fileSink) {
+      for await (const chunk of fileSink.existing()) {
+        hasher.update(chunk);
+        this.hashing.bytes += chunk.byteLength;
+      }
+    }
+    if (this.hashing.bytes !== start) throw new NetworkError(`the partial file holds ${this.hashing.bytes} bytes, not ${start}`, undefined, { url: this.n.url, method: this.n.method });
+    return hasher;
+  }
+
+  /** The integrity of a body held entirely on disk (a 416 on resume), or undefined without `integrity`. */
+  private async verify(size: number, fileSink: FileSink | undefined, context: { url: string; method: string }): Promise<string | undefined> {
+    if (!this.n.integrity) return undefined;
+    return this.check(await this.hasherFrom(size, fileSink), context);
+  }
+
+  /** Compares a finished digest with the expected integrity; returns it in SRI form. */
+  private async check(hasher: Hasher, context: { url: string; method: string }): Promise<string> {
+    const expected = this.n.integrity!;
+    const digest = toBase64(await hasher.digest());
+    if (!expected.digests.includes(digest)) {
+      throw new IntegrityError('digest', `${expected.algorithm} digest ${digest} does not match the expected integrity`, context);
+    }
+    return `${expected.algorithm}-${digest}`;
+  }
+
+  /** Publishes the sink and builds the result; the final progress is flushed before `done`. */
+  private async complete(hop: Hop, response: TransportResponse, sink: BodySink<unknown>, size: number, integrity: string | undefined): Promise<R> {
+    this.throwIfAborted();
+    let published: { data: unknown; path?: string };
+    try {
+      published = await sink.finish();
+    } catch (error) {
+      if (isTransferError(error)) throw error;
+      if (error instanceof SyntaxError) {
+        throw new IntegrityError('malformed', `body is not valid ${this.n.responseType}: ${error.message}`, { url: hop.url, method: hop.method, cause: error });
+      }
+      throw error;
+    }
+    this.throwIfAborted();
+    this.reporter.observe('download', size, size);
+    const base = { url: redactUrl(response.url || hop.url), status: response.status, headers: response.headers };
+    if (this.n.kind === 'upload') {
+      const sent = this.body?.size ?? this.reporter.loaded('upload');
+      const result: UploadResult<unknown> = { url: base.url, status: base.status, headers: base.headers, sent, data: published.data };
+      return result as R;
+    }
+    // Built by assignment, not with conditional spreads (a slow path in V8, paid per request);
+    // the keys and their order are the same.
+    const result: { -readonly [K in keyof DownloadResult<unknown>]: DownloadResult<unknown>[K] } = { url: base.url, status: base.status, headers: base.headers, size, data: published.data };
+    if (published.path !== undefined) result.path = published.path;
+    if (integrity !== undefined) result.integrity = integrity;
+    return result as R;
+  }
+}
+
+/** Settles as `work` does, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(sent: Promise<T>, signal: AbortSignal): Promise<T> {
+  const work = Promise.resolve(sent);
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
