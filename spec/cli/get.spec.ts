@@ -1,28 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { assertTransferGrammar } from 'rxtransfer/testing';
-import { bodyBytes, sha256, startCliServer, type CliServer } from '../helpers/cli-server.js';
-import { jsonLines, killAllClis, removeCliEntry, runCli, toNotifications } from '../helpers/cli-run.js';
+import { bodyBytes, sha256 } from '../helpers/cli-server.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
+import { jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
 
-let server: CliServer;
-const dirs: string[] = [];
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rxtransfer-cli-'));
-  dirs.push(dir);
-  return dir;
-}
-
-beforeAll(async () => {
-  server = await startCliServer();
-});
-afterAll(async () => {
-  killAllClis();
-  removeCliEntry();
-  await server.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const fixture = cliFixture('rxtransfer-cli-');
+const freshDir = () => fixture.freshDir();
 
 /** Files in a directory, hidden ones included. */
 const filesIn = (dir: string) => readdirSync(dir).sort();
@@ -30,7 +15,7 @@ const filesIn = (dir: string) => readdirSync(dir).sort();
 describe('rxtransfer get: exit codes', () => {
   it('0: downloads to the URL name, the bytes are right, a summary and no escape codes on stderr', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/data/file.bin?size=200000')], { cwd });
+    const r = await runCli(['get', fixture.server.url('/data/file.bin?size=200000')], { cwd });
     expect(r.code).toBe(0);
     expect(filesIn(cwd)).toEqual(['file.bin']);
     expect(sha256(readFileSync(join(cwd, 'file.bin')))).toBe(sha256(bodyBytes(200_000)));
@@ -41,15 +26,15 @@ describe('rxtransfer get: exit codes', () => {
 
   it('3: an HTTP error, one line on stderr, no file left', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/status/404')], { cwd });
+    const r = await runCli(['get', fixture.server.url('/status/404')], { cwd });
     expect(r.code).toBe(3);
-    expect(r.stderr).toBe(`rxtransfer: HTTP 404 (GET ${server.url('/status/404')})\n`);
+    expect(r.stderr).toBe(`rxtransfer: HTTP 404 (GET ${fixture.server.url('/status/404')})\n`);
     expect(filesIn(cwd)).toEqual([]);
   });
 
   it('4: a network error (connection refused)', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', `http://127.0.0.1:${server.closedPort}/x.bin`], { cwd });
+    const r = await runCli(['get', `http://127.0.0.1:${fixture.server.closedPort}/x.bin`], { cwd });
     expect(r.code).toBe(4);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/ECONNREFUSED/);
@@ -58,7 +43,7 @@ describe('rxtransfer get: exit codes', () => {
 
   it('5: an idle timeout; no finished-looking file', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/stall?size=1000&after=10'), '--idle-timeout', '0.3'], { cwd });
+    const r = await runCli(['get', fixture.server.url('/stall?size=1000&after=10'), '--idle-timeout', '0.3'], { cwd });
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/^rxtransfer: idle timeout after 300 ms/);
     expect(existsSync(join(cwd, 'stall'))).toBe(false);
@@ -66,14 +51,14 @@ describe('rxtransfer get: exit codes', () => {
 
   it('5: a total timeout', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/stall?size=1000&after=10'), '--timeout', '0.4'], { cwd });
+    const r = await runCli(['get', fixture.server.url('/stall?size=1000&after=10'), '--timeout', '0.4'], { cwd });
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/total timeout after 400 ms/);
   });
 
   it('6: a body shorter than declared', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/truncated?size=1000&after=500')], { cwd });
+    const r = await runCli(['get', fixture.server.url('/truncated?size=1000&after=500')], { cwd });
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/body ended after 500 of 1000 bytes/);
     expect(existsSync(join(cwd, 'truncated'))).toBe(false);
@@ -82,7 +67,7 @@ describe('rxtransfer get: exit codes', () => {
   it('6: a digest that does not match --integrity; nothing kept', async () => {
     const cwd = freshDir();
     const wrong = `sha256-${createHash('sha256').update('something else').digest('base64')}`;
-    const r = await runCli(['get', server.url('/data/d.bin?size=5000'), '--integrity', wrong], { cwd });
+    const r = await runCli(['get', fixture.server.url('/data/d.bin?size=5000'), '--integrity', wrong], { cwd });
     expect(r.code).toBe(6);
     expect(filesIn(cwd)).toEqual([]);
   });
@@ -90,25 +75,25 @@ describe('rxtransfer get: exit codes', () => {
   it('0: a digest that matches --integrity is reported in done', async () => {
     const cwd = freshDir();
     const right = `sha256-${createHash('sha256').update(bodyBytes(5000)).digest('base64')}`;
-    const r = await runCli(['get', server.url('/data/d.bin?size=5000'), '--integrity', right, '--json'], { cwd });
+    const r = await runCli(['get', fixture.server.url('/data/d.bin?size=5000'), '--integrity', right, '--json'], { cwd });
     expect(r.code).toBe(0);
     expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'done', result: { integrity: right, size: 5000 } });
   });
 
   it('2: an unsupported scheme, before any request', async () => {
     const cwd = freshDir();
-    const before = server.requests.length;
+    const before = fixture.server.requests.length;
     const r = await runCli(['get', 'ftp://127.0.0.1/x'], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('rxtransfer: unsupported URL scheme ftp: (only http: and https:)\n');
-    expect(server.requests.length).toBe(before);
+    expect(fixture.server.requests.length).toBe(before);
   });
 });
 
 describe('rxtransfer get --json', () => {
   it('prints only JSON lines on stdout, which follow the transfer grammar (success)', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/data/j.bin?size=300000'), '--json'], { cwd });
+    const r = await runCli(['get', fixture.server.url('/data/j.bin?size=300000'), '--json'], { cwd });
     expect(r.code).toBe(0);
     const lines = jsonLines(r.stdout);
     assertTransferGrammar(toNotifications(lines));
@@ -116,7 +101,7 @@ describe('rxtransfer get --json', () => {
     const done = lines.at(-1)!;
     expect(done).toEqual({
       type: 'done',
-      result: expect.objectContaining({ status: 200, size: 300000, path: join(cwd, 'j.bin'), url: server.url('/data/j.bin?size=300000') }),
+      result: expect.objectContaining({ status: 200, size: 300000, path: join(cwd, 'j.bin'), url: fixture.server.url('/data/j.bin?size=300000') }),
     });
     expect(lines.at(-2)).toMatchObject({ type: 'progress', loaded: 300000, total: 300000, percent: 100 });
     expect(r.stderr).toBe('');
@@ -124,11 +109,11 @@ describe('rxtransfer get --json', () => {
 
   it('prints a JSON error object last (HTTP error), and the grammar holds', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/status/503'), '--json'], { cwd });
+    const r = await runCli(['get', fixture.server.url('/status/503'), '--json'], { cwd });
     expect(r.code).toBe(3);
     const lines = jsonLines(r.stdout);
     assertTransferGrammar(toNotifications(lines));
-    expect(lines.at(-1)).toEqual({ type: 'error', code: 'http', status: 503, message: `HTTP 503 (GET ${server.url('/status/503')})` });
+    expect(lines.at(-1)).toEqual({ type: 'error', code: 'http', status: 503, message: `HTTP 503 (GET ${fixture.server.url('/status/503')})` });
   });
 
   it.each([
@@ -136,7 +121,7 @@ describe('rxtransfer get --json', () => {
     ['integrity', ['/truncated?size=1000&after=500'], 6],
   ])('error %s: JSON object with its code', async (code, [path, ...rest], exit) => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url(path!), ...rest, '--json'], { cwd });
+    const r = await runCli(['get', fixture.server.url(path!), ...rest, '--json'], { cwd });
     expect(r.code).toBe(exit);
     const lines = jsonLines(r.stdout);
     assertTransferGrammar(toNotifications(lines));
@@ -144,18 +129,18 @@ describe('rxtransfer get --json', () => {
   });
 
   it('a usage error with --json is a JSON error object too', async () => {
-    const r = await runCli(['get', '--json', '--retry', 'many', server.url('/data/x')], { cwd: freshDir() });
+    const r = await runCli(['get', '--json', '--retry', 'many', fixture.server.url('/data/x')], { cwd: freshDir() });
     expect(r.code).toBe(2);
     expect(jsonLines(r.stdout)).toEqual([{ type: 'error', code: 'usage', message: expect.stringMatching(/--retry/) }]);
   });
 
   it('never prints credentials: not the URL password, not a header value', async () => {
     const cwd = freshDir();
-    const url = server.url('/status/401').replace('http://', 'http://alice:s3cret-pw@');
+    const url = fixture.server.url('/status/401').replace('http://', 'http://alice:s3cret-pw@');
     const r = await runCli(['get', url, '-H', 'Authorization: Bearer tok-s3cret', '--json'], { cwd });
     expect(r.code).toBe(3);
     expect(r.stdout + r.stderr).not.toMatch(/s3cret/);
-    const bad = await runCli(['get', server.url('/x'), '-H', 'tok-s3cret'], { cwd });
+    const bad = await runCli(['get', fixture.server.url('/x'), '-H', 'tok-s3cret'], { cwd });
     expect(bad.code).toBe(2);
     expect(bad.stderr).not.toMatch(/s3cret/);
   });
@@ -165,42 +150,42 @@ describe('rxtransfer get: safe files', () => {
   it('never overwrites an existing file without --force (exit 2, no request, file untouched)', async () => {
     const cwd = freshDir();
     writeFileSync(join(cwd, 'keep.bin'), 'precious');
-    const before = server.requests.length;
-    const r = await runCli(['get', server.url('/data/keep.bin?size=1000')], { cwd });
+    const before = fixture.server.requests.length;
+    const r = await runCli(['get', fixture.server.url('/data/keep.bin?size=1000')], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('rxtransfer: keep.bin exists; use --force to replace it, or -o to choose another name\n');
     expect(readFileSync(join(cwd, 'keep.bin'), 'utf8')).toBe('precious');
-    expect(server.requests.length).toBe(before);
+    expect(fixture.server.requests.length).toBe(before);
     expect(filesIn(cwd)).toEqual(['keep.bin']);
   });
 
   it('-o FILE is refused too when it exists; --force replaces it', async () => {
     const cwd = freshDir();
     writeFileSync(join(cwd, 'out.bin'), 'old');
-    expect((await runCli(['get', server.url('/data/a?size=1000'), '-o', 'out.bin'], { cwd })).code).toBe(2);
+    expect((await runCli(['get', fixture.server.url('/data/a?size=1000'), '-o', 'out.bin'], { cwd })).code).toBe(2);
     expect(readFileSync(join(cwd, 'out.bin'), 'utf8')).toBe('old');
-    const r = await runCli(['get', server.url('/data/a?size=1000'), '-o', 'out.bin', '--force'], { cwd });
+    const r = await runCli(['get', fixture.server.url('/data/a?size=1000'), '-o', 'out.bin', '--force'], { cwd });
     expect(r.code).toBe(0);
     expect(readFileSync(join(cwd, 'out.bin'))).toEqual(bodyBytes(1000));
   });
 
   it('-o DIR/ puts the URL name in that directory', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/data/in-dir.bin?size=100'), '-o', `${cwd}/`], { cwd: freshDir() });
+    const r = await runCli(['get', fixture.server.url('/data/in-dir.bin?size=100'), '-o', `${cwd}/`], { cwd: freshDir() });
     expect(r.code).toBe(0);
     expect(filesIn(cwd)).toEqual(['in-dir.bin']);
   });
 
   it('a URL without a last segment falls back to "download"', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/cd/?h=inline')], { cwd });
+    const r = await runCli(['get', fixture.server.url('/cd/?h=inline')], { cwd });
     expect(r.code).toBe(0);
     expect(filesIn(cwd)).toEqual(['download']);
   });
 
   it('a failed download leaves no file that looks finished (HTTP error after -o)', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url('/status/500'), '-o', 'report.pdf'], { cwd });
+    const r = await runCli(['get', fixture.server.url('/status/500'), '-o', 'report.pdf'], { cwd });
     expect(r.code).toBe(3);
     expect(filesIn(cwd)).toEqual([]);
   });
@@ -224,7 +209,7 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
     const cwd = freshDir();
     const inside = join(cwd, 'inside');
     mkdirSync(inside);
-    const r = await runCli(['get', server.url(`/cd/?h=${encodeURIComponent(header)}`), '--content-disposition', '--json'], { cwd: inside });
+    const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent(header)}`), '--content-disposition', '--json'], { cwd: inside });
     expect(r.code).toBe(0);
     expect(filesIn(inside)).toEqual([expected]);
     expect(filesIn(cwd)).toEqual(['inside']);
@@ -236,7 +221,7 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
 
   it('raw C0 control characters: Node refuses the header, so a clean network error and no file', async () => {
     const cwd = freshDir();
-    const r = await runCli(['get', server.url(`/cd/?h=${encodeURIComponent('attachment; filename="a\u0001b.txt"')}`), '-J'], { cwd });
+    const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent('attachment; filename="a\u0001b.txt"')}`), '-J'], { cwd });
     expect(r.code).toBe(4);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(filesIn(cwd)).toEqual([]);
@@ -245,7 +230,7 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
   it('does not replace an existing file named by the server (exit 2, side file removed)', async () => {
     const cwd = freshDir();
     writeFileSync(join(cwd, 'taken.txt'), 'mine');
-    const r = await runCli(['get', server.url(`/cd/?h=${encodeURIComponent('attachment; filename="taken.txt"')}`), '-J'], { cwd });
+    const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent('attachment; filename="taken.txt"')}`), '-J'], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/taken\.txt exists; use --force/);
     expect(readFileSync(join(cwd, 'taken.txt'), 'utf8')).toBe('mine');
@@ -255,7 +240,7 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
   it('--force replaces it', async () => {
     const cwd = freshDir();
     writeFileSync(join(cwd, 'taken.txt'), 'mine');
-    const r = await runCli(['get', server.url(`/cd/?h=${encodeURIComponent('attachment; filename="taken.txt"')}`), '-J', '--force'], { cwd });
+    const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent('attachment; filename="taken.txt"')}`), '-J', '--force'], { cwd });
     expect(r.code).toBe(0);
     expect(readFileSync(join(cwd, 'taken.txt'), 'utf8')).toBe('hello');
     expect(filesIn(cwd)).toEqual(['taken.txt']);
@@ -264,7 +249,7 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
   it('goes into the -o directory', async () => {
     const cwd = freshDir();
     const out = freshDir();
-    const r = await runCli(['get', server.url(`/data/x.bin?size=10&cd=${encodeURIComponent('attachment; filename="../named.bin"')}`), '-J', '-o', out], { cwd });
+    const r = await runCli(['get', fixture.server.url(`/data/x.bin?size=10&cd=${encodeURIComponent('attachment; filename="../named.bin"')}`), '-J', '-o', out], { cwd });
     expect(r.code).toBe(0);
     expect(filesIn(out)).toEqual(['named.bin']);
     expect(filesIn(cwd)).toEqual([]);

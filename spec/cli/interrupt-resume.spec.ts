@@ -1,27 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertTransferGrammar } from 'rxtransfer/testing';
-import { bodyBytes, sha256, startCliServer, type CliServer } from '../helpers/cli-server.js';
-import { jsonLines, killAllClis, removeCliEntry, runCli, startCli, toNotifications } from '../helpers/cli-run.js';
+import { bodyBytes, sha256 } from '../helpers/cli-server.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
+import { jsonLines, runCli, startCli, toNotifications } from '../helpers/cli-run.js';
 
-let server: CliServer;
-const dirs: string[] = [];
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rxtransfer-cli-int-'));
-  dirs.push(dir);
-  return dir;
-}
-
-beforeAll(async () => {
-  server = await startCliServer();
-});
-afterAll(async () => {
-  killAllClis();
-  removeCliEntry();
-  await server.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const fixture = cliFixture('rxtransfer-cli-int-');
+const freshDir = () => fixture.freshDir();
 
 const SIZE = 2 * 1024 * 1024;
 /** 16 KiB every 20 ms without Range (about 2.6 s for the whole body); a ranged request is fast. */
@@ -29,7 +14,7 @@ const SLOW = `/data/big.bin?size=${SIZE}&chunk=16384&every=20`;
 
 /** Starts a slow download and sends SIGINT once some bytes arrived; resolves with its result. */
 async function interruptMidway(args: string[], cwd: string) {
-  const run = startCli(['get', server.url(SLOW), '--json', ...args], { cwd });
+  const run = startCli(['get', fixture.server.url(SLOW), '--json', ...args], { cwd });
   await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) >= 64 * 1024));
   run.child.kill('SIGINT');
   return run.exited;
@@ -50,14 +35,14 @@ describe('rxtransfer get: Ctrl-C then --resume', () => {
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(SIZE);
 
-    const before = server.requests.length;
-    const second = await runCli(['get', server.url(SLOW), '--resume', '--json'], { cwd });
+    const before = fixture.server.requests.length;
+    const second = await runCli(['get', fixture.server.url(SLOW), '--resume', '--json'], { cwd });
     expect(second.code).toBe(0);
     const resumed = jsonLines(second.stdout);
     assertTransferGrammar(toNotifications(resumed));
     expect(resumed[0]).toMatchObject({ type: 'progress' });
     expect(resumed[0]!['loaded'] as number).toBeGreaterThanOrEqual(kept);
-    const ranged = server.requests.slice(before);
+    const ranged = fixture.server.requests.slice(before);
     expect(ranged.map((r) => r.headers.range)).toEqual([`bytes=${kept}-`]);
     expect(ranged[0]!.headers['if-range']).toBe(`"${SIZE}"`);
     expect(sha256(readFileSync(join(cwd, 'big.bin')))).toBe(sha256(bodyBytes(SIZE)));
@@ -68,10 +53,10 @@ describe('rxtransfer get: Ctrl-C then --resume', () => {
     const cwd = freshDir();
     expect((await interruptMidway(['-o', 'again.bin'], cwd)).code).toBe(130);
     expect(existsSync(join(cwd, 'again.bin.partial'))).toBe(true);
-    const before = server.requests.length;
-    const r = await runCli(['get', server.url(`/data/big.bin?size=${SIZE}`), '-o', 'again.bin'], { cwd });
+    const before = fixture.server.requests.length;
+    const r = await runCli(['get', fixture.server.url(`/data/big.bin?size=${SIZE}`), '-o', 'again.bin'], { cwd });
     expect(r.code).toBe(0);
-    expect(server.requests.slice(before).map((q) => q.headers.range)).toEqual([undefined]);
+    expect(fixture.server.requests.slice(before).map((q) => q.headers.range)).toEqual([undefined]);
     expect(sha256(readFileSync(join(cwd, 'again.bin')))).toBe(sha256(bodyBytes(SIZE)));
     expect(readdirSync(cwd)).toEqual(['again.bin']);
   });
@@ -79,7 +64,7 @@ describe('rxtransfer get: Ctrl-C then --resume', () => {
   it('with --content-disposition the side file is resumed under the same name', async () => {
     const cwd = freshDir();
     const cd = encodeURIComponent('attachment; filename="named.bin"');
-    const url = server.url(`${SLOW}&cd=${cd}`);
+    const url = fixture.server.url(`${SLOW}&cd=${cd}`);
     const run = startCli(['get', url, '-J', '--json'], { cwd });
     await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) >= 64 * 1024));
     run.child.kill('SIGINT');
@@ -94,13 +79,13 @@ describe('rxtransfer get: Ctrl-C then --resume', () => {
 
   it('the server sees the connection close promptly after SIGINT', async () => {
     const cwd = freshDir();
-    const before = server.requests.length;
-    const run = startCli(['get', server.url(SLOW), '--json', '-o', 'prompt.bin'], { cwd });
+    const before = fixture.server.requests.length;
+    const run = startCli(['get', fixture.server.url(SLOW), '--json', '-o', 'prompt.bin'], { cwd });
     await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) >= 64 * 1024));
     const interrupted = Date.now();
     run.child.kill('SIGINT');
     expect((await run.exited).code).toBe(130);
-    const request = server.requests[before]!;
+    const request = fixture.server.requests[before]!;
     // The whole body would take ~2.6 s more; the connection closes right after the signal.
     expect(request.closedAt).toBeDefined();
     expect(request.closedAt! - interrupted).toBeLessThan(1000);

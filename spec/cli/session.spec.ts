@@ -1,29 +1,15 @@
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertTransferGrammar } from 'rxtransfer/testing';
-import { bodyBytes, sha256, startCliServer, type CliServer } from '../helpers/cli-server.js';
-import { jsonLines, killAllClis, removeCliEntry, toNotifications } from '../helpers/cli-run.js';
-import { sessionCli, tempDir, transferLinesByTask, waitFor } from '../helpers/cli-session-run.js';
+import { bodyBytes, sha256 } from '../helpers/cli-server.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
+import { jsonLines, toNotifications } from '../helpers/cli-run.js';
+import { sessionCli, transferLinesByTask, waitFor } from '../helpers/cli-session-run.js';
 
 jest.setTimeout(40_000);
 
-let server: CliServer;
-const dirs: string[] = [];
-const freshDir = () => {
-  const dir = tempDir('rxtransfer-cli-session-');
-  dirs.push(dir);
-  return dir;
-};
-
-beforeAll(async () => {
-  server = await startCliServer();
-});
-afterAll(async () => {
-  killAllClis();
-  removeCliEntry();
-  await server.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const fixture = cliFixture('rxtransfer-cli-session-');
+const freshDir = () => fixture.freshDir();
 
 const SLOW_SIZE = 2 * 1024 * 1024;
 /** 16 KiB every 20 ms without Range (about 2.6 s in all); a ranged request is answered at once. */
@@ -32,16 +18,16 @@ const expectSha = (path: string, size: number) => expect(sha256(readFileSync(pat
 /** 8 KiB every 20 ms: about 8 s, time for a few commands to run beside it. */
 const SLOWER_SIZE = 3 * 1024 * 1024;
 const SLOWER = `/data/slower.bin?size=${SLOWER_SIZE}&chunk=8192&every=20`;
-const hit = (path: string) => server.requests.filter((r) => r.url.startsWith(path)).length;
+const hit = (path: string) => fixture.server.requests.filter((r) => r.url.startsWith(path)).length;
 
 describe('rxtransfer session: add, then run in another process', () => {
   it('add persists tasks without a request; run downloads them with the right sha256 and acknowledges them', async () => {
     const s = sessionCli('sync', freshDir);
-    const a = await s.run(['add', server.url('/data/a.bin?size=70000'), '-o', 'a.bin']);
+    const a = await s.run(['add', fixture.server.url('/data/a.bin?size=70000'), '-o', 'a.bin']);
     expect(a.code).toBe(0);
     const idA = a.stdout.trim();
     expect(idA).toMatch(/^\S+$/);
-    const b = await s.run(['add', server.url('/data/b.bin?size=300000'), '-o', 'out/', '--id', 'b', '--priority', '5', '--json']);
+    const b = await s.run(['add', fixture.server.url('/data/b.bin?size=300000'), '-o', 'out/', '--id', 'b', '--priority', '5', '--json']);
     expect(b.code).toBe(0);
     expect(jsonLines(b.stdout)).toEqual([expect.objectContaining({ type: 'task', id: 'b', state: 'queued', priority: 5, to: join(s.cwd, 'out', 'b.bin') })]);
     expect(hit('/data/a.bin') + hit('/data/b.bin')).toBe(0); // add touches no network
@@ -60,7 +46,7 @@ describe('rxtransfer session: add, then run in another process', () => {
     expect(run.stderr).toMatch(/session "sync": 2 completed, 0 failed\n$/);
     expect(run.stderr).not.toContain('\u001b'); // no escape codes off a terminal
     // Priority first: b (5) ran before a (0) with one task at a time.
-    expect(server.requests.findIndex((r) => r.url.startsWith('/data/b.bin'))).toBeLessThan(server.requests.findIndex((r) => r.url.startsWith('/data/a.bin')));
+    expect(fixture.server.requests.findIndex((r) => r.url.startsWith('/data/b.bin'))).toBeLessThan(fixture.server.requests.findIndex((r) => r.url.startsWith('/data/a.bin')));
     expectSha(join(s.cwd, 'a.bin'), 70000);
     expectSha(join(s.cwd, 'out', 'b.bin'), 300000);
 
@@ -87,12 +73,12 @@ describe('rxtransfer session: add, then run in another process', () => {
     expect(bad.stderr.split('\n').filter(Boolean)).toHaveLength(1);
 
     writeFileSync(join(s.cwd, 'taken.bin'), 'mine');
-    const taken = await s.run(['add', server.url('/data/t.bin?size=10'), '-o', 'taken.bin']);
+    const taken = await s.run(['add', fixture.server.url('/data/t.bin?size=10'), '-o', 'taken.bin']);
     expect(taken.code).toBe(2);
     expect(taken.stderr).toMatch(/taken\.bin exists; use --force/);
     expect(readFileSync(join(s.cwd, 'taken.bin'), 'utf8')).toBe('mine');
 
-    expect((await s.run(['add', server.url('/data/t.bin?size=10'), '-o', 't.bin', '--id', 'first'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/data/t.bin?size=10'), '-o', 't.bin', '--id', 'first'])).code).toBe(0);
     const table = await s.run(['list']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^session "table": 1 task\nID +STATE +PROGRESS +FILE\nfirst +queued +- +t\.bin\n$/);
@@ -102,8 +88,8 @@ describe('rxtransfer session: add, then run in another process', () => {
 describe('rxtransfer session cancel', () => {
   it('cancels a queued task: run reports it cancelled, downloads the rest, exits 0', async () => {
     const s = sessionCli('cancels', freshDir);
-    expect((await s.run(['add', server.url('/data/keep.bin?size=5000'), '-o', 'keep.bin', '--id', 'keep'])).code).toBe(0);
-    expect((await s.run(['add', server.url('/data/drop.bin?size=5000'), '-o', 'drop.bin', '--id', 'drop'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/data/keep.bin?size=5000'), '-o', 'keep.bin', '--id', 'keep'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/data/drop.bin?size=5000'), '-o', 'drop.bin', '--id', 'drop'])).code).toBe(0);
     const cancel = await s.run(['cancel', 'drop']);
     expect(cancel.code).toBe(0);
     expect(cancel.stderr).toBe('cancelled task "drop" of session "cancels"\n');
@@ -132,7 +118,7 @@ describe('rxtransfer session cancel', () => {
 describe('rxtransfer session run: Ctrl-C, then run again', () => {
   it('SIGINT stops the run (exit 130, partial kept, task still queued); the next run resumes with Range and ends with the right sha256', async () => {
     const s = sessionCli('interrupted', freshDir);
-    expect((await s.run(['add', server.url(SLOW), '-o', 'slow.bin', '--id', 'slow'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url(SLOW), '-o', 'slow.bin', '--id', 'slow'])).code).toBe(0);
     const first = s.start(['run', '--json']);
     await first.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) >= 128 * 1024));
     first.child.kill('SIGINT');
@@ -149,13 +135,13 @@ describe('rxtransfer session run: Ctrl-C, then run again', () => {
     const listed = await s.list();
     expect(listed).toEqual([expect.objectContaining({ id: 'slow', state: 'queued', bytes: kept })]);
 
-    const before = server.requests.length;
+    const before = fixture.server.requests.length;
     const second = await s.run(['run', '--json']);
     expect(second.code).toBe(0);
     const resumed = transferLinesByTask(jsonLines(second.stdout)).get('slow')!;
     assertTransferGrammar(toNotifications(resumed));
     expect(resumed[0]!['loaded'] as number).toBeGreaterThanOrEqual(kept);
-    const ranged = server.requests.slice(before);
+    const ranged = fixture.server.requests.slice(before);
     expect(ranged.map((r) => r.headers.range)).toEqual([`bytes=${kept}-`]);
     expect(ranged[0]!.headers['if-range']).toBe(`"${SLOW_SIZE}"`);
     expectSha(join(s.cwd, 'slow.bin'), SLOW_SIZE);
@@ -166,7 +152,7 @@ describe('rxtransfer session run: Ctrl-C, then run again', () => {
 describe('rxtransfer session: one owner at a time', () => {
   it('a second run gets the locked error (exit 7); add and cancel too; list and watch follow the running one', async () => {
     const s = sessionCli('busy', freshDir);
-    expect((await s.run(['add', server.url(SLOWER), '-o', 'slow.bin', '--id', 'slow'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url(SLOWER), '-o', 'slow.bin', '--id', 'slow'])).code).toBe(0);
     const owner = s.start(['run', '--json'], 30_000);
     await owner.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) > 0));
     const watch = s.start(['watch', '--json'], 30_000);
@@ -185,7 +171,7 @@ describe('rxtransfer session: one owner at a time', () => {
     const secondJson = await s.run(['run', '--json']);
     expect(secondJson.code).toBe(7);
     expect(jsonLines(secondJson.stdout)).toEqual([expect.objectContaining({ type: 'error', code: 'locked', ownerPid: owner.child.pid })]);
-    const add = await s.run(['add', server.url('/data/late.bin?size=10'), '-o', 'late.bin']);
+    const add = await s.run(['add', fixture.server.url('/data/late.bin?size=10'), '-o', 'late.bin']);
     expect(add.code).toBe(7);
     expect(add.stderr).toMatch(/^rxtransfer: session "busy" is open in process \d+, which holds its lock; add tasks before `run` or once it ends/);
     expect((await s.run(['cancel', 'slow'])).code).toBe(7);
@@ -205,7 +191,7 @@ describe('rxtransfer session: one owner at a time', () => {
 
   it('watch waits for a run, prints plain lines off a terminal, and exits 0 when the queue is drained', async () => {
     const s = sessionCli('watched', freshDir);
-    expect((await s.run(['add', server.url('/data/w.bin?size=200000&chunk=16384&every=20'), '-o', 'w.bin', '--id', 'w'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/data/w.bin?size=200000&chunk=16384&every=20'), '-o', 'w.bin', '--id', 'w'])).code).toBe(0);
     const watch = s.start(['watch'], 20_000);
     await waitFor(() => /nobody runs session "watched" now: waiting for `rxtransfer session watched run`/.test(watch.stderr()), () => watch.stderr());
     const run = await s.run(['run']);
@@ -226,7 +212,7 @@ describe('rxtransfer session run --json', () => {
       ['missing', '/status/404'],
       ['large', '/data/large.bin?size=1500000'],
     ];
-    for (const [id, path] of tasks) expect((await s.run(['add', server.url(path), '-o', `${id}.bin`, '--id', id])).code).toBe(0);
+    for (const [id, path] of tasks) expect((await s.run(['add', fixture.server.url(path), '-o', `${id}.bin`, '--id', id])).code).toBe(0);
     const run = await s.run(['run', '--json', '--max-concurrent', '3', '--max-per-host', '3']);
     expect(run.code).toBe(3); // the 404's kind: HTTP
     expect(run.stderr).toMatch(/^rxtransfer: \[missing\] failed: HTTP 404/m);

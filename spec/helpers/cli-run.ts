@@ -1,7 +1,7 @@
+import { ROOT, bundleForNode } from './node-bundle';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildSync } from 'esbuild';
 import { TransferError, type TransferErrorCode } from 'rxtransfer';
 import type { Notification } from 'rxtransfer/testing';
 
@@ -15,8 +15,6 @@ import type { Notification } from 'rxtransfer/testing';
  * Every wait is bounded; {@link killAllClis} ends any child still running (call it in afterAll).
  */
 
-const ROOT = resolve(__dirname, '..', '..');
-const OUT_DIR = join(ROOT, 'spec', '.output', 'cli-bin');
 let entry: string | undefined;
 const children = new Set<ChildProcess>();
 
@@ -26,21 +24,8 @@ const children = new Set<ChildProcess>();
  */
 export function cliEntry(): string {
   if (process.env['RXTRANSFER_CLI']) return resolve(process.env['RXTRANSFER_CLI']);
-  if (entry) return entry;
-  mkdirSync(OUT_DIR, { recursive: true });
-  const outfile = join(OUT_DIR, `main-${process.pid}.js`);
-  buildSync({
-    entryPoints: [join(ROOT, 'lib', 'cli', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'warning',
-  });
-  entry = outfile;
-  return outfile;
+  entry ??= bundleForNode(join(ROOT, 'lib', 'cli', 'main.ts'), 'cli-bin', 'main');
+  return entry;
 }
 
 /** Removes this process's bundle. */

@@ -1,5 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLines, runCli, startCli, type CliResult, type CliRun } from './cli-run.js';
 
@@ -35,11 +34,6 @@ export function sessionCli(id: string, makeDir: () => string): SessionCli {
       return jsonLines(r.stdout);
     },
   };
-}
-
-/** A fresh temporary directory (the caller removes it). */
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 /** Groups `--json` lines by their `taskId`, keeping only the transfer events (progress, done, error). */

@@ -1,7 +1,7 @@
+import { ROOT, bundleForNode } from './node-bundle';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { buildSync } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildConfig } from './session-child';
 
 /**
@@ -9,27 +9,12 @@ import type { ChildConfig } from './session-child';
  * with esbuild (npm packages left external), as `node -r esbuild-register` cannot resolve the
  * sources' `./x.js` specifiers. {@link killAllSessionChildren} ends every child still running.
  */
-const ROOT = resolve(__dirname, '..', '..');
-const OUT_DIR = join(ROOT, 'spec', '.output', 'session-child');
 let bundle: string | undefined;
 const children = new Set<ChildProcess>();
 
 function entry(): string {
-  if (bundle) return bundle;
-  mkdirSync(OUT_DIR, { recursive: true });
-  const outfile = join(OUT_DIR, `child-${process.pid}.js`);
-  buildSync({
-    entryPoints: [join(ROOT, 'spec', 'helpers', 'session-child.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'warning',
-  });
-  bundle = outfile;
-  return outfile;
+  bundle ??= bundleForNode(join(ROOT, 'spec', 'helpers', 'session-child.ts'), 'session-child', 'child');
+  return bundle;
 }
 
 export interface SessionChild {
