@@ -6,9 +6,23 @@ import { etaSeconds, formatBytes, formatDuration, formatRate } from './format.js
 export const BAR_FPS = 8;
 const BAR_WIDTH = 24;
 
-interface Payload {
+/** What each bar draws: its label and the latest progress event. */
+export interface Payload {
   readonly label: string;
   readonly event: TransferProgress | undefined;
+}
+
+/** The cli-progress options every bar of the command line uses (single or multi). */
+export function barOptions(stream: NodeJS.WritableStream): cliProgress.Options {
+  return {
+    stream,
+    fps: BAR_FPS,
+    hideCursor: true,
+    linewrap: false,
+    clearOnComplete: false,
+    gracefulExit: false,
+    format: (_options, _params, payload: Payload) => formatProgressLine(payload.label, payload.event),
+  };
 }
 
 /**
@@ -36,15 +50,7 @@ export class ProgressBar {
 
   constructor(stream: NodeJS.WritableStream, label: string) {
     this.payload = { label, event: undefined };
-    this.bar = new cliProgress.SingleBar({
-      stream,
-      fps: BAR_FPS,
-      hideCursor: true,
-      linewrap: false,
-      clearOnComplete: false,
-      gracefulExit: false,
-      format: (_options, _params, payload: Payload) => formatProgressLine(payload.label, payload.event),
-    });
+    this.bar = new cliProgress.SingleBar(barOptions(stream));
   }
 
   start(): void {

@@ -7,12 +7,8 @@ import cliProgress from 'cli-progress';
 import type { TaskRecord, TransferProgress } from '../index.node.js';
 import { formatBytes, formatRate, printable } from './format.js';
 import type { CliStreams, OutputMode } from './output.js';
-import { BAR_FPS, formatProgressLine } from './progress-bar.js';
+import { barOptions, type Payload } from './progress-bar.js';
 
-interface Payload {
-  readonly label: string;
-  readonly event: TransferProgress | undefined;
-}
 
 /** A short name for a task: its file (relative to the current directory when below it). */
 export function taskLabel(task: Pick<TaskRecord, 'id' | 'kind' | 'to' | 'source'>): string {
@@ -35,7 +31,7 @@ export function sizeAndRate(bytes: number, seconds: number | undefined): string 
 
 /**
  * Bars for several tasks on stderr, when it is a terminal: one line per running task, redrawn
- * at most {@link BAR_FPS} times a second, cursor hidden while they run. Lines logged meanwhile
+ * at most BAR_FPS (progress-bar.ts) times a second, cursor hidden while they run. Lines logged meanwhile
  * (a task's summary) are printed above the bars. In any other mode nothing is drawn.
  */
 export class TaskBars {
@@ -49,15 +45,7 @@ export class TaskBars {
   ) {
     this.multi =
       mode === 'bar'
-        ? new cliProgress.MultiBar({
-            stream: streams.stderr,
-            fps: BAR_FPS,
-            hideCursor: true,
-            linewrap: false,
-            clearOnComplete: false,
-            gracefulExit: false,
-            format: (_options, _params, payload: Payload) => formatProgressLine(payload.label, payload.event),
-          })
+        ? new cliProgress.MultiBar(barOptions(streams.stderr))
         : undefined;
   }
 

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { download, upload, isTransferError, type TransferEvent } from 'rxtransfer';
-import { FakeTransport, assertTransferGrammar, type FakeRequest } from 'rxtransfer/testing';
+import { FakeTransport, assertTransferGrammar } from 'rxtransfer/testing';
 import type { Observable } from 'rxjs';
 import { scenarioArbitrary, IDLE_MS, type Scenario } from '../helpers/arbitraries.js';
-import { makeDelivery, record, settle } from '../helpers/trace-driver.js';
-import { BASE_URL, EXTRA, planFor, stepsOf, type Step } from '../helpers/trace-oracle.js';
+import { applyNow, makeDelivery, record, settle } from '../helpers/trace-driver.js';
+import { BASE_URL, EXTRA, planFor, stepsOf } from '../helpers/trace-oracle.js';
 import { VirtualTimer } from '../helpers/virtual-timer.js';
 
 /**
@@ -14,33 +14,6 @@ import { VirtualTimer } from '../helpers/virtual-timer.js';
  * The end is then not predictable step by step, but the grammar must hold on every trace,
  * `done` must carry bytes the server really sent, and no timer may outlive the transfer.
  */
-function applyNow(step: Step, req: FakeRequest): void {
-  switch (step.do) {
-    case 'upload':
-      req.uploadProgress(step.loaded);
-      break;
-    case 'connect':
-      req.connect();
-      break;
-    case 'fail':
-      req.fail();
-      break;
-    case 'respond':
-      req.respond(step.head);
-      break;
-    case 'progress':
-      req.downloadProgress(step.loaded);
-      break;
-    case 'chunk':
-      req.chunk(step.bytes);
-      break;
-    case 'end':
-      req.end();
-      break;
-    case 'stall':
-      break; // the clock thread decides when the core gives up
-  }
-}
 
 function isPrefixOf(data: Uint8Array, full: Uint8Array): boolean {
   return data.byteLength <= full.byteLength && data.every((b, i) => b === full[i]);

@@ -92,8 +92,8 @@ export function progressOf<R>(trace: readonly Notification<R>[]): TransferProgre
   return trace.flatMap((n) => (n.kind === 'next' && n.value.type === 'progress' ? [n.value] : []));
 }
 
-/** Applies one script step to a request. */
-export async function applyStep(step: Step, req: FakeRequest, timer: VirtualTimer): Promise<void> {
+/** Applies one script step to a request at once; `stall` does nothing (the caller decides what time does). */
+export function applyNow(step: Step, req: FakeRequest): void {
   switch (step.do) {
     case 'upload':
       req.uploadProgress(step.loaded);
@@ -117,10 +117,16 @@ export async function applyStep(step: Step, req: FakeRequest, timer: VirtualTime
       req.end();
       break;
     case 'stall':
-      // Nothing more comes: let virtual time run until the core gives up on this request.
-      for (let i = 0; i < 50 && !req.aborted && timer.runNext(); i++) await settle();
-      if (!req.aborted) throw new Error('a stalled request was never aborted (no timeout fired): G2/G9');
       break;
+  }
+}
+
+/** Applies one script step to a request; on `stall`, runs virtual time until the core gives up on it. */
+export async function applyStep(step: Step, req: FakeRequest, timer: VirtualTimer): Promise<void> {
+  applyNow(step, req);
+  if (step.do === 'stall') {
+    for (let i = 0; i < 50 && !req.aborted && timer.runNext(); i++) await settle();
+    if (!req.aborted) throw new Error('a stalled request was never aborted (no timeout fired): G2/G9');
   }
   await settle();
 }
