@@ -1,5 +1,5 @@
 // `npm run bench` — issue 6: rxtransfer against curl, node:http, axios, got and undici, plus the
-// event pipeline, the EAP adapters and G12's memory ceilings.
+// event pipeline, the EAP adapters, G12's memory ceilings and sessions (scenario 7).
 //
 // Every transfer runs as its own process against a loopback server in another process
 // (server.mjs), so each figure is the whole client process: wall time from spawn to exit and
@@ -7,7 +7,7 @@
 // each round; ratios are rxtransfer ÷ tool (the median of each over the median of the other,
 // and the range of the per-round ratios). See scenarios.mjs for what runs.
 //
-//   npm run bench                      full: 1 GiB / 256 MiB / 2000 small / 2 GiB memory, 5 rounds;
+//   npm run bench                      full: 1 GiB / 256 MiB / 2000 small / 2 GiB memory / sessions of 1 GiB, 5 rounds;
 //                                      prints the table and rewrites the generated part of docs/performance.md
 //   npm run bench -- --quick           small sizes, 2 rounds, < 1 minute (CI); does not touch docs/
 //   npm run bench -- --rounds 3 --only upload --tools rxtransfer,curl --lib dist --no-check
@@ -32,7 +32,7 @@ import { GNU_TIME, measure, killRunning } from './measure.mjs';
 import { readFile } from 'node:fs/promises';
 import { availableTools, toolsFor } from './tools.mjs';
 import { allScenarios, label, MiB } from './scenarios.mjs';
-import { summarize, g12Verdicts, targetChecks, formatTable, docSection, DOC_BEGIN, DOC_END } from './report.mjs';
+import { summarize, g12Verdicts, targetChecks, journalFigures, formatTable, docSection, DOC_BEGIN, DOC_END } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -103,6 +103,12 @@ async function makeFile(path, size) {
   await once(out, 'finish');
 }
 
+/** The bytes of <dir>/0.bin … <dir>/<count - 1>.bin, what a `files` run downloaded (a missing file throws). */
+async function filesSize(dir, count) {
+  const sizes = await Promise.all(Array.from({ length: count }, (_, i) => stat(join(dir, `${i}.bin`))));
+  return sizes.reduce((sum, s) => sum + s.size, 0);
+}
+
 function version(argv) {
   try {
     return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8' }).split('\n')[0].trim();
@@ -117,8 +123,9 @@ async function main(state) {
   if (scenarios.length === 0) throw new Error(`--only ${opts.only} matches no scenario`);
 
   state.tmp = await mkdtemp(join(opts.tmp ?? os.tmpdir(), 'rxt-bench-'));
-  const transfers = scenarios.filter((s) => s.kind === 'download' || s.kind === 'upload');
-  const needed = Math.max(0, ...transfers.map((s) => s.size)) + transfers.filter((s) => s.kind === 'upload').reduce((a, s) => a + s.size, 0) + 64 * MiB;
+  const transfers = scenarios.filter((s) => s.kind === 'download' || s.kind === 'upload' || s.kind === 'files');
+  const onDisk = (s) => s.size * (s.kind === 'files' ? s.count : 1);
+  const needed = Math.max(0, ...transfers.map(onDisk)) + transfers.filter((s) => s.kind === 'upload').reduce((a, s) => a + s.size, 0) + 64 * MiB;
   const fsStats = await statfs(state.tmp);
   if (fsStats.bavail * fsStats.bsize < needed) throw new Error(`${state.tmp} has ${label(fsStats.bavail * fsStats.bsize)} free; this run needs ${label(needed)}`);
 
@@ -151,21 +158,24 @@ async function main(state) {
   const settle = !opts['no-sync'] && process.platform !== 'win32';
   const runOnce = async (tool, scenario) => {
     const { kind, size } = scenario;
-    const target = join(state.tmp, `down-${tool.name.replace(/\W/g, '')}.bin`);
-    const url = kind === 'download' || kind === 'small' ? `${base}/bytes/${size}` : `${base}/sink`;
-    const file = kind === 'download' ? target : sources.get(size);
+    // A download's file, or the directory of a `files` run (its downloads and its session store).
+    const target = join(state.tmp, `down-${tool.name.replace(/\W/g, '')}${kind === 'files' ? '' : '.bin'}`);
+    const url = kind === 'upload' ? `${base}/sink` : `${base}/bytes/${size}`;
+    const file = kind === 'download' || kind === 'files' ? target : sources.get(size);
     try {
+      if (kind === 'files') await mkdir(target);
       if (settle && kind !== 'micro') execFileSync('sync');
       const m = await measure(tool.argv(scenario, url, file), { timeoutMs, statsFile });
       if (tool.reports && !m.client) {
         throw new Error(`${tool.name} ${scenario.id} exited 0 without its result line: the transfer neither completed nor failed (nothing kept the process alive)`);
       }
-      const expected = kind === 'small' ? size * scenario.count : kind === 'micro' ? scenario.count : size;
-      const moved = kind === 'download' ? (await stat(target)).size : (m.client?.bytes ?? JSON.parse(m.stdout).received);
+      const expected = kind === 'small' || kind === 'files' ? size * scenario.count : kind === 'micro' ? scenario.count : size;
+      const moved =
+        kind === 'download' ? (await stat(target)).size : kind === 'files' ? await filesSize(target, scenario.count) : (m.client?.bytes ?? JSON.parse(m.stdout).received);
       if (moved !== expected) throw new Error(`${tool.name} ${scenario.id} moved ${moved} bytes, expected ${expected}`);
       return m;
     } finally {
-      if (kind === 'download') await rm(target, { force: true });
+      if (kind === 'download' || kind === 'files') await rm(target, { recursive: true, force: true });
     }
   };
 
@@ -175,7 +185,7 @@ async function main(state) {
   sources.set(MiB, warmSource);
   const warm = new Map();
   for (const s of scenarios) {
-    const small = s.kind === 'micro' ? { ...s, count: 10 } : s.kind === 'small' ? { ...s, count: 16 } : { ...s, size: MiB };
+    const small = s.kind === 'micro' ? { ...s, count: 10 } : s.kind === 'small' ? { ...s, count: 16 } : s.kind === 'files' ? { ...s, size: MiB, count: 2 } : { ...s, size: MiB };
     for (const tool of toolsFor(s, tools)) {
       const key = `${tool.name} ${s.kind} ${s.variant ?? ''}`;
       if (warm.has(key)) continue;
@@ -191,7 +201,7 @@ async function main(state) {
       const order = here.map((_, i) => here[(i + round) % here.length]);
       for (const tool of order) {
         const m = await runOnce(tool, scenario);
-        runs.push({ scenario: scenario.id, tool: tool.name, round, wallMs: m.wallMs, maxRssKiB: m.maxRssKiB, userS: m.userS, sysS: m.sysS, clientMs: m.client?.ms, events: m.client?.events ?? -1 });
+        runs.push({ scenario: scenario.id, tool: tool.name, round, wallMs: m.wallMs, maxRssKiB: m.maxRssKiB, userS: m.userS, sysS: m.sysS, clientMs: m.client?.ms, events: m.client?.events ?? -1, journal: m.client?.journal });
         log(`${scenario.id.padEnd(26)} ${tool.name.padEnd(24)} round ${round + 1}/${rounds}  ${(m.wallMs / 1000).toFixed(2)} s  ${((m.maxRssKiB * 1024) / 1e6).toFixed(1)} MB`);
       }
     }
@@ -200,12 +210,14 @@ async function main(state) {
   const rows = summarize(scenarios, runs);
   const verdicts = g12Verdicts(scenarios, rows, { flatnessAdvisory: opts.quick });
   const targets = targetChecks(scenarios, rows);
+  const journals = journalFigures(scenarios, rows);
   const table = formatTable(rows);
   console.log(`\nrxtransfer benchmark (${opts.quick ? 'quick' : 'full'}, ${rounds} rounds, lib from ${opts.lib}${opts.compare ? `, compared with ${opts.compare}` : ''}); MB = 10^6 bytes\n`);
   console.log(table);
   console.log('');
   for (const v of verdicts) console.log(`${v.ok ? 'PASS' : v.advisory ? 'note' : 'FAIL'}  G12 ${v.check}: ${v.detail}${v.advisory && !v.ok ? ' (not enforced with --quick: small sizes end before the GC plateau)' : ''}`);
   for (const t of targets) console.log(`${t.ok ? 'met ' : 'miss'}  target ${t.check}: ${t.detail}`);
+  for (const j of journals) console.log(`info  ${j.check}: ${j.detail}`);
 
   const packageVersion = (name) => {
     try {
@@ -234,6 +246,7 @@ async function main(state) {
     rows,
     verdicts,
     targets,
+    journals,
     runs,
   };
   await mkdir(dirname(opts.out), { recursive: true });
@@ -241,7 +254,7 @@ async function main(state) {
   console.log(`\nwrote ${opts.out}`);
   // Only a full run of every scenario describes the library; --quick, --only and --tools do not.
   if (!opts.quick && !opts.only && !opts.tools && !opts['no-docs']) {
-    const section = docSection(record, table, verdicts, targets);
+    const section = docSection(record, table, verdicts, targets, journals);
     let doc = existsSync(opts.docs) ? await readFile(opts.docs, 'utf8') : `# Performance\n\n${DOC_BEGIN}\n${DOC_END}\n`;
     const a = doc.indexOf(DOC_BEGIN);
     const b = doc.indexOf(DOC_END);

@@ -4,6 +4,9 @@
 //
 //   kind 'download' | 'upload'  one transfer of `size` bytes to/from a file; figure: process wall time
 //   kind 'small'                `count` GETs of 1 KiB, `inflight` at a time; figure: process wall time
+//   kind 'files'                `count` downloads of `size` bytes, each to its own file, `inflight` at a
+//                               time; figure: process wall time (scenario 7: a session against plain
+//                               downloads, plus the session's journal writes, see report.mjs)
 //   kind 'micro'                an in-process microbenchmark (clients/micro.mjs); figure: its own
 //                               time for `count` operations (ops/s), not the process' start-up
 //
@@ -23,6 +26,7 @@ export function label(bytes) {
 const DOWNLOAD_PEERS = ['rxtransfer', 'rxtransfer progress off', 'curl', 'node:http', 'axios', 'got', 'undici'];
 const UPLOAD_PEERS = ['rxtransfer', 'curl', 'node:http', 'axios', 'got'];
 const SMALL_PEERS = ['rxtransfer', 'node:http', 'axios', 'undici'];
+const SESSION_PEERS = ['rxtransfer session', 'rxtransfer'];
 
 /** Every scenario of a full run, or of a quick one (small sizes, same shapes). */
 export function allScenarios({ quick }) {
@@ -30,12 +34,19 @@ export function allScenarios({ quick }) {
   const up = quick ? 16 * MiB : 256 * MiB;
   const count = quick ? 200 : 2000;
   const memory = quick ? [16 * MiB, 64 * MiB] : [256 * MiB, 2 * GiB];
+  // Scenario 7, sessions: the download total as one task and as 16. Two at a time, a session's
+  // default maxPerHost (every task is on the one server); the plain downloads run two at a time too.
+  const sessions = [
+    [1, down],
+    [16, down / 16],
+  ];
   return [
     { id: `download ${label(down)}`, kind: 'download', size: down, tools: DOWNLOAD_PEERS },
     { id: `upload ${label(up)}`, kind: 'upload', size: up, tools: UPLOAD_PEERS },
     { id: `small ${count} × 1 KiB`, kind: 'small', size: 1024, count, inflight: 16, tools: SMALL_PEERS },
     { id: `events ${quick ? '20k' : '200k'}`, kind: 'micro', variant: 'pipeline', count: quick ? 20_000 : 200_000, tools: ['rxtransfer pipeline', 'bare Subject'] },
     { id: `eap ${quick ? '2k' : '20k'} ops`, kind: 'micro', variant: 'eap', count: quick ? 2000 : 20_000, tools: ['toEap→fromEap', 'bare transfer'] },
+    ...sessions.map(([count, size]) => ({ id: `sessions ${count} × ${label(size)}`, kind: 'files', size, count, inflight: 2, tools: SESSION_PEERS })),
     { id: `memory download ${label(memory[0])}`, kind: 'download', size: memory[0], group: 'memory', tools: ['rxtransfer'] },
     { id: `memory download ${label(memory[1])}`, kind: 'download', size: memory[1], group: 'memory', flatOf: `memory download ${label(memory[0])}`, tools: ['rxtransfer'] },
     { id: `memory upload ${label(memory[0])}`, kind: 'upload', size: memory[0], group: 'memory', tools: ['rxtransfer'] },

@@ -33,11 +33,14 @@ function resolvable(name) {
  */
 export function availableTools({ rxtransferClient, microClient, compareClient, compareMicro }) {
   const node = process.execPath;
-  const transfer = (file, extra = []) => (s, url, path) => [node, file, s.kind, url, s.kind === 'small' ? `${s.count}x${s.inflight}` : path, ...extra];
+  const lanes = (s) => `${s.count}x${s.inflight}`;
+  const transfer = (file, extra = []) => (s, url, path) => [node, file, s.kind, url, ...(s.kind === 'small' ? [lanes(s)] : s.kind === 'files' ? [path, lanes(s)] : [path]), ...extra];
   const micro = (file, suffix = '') => (s) => [node, file, s.variant + suffix, String(s.count)];
   const tools = [
     { name: 'rxtransfer', subject: true, argv: transfer(rxtransferClient) },
     { name: 'rxtransfer progress off', argv: transfer(rxtransferClient, ['--progress', 'off']) },
+    // Scenario 7: the subject is the session; its peer, plain `download(url, { to })` from the same bundle.
+    { name: 'rxtransfer session', subject: true, argv: transfer(rxtransferClient, ['--session']) },
     { name: 'node:http', argv: transfer(join(clients, 'node-http.mjs')) },
     { name: 'axios', argv: transfer(join(clients, 'axios.mjs')) },
     { name: 'rxtransfer pipeline', subject: true, argv: micro(microClient) },
@@ -47,6 +50,7 @@ export function availableTools({ rxtransferClient, microClient, compareClient, c
   ];
   if (compareClient) {
     tools.push({ name: 'rxtransfer@compare', compare: true, argv: transfer(compareClient) });
+    tools.push({ name: 'rxtransfer session@compare', compare: true, argv: transfer(compareClient, ['--session']) });
     tools.push({ name: 'rxtransfer pipeline@compare', compare: true, argv: micro(compareMicro) });
     tools.push({ name: 'toEap→fromEap@compare', compare: true, argv: micro(compareMicro) });
   }

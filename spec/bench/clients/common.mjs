@@ -3,39 +3,43 @@
 //   node <client> download <url> <file>          GET url, stream the body to file
 //   node <client> upload <url> <file>            PUT file to url (a /sink answering {"received": n})
 //   node <client> small <url> <count>x<inflight> GET url `count` times, `inflight` at a time, bodies in memory
+//   node <client> files <url> <dir> <count>x<inflight>
+//                                                GET url `count` times, `inflight` at a time, body i to <dir>/<i>.bin
 //   ... [--progress off]                         rxtransfer only: no subscriber work for progress
+//   ... [--session]                              rxtransfer `files` only: as the tasks of a TransferSession
 //
 // The line: {"bytes": n, "ms": transfer time in this process, "maxRssKiB": peak RSS of this
-// process, "events": progress events seen (-1 when the client has no progress)}. For `small`,
-// `bytes` is the sum of all bodies.
+// process, "events": progress events seen (-1 when the client has no progress)}, plus what a
+// client adds (`--session`: "journal"). For `small` and `files`, `bytes` is the sum of all bodies.
 import { performance } from 'node:perf_hooks';
 
 /** Reads `mode url file` from argv; exits with a usage line when they are wrong. */
 export function clientArgs() {
   const [mode, url, file, ...rest] = process.argv.slice(2);
-  if (!['download', 'upload', 'small'].includes(mode) || !url || !file) {
-    process.stderr.write('usage: node <client> download|upload|small <url> <file | count x inflight> [--progress off]\n');
+  const lanes = mode === 'small' ? file : mode === 'files' ? rest.shift() : undefined;
+  if (!['download', 'upload', 'small', 'files'].includes(mode) || !url || !file || ((mode === 'small' || mode === 'files') && !/^\d+x\d+$/.test(lanes ?? ''))) {
+    process.stderr.write('usage: node <client> download|upload|small|files <url> <file | count x inflight | dir count x inflight> [--progress off] [--session]\n');
     process.exit(2);
   }
-  const args = { mode, url, file, progress: !(rest[0] === '--progress' && rest[1] === 'off'), started: performance.now() };
-  if (mode === 'small') {
-    const [count, inflight] = file.split('x').map(Number);
+  const progress = !rest.some((flag, i) => flag === '--progress' && rest[i + 1] === 'off');
+  const args = { mode, url, file, progress, session: rest.includes('--session'), started: performance.now() };
+  if (lanes !== undefined) {
+    const [count, inflight] = lanes.split('x').map(Number);
     Object.assign(args, { count, inflight });
   }
   return args;
 }
 
 /**
- * Runs `one()` `count` times with at most `inflight` running; resolves with the sum of what
- * they resolve with (body sizes). Used by every client's `small` mode.
+ * Runs `one(i)` for i = 0 … count - 1 with at most `inflight` running; resolves with the sum of
+ * what they resolve with (body sizes). Used by every client's `small` mode and rxtransfer's `files`.
  */
 export async function manySmall({ count, inflight }, one) {
   let started = 0;
   let bytes = 0;
   const lane = async () => {
     while (started < count) {
-      started++;
-      const size = await one(); // not `bytes += await one()`: that reads `bytes` before the await
+      const size = await one(started++); // not `bytes += await one()`: that reads `bytes` before the await
       bytes += size;
     }
   };
@@ -43,11 +47,11 @@ export async function manySmall({ count, inflight }, one) {
   return bytes;
 }
 
-/** Prints the result line and exits 0. */
-export function finish(args, bytes, events = -1) {
+/** Prints the result line (with the client's own figures, `extra`) and exits 0. */
+export function finish(args, bytes, events = -1, extra = {}) {
   const ms = performance.now() - args.started;
   const maxRssKiB = process.resourceUsage().maxRSS;
-  process.stdout.write(JSON.stringify({ bytes, ms: Math.round(ms * 10) / 10, maxRssKiB, events }) + '\n');
+  process.stdout.write(JSON.stringify({ bytes, ms: Math.round(ms * 10) / 10, maxRssKiB, events, ...extra }) + '\n');
   process.exit(0);
 }
 
