@@ -23,9 +23,14 @@ export function label(bytes) {
   return `${bytes / 1024} KiB`;
 }
 
-const DOWNLOAD_PEERS = ['rxtransfer', 'rxtransfer progress off', 'curl', 'node:http', 'axios', 'got', 'undici'];
-const UPLOAD_PEERS = ['rxtransfer', 'curl', 'node:http', 'axios', 'got'];
-const SMALL_PEERS = ['rxtransfer', 'node:http', 'axios', 'undici'];
+// Beside the peers, two controls that say where rxtransfer's time goes: `rxtransfer durable off`
+// (no fsync before the rename; the peers sync nothing) and `node:http, rxjs+axios loaded` (the
+// node:http client with rxtransfer's two dependencies loaded and unused: their start-up and their
+// weight on V8's collector, without any rxtransfer code).
+const CONTROL = 'node:http, rxjs+axios loaded';
+const DOWNLOAD_PEERS = ['rxtransfer', 'rxtransfer progress off', 'rxtransfer durable off', 'curl', 'node:http', CONTROL, 'axios', 'got', 'undici'];
+const UPLOAD_PEERS = ['rxtransfer', 'curl', 'node:http', CONTROL, 'axios', 'got'];
+const SMALL_PEERS = ['rxtransfer', 'node:http', CONTROL, 'axios', 'undici'];
 const SESSION_PEERS = ['rxtransfer session', 'rxtransfer'];
 
 /** Every scenario of a full run, or of a quick one (small sizes, same shapes). */

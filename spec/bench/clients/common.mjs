@@ -7,6 +7,9 @@
 //                                                GET url `count` times, `inflight` at a time, body i to <dir>/<i>.bin
 //   ... [--progress off]                         rxtransfer only: no subscriber work for progress
 //   ... [--session]                              rxtransfer `files` only: as the tasks of a TransferSession
+//   ... [--durable off]                          rxtransfer `download` only: `durable: false` (no fsync before the rename)
+//   ... [--load-peers]                           node:http only: loads rxjs and axios first, uses neither (a control:
+//                                                the same heap and start-up as rxtransfer, none of its code)
 //
 // The line: {"bytes": n, "ms": transfer time in this process, "maxRssKiB": peak RSS of this
 // process, "events": progress events seen (-1 when the client has no progress)}, plus what a
@@ -18,11 +21,11 @@ export function clientArgs() {
   const [mode, url, file, ...rest] = process.argv.slice(2);
   const lanes = mode === 'small' ? file : mode === 'files' ? rest.shift() : undefined;
   if (!['download', 'upload', 'small', 'files'].includes(mode) || !url || !file || ((mode === 'small' || mode === 'files') && !/^\d+x\d+$/.test(lanes ?? ''))) {
-    process.stderr.write('usage: node <client> download|upload|small|files <url> <file | count x inflight | dir count x inflight> [--progress off] [--session]\n');
+    process.stderr.write('usage: node <client> download|upload|small|files <url> <file | count x inflight | dir count x inflight> [--progress off] [--durable off] [--session] [--load-peers]\n');
     process.exit(2);
   }
-  const progress = !rest.some((flag, i) => flag === '--progress' && rest[i + 1] === 'off');
-  const args = { mode, url, file, progress, session: rest.includes('--session'), started: performance.now() };
+  const off = (name) => rest.some((flag, i) => flag === name && rest[i + 1] === 'off');
+  const args = { mode, url, file, progress: !off('--progress'), durable: !off('--durable'), session: rest.includes('--session'), loadPeers: rest.includes('--load-peers'), started: performance.now() };
   if (lanes !== undefined) {
     const [count, inflight] = lanes.split('x').map(Number);
     Object.assign(args, { count, inflight });

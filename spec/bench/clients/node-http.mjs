@@ -6,6 +6,10 @@ import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { clientArgs, finish, fail, manySmall } from './common.mjs';
 
+// `--load-peers` (a control, not a peer): rxjs and axios loaded, as rxtransfer's client has them,
+// and never used. What this costs over plain node:http is what any client of those two packages
+// pays in start-up and in V8's collector (docs/performance.md, "where the time goes").
+if (process.argv.includes('--load-peers')) await Promise.all([import('rxjs'), import('axios')]);
 const args = clientArgs();
 
 function download() {

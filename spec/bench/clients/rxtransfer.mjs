@@ -3,7 +3,8 @@
 // `--progress off` is what a user who wants no progress writes: `resultOf(transfer)` (the core
 // still counts every chunk — it checks Content-Length with it — and throttles as usual, but
 // no subscriber sees an event). Small requests: `resultOf(download(url, { responseType:
-// 'arraybuffer' }))`, 16 at a time.
+// 'arraybuffer' }))`, 16 at a time. `--durable off`: `download(url, { to, durable: false })`, the
+// same atomic rename without the fsync before it (none of the peers syncs its file).
 // `files` (issue 6, scenario 7): `resultOf(download(url, { to }))` per file, `inflight` at a time;
 // with `--session` the same downloads as the tasks of a TransferSession, see sessionFiles().
 // The runner bundles this file with the library's TypeScript sources (build-client.mjs), or
@@ -80,7 +81,7 @@ if (args.mode === 'small') {
   const plain = () => manySmall(args, async (i) => (await resultOf(download(args.url, { to: join(args.file, `${i}.bin`) }))).size).then((bytes) => [bytes]);
   (args.session ? sessionFiles() : plain()).then(([bytes, extra]) => finish(args, bytes, -1, extra), fail);
 } else {
-  const transfer = args.mode === 'download' ? download(args.url, { to: args.file }) : upload(args.url, fileBody(args.file), { method: 'PUT', responseType: 'json' });
+  const transfer = args.mode === 'download' ? download(args.url, { to: args.file, durable: args.durable }) : upload(args.url, fileBody(args.file), { method: 'PUT', responseType: 'json' });
   const bytesOf = (result) => (args.mode === 'download' ? result.size : result.data.received);
   if (!args.progress) {
     resultOf(transfer).then((result) => finish(args, bytesOf(result)), fail);
