@@ -24,10 +24,10 @@ export function label(bytes) {
 }
 
 // Beside the peers, two controls that say where rxtransfer's time goes: `rxtransfer durable off`
-// (no fsync before the rename; the peers sync nothing) and `node:http, rxjs+axios loaded` (the
+// (no fsync before the rename; the peers sync nothing) and `node:http + rxjs/axios loaded` (the
 // node:http client with rxtransfer's two dependencies loaded and unused: their start-up and their
 // weight on V8's collector, without any rxtransfer code).
-const CONTROL = 'node:http, rxjs+axios loaded';
+const CONTROL = 'node:http + rxjs/axios loaded';
 const DOWNLOAD_PEERS = ['rxtransfer', 'rxtransfer progress off', 'rxtransfer durable off', 'curl', 'node:http', CONTROL, 'axios', 'got', 'undici'];
 const UPLOAD_PEERS = ['rxtransfer', 'curl', 'node:http', CONTROL, 'axios', 'got'];
 const SMALL_PEERS = ['rxtransfer', 'node:http', CONTROL, 'axios', 'undici'];

@@ -43,7 +43,7 @@ export function availableTools({ rxtransferClient, microClient, compareClient, c
     { name: 'rxtransfer session', subject: true, argv: transfer(rxtransferClient, ['--session']) },
     { name: 'rxtransfer durable off', argv: transfer(rxtransferClient, ['--durable', 'off']) },
     { name: 'node:http', argv: transfer(join(clients, 'node-http.mjs')) },
-    { name: 'node:http, rxjs+axios loaded', argv: transfer(join(clients, 'node-http.mjs'), ['--load-peers']) },
+    { name: 'node:http + rxjs/axios loaded', argv: transfer(join(clients, 'node-http.mjs'), ['--load-peers']) },
     { name: 'axios', argv: transfer(join(clients, 'axios.mjs')) },
     { name: 'rxtransfer pipeline', subject: true, argv: micro(microClient) },
     { name: 'bare Subject', argv: micro(microClient, '-bare') },
