@@ -53,7 +53,7 @@ export function strongValidator(headers: ResponseHeaders): string | undefined {
 }
 
 /** Reads at most {@link BODY_EXCERPT_LIMIT} bytes of a body as text, then stops. */
-export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<string> {
+export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: { readonly aborted: boolean }): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {

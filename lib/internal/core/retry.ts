@@ -40,8 +40,12 @@ export type NormalizedRetry = Required<Omit<RetryPolicy, 'shouldRetry'>> & Pick<
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 
+/** The policy of a transfer that gives no `retry` (most of them): built once, never changed. */
+let noRetry: NormalizedRetry | undefined;
+
 /** Fills in a retry policy, or says what is wrong with it. */
 export function normalizeRetry(retry: number | RetryPolicy | undefined): NormalizedRetry | string {
+  if (retry === undefined) return (noRetry ??= Object.freeze(normalizeRetry({ count: 0 }) as NormalizedRetry));
   const policy: RetryPolicy = typeof retry === 'number' ? { count: retry } : retry ?? { count: 0 };
   if (typeof policy !== 'object') return `retry must be a count or a policy, got ${typeof retry}`;
   const n: NormalizedRetry = {

@@ -64,27 +64,40 @@ export function decodeBody(bytes: Uint8Array, type: ResponseType, contentType?: 
 
 /** A sink that keeps the body in memory and decodes it per `responseType`. */
 export function memorySink<T>(type: ResponseType, contentType: () => string | undefined): BodySink<T> {
-  let chunks: Uint8Array[] = [];
-  let size = 0;
-  return {
-    get offset() {
-      return size;
-    },
-    write(chunk) {
-      chunks.push(chunk);
-      size += chunk.byteLength;
-    },
-    reset() {
-      chunks = [];
-      size = 0;
-    },
-    async finish() {
-      const data = decodeBody(concatChunks(chunks, size), type, contentType()) as T;
-      chunks = [];
-      return { data };
-    },
-    async abort() {
-      chunks = [];
-    },
-  };
+  return new MemorySink<T>(type, contentType);
+}
+
+/** A class rather than an object literal with a getter: one is made per request. */
+class MemorySink<T> implements BodySink<T> {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly type: ResponseType,
+    private readonly contentType: () => string | undefined,
+  ) {}
+
+  get offset(): number {
+    return this.size;
+  }
+
+  write(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.size += chunk.byteLength;
+  }
+
+  reset(): void {
+    this.chunks = [];
+    this.size = 0;
+  }
+
+  async finish(): Promise<{ data: T }> {
+    const data = decodeBody(concatChunks(this.chunks, this.size), this.type, this.contentType()) as T;
+    this.chunks = [];
+    return { data };
+  }
+
+  async abort(): Promise<void> {
+    this.chunks = [];
+  }
 }

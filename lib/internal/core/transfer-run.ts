@@ -9,11 +9,12 @@ import { NetworkError } from './errors/network-error.js';
 import type { NormalizedOptions } from './options.js';
 import type { NormalizedBody } from './body.js';
 import type { Platform, FileSink } from './platform.js';
-import type { Transport, TransportResponse } from './transport.js';
+import type { Transport, TransportRequest, TransportResponse } from './transport.js';
 import { memorySink, type BodySink } from './sink.js';
 import { ProgressReporter } from './progress.js';
 import { Watchdog } from './watchdog.js';
 import { scheduleAfter } from './schedule-after.js';
+import { RunAbort, AttemptAbort, ATTEMPT_ABORT, type WithAttemptAbort } from './abort.js';
 import { toTransferError } from './grammar.js';
 import { backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
 import { nextHop, REDIRECT_STATUSES, type Hop } from './redirect.js';
@@ -38,12 +39,13 @@ const UNSUBSCRIBED = Symbol('unsubscribed');
  * (created by `createTransfer` in transfer.ts).
  */
 export class TransferRun<R> {
-  private readonly controller = new AbortController();
+  /** Aborted once: by the caller's signal, the total timeout, or unsubscribing (its reason says which). */
+  private readonly abort = new RunAbort();
   private readonly reporter: ProgressReporter;
   private readonly cleanups: Array<() => void> = [];
   private deadline = Number.POSITIVE_INFINITY;
   private bodyOpened = false;
-  /** Set by {@link finish}: the run has settled, or its controller is aborted. */
+  /** Set by {@link finish}: the run has settled, or it is aborted. */
   private finished = false;
   private responseContentType: string | undefined;
   /** Validator of the bytes the sink holds (strong ETag or Last-Modified), for `If-Range`. */
@@ -64,23 +66,23 @@ export class TransferRun<R> {
     const { n } = this;
     const context = { url: n.url, method: n.method };
     if (n.signal) {
-      if (n.signal.aborted) this.controller.abort(new CancelledError(context));
+      if (n.signal.aborted) this.abort.abort(new CancelledError(context));
       else {
-        const onAbort = () => this.controller.abort(new CancelledError(context));
+        const onAbort = () => this.abort.abort(new CancelledError(context));
         n.signal.addEventListener('abort', onAbort, { once: true });
         this.cleanups.push(() => n.signal!.removeEventListener('abort', onAbort));
       }
     }
     if (Number.isFinite(n.timeouts.total)) {
       this.deadline = n.timer.now() + n.timeouts.total;
-      const timer = scheduleAfter(n.timer, () => this.controller.abort(new TimeoutError('total', n.timeouts.total, context)), n.timeouts.total);
+      const timer = scheduleAfter(n.timer, () => this.abort.abort(new TimeoutError('total', n.timeouts.total, context)), n.timeouts.total);
       this.cleanups.push(() => timer.unsubscribe());
     }
     // G2 even when a layer below ignores the abort (a custom transport's body that never ends):
     // once cancelled or timed out, the run gets a grace period to clean up, then the error is
     // delivered regardless. `finish()` cancels the grace timer when the run ends in time.
     const onRunAbort = () => {
-      const reason: unknown = this.controller.signal.reason;
+      const reason: unknown = this.abort.reason;
       if (reason === UNSUBSCRIBED) return;
       const grace = scheduleAfter(n.timer, () => {
         this.finish();
@@ -88,14 +90,13 @@ export class TransferRun<R> {
       }, ABORT_GRACE_MS);
       this.cleanups.push(() => grace.unsubscribe());
     };
-    this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
-    this.cleanups.push(() => this.controller.signal.removeEventListener('abort', onRunAbort));
+    this.cleanups.push(this.abort.onAbort(onRunAbort));
     // Start on a microtask: nothing is delivered inside subscribe() (G7).
     void Promise.resolve()
       .then(() => this.run())
       .then(
         (result) => {
-          if (this.controller.signal.aborted && this.controller.signal.reason !== UNSUBSCRIBED) throw this.controller.signal.reason;
+          if (this.abort.aborted && this.abort.reason !== UNSUBSCRIBED) throw this.abort.reason;
           this.reporter.flush();
           this.finish();
           this.subscriber.next({ type: 'done', result });
@@ -104,8 +105,8 @@ export class TransferRun<R> {
       )
       .catch((error: unknown) => {
         this.finish();
-        if (this.controller.signal.reason === UNSUBSCRIBED) return;
-        const reason = this.controller.signal.aborted ? this.controller.signal.reason : error;
+        if (this.abort.reason === UNSUBSCRIBED) return;
+        const reason = this.abort.aborted ? this.abort.reason : error;
         this.subscriber.error(toTransferError(reason, context));
       });
   }
@@ -113,7 +114,7 @@ export class TransferRun<R> {
   unsubscribe(): void {
     // Once finished, the run has settled or was aborted already: nothing is left to stop, and
     // aborting would only dispatch an event no one listens to (the usual teardown after `done`).
-    if (!this.finished && !this.controller.signal.aborted) this.controller.abort(UNSUBSCRIBED);
+    if (!this.finished && !this.abort.aborted) this.abort.abort(UNSUBSCRIBED);
     this.finish();
   }
 
@@ -225,31 +226,29 @@ export class TransferRun<R> {
 
   private sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const signal = this.controller.signal;
+      if (this.abort.aborted) return reject(this.abort.reason);
       let timer: Subscription | undefined = undefined;
-      const onAbort = () => {
+      const stopListening = this.abort.onAbort(() => {
         timer?.unsubscribe();
-        reject(signal.reason);
-      };
+        reject(this.abort.reason);
+      });
       timer = scheduleAfter(this.n.timer, () => {
-        signal.removeEventListener('abort', onAbort);
+        stopListening();
         resolve();
       }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   private throwIfAborted(): void {
-    if (this.controller.signal.aborted) throw this.controller.signal.reason;
+    if (this.abort.aborted) throw this.abort.reason;
   }
 
   /** One HTTP exchange: send, read the head, then the body into the sink. */
   private async exchange(transport: Transport, hop: Hop, sink: BodySink<unknown>): Promise<Outcome<R>> {
     const { n, reporter } = this;
     const context = { url: hop.url, method: hop.method };
-    const attempt = new AbortController();
-    const onRunAbort = () => attempt.abort(this.controller.signal.reason);
-    this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
+    const attempt = new AttemptAbort();
+    const stopFollowingRun = this.abort.onAbort(() => attempt.abort(this.abort.reason));
     const watchdog = new Watchdog(n.timer, n.timeouts, (phase, ms) => attempt.abort(new TimeoutError(phase, ms, context)));
     try {
       const fileSink = n.to !== undefined ? (sink as unknown as FileSink) : undefined;
@@ -281,13 +280,17 @@ export class TransferRun<R> {
       let response: TransportResponse;
       try {
         // Raced against the abort: a transport (or an axios interceptor) that ignores the signal cannot hold a timeout or a cancel up (G2, G9).
-        response = await untilAborted(transport.send({
+        const request: TransportRequest & WithAttemptAbort = {
           url: hop.url,
           method: hop.method,
           headers,
           body: opened,
           bodySize: uploadTotal,
-          signal: attempt.signal,
+          // A getter, so that a request copied with `{ ...request }` still has it; made when read.
+          get signal() {
+            return attempt.signal;
+          },
+          [ATTEMPT_ABORT]: attempt,
           onUploadProgress: (loaded) => {
             watchdog.touch();
             if (loaded > 0) watchdog.connected();
@@ -301,9 +304,10 @@ export class TransferRun<R> {
             watchdog.touch();
             if (download.started) reporter.observe('download', download.start + loaded, download.total);
           },
-        }), attempt.signal);
+        };
+        response = await untilAborted(transport.send(request), attempt);
       } catch (error) {
-        throw attempt.signal.aborted ? attempt.signal.reason : error;
+        throw attempt.aborted ? attempt.reason : error;
       }
       watchdog.connected();
       watchdog.touch();
@@ -324,7 +328,7 @@ export class TransferRun<R> {
           await sink.reset();
           return { type: 'restart' };
         }
-        const excerpt = await readExcerpt(response.body, attempt.signal).catch(() => '');
+        const excerpt = await readExcerpt(response.body, attempt).catch(() => '');
         attempt.abort();
         throw new HttpStatusError(status, response.headers, excerpt, context);
       }
@@ -383,14 +387,14 @@ export class TransferRun<R> {
           reporter.observe('download', loaded, downloadTotal);
         }
       } catch (error) {
-        if (attempt.signal.aborted) throw attempt.signal.reason;
+        if (attempt.aborted) throw attempt.reason;
         if (isTransferError(error) && error.code !== 'network') throw error;
         if (downloadTotal !== undefined && loaded < downloadTotal) {
           throw new IntegrityError('truncated', `body ended after ${loaded} of ${downloadTotal} bytes`, { ...context, cause: error });
         }
         throw error;
       }
-      if (attempt.signal.aborted) throw attempt.signal.reason;
+      if (attempt.aborted) throw attempt.reason;
       if (downloadTotal !== undefined && loaded < downloadTotal) {
         throw new IntegrityError('truncated', `body ended after ${loaded} of ${downloadTotal} bytes`, context);
       }
@@ -399,7 +403,7 @@ export class TransferRun<R> {
       return { type: 'done', result: await this.complete(hop, response, sink, loaded, integrity) };
     } finally {
       watchdog.stop();
-      this.controller.signal.removeEventListener('abort', onRunAbort);
+      stopFollowingRun();
     }
   }
 
@@ -467,23 +471,22 @@ export class TransferRun<R> {
   }
 }
 
-/** Settles as `work` does, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(sent: Promise<T>, signal: AbortSignal): Promise<T> {
+/** Settles as `work` does, or rejects with the abort's reason as soon as it aborts. */
+function untilAborted<T>(sent: Promise<T>, abort: RunAbort): Promise<T> {
   const work = Promise.resolve(sent);
-  if (signal.aborted) {
+  if (abort.aborted) {
     work.catch(() => undefined);
-    return Promise.reject(signal.reason);
+    return Promise.reject(abort.reason);
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stop = abort.onAbort(() => reject(abort.reason));
     work.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        stop();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        stop();
         reject(error);
       },
     );

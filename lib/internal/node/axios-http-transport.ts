@@ -10,6 +10,7 @@ import { fromAxiosError } from './axios-errors.js';
 import { connectAwareTransport } from './connect-aware.js';
 import { countedUploadStream } from './upload-stream.js';
 import { lowerCaseHeaders } from '../core/headers.js';
+import { ATTEMPT_ABORT, type WithAttemptAbort } from '../core/abort.js';
 
 /** Encodings this transport can decode; others are passed through as raw bytes of unknown length. */
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
@@ -36,6 +37,10 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
     streamsBodies: true,
     async send(req: TransportRequest): Promise<TransportResponse> {
       const context = { url: req.url, method: req.method };
+      // The core's own requests carry their attempt's abort: listened to by the socket layer
+      // (connect-aware.ts) instead of an AbortSignal handed to axios. Others give a signal.
+      const abort = (req as TransportRequest & WithAttemptAbort)[ATTEMPT_ABORT];
+      const signal = abort ? undefined : req.signal;
       const headers: Record<string, string> = { ...req.headers };
       let data: Readable | undefined;
       if (req.body) {
@@ -47,7 +52,7 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       if (!hasHeader(headers, 'accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
       let response;
       try {
-        response = await client.request({
+        const config: Record<string, unknown> = {
           url: req.url,
           method: req.method,
           headers,
@@ -61,12 +66,13 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
           // `data` is then no longer the IncomingMessage whose `complete` and headers are read below.
           maxContentLength: -1,
           validateStatus: null,
-          signal: req.signal,
-          transport: connectAwareTransport(req.onConnect),
-        });
+          transport: connectAwareTransport(req.onConnect, abort),
+        };
+        if (signal) config['signal'] = signal;
+        response = await client.request(config);
       } catch (error) {
         data?.destroy();
-        if (req.signal.aborted) throw req.signal.reason;
+        if (abort ? abort.aborted : signal!.aborted) throw abort ? abort.reason : signal!.reason;
         throw fromAxiosError(error, context);
       }
       const raw = response.data;

@@ -1,0 +1,78 @@
+/**
+ * The run's own abort state: an `AbortController` without the `EventTarget`. A transfer's run
+ * is aborted at most once (cancel, a timeout, unsubscribing) and its listeners are the core's
+ * own, so it needs none of an `AbortSignal`'s event machinery — which on Node 20 costs several
+ * microseconds to create and to listen to, paid on every request (docs/performance.md, item 6).
+ * Only the attempt, whose signal is handed to the transport, keeps a real `AbortController`.
+ */
+export class RunAbort {
+  private listeners: Array<() => void> | undefined = [];
+  private abortedWith: { reason: unknown } | undefined;
+
+  get aborted(): boolean {
+    return this.abortedWith !== undefined;
+  }
+
+  /** What `abort()` was first called with; undefined while not aborted. */
+  get reason(): unknown {
+    return this.abortedWith?.reason;
+  }
+
+  /**
+   * Aborts with `reason` (without one, an `AbortError` as `AbortController.abort()` gives) and
+   * calls every listener once, in the order added; later calls do nothing.
+   */
+  abort(reason?: unknown): void {
+    if (this.abortedWith) return;
+    this.abortedWith = { reason: reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason };
+    const listeners = this.listeners!;
+    this.listeners = undefined;
+    for (const listener of listeners) listener();
+  }
+
+  /**
+   * Calls `listener` once when aborted (never if it already is: check `aborted` first, as with a
+   * signal). Returns what removes it.
+   */
+  onAbort(listener: () => void): () => void {
+    if (!this.listeners) return noop;
+    this.listeners.push(listener);
+    return () => {
+      if (!this.listeners) return;
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
+  }
+}
+
+function noop(): void {}
+
+/**
+ * An attempt's abort. Its `signal`, a real `AbortSignal` for transports that take one, is made
+ * only when first read: the Node transport listens here directly (through
+ * {@link ATTEMPT_ABORT}) and never reads it, so a request makes no `AbortController` at all.
+ */
+export class AttemptAbort extends RunAbort {
+  private controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.aborted) controller.abort(this.reason);
+      else this.onAbort(() => controller.abort(this.reason));
+    }
+    return this.controller.signal;
+  }
+}
+
+/**
+ * Where the core's own transports find the attempt's {@link RunAbort} on a `TransportRequest`
+ * (not part of the public `Transport` interface: other transports use `request.signal`).
+ */
+export const ATTEMPT_ABORT: unique symbol = Symbol('rxtransfer.attemptAbort');
+
+/** A `TransportRequest` as the core builds it. */
+export interface WithAttemptAbort {
+  readonly [ATTEMPT_ABORT]?: RunAbort;
+}
