@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { Transport } from './transport.js';
+import { redactUrl } from './redact.js';
 import { normalizeRetry, type NormalizedRetry, type RetryPolicy } from './retry.js';
 import { parseIntegrity, type IntegrityExpectation } from './integrity.js';
 import type { ResponseType } from './sink.js';
@@ -99,6 +100,8 @@ export interface UploadOptions extends TransferOptions {
 export interface NormalizedOptions {
   readonly kind: 'download' | 'upload';
   readonly url: string;
+  /** `url` without `user:password@`, for results and messages (made here from the parsed URL, not parsed again per use). */
+  readonly safeUrl: string;
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly timeouts: { readonly connect: number; readonly idle: number; readonly total: number };
@@ -195,6 +198,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   return {
     kind,
     url: parsed.href,
+    safeUrl: parsed.username || parsed.password ? redactUrl(parsed) : parsed.href,
     method,
     headers,
     timeouts: {

@@ -456,7 +456,8 @@ export class TransferRun<R> {
     }
     this.throwIfAborted();
     this.reporter.observe('download', size, size);
-    const base = { url: redactUrl(response.url || hop.url), status: response.status, headers: response.headers };
+    const finalUrl = response.url || hop.url;
+    const base = { url: finalUrl === this.n.url ? this.n.safeUrl : redactUrl(finalUrl), status: response.status, headers: response.headers };
     if (this.n.kind === 'upload') {
       const sent = this.body?.size ?? this.reporter.loaded('upload');
       const result: UploadResult<unknown> = { url: base.url, status: base.status, headers: base.headers, sent, data: published.data };

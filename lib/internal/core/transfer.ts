@@ -35,7 +35,9 @@ export function createTransfer<R>(
       return undefined;
     }
   })();
-  const context = { url: typeof url === 'string' || url instanceof URL ? redactUrl(url) : undefined, method: typeof normalized === 'string' ? givenMethod : normalized.method };
+  const context = typeof normalized === 'string'
+    ? { url: typeof url === 'string' || url instanceof URL ? redactUrl(url) : undefined, method: givenMethod }
+    : { url: normalized.safeUrl, method: normalized.method };
   const problem = typeof normalized === 'string' ? normalized : typeof normalizedBody === 'string' ? normalizedBody : undefined;
   if (problem !== undefined || typeof normalized === 'string') {
     const error = new TransferError('invalid', problem ?? 'invalid options', context);
