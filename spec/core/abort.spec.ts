@@ -1,0 +1,84 @@
+import { download } from 'rxtransfer';
+import { RunAbort, AttemptAbort } from '../../lib/internal/core/abort.js';
+import type { Transport, TransportRequest } from '../../lib/internal/core/transport.js';
+
+describe('RunAbort (the run\'s abort, without an AbortController)', () => {
+  it('aborts once: the first reason stays, listeners run once, in the order added', () => {
+    const abort = new RunAbort();
+    const calls: string[] = [];
+    abort.onAbort(() => calls.push(`a:${String(abort.reason)}`));
+    abort.onAbort(() => calls.push('b'));
+    expect(abort.aborted).toBe(false);
+    expect(abort.reason).toBeUndefined();
+    abort.abort('first');
+    abort.abort('second');
+    expect(abort.aborted).toBe(true);
+    expect(abort.reason).toBe('first');
+    expect(calls).toEqual(['a:first', 'b']);
+  });
+
+  it('a removed listener is not called; one added after the abort never is', () => {
+    const abort = new RunAbort();
+    const calls: string[] = [];
+    const remove = abort.onAbort(() => calls.push('removed'));
+    abort.onAbort(() => calls.push('kept'));
+    remove();
+    remove();
+    abort.abort('x');
+    const late = abort.onAbort(() => calls.push('late'));
+    late();
+    expect(calls).toEqual(['kept']);
+  });
+
+  it('without a reason, the reason is an AbortError, as AbortController.abort() gives', () => {
+    const abort = new RunAbort();
+    abort.abort();
+    expect(abort.reason).toBeInstanceOf(DOMException);
+    expect((abort.reason as DOMException).name).toBe('AbortError');
+  });
+});
+
+describe('AttemptAbort (the signal a transport reads)', () => {
+  it('makes one AbortSignal, on first read, that follows the attempt', () => {
+    const attempt = new AttemptAbort();
+    const signal = attempt.signal;
+    expect(attempt.signal).toBe(signal);
+    expect(signal.aborted).toBe(false);
+    const seen: unknown[] = [];
+    signal.addEventListener('abort', () => seen.push(signal.reason));
+    attempt.abort('why');
+    expect(signal.aborted).toBe(true);
+    expect(seen).toEqual(['why']);
+  });
+
+  it('a signal first read after the abort is already aborted, with the same reason', () => {
+    const attempt = new AttemptAbort();
+    attempt.abort('earlier');
+    expect(attempt.signal.aborted).toBe(true);
+    expect(attempt.signal.reason).toBe('earlier');
+  });
+});
+
+describe('G6 through a transport that copies the request', () => {
+  it('a request copied with `{ ...request }` keeps a signal that aborts when the subscriber unsubscribes', async () => {
+    let copied: TransportRequest | undefined;
+    let resolveSent: () => void = () => undefined;
+    const sent = new Promise<void>((resolve) => (resolveSent = resolve));
+    // A decorator as users write them: it copies the request and hands it on (here, it just waits).
+    const transport: Transport = {
+      name: 'copying',
+      followsRedirects: false,
+      streamsBodies: true,
+      send(request) {
+        copied = { ...request, headers: { ...request.headers, 'x-added': '1' } };
+        resolveSent();
+        return new Promise((_, reject) => copied!.signal.addEventListener('abort', () => reject(copied!.signal.reason), { once: true }));
+      },
+    };
+    const subscription = download('http://127.0.0.1:1/never', { transport }).subscribe();
+    await sent;
+    expect(copied!.signal.aborted).toBe(false);
+    subscription.unsubscribe();
+    expect(copied!.signal.aborted).toBe(true);
+  });
+});
