@@ -30,6 +30,18 @@ describe('RunAbort (the run\'s abort, without an AbortController)', () => {
     expect(calls).toEqual(['kept']);
   });
 
+  it('a listener that throws does not keep the later ones from running; its error comes out of abort()', () => {
+    const abort = new RunAbort();
+    const calls: string[] = [];
+    abort.onAbort(() => {
+      throw new Error('first listener');
+    });
+    abort.onAbort(() => calls.push('second'));
+    expect(() => abort.abort('x')).toThrow('first listener');
+    expect(calls).toEqual(['second']);
+    expect(abort.aborted).toBe(true);
+  });
+
   it('without a reason, the reason is an AbortError, as AbortController.abort() gives', () => {
     const abort = new RunAbort();
     abort.abort();

@@ -20,14 +20,23 @@ export class RunAbort {
 
   /**
    * Aborts with `reason` (without one, an `AbortError` as `AbortController.abort()` gives) and
-   * calls every listener once, in the order added; later calls do nothing.
+   * calls every listener once, in the order added; later calls do nothing. A listener that throws
+   * does not keep the others from running; the first error is thrown once all have run.
    */
   abort(reason?: unknown): void {
     if (this.abortedWith) return;
     this.abortedWith = { reason: reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason };
     const listeners = this.listeners!;
     this.listeners = undefined;
-    for (const listener of listeners) listener();
+    let failure: { error: unknown } | undefined;
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
   }
 
   /**
