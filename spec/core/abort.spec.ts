@@ -1,4 +1,5 @@
-import { download } from 'rxtransfer';
+import { download, isCancelledError } from 'rxtransfer';
+import { FakeTransport, type FakeRequest } from 'rxtransfer/testing';
 import { RunAbort, AttemptAbort } from '../../lib/internal/core/abort.js';
 import type { Transport, TransportRequest } from '../../lib/internal/core/transport.js';
 
@@ -92,5 +93,29 @@ describe('G6 through a transport that copies the request', () => {
     expect(copied!.signal.aborted).toBe(false);
     subscription.unsubscribe();
     expect(copied!.signal.aborted).toBe(true);
+  });
+});
+
+describe('G6 between two hops', () => {
+  // The caller aborts right after a redirect's head, before the next hop's request exists, at
+  // every microtask depth up to 12: the next request is never left running un-aborted.
+  it('G6 a cancel just after a 302 head: no request of the next hop outlives it', async () => {
+    for (let depth = 0; depth <= 12; depth++) {
+      const seen: FakeRequest[] = [];
+      const transport = new FakeTransport({ onRequest: (request) => seen.push(request) });
+      const controller = new AbortController();
+      const ended = new Promise<unknown>((resolve) => {
+        download('http://example.test/a', { transport, signal: controller.signal }).subscribe({ error: resolve, complete: () => resolve('complete') });
+      });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      seen[0]!.respond({ status: 302, headers: { location: '/b' } });
+      let turns = Promise.resolve();
+      for (let i = 0; i < depth; i++) turns = turns.then(() => undefined);
+      await turns;
+      controller.abort();
+      const outcome = await Promise.race([ended, new Promise((resolve) => setTimeout(() => resolve('still running'), 200))]);
+      expect([depth, isCancelledError(outcome)]).toEqual([depth, true]);
+      expect([depth, seen.slice(1).every((request) => request.aborted)]).toEqual([depth, true]);
+    }
   });
 });

@@ -4,6 +4,10 @@ import { startFaultServer, type FaultServer, type RecordedRequest } from '../hel
 import { startBlackhole, type Blackhole } from '../helpers/fault-blackhole';
 import { delay, eventually, runTransfer, within } from '../helpers/fault-trace';
 import type { Observable } from 'rxjs';
+import http from 'node:http';
+import axios from 'axios';
+import { axiosHttpTransport } from 'rxtransfer/node';
+import type { Transport } from '../../lib/internal/core/transport.js';
 
 let server: FaultServer;
 let blackhole: Blackhole;
@@ -165,5 +169,48 @@ describe('G9 timeouts', () => {
   it('G9 total: a number as timeout is the total', async () => {
     const run = await runTransfer(download(server.url('/stall'), { timeout: 400 }));
     expect(phaseOf(run.error)).toBe('total');
+  });
+});
+
+describe('G6 when the request may not go through rxtransfer\'s own socket layer', () => {
+  // The Node transport normally aborts by destroying the ClientRequest it made for axios
+  // (`config.transport`); whatever can take the request past that layer must get a signal instead.
+  const bypass = (config: { transport?: unknown }) => {
+    config.transport = http; // a request interceptor that routes the request past rxtransfer's layer
+    return config;
+  };
+
+  it('G6 a caller\'s axios instance whose interceptor replaces the transport: unsubscribe still closes the connection', async () => {
+    const instance = axios.create();
+    instance.interceptors.request.use(bypass as never);
+    const { rec } = await unsubscribeMidway(download(server.url('/stall'), { axios: instance }), '/stall', () => true);
+    expect(await within(rec.closedEarly, 3_000, 'still open')).toBe(true);
+  });
+
+  it('G6 a request interceptor on axios\' default instance: unsubscribe still closes the connection', async () => {
+    const id = axios.interceptors.request.use(bypass as never);
+    try {
+      const { rec } = await unsubscribeMidway(download(server.url('/stall')), '/stall', () => true);
+      expect(await within(rec.closedEarly, 3_000, 'still open')).toBe(true);
+    } finally {
+      axios.interceptors.request.eject(id);
+    }
+  });
+
+  it('G6 a transport that wraps the Node transport and gives it a signal of its own: aborting that signal closes the connection', async () => {
+    const inner = axiosHttpTransport();
+    const own = new AbortController();
+    const wrapper: Transport = {
+      name: 'wrapper',
+      followsRedirects: false,
+      streamsBodies: true,
+      send: (request) => inner.send({ ...request, signal: AbortSignal.any([request.signal, own.signal]) }),
+    };
+    const requested = server.nextRequest('/stall');
+    const run = runTransfer(download(server.url('/stall'), { transport: wrapper }));
+    const rec = (await within(requested, 5_000, undefined)) as RecordedRequest;
+    own.abort(new Error('the wrapper gave up'));
+    expect(await within(rec.closedEarly, 3_000, 'still open')).toBe(true);
+    expect((await run).error).toBeDefined();
   });
 });

@@ -114,8 +114,11 @@ export class TransferRun<R> {
   unsubscribe(): void {
     // Once finished, the run has settled or was aborted already: nothing is left to stop, and
     // aborting would only dispatch an event no one listens to (the usual teardown after `done`).
-    if (!this.finished && !this.abort.aborted) this.abort.abort(UNSUBSCRIBED);
-    this.finish();
+    try {
+      if (!this.finished && !this.abort.aborted) this.abort.abort(UNSUBSCRIBED);
+    } finally {
+      this.finish();
+    }
   }
 
   private finish(): void {
@@ -251,6 +254,9 @@ export class TransferRun<R> {
     const stopFollowingRun = this.abort.onAbort(() => attempt.abort(this.abort.reason));
     const watchdog = new Watchdog(n.timer, n.timeouts, (phase, ms) => attempt.abort(new TimeoutError(phase, ms, context)));
     try {
+      // Aborted since the last hop ended (a cancel right after a redirect's head, or a restart):
+      // the listener above came too late to hear it, so no request may go out.
+      this.throwIfAborted();
       const fileSink = n.to !== undefined ? (sink as unknown as FileSink) : undefined;
       const headers: Record<string, string> = { ...hop.headers };
       // Bytes already held (from disk, or from an earlier attempt) are continued with a range
@@ -290,7 +296,6 @@ export class TransferRun<R> {
           get signal() {
             return attempt.signal;
           },
-          [ATTEMPT_ABORT]: attempt,
           onUploadProgress: (loaded) => {
             watchdog.touch();
             if (loaded > 0) watchdog.connected();
@@ -305,6 +310,9 @@ export class TransferRun<R> {
             if (download.started) reporter.observe('download', download.start + loaded, download.total);
           },
         };
+        // Not enumerable: a wrapper that copies the request to give it a signal of its own
+        // (`{ ...request, signal }`) must not keep the shortcut past its signal.
+        Object.defineProperty(request, ATTEMPT_ABORT, { value: attempt });
         response = await untilAborted(transport.send(request), attempt);
       } catch (error) {
         throw attempt.aborted ? attempt.reason : error;

@@ -38,8 +38,9 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
     async send(req: TransportRequest): Promise<TransportResponse> {
       const context = { url: req.url, method: req.method };
       // The core's own requests carry their attempt's abort: listened to by the socket layer
-      // (connect-aware.ts) instead of an AbortSignal handed to axios. Others give a signal.
-      const abort = (req as TransportRequest & WithAttemptAbort)[ATTEMPT_ABORT];
+      // (connect-aware.ts) instead of an AbortSignal handed to axios, when nothing can route the
+      // request past that layer. Otherwise axios gets the signal, as from any other caller.
+      const abort = abortsDirectly(client, instance !== undefined) ? (req as TransportRequest & WithAttemptAbort)[ATTEMPT_ABORT] : undefined;
       const signal = abort ? undefined : req.signal;
       const headers: Record<string, string> = { ...req.headers };
       let data: Readable | undefined;
@@ -94,6 +95,19 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       };
     },
   };
+}
+
+/**
+ * Whether an abort can go straight to the `ClientRequest` this transport makes: only with axios'
+ * default instance, and only while it has no request interceptors and no HTTP/2 default. A
+ * caller's instance may send over HTTP/2 or have interceptors that change the adapter (either
+ * takes the request past `config.transport`) or read `config.signal`; those get a signal.
+ */
+function abortsDirectly(client: unknown, given: boolean): boolean {
+  if (given) return false;
+  const c = client as { defaults?: { httpVersion?: unknown }; interceptors?: { request?: { handlers?: unknown } } };
+  const handlers = c.interceptors?.request?.handlers;
+  return c.defaults?.httpVersion !== 2 && Array.isArray(handlers) && !handlers.some((h) => h !== null && h !== undefined);
 }
 
 /**

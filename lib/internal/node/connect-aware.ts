@@ -8,9 +8,10 @@ type RequestOptions = http.RequestOptions & { protocol?: string };
 /**
  * An axios `transport` (a module with `request()`) that reports when the connection is up,
  * so the core's connect timeout measures connecting only (a reused keep-alive socket is
- * connected at once), and that destroys the request when the attempt aborts: axios is given no
- * `signal`, which spares an `AbortController` and its listeners per request (Node 20 makes both
- * slow). Destroying the request closes its socket, before or during the response (G6); once the
+ * connected at once), and, given the attempt's abort, that destroys the request when it aborts.
+ * axios is then given no `signal` (see `abortsDirectly` in axios-http-transport.ts for when),
+ * which spares an `AbortController` and its listeners per request (Node 20 makes both slow).
+ * Destroying the request closes its socket, before or during the response (G6); once the
  * request has closed (its socket back in the agent's pool) the abort no longer touches it.
  *
  * A class instance rather than an object literal: axios deep-copies a plain-object config
