@@ -214,3 +214,39 @@ describe('G6 when the request may not go through rxtransfer\'s own socket layer'
     expect((await run).error).toBeDefined();
   });
 });
+
+describe('G6 the upload source is released', () => {
+  it('G6 unsubscribe after the head of an upload the server answers early: the source is closed too', async () => {
+    const seen: string[] = [];
+    const early = http.createServer((req, res) => {
+      req.on('data', () => undefined);
+      req.socket.once('close', () => seen.push('socket closed'));
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('x');
+    });
+    await new Promise<void>((resolve) => early.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = early.address() as { port: number };
+      let yielded = 0;
+      async function* endless(): AsyncGenerator<Uint8Array> {
+        try {
+          for (let i = 0; i < 2_000; i++) {
+            yielded++;
+            yield new Uint8Array(1024);
+            await delay(5);
+          }
+        } finally {
+          seen.push('source closed');
+        }
+      }
+      const recording = recordTransfer(upload(`http://127.0.0.1:${port}/u`, endless(), { method: 'PUT' }));
+      expect(await eventually(() => recording.trace.some((n) => n.kind === 'next' && n.value.type === 'progress' && n.value.direction === 'download'), 5_000)).toBe(true);
+      recording.unsubscribe();
+      expect(await eventually(() => seen.includes('source closed') && seen.includes('socket closed'), 3_000)).toBe(true);
+      expect(yielded).toBeLessThan(2_000);
+    } finally {
+      early.closeAllConnections();
+      await new Promise((resolve) => early.close(resolve));
+    }
+  });
+});

@@ -47,6 +47,12 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       if (req.body) {
         const upload = countedUploadStream(req.body, req.onUploadProgress);
         data = upload.stream;
+        // The source (a file, a generator) is released however the exchange ends: a request
+        // destroyed after its head (unsubscribed, timed out, redirected) leaves a piped body
+        // paused forever otherwise, its file still open.
+        const release = () => upload.stream.destroy();
+        if (abort) abort.onAbort(release);
+        else signal!.addEventListener('abort', release, { once: true });
         if (upload.contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = upload.contentType;
         if (req.bodySize !== undefined && !hasHeader(headers, 'content-length')) headers['Content-Length'] = String(req.bodySize);
       }
@@ -91,7 +97,7 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
         headers: responseHeaders,
         url: req.url,
         decoded: decoder !== undefined,
-        body: chunks(body, raw, context),
+        body: chunks(body, raw, context, data),
       };
     },
   };
@@ -115,7 +121,7 @@ function abortsDirectly(client: unknown, given: boolean): boolean {
  * A decoded body is counted in its encoded bytes too: the core cannot see its Content-Length, so
  * one cut short of it is reported here as an IntegrityError (G5), as an identity body would be.
  */
-async function* chunks(body: Readable, raw: IncomingMessage, context: { url: string; method: string }): AsyncGenerator<Uint8Array> {
+async function* chunks(body: Readable, raw: IncomingMessage, context: { url: string; method: string }, upload: Readable | undefined): AsyncGenerator<Uint8Array> {
   const header = body !== raw ? raw.headers?.['content-length'] : undefined;
   const declared = header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
   let received = 0;
@@ -134,5 +140,6 @@ async function* chunks(body: Readable, raw: IncomingMessage, context: { url: str
   } finally {
     body.destroy();
     raw.destroy();
+    upload?.destroy();
   }
 }
