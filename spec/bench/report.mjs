@@ -47,25 +47,20 @@ export function summarize(scenarios, runs) {
         journal: theirs[0].journal ? Object.fromEntries(Object.keys(theirs[0].journal).map((k) => [k, median(theirs.map((r) => r.journal[k]))])) : undefined,
       };
       if (tool !== subject && mine.length) {
-        const perRound = mine
-          .map((a) => [a, theirs.find((b) => b.round === a.round)])
-          .filter(([, b]) => b)
-          .map(([a, b]) => figure(scenario, a) / figure(scenario, b));
-        row.subjectRatio = {
-          of: subject,
-          value: median(mine.map((r) => figure(scenario, r))) / row.ms.median,
-          min: Math.min(...perRound),
-          max: Math.max(...perRound),
-          rss: rss.length ? median(mine.map((r) => r.maxRssKiB)) / median(rss) : undefined,
-        };
-        const inProcess = mine.every((r) => Number.isFinite(r.clientMs)) ? row.inProcessMs : undefined;
-        if (inProcess !== undefined) {
-          const perRoundIn = mine
+        // Median over median, and the range of the ratios of the runs made in the same round.
+        const ratio = (value) => {
+          const perRound = mine
             .map((a) => [a, theirs.find((b) => b.round === a.round)])
             .filter(([, b]) => b)
-            .map(([a, b]) => a.clientMs / b.clientMs);
-          row.subjectRatio.inProcess = { value: median(mine.map((r) => r.clientMs)) / inProcess, min: Math.min(...perRoundIn), max: Math.max(...perRoundIn) };
-        }
+            .map(([a, b]) => value(a) / value(b));
+          return { value: median(mine.map(value)) / median(theirs.map(value)), min: Math.min(...perRound), max: Math.max(...perRound) };
+        };
+        row.subjectRatio = {
+          of: subject,
+          ...ratio((r) => figure(scenario, r)),
+          rss: rss.length ? median(mine.map((r) => r.maxRssKiB)) / median(rss) : undefined,
+        };
+        if (row.inProcessMs !== undefined && mine.every((r) => Number.isFinite(r.clientMs))) row.subjectRatio.inProcess = ratio((r) => r.clientMs);
       }
       rows.push(row);
     }
