@@ -23,14 +23,16 @@ export function label(bytes) {
   return `${bytes / 1024} KiB`;
 }
 
-// Beside the peers, two controls that say where rxtransfer's time goes: `rxtransfer durable off`
-// (no fsync before the rename; the peers sync nothing) and `node:http + rxjs/axios loaded` (the
+// Beside the peers, three controls that say where rxtransfer's time goes: `rxtransfer durable off`
+// (no fsync before the rename; the peers sync nothing), `node:http + rxjs/axios loaded` (the
 // node:http client with rxtransfer's two dependencies loaded and unused: their start-up and their
-// weight on V8's collector, without any rxtransfer code).
+// weight on V8's collector, without any rxtransfer code) and `axios + rxjs loaded` (the axios
+// client with rxjs loaded and unused: the same for the axios targets).
 const CONTROL = 'node:http + rxjs/axios loaded';
-const DOWNLOAD_PEERS = ['rxtransfer', 'rxtransfer progress off', 'rxtransfer durable off', 'curl', 'node:http', CONTROL, 'axios', 'got', 'undici'];
+const AXIOS_CONTROL = 'axios + rxjs loaded';
+const DOWNLOAD_PEERS = ['rxtransfer', 'rxtransfer progress off', 'rxtransfer durable off', 'curl', 'node:http', CONTROL, 'axios', AXIOS_CONTROL, 'got', 'undici'];
 const UPLOAD_PEERS = ['rxtransfer', 'curl', 'node:http', CONTROL, 'axios', 'got'];
-const SMALL_PEERS = ['rxtransfer', 'node:http', CONTROL, 'axios', 'undici'];
+const SMALL_PEERS = ['rxtransfer', 'node:http', CONTROL, 'axios', AXIOS_CONTROL, 'undici'];
 const SESSION_PEERS = ['rxtransfer session', 'rxtransfer'];
 
 /** Every scenario of a full run, or of a quick one (small sizes, same shapes). */

@@ -45,6 +45,7 @@ export function availableTools({ rxtransferClient, microClient, compareClient, c
     { name: 'node:http', argv: transfer(join(clients, 'node-http.mjs')) },
     { name: 'node:http + rxjs/axios loaded', argv: transfer(join(clients, 'node-http.mjs'), ['--load-peers']) },
     { name: 'axios', argv: transfer(join(clients, 'axios.mjs')) },
+    { name: 'axios + rxjs loaded', argv: transfer(join(clients, 'axios.mjs'), ['--load-peers']) },
     { name: 'rxtransfer pipeline', subject: true, argv: micro(microClient) },
     { name: 'bare Subject', argv: micro(microClient, '-bare') },
     { name: 'toEap→fromEap', subject: true, argv: micro(microClient) },

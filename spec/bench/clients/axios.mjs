@@ -7,6 +7,10 @@ import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { clientArgs, finish, fail, manySmall } from './common.mjs';
 
+// `--load-peers` (a control, not a peer): rxjs loaded first and never used, so that the process
+// holds both of rxtransfer's dependencies. What this costs over plain axios is what rxjs' weight
+// does to start-up and to V8's collector (docs/performance.md, "where the time goes").
+if (process.argv.includes('--load-peers')) await import('rxjs');
 const args = clientArgs();
 
 async function download() {

@@ -8,8 +8,10 @@
 //   ... [--progress off]                         rxtransfer only: no subscriber work for progress
 //   ... [--session]                              rxtransfer `files` only: as the tasks of a TransferSession
 //   ... [--durable off]                          rxtransfer `download` only: `durable: false` (no fsync before the rename)
-//   ... [--load-peers]                           node:http only: loads rxjs and axios first, uses neither (a control:
-//                                                the same heap and start-up as rxtransfer, none of its code)
+//   ... [--load-peers]                           node:http: loads rxjs and axios first, uses neither (a control:
+//                                                the same heap and start-up as rxtransfer, none of its code);
+//                                                axios: loads rxjs first, never uses it (a control: axios with
+//                                                rxtransfer's other dependency, and nothing else)
 //
 // The line: {"bytes": n, "ms": transfer time in this process, "maxRssKiB": peak RSS of this
 // process, "events": progress events seen (-1 when the client has no progress)}, plus what a
