@@ -31,6 +31,22 @@ describe('RunAbort (the run\'s abort, without an AbortController)', () => {
     expect(calls).toEqual(['kept']);
   });
 
+  it('a listener removed by an earlier one during the abort is not called (as with EventTarget); one added then never is', () => {
+    const abort = new RunAbort();
+    const calls: string[] = [];
+    let removeThird = (): void => undefined;
+    abort.onAbort(() => {
+      calls.push('first');
+      removeThird();
+      abort.onAbort(() => calls.push('added during the abort'));
+    });
+    abort.onAbort(() => calls.push('second'));
+    removeThird = abort.onAbort(() => calls.push('third'));
+    abort.onAbort(() => calls.push('fourth'));
+    abort.abort('x');
+    expect(calls).toEqual(['first', 'second', 'fourth']);
+  });
+
   it('a listener that throws does not keep the later ones from running; its error comes out of abort()', () => {
     const abort = new RunAbort();
     const calls: string[] = [];

@@ -6,7 +6,7 @@
  * Only the attempt, whose signal is handed to the transport, keeps a real `AbortController`.
  */
 export class RunAbort {
-  private listeners: Array<() => void> | undefined = [];
+  private listeners: Array<(() => void) | undefined> | undefined = [];
   private abortedWith: { reason: unknown } | undefined;
 
   get aborted(): boolean {
@@ -20,22 +20,28 @@ export class RunAbort {
 
   /**
    * Aborts with `reason` (without one, an `AbortError` as `AbortController.abort()` gives) and
-   * calls every listener once, in the order added; later calls do nothing. A listener that throws
-   * does not keep the others from running; the first error is thrown once all have run.
+   * calls every listener once, in the order added; later calls do nothing. A listener removed
+   * by an earlier one during the abort is not called, as with `EventTarget`. A listener that
+   * throws does not keep the others from running; the first error is thrown once all have run.
    */
   abort(reason?: unknown): void {
     if (this.abortedWith) return;
     this.abortedWith = { reason: reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason };
     const listeners = this.listeners!;
-    this.listeners = undefined;
     let failure: { error: unknown } | undefined;
-    for (const listener of listeners) {
+    // By index, each slot emptied before its call: a removal during the loop empties its slot
+    // (see onAbort) instead of shifting the ones not yet called.
+    for (let i = 0; i < listeners.length; i++) {
+      const listener = listeners[i];
+      if (!listener) continue;
+      listeners[i] = undefined;
       try {
         listener();
       } catch (error) {
         failure ??= { error };
       }
     }
+    this.listeners = undefined;
     if (failure) throw failure.error;
   }
 
@@ -44,12 +50,14 @@ export class RunAbort {
    * signal). Returns what removes it.
    */
   onAbort(listener: () => void): () => void {
-    if (!this.listeners) return noop;
+    if (!this.listeners || this.abortedWith) return noop;
     this.listeners.push(listener);
     return () => {
-      if (!this.listeners) return;
-      const at = this.listeners.indexOf(listener);
-      if (at >= 0) this.listeners.splice(at, 1);
+      const listeners = this.listeners;
+      const at = listeners ? listeners.indexOf(listener) : -1;
+      if (at < 0) return;
+      if (this.abortedWith) listeners![at] = undefined;
+      else listeners!.splice(at, 1);
     };
   }
 }
