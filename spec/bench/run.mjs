@@ -32,7 +32,7 @@ import { GNU_TIME, measure, killRunning } from './measure.mjs';
 import { readFile } from 'node:fs/promises';
 import { availableTools, toolsFor } from './tools.mjs';
 import { allScenarios, label, MiB } from './scenarios.mjs';
-import { summarize, g12Verdicts, targetChecks, journalFigures, formatTable, docSection, DOC_BEGIN, DOC_END } from './report.mjs';
+import { summarize, g12Verdicts, targetChecks, journalFigures, splitFigures, formatTable, docSection, DOC_BEGIN, DOC_END } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -211,12 +211,14 @@ async function main(state) {
   const verdicts = g12Verdicts(scenarios, rows, { flatnessAdvisory: opts.quick });
   const targets = targetChecks(scenarios, rows);
   const journals = journalFigures(scenarios, rows);
+  const splits = splitFigures(scenarios, runs);
   const table = formatTable(rows);
   console.log(`\nrxtransfer benchmark (${opts.quick ? 'quick' : 'full'}, ${rounds} rounds, lib from ${opts.lib}${opts.compare ? `, compared with ${opts.compare}` : ''}); MB = 10^6 bytes\n`);
   console.log(table);
   console.log('');
   for (const v of verdicts) console.log(`${v.ok ? 'PASS' : v.advisory ? 'note' : 'FAIL'}  G12 ${v.check}: ${v.detail}${v.advisory && !v.ok ? ' (not enforced with --quick: small sizes end before the GC plateau)' : ''}`);
   for (const t of targets) console.log(`${t.ok ? 'met ' : 'miss'}  target ${t.check}: ${t.detail}`);
+  for (const x of splits) console.log(`split ${x.check}: ${x.detail}`);
   for (const j of journals) console.log(`info  ${j.check}: ${j.detail}`);
 
   const packageVersion = (name) => {
@@ -247,6 +249,7 @@ async function main(state) {
     verdicts,
     targets,
     journals,
+    splits,
     runs,
   };
   await mkdir(dirname(opts.out), { recursive: true });
@@ -254,7 +257,7 @@ async function main(state) {
   console.log(`\nwrote ${opts.out}`);
   // Only a full run of every scenario describes the library; --quick, --only and --tools do not.
   if (!opts.quick && !opts.only && !opts.tools && !opts['no-docs']) {
-    const section = docSection(record, table, verdicts, targets, journals);
+    const section = docSection(record, table, verdicts, targets, journals, splits);
     let doc = existsSync(opts.docs) ? await readFile(opts.docs, 'utf8') : `# Performance\n\n${DOC_BEGIN}\n${DOC_END}\n`;
     const a = doc.indexOf(DOC_BEGIN);
     const b = doc.indexOf(DOC_END);

@@ -23,14 +23,15 @@ export function label(bytes) {
   return `${bytes / 1024} KiB`;
 }
 
-// Beside the peers, three controls that say where rxtransfer's time goes: `rxtransfer durable off`
-// (no fsync before the rename; the peers sync nothing), `node:http + rxjs/axios loaded` (the
+// Beside the peers, controls that say where rxtransfer's time goes: `rxtransfer durable off`
+// (no fsync before the rename; the peers sync nothing) and `rxtransfer durable & progress off`
+// (the same without progress: progress' cost without the fsync's noise), `node:http + rxjs/axios loaded` (the
 // node:http client with rxtransfer's two dependencies loaded and unused: their start-up and their
 // weight on V8's collector, without any rxtransfer code) and `axios + rxjs loaded` (the axios
 // client with rxjs loaded and unused: the same for the axios targets).
 const CONTROL = 'node:http + rxjs/axios loaded';
 const AXIOS_CONTROL = 'axios + rxjs loaded';
-const DOWNLOAD_PEERS = ['rxtransfer', 'rxtransfer progress off', 'rxtransfer durable off', 'curl', 'node:http', CONTROL, 'axios', AXIOS_CONTROL, 'got', 'undici'];
+const DOWNLOAD_PEERS = ['rxtransfer', 'rxtransfer progress off', 'rxtransfer durable off', 'rxtransfer durable & progress off', 'curl', 'node:http', CONTROL, 'axios', AXIOS_CONTROL, 'got', 'undici'];
 const UPLOAD_PEERS = ['rxtransfer', 'curl', 'node:http', CONTROL, 'axios', 'got'];
 const SMALL_PEERS = ['rxtransfer', 'node:http', CONTROL, 'axios', AXIOS_CONTROL, 'undici'];
 const SESSION_PEERS = ['rxtransfer session', 'rxtransfer'];
@@ -76,5 +77,22 @@ export const TARGETS = [
   { kind: 'upload', peer: 'node:http', max: 1.1 },
   { kind: 'small', peer: 'axios', max: 1.1 },
 ];
+/**
+ * How each gap splits, reported under the targets: `of` ÷ `over`, two tools of a scenario that
+ * differ by one thing (`what`). The product of a chain is the whole gap, e.g. for the download:
+ * node:http → + rxjs/axios loaded → rxtransfer durable off → rxtransfer.
+ */
+export const SPLITS = [
+  { kind: 'download', of: CONTROL, over: 'node:http', what: 'rxjs and axios loaded, never used: start-up and their weight on V8\'s collector' },
+  { kind: 'download', of: 'rxtransfer durable off', over: CONTROL, what: 'rxtransfer itself (axios, the core, the file sink), without the fsync' },
+  { kind: 'download', of: 'rxtransfer', over: 'rxtransfer durable off', what: 'the fsync before the rename (the durable default)' },
+  { kind: 'download', of: AXIOS_CONTROL, over: 'axios', what: 'rxjs loaded into the axios client, never used' },
+  { kind: 'download', of: 'rxtransfer durable off', over: AXIOS_CONTROL, what: 'rxtransfer over axios with the same two packages loaded, without the fsync' },
+  { kind: 'download', of: 'rxtransfer durable off', over: 'rxtransfer durable & progress off', what: 'progress on ÷ off without the fsync\'s noise' },
+  { kind: 'small', of: CONTROL, over: 'node:http', what: 'rxjs and axios loaded, never used' },
+  { kind: 'small', of: AXIOS_CONTROL, over: 'axios', what: 'rxjs loaded into the axios client, never used' },
+  { kind: 'small', of: 'rxtransfer', over: AXIOS_CONTROL, what: 'rxtransfer over axios with the same two packages loaded' },
+];
+
 /** Issue 6: peak RSS of the 1 GiB download and the uploads at most this (MB = 10^6 bytes). */
 export const TARGET_PEAK_MB = 120;

@@ -42,6 +42,7 @@ export function availableTools({ rxtransferClient, microClient, compareClient, c
     // Scenario 7: the subject is the session; its peer, plain `download(url, { to })` from the same bundle.
     { name: 'rxtransfer session', subject: true, argv: transfer(rxtransferClient, ['--session']) },
     { name: 'rxtransfer durable off', argv: transfer(rxtransferClient, ['--durable', 'off']) },
+    { name: 'rxtransfer durable & progress off', argv: transfer(rxtransferClient, ['--durable', 'off', '--progress', 'off']) },
     { name: 'node:http', argv: transfer(join(clients, 'node-http.mjs')) },
     { name: 'node:http + rxjs/axios loaded', argv: transfer(join(clients, 'node-http.mjs'), ['--load-peers']) },
     { name: 'axios', argv: transfer(join(clients, 'axios.mjs')) },
