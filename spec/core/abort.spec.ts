@@ -1,6 +1,6 @@
 import { download, isCancelledError } from 'rxtransfer';
 import { FakeTransport, type FakeRequest } from 'rxtransfer/testing';
-import { RunAbort, AttemptAbort } from '../../lib/internal/core/abort.js';
+import { RunAbort, AttemptAbort, ATTEMPT_ABORT, withAttemptAbort } from '../../lib/internal/core/abort.js';
 import type { Transport, TransportRequest } from '../../lib/internal/core/transport.js';
 
 describe('RunAbort (the run\'s abort, without an AbortController)', () => {
@@ -85,6 +85,31 @@ describe('AttemptAbort (the signal a transport reads)', () => {
     attempt.abort('earlier');
     expect(attempt.signal.aborted).toBe(true);
     expect(attempt.signal.reason).toBe('earlier');
+  });
+});
+
+describe('withAttemptAbort (the request the core hands its transport)', () => {
+  const bare = () => ({ url: 'http://example.test/', method: 'GET', headers: {}, onUploadProgress: () => undefined, onDownloadProgress: () => undefined, onConnect: () => undefined });
+
+  it('`signal` is enumerable and lazy, the shortcut is not enumerable, and every request shares one getter', () => {
+    const first = new AttemptAbort();
+    const second = new AttemptAbort();
+    const a = withAttemptAbort(bare() as never, first);
+    const b = withAttemptAbort(bare() as never, second);
+    expect(Object.keys(a)).toContain('signal');
+    expect(Object.keys(a)).not.toContain(String(ATTEMPT_ABORT));
+    expect(Object.getOwnPropertySymbols(a).filter((s) => Object.getOwnPropertyDescriptor(a, s)!.enumerable)).toEqual([]);
+    expect(a[ATTEMPT_ABORT]).toBe(first);
+    // One accessor for all requests: a getter made per request (an object literal's
+    // `get signal()` closing over its attempt) puts every request in V8's dictionary mode.
+    expect(Object.getOwnPropertyDescriptor(a, 'signal')!.get).toBe(Object.getOwnPropertyDescriptor(b, 'signal')!.get);
+    expect(a.signal).toBe(first.signal);
+    expect(b.signal).toBe(second.signal);
+    second.abort('why');
+    expect([a.signal.aborted, b.signal.aborted, b.signal.reason]).toEqual([false, true, 'why']);
+    const copy = { ...b };
+    expect(copy.signal).toBe(second.signal);
+    expect(copy[ATTEMPT_ABORT]).toBeUndefined();
   });
 });
 

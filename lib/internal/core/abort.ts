@@ -1,3 +1,5 @@
+import type { TransportRequest } from './transport.js';
+
 /**
  * The run's own abort state: an `AbortController` without the `EventTarget`. A transfer's run
  * is aborted at most once (cancel, a timeout, unsubscribing) and its listeners are the core's
@@ -93,3 +95,27 @@ export const ATTEMPT_ABORT: unique symbol = Symbol('rxtransfer.attemptAbort');
 export interface WithAttemptAbort {
   readonly [ATTEMPT_ABORT]?: RunAbort;
 }
+
+/**
+ * Completes a request with its attempt's abort: `signal`, an enumerable getter (so that a request
+ * copied with `{ ...request }` still has it) that makes the `AbortSignal` when first read, and
+ * {@link ATTEMPT_ABORT}, not enumerable (a wrapper that copies the request to give it a signal of
+ * its own, `{ ...request, signal }`, must not keep the shortcut past its signal).
+ *
+ * The getter is one function for every request, finding the attempt on the request it is read
+ * from: an object literal's `get signal()` closing over the attempt is a new accessor per request,
+ * which V8 cannot share a hidden class for, and leaves every request in slow dictionary mode.
+ */
+export function withAttemptAbort(request: Omit<TransportRequest, 'signal'>, attempt: AttemptAbort): TransportRequest & WithAttemptAbort {
+  Object.defineProperty(request, ATTEMPT_ABORT, { value: attempt });
+  Object.defineProperty(request, 'signal', SIGNAL_OF_ATTEMPT);
+  return request as TransportRequest & WithAttemptAbort;
+}
+
+const SIGNAL_OF_ATTEMPT: PropertyDescriptor = {
+  get(this: WithAttemptAbort): AbortSignal {
+    return (this[ATTEMPT_ABORT] as AttemptAbort).signal;
+  },
+  enumerable: true,
+  configurable: true,
+};

@@ -9,12 +9,12 @@ import { NetworkError } from './errors/network-error.js';
 import type { NormalizedOptions } from './options.js';
 import type { NormalizedBody } from './body.js';
 import type { Platform, FileSink } from './platform.js';
-import type { Transport, TransportRequest, TransportResponse } from './transport.js';
+import type { Transport, TransportResponse } from './transport.js';
 import { memorySink, type BodySink } from './sink.js';
 import { ProgressReporter } from './progress.js';
 import { Watchdog } from './watchdog.js';
 import { scheduleAfter } from './schedule-after.js';
-import { RunAbort, AttemptAbort, ATTEMPT_ABORT, type WithAttemptAbort } from './abort.js';
+import { RunAbort, AttemptAbort, withAttemptAbort } from './abort.js';
 import { toTransferError } from './grammar.js';
 import { backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
 import { nextHop, REDIRECT_STATUSES, type Hop } from './redirect.js';
@@ -286,16 +286,12 @@ export class TransferRun<R> {
       let response: TransportResponse;
       try {
         // Raced against the abort: a transport (or an axios interceptor) that ignores the signal cannot hold a timeout or a cancel up (G2, G9).
-        const request: TransportRequest & WithAttemptAbort = {
+        const request = withAttemptAbort({
           url: hop.url,
           method: hop.method,
           headers,
           body: opened,
           bodySize: uploadTotal,
-          // A getter, so that a request copied with `{ ...request }` still has it; made when read.
-          get signal() {
-            return attempt.signal;
-          },
           onUploadProgress: (loaded) => {
             watchdog.touch();
             if (loaded > 0) watchdog.connected();
@@ -309,10 +305,7 @@ export class TransferRun<R> {
             watchdog.touch();
             if (download.started) reporter.observe('download', download.start + loaded, download.total);
           },
-        };
-        // Not enumerable: a wrapper that copies the request to give it a signal of its own
-        // (`{ ...request, signal }`) must not keep the shortcut past its signal.
-        Object.defineProperty(request, ATTEMPT_ABORT, { value: attempt });
+        }, attempt);
         response = await untilAborted(transport.send(request), attempt);
       } catch (error) {
         throw attempt.aborted ? attempt.reason : error;
