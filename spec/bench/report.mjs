@@ -10,6 +10,8 @@ export function median(values) {
 
 const mb = (kib) => (kib * 1024) / 1e6;
 const fmtS = (ms) => (ms / 1000).toFixed(2);
+/** A pairRatio() result as text: `1.23× (per round 1.10–1.40)`. */
+const fmtRatio = (x) => `${x.value.toFixed(2)}× (per round ${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
 
 /** The figure compared for a run: the client's own time for microbenchmarks, else the process' wall time. */
 export const figure = (scenario, run) => (scenario.kind === 'micro' ? run.clientMs : run.wallMs);
@@ -112,10 +114,9 @@ export function targetChecks(scenarios, rows) {
       const row = rows.find((r) => r.scenario === s.id && r.tool === t.peer);
       if (!row?.subjectRatio) continue;
       const r = row.subjectRatio;
-      const ratio = (x) => `${x.value.toFixed(2)}× (per round ${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
       const check = `${s.id}: ${t.what ?? `rxtransfer ÷ ${t.peer}`} ≤ ${t.max.toFixed(2)}×`;
-      checks.push({ check: `${check}, whole process`, ok: r.value <= t.max, detail: ratio(r) });
-      if (r.inProcess) checks.push({ check: `${check}, in process`, ok: r.inProcess.value <= t.max, detail: ratio(r.inProcess) });
+      checks.push({ check: `${check}, whole process`, ok: r.value <= t.max, detail: fmtRatio(r) });
+      if (r.inProcess) checks.push({ check: `${check}, in process`, ok: r.inProcess.value <= t.max, detail: fmtRatio(r.inProcess) });
     }
   }
   for (const s of scenarios.filter((x) => (x.kind === 'download' || x.kind === 'upload') && !x.group)) {
@@ -139,10 +140,9 @@ export function splitFigures(scenarios, runs) {
       if (!of.length || !over.length) continue;
       const whole = pairRatio(of, over, (r) => r.wallMs);
       const inProcess = [...of, ...over].every((r) => Number.isFinite(r.clientMs)) ? pairRatio(of, over, (r) => r.clientMs) : undefined;
-      const fmt = (x) => `${x.value.toFixed(2)}× (per round ${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
       figures.push({
         check: `${s.id}: ${split.of} ÷ ${split.over}`,
-        detail: `${fmt(whole)}${inProcess ? `; in process ${fmt(inProcess)}` : ''}: ${split.what}`,
+        detail: `${fmtRatio(whole)}${inProcess ? `; in process ${fmtRatio(inProcess)}` : ''}: ${split.what}`,
       });
     }
   }
