@@ -324,10 +324,25 @@ describe('TransferSession', () => {
     expect(JSON.parse(probe.stdout())).toMatchObject({ error: 'SessionLockedError' });
     await expect(TransferSession.open({ id, directory })).rejects.toMatchObject({ name: 'SessionLockedError', ownerPid: owner.child.pid });
     await owner.kill9();
+    // The killed task's download held its partial file's lock too: the resumed task takes it over.
+    expect(JSON.parse(await readFile(to + '.partial.lock', 'utf8'))).toMatchObject({ pid: owner.child.pid });
     server.resources.get(path)!.rate = undefined;
     const session = await openSession({ id });
     expect(session.tasks().map((t) => t.id)).toEqual(['o']);
-    await nextCompletions(session, 1);
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ state: 'completed' });
+    expect(sha256(await readFile(to))).toBe(sha256(bytes(4 * MiB, 36)));
+    await expect(stat(to + '.partial.lock')).rejects.toThrow();
+  });
+
+  it("S8 a lock naming this process's pid with a token it does not hold is stale (a container restarted with the same pid)", async () => {
+    const { id } = name();
+    const sdir = sessionDirectory(join(dir, 'sessions'), id);
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(sdir, { recursive: true });
+    await writeFile(join(sdir, 'lock'), JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), token: 'before-the-restart' }));
+    const session = await openSession({ id });
+    expect(session.tasks()).toEqual([]);
+    await expect(TransferSession.open({ id, directory: join(dir, 'sessions') })).rejects.toMatchObject({ name: 'SessionLockedError', ownerPid: process.pid });
   });
 
   it('S8 a lock left by a dead process is stale and taken over', async () => {
@@ -340,6 +355,61 @@ describe('TransferSession', () => {
     await writeFile(join(sdir, 'lock'), JSON.stringify({ pid: Number(dead), host: (await import('node:os')).hostname(), token: 'old' }));
     const session = await openSession({ id });
     expect(session.tasks()).toEqual([]);
+  });
+
+  it('a failed download keeps its partial file for a new task to the same `to`; forget() removes it', async () => {
+    const { id, path, to } = name();
+    const body = bytes(2 * MiB, 40);
+    const url = server.put(path, { body, etag: '"f1"', resetAfter: 256 * KiB, resets: 2 });
+    const session = await openSession({ id, retry: { count: 1, baseDelay: 5 } });
+    await session.download(url, { to, id: 'f' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'f', state: 'failed', error: { code: 'integrity' } });
+    const kept = (await stat(to + '.partial')).size;
+    expect(kept).toBeGreaterThan(0);
+    await stat(to + '.partial.json');
+    // Forgetting the failed task gives its partial file up.
+    await session.ack('f');
+    expect(await session.forget('f')).toBe(true);
+    await expect(stat(to + '.partial')).rejects.toThrow();
+    await expect(stat(to + '.partial.json')).rejects.toThrow();
+
+    // Again, and this time a new task continues the partial file.
+    server.resources.get(path)!.resets = 2;
+    await session.download(url, { to, id: 'g' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'g', state: 'failed' });
+    const partial = (await stat(to + '.partial')).size;
+    await session.ack('g');
+    await session.download(url, { to, id: 'h' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'h', state: 'completed' });
+    expect(server.requests.filter((r) => r.path === path).at(-1)!.range).toBe(`bytes=${partial}-`);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+    // The failed task forgotten after that removes nothing of the finished file.
+    expect(await session.forget('g')).toBe(true);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+  });
+
+  it('two tasks never write one `to` at once; forgetting a failed task spares the partial file another task is writing', async () => {
+    const { id, path, to } = name();
+    const body = bytes(2 * MiB, 41);
+    const url = server.put(path, { body, etag: '"t1"', resetAfter: 256 * KiB, resets: 2 });
+    const session = await openSession({ id, retry: { count: 1, baseDelay: 5 }, maxPerHost: 4 });
+    await session.download(url, { to, id: 'old' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'old', state: 'failed' });
+    await session.ack('old');
+    server.resources.get(path)!.rate = 1 * MiB;
+    await session.download(url, { to, id: 'new' });
+    await firstValueFrom(session.events$.pipe(filter((e) => e.type === 'progress' && e.taskId === 'new'), timeout(10_000)));
+    // A second task to the same `to` while 'new' runs: refused, not interleaved.
+    await session.download(server.put(path + 'x', { body: bytes(64 * KiB, 42) }), { to, id: 'twin' });
+    const twin = (await nextCompletions(session, 1))[0]!;
+    expect(twin).toMatchObject({ taskId: 'twin', state: 'failed', error: { code: 'invalid' } });
+    expect(twin.error!.message).toContain('is being downloaded by another transfer in this process');
+    await session.ack('twin');
+    expect(await session.forget('old')).toBe(true);
+    await stat(to + '.partial');
+    server.resources.get(path)!.rate = undefined;
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'new', state: 'completed' });
+    expect(sha256(await readFile(to))).toBe(sha256(body));
   });
 
   it('S9 the file store recovers a journal with a torn or empty tail', async () => {

@@ -3,26 +3,66 @@ import { open, readFile, rename, rm, link, unlink, lstat, type FileHandle } from
 import { resolve } from 'node:path';
 import type { FileSink, FileSinkOptions } from '../core/platform.js';
 import { TransferError } from '../core/errors/transfer-error.js';
+import { acquireLockFile } from './lock-file.js';
 
 /** Suffix of the side file a download writes before it is renamed into place (G5). */
 export const PARTIAL_SUFFIX = '.partial';
 /** Suffix of the small record beside a partial file: the validator for `If-Range`. */
 export const PARTIAL_META_SUFFIX = '.partial.json';
+/**
+ * Suffix of the lock file a download holds while it owns `<to>.partial`: a second download to
+ * the same `to`, in this process or another, fails instead of writing the same partial file.
+ */
+export const PARTIAL_LOCK_SUFFIX = '.partial.lock';
 
 /** Bytes buffered between the network and the disk before backpressure applies. */
 const WRITE_BUFFER = 64 * 1024;
 
 /**
+ * Takes `<to>.partial.lock` for the download to `to`: while it is held, no other download (in
+ * this process or another on this host) writes, renames or removes `<to>.partial`. A lock left by
+ * a process that died is taken over. Resolves with the release (safe to call twice).
+ */
+export async function lockPartial(path: string): Promise<() => Promise<void>> {
+  const target = resolve(path);
+  try {
+    return await acquireLockFile(target + PARTIAL_LOCK_SUFFIX, (pid) => new PartialLockedError(path, pid));
+  } catch (error) {
+    if (error instanceof PartialLockedError) throw error;
+    throw new TransferError('invalid', `cannot create ${target + PARTIAL_SUFFIX}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A download to the same `to` is running: its partial file is not ours to touch. */
+class PartialLockedError extends TransferError {
+  constructor(path: string, pid: number | undefined) {
+    const who = pid === undefined ? '' : pid === process.pid ? ' in this process' : ` (process ${pid})`;
+    super('invalid', `${path} is being downloaded by another transfer${who}; wait for it to end or choose another \`to\``);
+  }
+}
+
+/**
  * A download sink on disk. Bytes go to `<to>.partial`, created exclusively (never through a
- * planted symlink); only a verified body is renamed to `<to>`, so no file at `to` ever looks
- * finished when it is not. With `resume`, an existing partial file is continued.
+ * planted symlink) while the sink holds `<to>.partial.lock`; only a verified body is renamed to
+ * `<to>`, so no file at `to` ever looks finished when it is not. With `resume`, an existing
+ * partial file is continued.
  */
 export async function openFileSink(path: string, options: FileSinkOptions): Promise<FileSink> {
+  if (!options.overwrite && (await exists(resolve(path)))) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
+  const release = await lockPartial(path);
+  try {
+    return await openLocked(path, options, release);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+async function openLocked(path: string, options: FileSinkOptions, release: () => Promise<void>): Promise<FileSink> {
   const target = resolve(path);
   const partial = target + PARTIAL_SUFFIX;
   const meta = target + PARTIAL_META_SUFFIX;
   const fail = (message: string, cause?: unknown) => new TransferError('invalid', message, { cause });
-  if (!options.overwrite && (await exists(target))) throw fail(`${path} exists (overwrite is false)`);
 
   let offset = 0;
   let validator: string | undefined;
@@ -56,6 +96,7 @@ export async function openFileSink(path: string, options: FileSinkOptions): Prom
 
   let out: WriteStream = stream(handle, offset);
   let failure: Error | undefined;
+  let published = false;
   const watch = (s: WriteStream) => s.on('error', (error) => (failure ??= error));
   watch(out);
   const end = () => new Promise<void>((done, reject) => {
@@ -127,18 +168,26 @@ export async function openFileSink(path: string, options: FileSinkOptions): Prom
         await unlink(partial);
       }
       await rm(meta, { force: true });
+      published = true;
+      await release();
       return { data: undefined, path: target };
     },
     async abort() {
-      await new Promise<void>((done) => {
-        if (out.closed || out.destroyed) return done();
-        out.end(() => done());
-        out.once('error', () => done());
-      });
-      await handle!.close().catch(() => undefined);
-      if (!options.keepPartial) {
-        await rm(partial, { force: true });
-        await rm(meta, { force: true });
+      // Once published, `<to>.partial` may already be another download's: nothing here is ours.
+      if (published) return;
+      try {
+        await new Promise<void>((done) => {
+          if (out.closed || out.destroyed) return done();
+          out.end(() => done());
+          out.once('error', () => done());
+        });
+        await handle!.close().catch(() => undefined);
+        if (!options.keepPartial) {
+          await rm(partial, { force: true });
+          await rm(meta, { force: true });
+        }
+      } finally {
+        await release();
       }
     },
   };

@@ -4,7 +4,7 @@ import { TransferError } from '../core/errors/transfer-error.js';
 import type { DownloadFunction, UploadFunction } from '../core/api.js';
 import type { SessionPlatform } from '../session/session-options.js';
 import { fileBody } from './file-body.js';
-import { PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from './file-sink.js';
+import { lockPartial, PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from './file-sink.js';
 import { fileSessionStore } from './session-file-store.js';
 import { resolve } from 'node:path';
 
@@ -41,8 +41,18 @@ export function nodeSessionPlatform(api: { download: DownloadFunction; upload: U
     async discard(task) {
       if (task.kind !== 'download' || task.to === undefined) return;
       const to = resolve(task.to);
-      await rm(to + PARTIAL_SUFFIX, { force: true });
-      await rm(to + PARTIAL_META_SUFFIX, { force: true });
+      let release: () => Promise<void>;
+      try {
+        release = await lockPartial(to);
+      } catch {
+        return; // another download to the same `to` owns the partial file now (or its directory is gone)
+      }
+      try {
+        await rm(to + PARTIAL_SUFFIX, { force: true });
+        await rm(to + PARTIAL_META_SUFFIX, { force: true });
+      } finally {
+        await release();
+      }
     },
   };
 }

@@ -77,7 +77,7 @@ export interface SessionPlatform {
   validate?(task: TaskRecord): string | undefined;
   /** Completes a new task for this platform (e.g. makes `to` an absolute path) before it is stored. */
   prepare?(task: TaskRecord): TaskRecord;
-  /** Removes what a cancelled task left behind (a partial file). */
+  /** Removes what a cancelled or forgotten failed task left behind (a partial file), unless another transfer now owns it. */
   discard?(task: TaskRecord): Promise<void>;
 }
 

@@ -72,7 +72,10 @@ export interface TransferSession {
   task(id: string): TaskRecord | undefined;
   /** Acknowledges a completion: it is never delivered again. Resolves once persisted. */
   ack(taskId: string): Promise<void>;
-  /** Removes an acknowledged task from the session (and its store). False when it is not acknowledged. */
+  /**
+   * Removes an acknowledged task from the session (and its store); a failed download's partial
+   * file goes with it. False when it is not acknowledged.
+   */
   forget(taskId: string): Promise<boolean>;
   /** Stops a task and keeps it (and its partial file) until `resume`. False when nothing changed. */
   suspend(taskId: string): Promise<boolean>;
@@ -161,6 +164,9 @@ export class SessionCore implements TransferSession {
     if (!isFinal(task) || !task.acked) return false;
     this.records.delete(taskId);
     await this.store.write([{ type: 'delete', id: taskId }]);
+    // A failed download kept its partial file for whoever adds the same `to` again; forgetting
+    // the task gives it up (unless another task is writing it: the platform checks).
+    if (task.state === 'failed' && this.platform.discard) await this.platform.discard(task).catch(() => undefined);
     return true;
   }
 

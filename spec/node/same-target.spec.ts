@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Subscription } from 'rxjs';
+import { download, resultOf, isTransferError, type DownloadResult, type TransferEvent } from 'rxtransfer';
+import { bytes, sha256, startSessionServer, type SessionServer } from '../helpers/session-server';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+let server: SessionServer;
+let dir: string;
+let n = 0;
+
+beforeAll(async () => {
+  server = await startSessionServer();
+  dir = await mkdtemp(join(tmpdir(), 'rxtransfer-same-to-'));
+});
+afterAll(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function fresh(): { path: string; to: string } {
+  n++;
+  return { path: `/same-${n}`, to: join(dir, `same-${n}.bin`) };
+}
+
+/** The error a transfer ends with (or fails the test when it succeeds). */
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected the download to fail');
+    },
+    (error: Error) => error,
+  );
+}
+
+/** A real process that sleeps until killed; resolves with it once it runs. */
+async function sleeper(): Promise<{ pid: number; kill(): Promise<void> }> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000); process.stdout.write("up")'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('error', reject);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    pid: child.pid!,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+const lockOf = (to: string) => to + '.partial.lock';
+const leftovers = async (to: string) => (await readdir(dir)).filter((f) => f.startsWith(to.slice(dir.length + 1) + '.'));
+
+/** Starts a download to `to` and resolves once bytes are flowing into its partial file. */
+async function writing(url: string, to: string, options: Record<string, unknown> = {}): Promise<{ done: Promise<TransferEvent<DownloadResult<undefined>>>; stop(): void }> {
+  let progressed!: () => void;
+  const flowing = new Promise<void>((resolve) => (progressed = resolve));
+  let subscription!: Subscription;
+  const done = new Promise<TransferEvent<DownloadResult<undefined>>>((resolve, reject) => {
+    subscription = download(url, { to, progressInterval: 0, ...options }).subscribe({
+      next: (event) => {
+        if (event.type === 'progress' && event.loaded > 0) progressed();
+        if (event.type === 'done') resolve(event);
+      },
+      error: reject,
+    });
+  });
+  done.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([flowing, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no progress within 10 s')), 10_000)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return { done, stop: () => subscription.unsubscribe() };
+}
+
+describe('one download at a time per `to` (G5)', () => {
+  it("G5 a second download to the same `to` fails at once, sends nothing, and leaves the first one's file alone", async () => {
+    const { path, to } = fresh();
+    const first = bytes(2 * MiB, 1);
+    const second = bytes(2 * MiB, 2);
+    const urlA = server.put(path + 'a', { body: first, rate: 4 * MiB });
+    const urlB = server.put(path + 'b', { body: second });
+    const a = await writing(urlA, to);
+    expect((await stat(lockOf(to))).isFile()).toBe(true);
+    for (const options of [{}, { resume: true }, { overwrite: false }]) {
+      const error = await failure(resultOf(download(urlB, { to, ...options })));
+      expect(isTransferError(error) && error.code).toBe('invalid');
+      expect(error.message).toContain('is being downloaded by another transfer in this process');
+    }
+    expect(server.requests.filter((r) => r.path === path + 'b')).toHaveLength(0);
+    expect(await a.done).toMatchObject({ type: 'done', result: { size: first.length } });
+    expect(sha256(await readFile(to))).toBe(sha256(first));
+    expect(await leftovers(to)).toEqual([]);
+    // The lock went with the first download: the same `to` is free again.
+    expect((await resultOf(download(urlB, { to }))).size).toBe(second.length);
+    expect(sha256(await readFile(to))).toBe(sha256(second));
+    expect(await leftovers(to)).toEqual([]);
+  });
+
+  it('G5 the lock is released when a download fails, is unsubscribed, or is refused', async () => {
+    const { path, to } = fresh();
+    const body = bytes(1 * MiB, 3);
+    const missing = server.put(path + '-404', { body, status: 404 });
+    expect(await failure(resultOf(download(missing, { to, retry: 0 })))).toMatchObject({ code: 'http' });
+    expect(await leftovers(to)).toEqual([]);
+    const slow = server.put(path + '-slow', { body, rate: 512 * KiB, etag: '"v1"' });
+    const cut = await writing(slow, to, { resume: true });
+    cut.stop();
+    // Unsubscribed: the partial file is kept (resume), its lock is not.
+    for (let i = 0; i < 100 && (await leftovers(to)).includes(lockOf(to).slice(dir.length + 1)); i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await leftovers(to)).sort()).toEqual([`${to.slice(dir.length + 1)}.partial`, `${to.slice(dir.length + 1)}.partial.json`]);
+    server.resources.get(path + '-slow')!.rate = undefined;
+    const result = await resultOf(download(slow, { to, resume: true }));
+    expect(result.size).toBe(body.length);
+    expect(server.requests.filter((r) => r.path === path + '-slow').at(-1)!.range).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+    // overwrite: false refuses before it takes the lock.
+    expect(await failure(resultOf(download(slow, { to, overwrite: false })))).toMatchObject({ code: 'invalid' });
+    expect(await leftovers(to)).toEqual([]);
+  });
+
+  it("G5 another live process's lock is respected; once that process is killed, its lock is taken over", async () => {
+    const { path, to } = fresh();
+    const body = bytes(256 * KiB, 4);
+    const url = server.put(path, { body });
+    const owner = await sleeper();
+    try {
+      await writeFile(lockOf(to), JSON.stringify({ pid: owner.pid, host: hostname(), token: 'theirs' }));
+      const error = await failure(resultOf(download(url, { to })));
+      expect(error).toMatchObject({ code: 'invalid' });
+      expect(error.message).toContain(`is being downloaded by another transfer (process ${owner.pid})`);
+      expect(JSON.parse(await readFile(lockOf(to), 'utf8'))).toMatchObject({ token: 'theirs' });
+    } finally {
+      await owner.kill();
+    }
+    expect((await resultOf(download(url, { to }))).size).toBe(body.length);
+    expect(await leftovers(to)).toEqual([]);
+  });
+
+  it("G5 a lock naming this process's pid with a token it does not hold is stale (a container restarted with the same pid)", async () => {
+    const { path, to } = fresh();
+    const body = bytes(64 * KiB, 5);
+    const url = server.put(path, { body });
+    await writeFile(lockOf(to), JSON.stringify({ pid: process.pid, host: hostname(), token: 'before-the-restart' }));
+    expect((await resultOf(download(url, { to }))).size).toBe(body.length);
+    expect(await leftovers(to)).toEqual([]);
+    // A torn or foreign lock record (no owner to ask) is stale too.
+    await writeFile(lockOf(to), '{"pid":');
+    expect((await resultOf(download(url, { to }))).size).toBe(body.length);
+    expect(await leftovers(to)).toEqual([]);
+  });
+});
