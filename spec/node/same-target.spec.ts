@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { download, resultOf, isTransferError, type DownloadResult, type TransferEvent } from 'rxtransfer';
 import { bytes, sha256, startSessionServer, type SessionServer } from '../helpers/session-server';
+import { acquireLockFile } from '../../lib/internal/node/lock-file';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -151,9 +152,82 @@ describe('one download at a time per `to` (G5)', () => {
     await writeFile(lockOf(to), JSON.stringify({ pid: process.pid, host: hostname(), token: 'before-the-restart' }));
     expect((await resultOf(download(url, { to }))).size).toBe(body.length);
     expect(await leftovers(to)).toEqual([]);
-    // A torn or foreign lock record (no owner to ask) is stale too.
+  });
+
+  it('G5 a lock record that cannot be read is respected while it may be being written, and stale once 10 s old', async () => {
+    const { path, to } = fresh();
+    const body = bytes(64 * KiB, 6);
+    const url = server.put(path, { body });
     await writeFile(lockOf(to), '{"pid":');
+    const error = await failure(resultOf(download(url, { to })));
+    expect(error.message).toMatch(/is being downloaded by another transfer;/);
+    const old = new Date(Date.now() - 11_000);
+    await utimes(lockOf(to), old, old);
     expect((await resultOf(download(url, { to }))).size).toBe(body.length);
     expect(await leftovers(to)).toEqual([]);
+  });
+});
+
+describe('acquireLockFile', () => {
+  const lockedError = (pid: number | undefined) => Object.assign(new Error('locked'), { pid });
+
+  it('gives a lock to exactly one of many acquisitions racing in one process, each time', async () => {
+    const path = join(dir, 'race.lock');
+    // The second half of the rounds widens the window between the record landing and link()
+    // returning, where another acquisition may read it.
+    const slowLink = async (existing: string, to: string) => {
+      await link(existing, to);
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    for (let round = 0; round < 10; round++) {
+      const tries = await Promise.allSettled(Array.from({ length: 12 }, () => acquireLockFile(path, lockedError, round < 5 ? {} : { link: slowLink })));
+      const won = tries.filter((t): t is PromiseFulfilledResult<() => Promise<void>> => t.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      expect(tries.filter((t) => t.status === 'rejected').map((t) => (t as PromiseRejectedResult).reason.pid)).toEqual(Array(11).fill(process.pid));
+      await won[0]!.value();
+    }
+    expect((await readdir(dir)).filter((f) => f.startsWith('race.lock'))).toEqual([]);
+  });
+
+  it('G5 of downloads to one `to` started together, exactly one writes it', async () => {
+    const to = join(dir, 'together.bin');
+    const bodies = Array.from({ length: 6 }, (_, i) => bytes(256 * KiB, 50 + i));
+    const urls = bodies.map((body, i) => server.put(`/together-${i}`, { body }));
+    const ends = await Promise.allSettled(urls.map((url) => resultOf(download(url, { to }))));
+    const done = ends.flatMap((end, i) => (end.status === 'fulfilled' ? [i] : []));
+    expect(done).toHaveLength(1);
+    for (const end of ends) if (end.status === 'rejected') expect(end.reason).toMatchObject({ code: 'invalid' });
+    expect(sha256(await readFile(to))).toBe(sha256(bodies[done[0]!]!));
+    expect((await readdir(dir)).filter((f) => f.startsWith('together.bin.'))).toEqual([]);
+  });
+});
+
+describe('acquireLockFile on a file system without hard links (FAT, exFAT: link() fails with EPERM)', () => {
+  const noLinks = { link: async () => Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' })) };
+  const lockedError = (pid: number | undefined) => Object.assign(new Error('locked'), { pid });
+
+  it('creates the lock itself exclusively, refuses a second owner, and releases it', async () => {
+    const path = join(dir, 'nolinks.lock');
+    const release = await acquireLockFile(path, lockedError, noLinks);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
+    await expect(acquireLockFile(path, lockedError, noLinks)).rejects.toMatchObject({ message: 'locked', pid: process.pid });
+    await release();
+    await release();
+    expect((await readdir(dir)).filter((f) => f.startsWith('nolinks.lock'))).toEqual([]);
+    const again = await acquireLockFile(path, lockedError, noLinks);
+    await again();
+  });
+
+  it("takes over a dead process's lock, and a lock of this pid with a token it does not hold", async () => {
+    const path = join(dir, 'nolinks-stale.lock');
+    const owner = await sleeper();
+    await owner.kill();
+    for (const pid of [owner.pid, process.pid]) {
+      await writeFile(path, JSON.stringify({ pid, host: hostname(), token: 'gone' }));
+      const release = await acquireLockFile(path, lockedError, noLinks);
+      expect(JSON.parse(await readFile(path, 'utf8')).token).not.toBe('gone');
+      await release();
+    }
+    expect((await readdir(dir)).filter((f) => f.startsWith('nolinks-stale.lock'))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { link, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { link as hardLink, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 /** What a lock file holds: its owner. */
@@ -12,6 +12,23 @@ interface LockOwner {
 /** Attempts at taking a lock whose owner died, when other processes race for it too. */
 const TAKEOVER_ATTEMPTS = 5;
 
+/** What link() fails with on a file system without hard links (FAT, exFAT, some network shares). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * How long a lock file whose record cannot be read counts as live: without hard links the record
+ * is written after the file is created, so a reader may see it empty for a moment.
+ */
+const UNREADABLE_GRACE_MS = 10_000;
+
+/** Options of {@link acquireLockFile}. */
+export interface LockFileOptions {
+  /** fsync the owner record before it is linked into place. */
+  readonly durable?: boolean;
+  /** The hard link call (a test stands in a file system without hard links). */
+  readonly link?: (existing: string, path: string) => Promise<void>;
+}
+
 /**
  * The tokens of the locks this process holds now. A lock naming this process's pid with a token
  * not in here was left by a process that is gone and had the same pid (a container restarted
@@ -21,49 +38,79 @@ const held = new Set<string>();
 
 /**
  * Takes the lock file `path`: created whole and exclusively (written aside, then hard-linked
- * into place, which fails when a lock exists). A lock whose process is gone (same host, the pid
- * no longer alive, or this process's pid with a token it does not hold) is stale and taken over;
- * a live one makes it throw `locked(ownerPid)`. With `durable`, the owner record is fsynced before
- * it is linked. Resolves with the release, which may be called more than once.
+ * into place, which fails when a lock exists; where the file system has no hard links, created
+ * exclusively and then written). A lock whose process is gone (same host, the pid no longer
+ * alive, or this process's pid with a token it does not hold) is stale and taken over, and so is
+ * one whose record cannot be read once it is {@link UNREADABLE_GRACE_MS} old; a live one makes it
+ * throw `locked(ownerPid)`. With `durable`, the owner record is fsynced before it is placed.
+ * Resolves with the release, which may be called more than once.
  */
-export async function acquireLockFile(path: string, locked: (ownerPid: number | undefined) => Error, options: { durable?: boolean } = {}): Promise<() => Promise<void>> {
+export async function acquireLockFile(path: string, locked: (ownerPid: number | undefined) => Error, options: LockFileOptions = {}): Promise<() => Promise<void>> {
   const me: LockOwner = { pid: process.pid, host: hostname(), token: `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}` };
+  const text = JSON.stringify(me);
   const aside = `${path}.${me.token}`;
-  const file = await open(aside, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    await file.writeFile(JSON.stringify(me));
-    if (options.durable) await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await link(aside, path);
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      const owner = await readOwner(path);
-      if (owner === 'gone') continue;
-      if (owner && (owner.host !== me.host || alive(owner))) throw locked(owner.pid);
-      if (attempt >= TAKEOVER_ATTEMPTS) throw locked(owner?.pid);
-      await takeOver(path, owner, me.token);
-    }
-  } finally {
-    await unlink(aside).catch(() => undefined);
-  }
+  // Held from before the record is placed: another acquisition in this process that finds it
+  // meanwhile must see a live lock, not a stale one of this pid.
   held.add(me.token);
+  try {
+    await writeExclusive(aside, text, options.durable);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (await place(aside, path, text, options)) break;
+        const owner = await readOwner(path);
+        if (owner === 'gone') continue;
+        if (owner === 'unreadable, recent') throw locked(undefined);
+        if (owner && (owner.host !== me.host || alive(owner))) throw locked(owner.pid);
+        if (attempt >= TAKEOVER_ATTEMPTS) throw locked(owner?.pid);
+        await takeOver(path, owner, me.token, options);
+      }
+    } finally {
+      await unlink(aside).catch(() => undefined);
+    }
+  } catch (error) {
+    held.delete(me.token);
+    throw error;
+  }
   return async () => {
     if (!held.has(me.token)) return;
     const owner = await readOwner(path);
-    if (owner && owner !== 'gone' && owner.token === me.token) await unlink(path).catch(() => undefined);
+    if (typeof owner === 'object' && owner.token === me.token) await unlink(path).catch(() => undefined);
     held.delete(me.token);
   };
 }
 
+/** Creates `path` exclusively (never through a symlink) holding `text`. */
+async function writeExclusive(path: string, text: string, durable: boolean | undefined): Promise<void> {
+  const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    await file.writeFile(text);
+    if (durable) await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/** Puts the lock record at `path`; false when a lock is there already. */
+async function place(aside: string, path: string, text: string, options: LockFileOptions): Promise<boolean> {
+  try {
+    await (options.link ?? hardLink)(aside, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(code)) throw error;
+  }
+  try {
+    await writeExclusive(path, text, options.durable);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
 /** Moves a stale lock away; puts it back if it turned out to be a live one taken meanwhile. */
-async function takeOver(path: string, stale: LockOwner | undefined, token: string): Promise<void> {
+async function takeOver(path: string, stale: LockOwner | undefined, token: string, options: LockFileOptions): Promise<void> {
   const moved = `${path}.stale-${token}`;
   try {
     await rename(path, moved);
@@ -71,16 +118,37 @@ async function takeOver(path: string, stale: LockOwner | undefined, token: strin
     return; // someone else moved it first: try again
   }
   const found = await readOwner(moved);
-  const same = found !== 'gone' && (stale === undefined ? found === undefined : found?.token === stale.token);
-  if (!same) await link(moved, path).catch(() => undefined);
+  const same = typeof found !== 'string' && (stale === undefined ? found === undefined : found?.token === stale.token);
+  if (!same) await putBack(moved, path, options);
   await rm(moved, { force: true });
 }
 
-async function readOwner(path: string): Promise<LockOwner | undefined | 'gone'> {
+/** Puts a live lock moved away by mistake back in place, unless another lock took its place. */
+async function putBack(moved: string, path: string, options: LockFileOptions): Promise<void> {
+  try {
+    await (options.link ?? hardLink)(moved, path);
+    return;
+  } catch (error) {
+    if (!NO_HARD_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) return;
+  }
+  // Without hard links there is no "rename unless it exists": check, then rename (a narrow race
+  // such a file system leaves open).
+  if ((await readOwner(path)) === 'gone') await rename(moved, path).catch(() => undefined);
+}
+
+/**
+ * The owner a lock file names; 'gone' when there is no lock; undefined when its record cannot be
+ * read (a stale lock, torn by a crash), or 'unreadable, recent' while it may still be being written.
+ */
+async function readOwner(path: string): Promise<LockOwner | undefined | 'gone' | 'unreadable, recent'> {
   try {
     const value = JSON.parse(await readFile(path, 'utf8')) as Partial<LockOwner>;
     if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string') return value as LockOwner;
-    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+  }
+  try {
+    return Date.now() - (await stat(path)).mtimeMs < UNREADABLE_GRACE_MS ? 'unreadable, recent' : undefined;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : undefined;
   }
