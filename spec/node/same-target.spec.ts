@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { link, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, readdir, readFile, readlink, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Subscription } from 'rxjs';
-import { download, resultOf, isTransferError, type DownloadResult, type TransferEvent } from 'rxtransfer';
+import { Subject, filter, lastValueFrom, map, switchMap, take, tap, timeout, type Subscription } from 'rxjs';
+import { download, resultOf, isTransferError, type DownloadResult, type TransferEvent, type Transport, type TransportResponse } from 'rxtransfer';
 import { bytes, sha256, startSessionServer, type SessionServer } from '../helpers/session-server';
 import { acquireLockFile } from '../../lib/internal/node/lock-file';
 
@@ -55,6 +55,7 @@ async function sleeper(): Promise<{ pid: number; kill(): Promise<void> }> {
 }
 
 const lockOf = (to: string) => to + '.partial.lock';
+const lockedError = (pid: number | undefined) => Object.assign(new Error('locked'), { pid });
 const leftovers = async (to: string) => (await readdir(dir)).filter((f) => f.startsWith(to.slice(dir.length + 1) + '.'));
 
 /** Starts a download to `to` and resolves once bytes are flowing into its partial file. */
@@ -168,8 +169,101 @@ describe('one download at a time per `to` (G5)', () => {
   });
 });
 
+/** A transport whose body yields one byte, then hangs and ignores the abort. */
+function deafTransport(): Transport {
+  return {
+    name: 'deaf',
+    followsRedirects: false,
+    streamsBodies: true,
+    async send(): Promise<TransportResponse> {
+      return {
+        status: 200,
+        statusText: 'OK',
+        headers: { 'content-length': '10' },
+        url: 'http://127.0.0.1/deaf',
+        decoded: false,
+        body: (async function* () {
+          yield new Uint8Array(1);
+          await new Promise<never>(() => undefined);
+        })(),
+      };
+    },
+  };
+}
+
+/** Resolves once `path` is gone; fails after `ms`. */
+async function gone(path: string, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (!(await stat(path).then(() => true, () => false))) return;
+    if (Date.now() > until) throw new Error(`${path} still there after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('letting go of the file (G5, G6)', () => {
+  it('G6 a run that ignores the abort lets go of its file once the grace period has passed (timeout, unsubscribe)', async () => {
+    const { path, to } = fresh();
+    const body = bytes(32 * KiB, 7);
+    const url = server.put(path, { body });
+    const error = await failure(resultOf(download('http://127.0.0.1/deaf', { to, transport: deafTransport(), timeout: { total: 200, idle: 60_000 } })));
+    expect(error).toMatchObject({ code: 'timeout', phase: 'total' });
+    await gone(lockOf(to), 3_000);
+    expect((await resultOf(download(url, { to }))).size).toBe(body.length);
+
+    const stuck = download('http://127.0.0.1/deaf', { to, transport: deafTransport() }).subscribe({ error: () => undefined });
+    for (let i = 0; i < 100 && !(await stat(lockOf(to)).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 10));
+    stuck.unsubscribe();
+    await gone(lockOf(to), 3_000);
+    expect(await leftovers(to)).toEqual([]);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+  });
+
+  it('G5 switchMap to a new download of the same `to` waits for the one it unsubscribed, instead of failing', async () => {
+    const { path, to } = fresh();
+    const bodies = [bytes(1 * MiB, 8), bytes(1 * MiB, 9), bytes(1 * MiB, 10)];
+    const urls = bodies.map((body, i) => server.put(`${path}-${i}`, { body, rate: i < 2 ? 1 * MiB : undefined, etag: `"v${i}"` }));
+    const wanted = new Subject<string>();
+    const seen: string[] = [];
+    const ended = lastValueFrom(
+      wanted.pipe(
+        switchMap((url) => download(url, { to, resume: true, progressInterval: 0 }).pipe(map((event) => ({ url, event })))),
+        tap(({ url, event }) => {
+          if (event.type === 'progress' && event.loaded > 0 && !seen.includes(url)) {
+            seen.push(url);
+            // Each one is replaced as soon as its bytes flow; the last one runs to the end.
+            if (seen.length < urls.length) wanted.next(urls[seen.length]!);
+          }
+        }),
+        filter(({ event }) => event.type === 'done'),
+        take(1),
+        timeout(20_000),
+      ),
+    );
+    wanted.next(urls[0]!);
+    const { url, event } = await ended;
+    expect(url).toBe(urls[2]);
+    expect(event).toMatchObject({ type: 'done', result: { size: bodies[2]!.length } });
+    expect(sha256(await readFile(to))).toBe(sha256(bodies[2]!));
+    expect(await leftovers(to)).toEqual([]);
+  });
+
+  it('G5 a download started right after another one to the same `to` was unsubscribed gets the file, every time', async () => {
+    const { path, to } = fresh();
+    const body = bytes(1 * MiB, 11);
+    const slow = server.put(path + '-slow', { body: bytes(1 * MiB, 12), rate: 1 * MiB });
+    const url = server.put(path, { body });
+    for (let round = 0; round < 5; round++) {
+      const first = await writing(slow, to);
+      first.stop();
+      expect((await resultOf(download(url, { to }))).size).toBe(body.length);
+      expect(sha256(await readFile(to))).toBe(sha256(body));
+    }
+    expect(await leftovers(to)).toEqual([]);
+  });
+});
+
 describe('acquireLockFile', () => {
-  const lockedError = (pid: number | undefined) => Object.assign(new Error('locked'), { pid });
 
   it('gives a lock to exactly one of many acquisitions racing in one process, each time', async () => {
     const path = join(dir, 'race.lock');
@@ -189,6 +283,48 @@ describe('acquireLockFile', () => {
     expect((await readdir(dir)).filter((f) => f.startsWith('race.lock'))).toEqual([]);
   });
 
+  it('sees the locks of another copy of the package in this process as live (CommonJS and ESM, two versions)', async () => {
+    const path = join(dir, 'copies.lock');
+    let other!: typeof acquireLockFile;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      other = (require('../../lib/internal/node/lock-file') as { acquireLockFile: typeof acquireLockFile }).acquireLockFile;
+    });
+    expect(other).not.toBe(acquireLockFile);
+    const release = await acquireLockFile(path, lockedError);
+    await expect(other(path, lockedError)).rejects.toMatchObject({ message: 'locked', pid: process.pid });
+    await release();
+    const theirs = await other(path, lockedError);
+    await expect(acquireLockFile(path, lockedError)).rejects.toMatchObject({ message: 'locked' });
+    await theirs();
+  });
+
+  it("takes over a live pid's lock from an earlier boot of this machine; never one of another pid namespace", async () => {
+    const path = join(dir, 'boot.lock');
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const pidns = await readlink('/proc/self/ns/pid');
+    const owner = await sleeper();
+    try {
+      // A live pid, recorded before a reboot: it cannot be the same process.
+      await writeFile(path, JSON.stringify({ pid: owner.pid, host: hostname(), token: 'earlier-boot', boot: boot.replace(/^./, (c) => (c === '0' ? '1' : '0')), pidns }));
+      const release = await acquireLockFile(path, lockedError);
+      await release();
+      // The same live pid, this boot: respected.
+      await writeFile(path, JSON.stringify({ pid: owner.pid, host: hostname(), token: 'this-boot', boot, pidns }));
+      await expect(acquireLockFile(path, lockedError)).rejects.toMatchObject({ pid: owner.pid });
+    } finally {
+      await owner.kill();
+    }
+    // Dead here, but recorded in another pid namespace (another container on this host): its
+    // pid cannot be asked from here, so the lock is respected; nor is this process's own pid
+    // taken for this process there.
+    for (const pid of [owner.pid, process.pid]) {
+      await writeFile(path, JSON.stringify({ pid, host: hostname(), token: 'other-ns', boot, pidns: 'pid:[1]' }));
+      await expect(acquireLockFile(path, lockedError)).rejects.toMatchObject({ pid });
+    }
+    await rm(path);
+  });
+
   it('G5 of downloads to one `to` started together, exactly one writes it', async () => {
     const to = join(dir, 'together.bin');
     const bodies = Array.from({ length: 6 }, (_, i) => bytes(256 * KiB, 50 + i));
@@ -204,7 +340,6 @@ describe('acquireLockFile', () => {
 
 describe('acquireLockFile on a file system without hard links (FAT, exFAT: link() fails with EPERM)', () => {
   const noLinks = { link: async () => Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' })) };
-  const lockedError = (pid: number | undefined) => Object.assign(new Error('locked'), { pid });
 
   it('creates the lock itself exclusively, refuses a second owner, and releases it', async () => {
     const path = join(dir, 'nolinks.lock');

@@ -412,6 +412,35 @@ describe('TransferSession', () => {
     expect(sha256(await readFile(to))).toBe(sha256(body));
   });
 
+  it('forgetting or cancelling a task spares the partial file a suspended or queued task to the same `to` continues', async () => {
+    const { id, path, to } = name();
+    const body = bytes(2 * MiB, 43);
+    const url = server.put(path, { body, etag: '"s1"', resetAfter: 256 * KiB, resets: 2 });
+    const session = await openSession({ id, retry: { count: 1, baseDelay: 5 }, maxConcurrent: 1 });
+    await session.download(url, { to, id: 'old' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'old', state: 'failed' });
+    await session.ack('old');
+    server.resources.get(path)!.rate = 512 * KiB;
+    await session.download(url, { to, id: 'new' });
+    await firstValueFrom(session.events$.pipe(filter((e) => e.type === 'progress' && e.taskId === 'new' && e.loaded > 600 * KiB), timeout(10_000)));
+    expect(await session.suspend('new')).toBe(true);
+    const kept = (await stat(to + '.partial')).size;
+    expect(kept).toBeGreaterThan(600 * KiB);
+    expect(await session.forget('old')).toBe(true);
+    expect((await stat(to + '.partial')).size).toBe(kept);
+    // A queued twin cancelled while 'new' is suspended spares the partial file too.
+    await session.download(url, { to, id: 'twin', priority: -1 });
+    expect(await session.cancel('twin')).toBe(true);
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'twin', state: 'cancelled' });
+    await session.ack('twin');
+    expect((await stat(to + '.partial')).size).toBe(kept);
+    server.resources.get(path)!.rate = undefined;
+    expect(await session.resume('new')).toBe(true);
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'new', state: 'completed' });
+    expect(server.requests.filter((r) => r.path === path).at(-1)!.range).toBe(`bytes=${kept}-`);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+  });
+
   it('S9 the file store recovers a journal with a torn or empty tail', async () => {
     const { id, path, to } = name();
     const directory = join(dir, 'torn');

@@ -10,6 +10,11 @@ export interface FileSinkOptions {
   readonly overwrite: boolean;
   /** fsync the file before the rename (default true); false only skips that flush. */
   readonly durable?: boolean;
+  /**
+   * Whether the transfer writing this sink is aborted (its sink is about to be let go): another
+   * download to the same file in this process then waits for it instead of failing at once.
+   */
+  readonly closing?: () => boolean;
 }
 
 /** A sink that writes to a file and can resume it. */

@@ -136,12 +136,21 @@ export class TransferRun<R> {
     }
     const sink = await this.openSink();
     this.validator = n.to !== undefined ? (sink as FileSink).validator : undefined;
+    // A file is let go of even when the run does not unwind after an abort (a layer below that
+    // ignores it): the sink is aborted once the grace period has passed.
+    let grace: Subscription | undefined;
+    const stopWatching = n.to === undefined ? undefined : this.abort.onAbort(() => {
+      grace = scheduleAfter(n.timer, () => void sink.abort().catch(() => undefined), ABORT_GRACE_MS);
+    });
     try {
       this.throwIfAborted();
       return await this.loop(transport, sink);
     } catch (error) {
       await sink.abort().catch(() => undefined);
       throw error;
+    } finally {
+      stopWatching?.();
+      grace?.unsubscribe();
     }
   }
 
@@ -152,7 +161,7 @@ export class TransferRun<R> {
       throw new TransferError('invalid', `\`to\` needs a file system; on ${this.platform.name} use responseType for an in-memory result`, { url: n.url, method: n.method });
     }
     try {
-      return await this.platform.openFileSink(n.to, { resume: n.resume, keepPartial: n.keepPartial, overwrite: n.overwrite, durable: n.durable });
+      return await this.platform.openFileSink(n.to, { resume: n.resume, keepPartial: n.keepPartial, overwrite: n.overwrite, durable: n.durable, closing: () => this.abort.aborted });
     } catch (error) {
       if (isTransferError(error) && error.url !== undefined) throw error;
       const message = error instanceof Error ? error.message : String(error);

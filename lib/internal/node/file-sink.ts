@@ -21,23 +21,28 @@ const WRITE_BUFFER = 64 * 1024;
 /**
  * Takes `<to>.partial.lock` for the download to `to`: while it is held, no other download (in
  * this process or another on this host) writes, renames or removes `<to>.partial`. A lock left by
- * a process that died is taken over. Resolves with the release (safe to call twice).
+ * a process that died is taken over; one of this process whose transfer is `closing` is waited
+ * for. Resolves with the release (safe to call twice).
  */
-export async function lockPartial(path: string): Promise<() => Promise<void>> {
+export async function lockPartial(path: string, closing?: () => boolean): Promise<() => Promise<void>> {
   const target = resolve(path);
+  const lock = target + PARTIAL_LOCK_SUFFIX;
   try {
-    return await acquireLockFile(target + PARTIAL_LOCK_SUFFIX, (pid) => new PartialLockedError(path, pid));
+    return await acquireLockFile(lock, (pid) => new PartialLockedError(path, lock, pid), { closing });
   } catch (error) {
     if (error instanceof PartialLockedError) throw error;
-    throw new TransferError('invalid', `cannot create ${target + PARTIAL_SUFFIX}: ${(error as Error).message}`, { cause: error });
+    // The system's message without the path it names (the lock's side file, not one the user chose).
+    const why = (error as Error).message.replace(/, \w+ '.*'$/s, '');
+    throw new TransferError('invalid', `cannot create ${target + PARTIAL_SUFFIX}: ${why}`, { cause: error });
   }
 }
 
 /** A download to the same `to` is running: its partial file is not ours to touch. */
 class PartialLockedError extends TransferError {
-  constructor(path: string, pid: number | undefined) {
-    const who = pid === undefined ? '' : pid === process.pid ? ' in this process' : ` (process ${pid})`;
-    super('invalid', `${path} is being downloaded by another transfer${who}; wait for it to end or choose another \`to\``);
+  constructor(path: string, lock: string, pid: number | undefined) {
+    const who = pid === process.pid ? ' in this process' : pid === undefined ? '' : ` (process ${pid})`;
+    const way = pid === process.pid ? '' : ` (if no download to it runs any more, delete ${lock})`;
+    super('invalid', `${path} is being downloaded by another transfer${who}; wait for it to end or choose another \`to\`${way}`);
   }
 }
 
@@ -49,7 +54,7 @@ class PartialLockedError extends TransferError {
  */
 export async function openFileSink(path: string, options: FileSinkOptions): Promise<FileSink> {
   if (!options.overwrite && (await exists(resolve(path)))) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
-  const release = await lockPartial(path);
+  const release = await lockPartial(path, options.closing);
   try {
     return await openLocked(path, options, release);
   } catch (error) {
@@ -96,7 +101,11 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
 
   let out: WriteStream = stream(handle, offset);
   let failure: Error | undefined;
-  let published = false;
+  /** 'published' once renamed into place, 'aborted' once let go of: nothing is written after either. */
+  let state: 'open' | 'published' | 'aborted' = 'open';
+  /** Rejects the write waiting for `drain`, if any, when the sink is aborted. */
+  let waiting: ((error: Error) => void) | undefined;
+  const ended = () => new Error(`the download to ${path} has ended (${state})`);
   const watch = (s: WriteStream) => s.on('error', (error) => (failure ??= error));
   watch(out);
   const end = () => new Promise<void>((done, reject) => {
@@ -112,16 +121,21 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       return validator;
     },
     write(chunk) {
+      if (state !== 'open') throw ended();
       if (failure) throw failure;
       offset += chunk.byteLength;
       if (out.write(chunk)) return;
       return new Promise<void>((done, reject) => {
-        const onError = (error: Error) => reject(error);
-        out.once('error', onError);
-        out.once('drain', () => {
-          out.off('error', onError);
-          done();
-        });
+        const settle = (error?: Error) => {
+          waiting = undefined;
+          out.off('error', settle);
+          out.off('drain', settle);
+          if (error) reject(error);
+          else done();
+        };
+        waiting = settle;
+        out.once('error', settle);
+        out.once('drain', settle);
       });
     },
     async reset() {
@@ -154,10 +168,13 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
     },
     async finish() {
+      if (state !== 'open') throw ended();
       await end();
       // Durable by default: the bytes reach the disk before the name does (see `durable`).
       if (options.durable !== false) await handle!.sync();
       await handle!.close();
+      // Aborted meanwhile (cancelled during the fsync): the file is not published.
+      if (state !== 'open') throw ended();
       if (options.overwrite) await rename(partial, target);
       else {
         try {
@@ -168,13 +185,16 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
         await unlink(partial);
       }
       await rm(meta, { force: true });
-      published = true;
+      state = 'published';
       await release();
       return { data: undefined, path: target };
     },
     async abort() {
-      // Once published, `<to>.partial` may already be another download's: nothing here is ours.
-      if (published) return;
+      // Once published or aborted, `<to>.partial` may already be another download's: nothing
+      // here is ours any more.
+      if (state !== 'open') return;
+      state = 'aborted';
+      waiting?.(ended());
       try {
         await new Promise<void>((done) => {
           if (out.closed || out.destroyed) return done();

@@ -1,12 +1,18 @@
-import { constants } from 'node:fs';
+import { constants, readFileSync, readlinkSync } from 'node:fs';
 import { link as hardLink, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
-/** What a lock file holds: its owner. */
+/**
+ * What a lock file holds: its owner. `boot` (Linux's boot id) and `pidns` (its pid namespace)
+ * say whether `pid` can be checked from here: a pid of an earlier boot is gone, one of another
+ * namespace cannot be asked.
+ */
 interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly token: string;
+  readonly boot?: string;
+  readonly pidns?: string;
 }
 
 /** Attempts at taking a lock whose owner died, when other processes race for it too. */
@@ -21,37 +27,79 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
  */
 const UNREADABLE_GRACE_MS = 10_000;
 
+/** How long an acquisition waits for a lock of this process whose holder is on its way out. */
+const CLOSING_WAIT_MS = 5_000;
+
 /** Options of {@link acquireLockFile}. */
 export interface LockFileOptions {
   /** fsync the owner record before it is linked into place. */
   readonly durable?: boolean;
+  /**
+   * Whether the holder is on its way out (its work aborted, its release coming): another
+   * acquisition in this process then waits for that release instead of failing.
+   */
+  readonly closing?: () => boolean;
   /** The hard link call (a test stands in a file system without hard links). */
   readonly link?: (existing: string, path: string) => Promise<void>;
 }
 
+/** A lock this process holds (or is placing). */
+interface Held {
+  readonly closing?: () => boolean;
+  readonly released: Promise<void>;
+  readonly resolve: () => void;
+}
+
 /**
- * The tokens of the locks this process holds now. A lock naming this process's pid with a token
- * not in here was left by a process that is gone and had the same pid (a container restarted
- * with pid 1, a recycled pid after a reboot), or leaked by this one: it is stale.
+ * The locks this process holds now, by token. A lock naming this process's pid with a token not
+ * in here was left by a process that is gone and had the same pid (a container restarted with
+ * pid 1), or leaked by this one: it is stale. Kept on `globalThis`, so that two copies of the
+ * package in one process (CommonJS and ESM, two versions) see each other's locks as live.
  */
-const held = new Set<string>();
+const held: Map<string, Held> = ((globalThis as Record<symbol, unknown>)[Symbol.for('rxtransfer.lockFiles')] ??= new Map()) as Map<string, Held>;
+
+/** This machine's boot id and this process's pid namespace, where the OS says (Linux). */
+let identity: { boot?: string; pidns?: string } | undefined;
+function machine(): { boot?: string; pidns?: string } {
+  if (!identity) {
+    identity = {};
+    try {
+      identity.boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      // not Linux
+    }
+    try {
+      identity.pidns = readlinkSync('/proc/self/ns/pid');
+    } catch {
+      // not Linux
+    }
+  }
+  return identity;
+}
 
 /**
  * Takes the lock file `path`: created whole and exclusively (written aside, then hard-linked
  * into place, which fails when a lock exists; where the file system has no hard links, created
- * exclusively and then written). A lock whose process is gone (same host, the pid no longer
- * alive, or this process's pid with a token it does not hold) is stale and taken over, and so is
- * one whose record cannot be read once it is {@link UNREADABLE_GRACE_MS} old; a live one makes it
- * throw `locked(ownerPid)`. With `durable`, the owner record is fsynced before it is placed.
- * Resolves with the release, which may be called more than once.
+ * exclusively and then written). A lock whose owner is gone is stale and taken over: same host
+ * and pid namespace with the pid no longer alive, an earlier boot of this machine, this process's
+ * pid with a token it does not hold, or a record that cannot be read once it is
+ * {@link UNREADABLE_GRACE_MS} old. A lock of this process whose holder is `closing` is waited for;
+ * any other makes it throw `locked(ownerPid)`. With `durable`, the owner record is fsynced before
+ * it is placed. Resolves with the release, which may be called more than once.
  */
 export async function acquireLockFile(path: string, locked: (ownerPid: number | undefined) => Error, options: LockFileOptions = {}): Promise<() => Promise<void>> {
-  const me: LockOwner = { pid: process.pid, host: hostname(), token: `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}` };
+  const me: LockOwner = { pid: process.pid, host: hostname(), token: Math.random().toString(36).slice(2, 10).padEnd(8, '0'), ...machine() };
   const text = JSON.stringify(me);
   const aside = `${path}.${me.token}`;
   // Held from before the record is placed: another acquisition in this process that finds it
   // meanwhile must see a live lock, not a stale one of this pid.
-  held.add(me.token);
+  let resolve!: () => void;
+  const released = new Promise<void>((r) => (resolve = r));
+  held.set(me.token, { closing: options.closing, released, resolve });
+  const drop = () => {
+    held.delete(me.token);
+    resolve();
+  };
   try {
     await writeExclusive(aside, text, options.durable);
     try {
@@ -60,7 +108,12 @@ export async function acquireLockFile(path: string, locked: (ownerPid: number | 
         const owner = await readOwner(path);
         if (owner === 'gone') continue;
         if (owner === 'unreadable, recent') throw locked(undefined);
-        if (owner && (owner.host !== me.host || alive(owner))) throw locked(owner.pid);
+        const mine = owner && owner.host === me.host && owner.pid === process.pid ? held.get(owner.token) : undefined;
+        if (mine?.closing?.() && attempt < TAKEOVER_ATTEMPTS) {
+          await within(mine.released, CLOSING_WAIT_MS);
+          continue;
+        }
+        if (owner && !stale(owner, me)) throw locked(owner.pid);
         if (attempt >= TAKEOVER_ATTEMPTS) throw locked(owner?.pid);
         await takeOver(path, owner, me.token, options);
       }
@@ -68,15 +121,25 @@ export async function acquireLockFile(path: string, locked: (ownerPid: number | 
       await unlink(aside).catch(() => undefined);
     }
   } catch (error) {
-    held.delete(me.token);
+    drop();
     throw error;
   }
   return async () => {
     if (!held.has(me.token)) return;
     const owner = await readOwner(path);
     if (typeof owner === 'object' && owner.token === me.token) await unlink(path).catch(() => undefined);
-    held.delete(me.token);
+    drop();
   };
+}
+
+/** Resolves when `promise` does, or after `ms`. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Creates `path` exclusively (never through a symlink) holding `text`. */
@@ -114,8 +177,9 @@ async function takeOver(path: string, stale: LockOwner | undefined, token: strin
   const moved = `${path}.stale-${token}`;
   try {
     await rename(path, moved);
-  } catch {
-    return; // someone else moved it first: try again
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else moved it first: try again
+    throw error;
   }
   const found = await readOwner(moved);
   const same = typeof found !== 'string' && (stale === undefined ? found === undefined : found?.token === stale.token);
@@ -154,13 +218,16 @@ async function readOwner(path: string): Promise<LockOwner | undefined | 'gone' |
   }
 }
 
-/** Whether the owner (on this host) still holds its lock: its process lives (EPERM: it does, owned by someone else). */
-function alive(owner: LockOwner): boolean {
-  if (owner.pid === process.pid) return held.has(owner.token);
+/** Whether `owner`'s lock is left over: its process is known to be gone. */
+function stale(owner: LockOwner, me: LockOwner): boolean {
+  if (owner.host !== me.host) return false; // another machine: cannot be asked
+  if (owner.boot !== undefined && me.boot !== undefined && owner.boot !== me.boot) return true; // an earlier boot
+  if (owner.pidns !== undefined && me.pidns !== undefined && owner.pidns !== me.pidns) return false; // another container's pids
+  if (owner.pid === process.pid) return !held.has(owner.token);
   try {
     process.kill(owner.pid, 0);
-    return true;
+    return false;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code !== 'EPERM'; // EPERM: alive, owned by someone else
   }
 }

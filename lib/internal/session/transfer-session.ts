@@ -165,8 +165,8 @@ export class SessionCore implements TransferSession {
     this.records.delete(taskId);
     await this.store.write([{ type: 'delete', id: taskId }]);
     // A failed download kept its partial file for whoever adds the same `to` again; forgetting
-    // the task gives it up (unless another task is writing it: the platform checks).
-    if (task.state === 'failed' && this.platform.discard) await this.platform.discard(task).catch(() => undefined);
+    // the task gives it up.
+    if (task.state === 'failed') await this.discard(task);
     return true;
   }
 
@@ -409,12 +409,25 @@ export class SessionCore implements TransferSession {
       await this.storeFailed(error);
       return;
     }
-    if (state === 'cancelled' && this.platform.discard) await this.platform.discard(ended).catch(() => undefined);
+    if (state === 'cancelled') await this.discard(ended);
     if (state === 'completed' && ended.result) this.events.next({ type: 'done', taskId: task.id, result: ended.result });
     else if (state === 'failed' && ended.error) this.events.next({ type: 'error', taskId: task.id, error: ended.error });
     this.emitState(task.id, state);
     this.completed.next(this.completionOf(ended));
     this.pump();
+  }
+
+  /**
+   * Removes what an ended task left (its partial file), unless another unfinished task of the
+   * session downloads to the same `to` (queued or suspended, it continues that file; running, the
+   * platform also refuses to touch a partial file another transfer holds).
+   */
+  private async discard(task: TaskRecord): Promise<void> {
+    if (!this.platform.discard) return;
+    for (const other of this.records.values()) {
+      if (other.id !== task.id && !isFinal(other) && other.kind === task.kind && other.to !== undefined && other.to === task.to) return;
+    }
+    await this.platform.discard(task).catch(() => undefined);
   }
 
   /** Stops a task's transfer; resolves once it released its files (bounded by SETTLE_MS). */
