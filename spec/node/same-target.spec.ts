@@ -90,13 +90,16 @@ describe('one download at a time per `to` (G5)', () => {
     const urlA = server.put(path + 'a', { body: first, rate: 4 * MiB });
     const urlB = server.put(path + 'b', { body: second });
     const a = await writing(urlA, to);
-    expect((await stat(lockOf(to))).isFile()).toBe(true);
+    const lock = await readFile(lockOf(to), 'utf8');
+    expect(JSON.parse(lock)).toMatchObject({ pid: process.pid });
     for (const options of [{}, { resume: true }, { overwrite: false }]) {
       const error = await failure(resultOf(download(urlB, { to, ...options })));
       expect(isTransferError(error) && error.code).toBe('invalid');
       expect(error.message).toContain('is being downloaded by another transfer in this process');
     }
     expect(server.requests.filter((r) => r.path === path + 'b')).toHaveLength(0);
+    // The refusals left the first download's lock as it was.
+    expect(await readFile(lockOf(to), 'utf8')).toBe(lock);
     expect(await a.done).toMatchObject({ type: 'done', result: { size: first.length } });
     expect(sha256(await readFile(to))).toBe(sha256(first));
     expect(await leftovers(to)).toEqual([]);
