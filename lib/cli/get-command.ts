@@ -78,7 +78,9 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
     if (plan.nameLater) {
       const name = safeBaseName(filenameFromContentDisposition(result.headers['content-disposition'])) ?? nameFromUrl(url) ?? FALLBACK_NAME;
       path = resolve(join(plan.nameLater.dir, name));
-      await placeFile(plan.path, path, replace);
+      // The server chose this name: only --force replaces a file there (--resume continued the
+      // side file, it does not hand the server an overwrite).
+      await placeFile(plan.path, path, flags.force ?? false);
     }
     const seconds = elapsedSeconds(started);
     view.done(

@@ -1,7 +1,8 @@
 /**
  * File names that come from the network (a URL's last segment, `Content-Disposition`) reduced to
  * a safe base name: one path segment, no traversal, no drive letter, no control or bidi
- * characters, not hidden, not a Windows device name, never empty, bounded in length.
+ * characters, not hidden, not a Windows device name, not one of a download's side files
+ * (`.partial`, `.partial.json`, `.partial.lock`), never empty, bounded in length.
  */
 
 /** The name used when nothing usable is left. */
@@ -12,10 +13,16 @@ export const MAX_NAME_BYTES = 200;
 
 /** C0, DEL, C1 controls, and the bidi/zero-width controls that can disguise an extension. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
 /** Characters Windows refuses in names; `:` would also address an NTFS stream. */
 const WINDOWS_RESERVED_CHARS = /[<>:"|?*]/g;
-const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+/** Device names, which Windows matches before any extension and ignoring spaces before it. */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)\s*(\..*)?$/i;
+/**
+ * A download's side files (lib/internal/node/file-sink.ts): a name from the network must not be
+ * one, or it could plant a partial file, a validator record or a lock beside another download.
+ */
+const SIDE_FILE = /\.partial(\.json|\.lock(\.(stale-)?[a-z0-9]{8})?)?$/i;
 
 /**
  * Reduces any text to a safe base name, or `undefined` when nothing usable is left.
@@ -34,11 +41,18 @@ export function safeBaseName(raw: string | undefined): string | undefined {
   name = name.split(/[/\\]/).pop() ?? '';
   name = name.replace(/^[A-Za-z]:/, '');
   name = name.replace(WINDOWS_RESERVED_CHARS, '_');
-  // No hidden files, no `.`/`..`, no trailing dots or spaces (Windows drops them).
-  name = name.replace(/^[\s.]+/, '').replace(/[\s.]+$/, '');
+  name = trimEnds(name);
   if (name.length === 0) return undefined;
   if (WINDOWS_DEVICE.test(name)) name = `_${name}`;
-  return truncateName(name, MAX_NAME_BYTES);
+  // Shortened first: the end of the name it keeps is the one checked.
+  name = trimEnds(truncateName(name, MAX_NAME_BYTES));
+  if (SIDE_FILE.test(name)) name = `${trimEnds(truncateName(name, MAX_NAME_BYTES - 1))}_`;
+  return name;
+}
+
+/** No hidden files, no `.`/`..`, no trailing dots or spaces (Windows drops them). */
+function trimEnds(name: string): string {
+  return name.replace(/^[\s.]+/, '').replace(/[\s.]+$/, '');
 }
 
 /** Shortens a name to `maxBytes` of UTF-8, keeping a short extension and whole characters. */

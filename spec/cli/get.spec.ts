@@ -237,6 +237,25 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
     expect(filesIn(cwd)).toEqual(['taken.txt']);
   });
 
+  it('--resume does not replace it either: the server chose the name, only --force hands it an overwrite', async () => {
+    const cwd = freshDir();
+    writeFileSync(join(cwd, 'Makefile'), 'precious');
+    const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent('attachment; filename="Makefile"')}`), '-J', '--resume'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Makefile exists; use --force/);
+    expect(readFileSync(join(cwd, 'Makefile'), 'utf8')).toBe('precious');
+    expect(filesIn(cwd)).toEqual(['Makefile']);
+  });
+
+  it('a name that is a side file of another download (`x.partial`, `x.partial.json`, `x.partial.lock`) is renamed', async () => {
+    const cwd = freshDir();
+    for (const name of ['tool.bin.partial', 'tool.bin.partial.json', 'tool.bin.partial.lock']) {
+      const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent(`attachment; filename="${name}"`)}`), '-J'], { cwd });
+      expect(r.code).toBe(0);
+    }
+    expect(filesIn(cwd).sort()).toEqual(['tool.bin.partial.json_', 'tool.bin.partial.lock_', 'tool.bin.partial_']);
+  });
+
   it('--force replaces it', async () => {
     const cwd = freshDir();
     writeFileSync(join(cwd, 'taken.txt'), 'mine');

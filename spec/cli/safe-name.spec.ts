@@ -20,6 +20,17 @@ describe('safeBaseName: names from the network reduced to one safe segment', () 
     ['CON', '_CON'],
     ['nul.txt', '_nul.txt'],
     ['naïve café.txt', 'naïve café.txt'],
+    ['CON .txt', '_CON .txt'],
+    ['conin$', '_conin$'],
+    ['CONOUT$.log', '_CONOUT$.log'],
+    ['a\u2060b\u061Cc\u180E.txt', 'abc.txt'],
+    ['tool.bin.partial', 'tool.bin.partial_'],
+    ['tool.bin.partial.json', 'tool.bin.partial.json_'],
+    ['tool.bin.PARTIAL.LOCK', 'tool.bin.PARTIAL.LOCK_'],
+    ['x.partial.lock.abcd1234', 'x.partial.lock.abcd1234_'],
+    ['x.partial.lock.stale-abcd1234', 'x.partial.lock.stale-abcd1234_'],
+    ['partial', 'partial'],
+    ['notes.partially', 'notes.partially'],
   ])('%j → %j', (raw, expected) => {
     expect(safeBaseName(raw)).toBe(expected);
   });
@@ -33,6 +44,11 @@ describe('safeBaseName: names from the network reduced to one safe segment', () 
     expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_NAME_BYTES);
     expect(name.endsWith('.gz')).toBe(true);
     expect(truncateName('abcdef.txt', 8)).toBe('abcd.txt');
+    // Shortened, then checked: never ending in a dot or a space, never a side file's name.
+    expect(safeBaseName(`${'a'.repeat(199)}. tail with no short extension`)).toBe('a'.repeat(199));
+    const side = safeBaseName(`${'b'.repeat(300)}.partial`)!;
+    expect(side.endsWith('_')).toBe(true);
+    expect(Buffer.byteLength(side)).toBeLessThanOrEqual(MAX_NAME_BYTES);
   });
 
   it('property: any text gives a single, non-hidden, bounded segment or nothing', () => {
@@ -46,10 +62,24 @@ describe('safeBaseName: names from the network reduced to one safe segment', () 
         expect(name.startsWith('.')).toBe(false);
         expect(name).not.toBe('..');
         expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_NAME_BYTES);
+        expect(name).not.toMatch(/[\s.]$/);
+        expect(name).not.toMatch(/\.partial(\.json|\.lock(\.(stale-)?[a-z0-9]{8})?)?$/i);
       }),
       { numRuns: 500 },
     );
   });
+});
+
+it('property: a name ending like a side file (`.partial`, `.partial.json`, `.partial.lock…`) is never one', () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 240 }), fc.constantFrom('.partial', '.partial.json', '.partial.lock', '.PARTIAL.Json', '.partial.lock.ab12cd34', '.partial.lock.stale-0123abcd', '.partial. ', '.partial\u200b'), (stem, suffix) => {
+      const name = safeBaseName(stem + suffix);
+      if (name === undefined) return;
+      expect(name).not.toMatch(/\.partial(\.json|\.lock(\.(stale-)?[a-z0-9]{8})?)?$/i);
+      expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_NAME_BYTES);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 describe('nameFromUrl', () => {

@@ -88,6 +88,8 @@ function machine(): { boot?: string; pidns?: string } {
  * it is placed. Resolves with the release, which may be called more than once.
  */
 export async function acquireLockFile(path: string, locked: (ownerPid: number | undefined) => Error, options: LockFileOptions = {}): Promise<() => Promise<void>> {
+  // The token is 8 of [a-z0-9]: it names the aside files, which lib/cli/safe-name.ts keeps
+  // names from the network from matching.
   const me: LockOwner = { pid: process.pid, host: hostname(), token: Math.random().toString(36).slice(2, 10).padEnd(8, '0'), ...machine() };
   const text = JSON.stringify(me);
   const aside = `${path}.${me.token}`;
