@@ -62,6 +62,9 @@ export async function runSessionAdd(id: string, rawUrl: string, flags: SessionAd
         ...(flags.priority !== undefined ? { priority: flags.priority } : {}),
         ...(Object.keys(headers).length > 0 ? { headers } : {}),
         ...(flags.integrity !== undefined ? { integrity: flags.integrity } : {}),
+        // Checked now, and again when the task runs and completes: a file that appears at the
+        // name meanwhile is not replaced either, unless --force.
+        ...(flags.force ? {} : { overwrite: false }),
       });
       return { task: stored(added), existed: before !== undefined };
     } catch (error) {

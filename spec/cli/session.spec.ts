@@ -85,6 +85,23 @@ describe('rxtransfer session: add, then run in another process', () => {
   });
 });
 
+describe('rxtransfer session: never replaces a file without --force', () => {
+  it('a file that appears after add is kept when the task runs (the task fails, exit 2); with --force it is replaced', async () => {
+    const s = sessionCli('keepmine', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/mine.bin?size=4000'), '-o', 'mine.bin', '--id', 'mine'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/data/forced.bin?size=4000'), '-o', 'forced.bin', '--id', 'forced', '--force'])).code).toBe(0);
+    writeFileSync(join(s.cwd, 'mine.bin'), 'written by the user after add');
+    writeFileSync(join(s.cwd, 'forced.bin'), 'replaceable');
+    const run = await s.run(['run']);
+    expect(run.code).toBe(2); // the first failed task's kind: 'invalid'
+    expect(run.stderr).toMatch(/\[mine\] .*mine\.bin exists \(overwrite is false\)/);
+    expect(run.stderr).toMatch(/session "keepmine": 1 completed, 1 failed\n$/);
+    expect(readFileSync(join(s.cwd, 'mine.bin'), 'utf8')).toBe('written by the user after add');
+    expectSha(join(s.cwd, 'forced.bin'), 4000);
+    expect(existsSync(join(s.cwd, 'mine.bin.partial'))).toBe(false);
+  });
+});
+
 describe('rxtransfer session cancel', () => {
   it('cancels a queued task: run reports it cancelled, downloads the rest, exits 0', async () => {
     const s = sessionCli('cancels', freshDir);

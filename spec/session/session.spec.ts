@@ -539,6 +539,20 @@ describe('TransferSession', () => {
     const session = await openSession({ id: name().id, store: memorySessionStore() });
     await expect(session.download('ftp://x/y', { to: 'a' })).rejects.toThrow(/unsupported scheme/);
     await expect(session.download('http://127.0.0.1/y')).rejects.toThrow(/needs `to`/);
+    await expect(session.download('http://127.0.0.1/y', { to: 'a', overwrite: 'no' as never })).rejects.toThrow(/overwrite must be a boolean/);
     await expect(session.ack('nope')).rejects.toThrow(/no task/);
+  });
+
+  it('overwrite: false keeps a file that appeared at `to` after the task was added; the task fails and says so', async () => {
+    const { id, path, to } = name();
+    const url = server.put(path, { body: bytes(8 * KiB, 44) });
+    const session = await openSession({ id });
+    await session.download(url, { to, id: 'careful', overwrite: false });
+    expect(session.task('careful')).toMatchObject({ overwrite: false });
+    await writeFile(to, 'the user wrote this');
+    const [ended] = await nextCompletions(session, 1);
+    expect(ended).toMatchObject({ taskId: 'careful', state: 'failed', error: { code: 'invalid' } });
+    expect(ended!.error!.message).toContain('exists (overwrite is false)');
+    expect(await readFile(to, 'utf8')).toBe('the user wrote this');
   });
 });

@@ -44,6 +44,12 @@ export interface SessionDownloadOptions {
   method?: string;
   /** Expected digest, `sha256-<base64>`, checked before the task completes. */
   integrity?: string;
+  /**
+   * Whether the finished file may replace a file at `to` when the task completes (default true,
+   * as `download()`). With false, a file found there when the task runs or completes (one that
+   * appeared after the task was added) makes the task fail with `code: 'invalid'` and is kept.
+   */
+  overwrite?: boolean;
 }
 
 /** Options of `session.upload`. */

@@ -44,6 +44,8 @@ export interface TaskRecord {
   /** Request headers stored with the task. Credentials from challenges are never stored. */
   readonly headers?: Readonly<Record<string, string>>;
   readonly integrity?: string;
+  /** Downloads: `false` when the finished file must not replace one at `to` (absent: it may). */
+  readonly overwrite?: false;
   /** Higher runs first; default 0. */
   readonly priority: number;
   /** Creation order in the session: older runs first among equal priorities. */

@@ -135,7 +135,7 @@ export class SessionCore implements TransferSession {
   }
 
   download(url: string | URL, options: SessionDownloadOptions = {}): Promise<TaskRecord> {
-    return this.add({ kind: 'download', url: String(url), to: options.to, id: options.id, priority: options.priority, headers: options.headers, method: options.method, integrity: options.integrity });
+    return this.add({ kind: 'download', url: String(url), to: options.to, id: options.id, priority: options.priority, headers: options.headers, method: options.method, integrity: options.integrity, overwrite: options.overwrite });
   }
 
   upload(url: string | URL, file: string, options: SessionUploadOptions = {}): Promise<TaskRecord> {
@@ -237,6 +237,7 @@ export class SessionCore implements TransferSession {
     headers?: Record<string, string>;
     method?: string;
     integrity?: string;
+    overwrite?: boolean;
   }): Promise<TaskRecord> {
     if (!this.accepting) throw new SessionInvalidatedError(this.id, 'takes no new tasks (invalidated or closed)');
     const problem = this.check(spec);
@@ -256,6 +257,7 @@ export class SessionCore implements TransferSession {
       ...(spec.method !== undefined ? { method: spec.method } : {}),
       ...(spec.headers !== undefined ? { headers: { ...spec.headers } } : {}),
       ...(spec.integrity !== undefined ? { integrity: spec.integrity } : {}),
+      ...(spec.overwrite === false ? { overwrite: false as const } : {}),
       priority: spec.priority ?? 0,
       seq: ++this.seq,
       createdAt: Date.now(),
@@ -279,7 +281,7 @@ export class SessionCore implements TransferSession {
     return this.view(this.records.get(id) ?? task);
   }
 
-  private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string> }): string | undefined {
+  private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string>; overwrite?: boolean }): string | undefined {
     let url: URL;
     try {
       url = new URL(spec.url);
@@ -289,6 +291,7 @@ export class SessionCore implements TransferSession {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return `unsupported scheme ${url.protocol} (only http: and https:)`;
     if (spec.id !== undefined && (typeof spec.id !== 'string' || spec.id.length === 0 || spec.id.length > 200)) return 'task id must be a string of 1 to 200 characters';
     if (spec.priority !== undefined && !Number.isFinite(spec.priority)) return 'priority must be a finite number';
+    if (spec.overwrite !== undefined && typeof spec.overwrite !== 'boolean') return 'overwrite must be a boolean';
     return undefined;
   }
 
@@ -340,7 +343,7 @@ export class SessionCore implements TransferSession {
     };
     const transfer: Observable<TransferEvent<DownloadResult<unknown> | UploadResult<unknown>>> =
       task.kind === 'download'
-        ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: true, overwrite: true, ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
+        ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: true, overwrite: task.overwrite !== false, ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
         : this.platform.upload(task.url, task.source!, { ...common, responseType: 'text' });
     run.sub = transfer.subscribe({
       next: (event) => {
