@@ -79,6 +79,36 @@ describe('resume (S3) against a real server', () => {
     await expect(stat(to + '.partial.json')).rejects.toThrow();
   });
 
+  it('S3 a partial file is continued only for the URL that wrote it, never for another with the same ETag', async () => {
+    const { path, to } = fresh();
+    const first = bytes(1 * MiB, 30);
+    const second = bytes(1 * MiB, 31);
+    // Two resources that happen to share a strong ETag (nginx's mtime-size ETags do, across servers).
+    const urlA = server.put(path + '-a', { body: first, etag: '"5f1-100000"', resets: 1, resetAfter: 300 * 1024 });
+    const urlB = server.put(path + '-b', { body: second, etag: '"5f1-100000"' });
+    const offset = await interrupted(urlA, to);
+    expect(offset).toBeGreaterThan(0);
+    // The record names the URL by a digest only: no URL (nor a signed URL's token) beside the file.
+    const record = await readFile(to + '.partial.json', 'utf8');
+    expect(JSON.parse(record)).toEqual({ validator: '"5f1-100000"', source: expect.stringMatching(/^sha256:[0-9a-f]{32}$/) });
+    expect(record).not.toContain('127.0.0.1');
+    const { error } = await run(urlB, to);
+    expect(error).toBeUndefined();
+    expect(requestsFor(path + '-b').map((r) => r.range)).toEqual([undefined]);
+    expect(sha256(await readFile(to))).toBe(sha256(second));
+    // The same origin and path with another query (a re-signed URL), credentials or a fragment
+    // is the same resource: continued.
+    const urlC = server.put(path + '-c', { body: first, etag: '"c1"', resets: 1, resetAfter: 300 * 1024 });
+    const kept = await interrupted(urlC, to);
+    const withUser = new URL(urlC);
+    withUser.username = 'someone';
+    withUser.search = '?X-Amz-Signature=resigned';
+    withUser.hash = 'part';
+    expect((await run(withUser.href, to)).error).toBeUndefined();
+    expect(requestsFor(path + '-c').at(-1)!.range).toBe(`bytes=${kept}-`);
+    expect(sha256(await readFile(to))).toBe(sha256(first));
+  });
+
   it('S3 never uses a weak ETag as a validator: it restarts from zero', async () => {
     const { path, to } = fresh();
     const body = bytes(MiB, 4);

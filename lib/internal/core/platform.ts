@@ -15,6 +15,11 @@ export interface FileSinkOptions {
    * download to the same file in this process then waits for it instead of failing at once.
    */
   readonly closing?: () => boolean;
+  /**
+   * The URL asked for. A partial file is continued only for the origin and path that wrote it (its
+   * validator record keeps a digest of them): another resource with the same ETag or date is no proof.
+   */
+  readonly source?: string;
 }
 
 /** A sink that writes to a file and can resume it. */

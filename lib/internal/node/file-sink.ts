@@ -1,5 +1,6 @@
 import { constants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { open, readFile, rename, rm, link, unlink, lstat, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FileSink, FileSinkOptions } from '../core/platform.js';
 import { TransferError } from '../core/errors/transfer-error.js';
@@ -7,7 +8,10 @@ import { acquireLockFile } from './lock-file.js';
 
 /** Suffix of the side file a download writes before it is renamed into place (G5). */
 export const PARTIAL_SUFFIX = '.partial';
-/** Suffix of the small record beside a partial file: the validator for `If-Range`. */
+/**
+ * Suffix of the small record beside a partial file: the validator for `If-Range`, and a digest
+ * of the URL whose bytes these are (`source`).
+ */
 export const PARTIAL_META_SUFFIX = '.partial.json';
 /**
  * Suffix of the lock file a download holds while it owns `<to>.partial`: a second download to
@@ -67,6 +71,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
   const target = resolve(path);
   const partial = target + PARTIAL_SUFFIX;
   const meta = target + PARTIAL_META_SUFFIX;
+  const source = sourceDigest(options.source);
   const fail = (message: string, cause?: unknown) => new TransferError('invalid', message, { cause });
 
   let offset = 0;
@@ -78,7 +83,9 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       if (stat.isFile()) {
         handle = await open(partial, constants.O_RDWR | constants.O_NOFOLLOW);
         offset = stat.size;
-        validator = (JSON.parse(await readFile(meta, 'utf8')) as { validator?: string }).validator;
+        const record = JSON.parse(await readFile(meta, 'utf8')) as { validator?: string; source?: string };
+        // Another URL's bytes, even under the same validator, are not these: start over.
+        validator = record.source === undefined || record.source === source ? record.validator : undefined;
       }
     } catch {
       validator = undefined;
@@ -154,7 +161,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       // the partial file is then started over.
       const record = await open(meta, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
       try {
-        await record.writeFile(JSON.stringify({ validator: next }));
+        await record.writeFile(JSON.stringify({ validator: next, ...(source !== undefined ? { source } : {}) }));
       } finally {
         await record.close();
       }
@@ -212,6 +219,24 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
     },
   };
   return sink;
+}
+
+/**
+ * What identifies the resource a partial file belongs to: a digest of its URL's origin and path.
+ * Not the query, which a signed URL changes each time it is signed (a re-signed S3 URL continues
+ * its file), nor credentials or the fragment; a digest, because the record sits beside the
+ * user's file.
+ */
+function sourceDigest(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  let key = url;
+  try {
+    const parsed = new URL(url);
+    key = parsed.origin + parsed.pathname;
+  } catch {
+    // not a URL: the text itself
+  }
+  return 'sha256:' + createHash('sha256').update(key).digest('hex').slice(0, 32);
 }
 
 function stream(handle: FileHandle, start: number): WriteStream {
