@@ -59,7 +59,8 @@ export function existsError(path: string, cause?: unknown): CliError {
 export async function placeFile(side: string, final: string, replace: boolean): Promise<void> {
   if (replace) {
     await rename(side, final).catch((error: NodeJS.ErrnoException) => {
-      throw new CliError('io', `cannot rename the download to ${final}: ${error.code ?? error.message}`, { cause: error });
+      // The download is whole: say where it is rather than leave a hidden file no one knows of.
+      throw new CliError('io', `cannot rename the download to ${final}: ${error.code ?? error.message}; it is complete in ${side}`, { cause: error });
     });
     return;
   }

@@ -256,6 +256,17 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
     expect(filesIn(cwd).sort()).toEqual(['tool.bin.partial.json_', 'tool.bin.partial.lock_', 'tool.bin.partial_']);
   });
 
+  it('--force onto a name that cannot be replaced (a directory) says where the finished download is', async () => {
+    const cwd = freshDir();
+    mkdirSync(join(cwd, 'taken'));
+    const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent('attachment; filename="taken"')}`), '-J', '--force'], { cwd });
+    expect(r.code).toBe(1);
+    const side = filesIn(cwd).find((f) => f.startsWith('.rxtransfer-'))!;
+    expect(side).toMatch(/^\.rxtransfer-[0-9a-f]{16}\.download$/);
+    expect(r.stderr).toContain(`it is complete in ${side}`);
+    expect(readFileSync(join(cwd, side), 'utf8')).toBe('hello');
+  });
+
   it('--force replaces it', async () => {
     const cwd = freshDir();
     writeFileSync(join(cwd, 'taken.txt'), 'mine');
