@@ -80,7 +80,7 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
       path = resolve(join(plan.nameLater.dir, name));
       // The server chose this name: only --force replaces a file there (--resume continued the
       // side file, it does not hand the server an overwrite).
-      await placeFile(plan.path, path, flags.force ?? false);
+      await placeFile(plan.path, path, flags.force ?? false, flags.resume ?? false);
     }
     const seconds = elapsedSeconds(started);
     view.done(

@@ -46,7 +46,8 @@ export function safeBaseName(raw: string | undefined): string | undefined {
   if (WINDOWS_DEVICE.test(name)) name = `_${name}`;
   // Shortened first: the end of the name it keeps is the one checked.
   name = trimEnds(truncateName(name, MAX_NAME_BYTES));
-  if (SIDE_FILE.test(name)) name = `${trimEnds(truncateName(name, MAX_NAME_BYTES - 1))}_`;
+  // Upper-cased too: a case-insensitive file system folds `ſ` to `s` and `ı` to `i`, which `/i` does not.
+  if (SIDE_FILE.test(name) || SIDE_FILE.test(name.toUpperCase())) name = `${trimEnds(truncateName(name, MAX_NAME_BYTES - 1))}_`;
   return name;
 }
 

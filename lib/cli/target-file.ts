@@ -54,9 +54,11 @@ export function existsError(path: string, cause?: unknown): CliError {
 /**
  * Gives the finished side file its final name. Without `replace`, a hard link claims the name
  * atomically (it fails if the name is taken, even by a file created a moment ago); where the
- * file system has no hard links, an exclusively created placeholder claims it instead.
+ * file system has no hard links, an exclusively created placeholder claims it instead. When the
+ * name is taken, the side file is removed, or with `keep` (the user asked to resume: the bytes
+ * cost something) kept, and the error says where it is.
  */
-export async function placeFile(side: string, final: string, replace: boolean): Promise<void> {
+export async function placeFile(side: string, final: string, replace: boolean, keep = false): Promise<void> {
   if (replace) {
     await rename(side, final).catch((error: NodeJS.ErrnoException) => {
       // The download is whole: say where it is rather than leave a hidden file no one knows of.
@@ -68,28 +70,34 @@ export async function placeFile(side: string, final: string, replace: boolean): 
     await link(side, final);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      await rm(side, { force: true });
-      throw existsError(final, error);
-    }
+    if (code === 'EEXIST') throw await clash(side, final, keep, error);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') {
       throw new CliError('io', `cannot name the download ${final}: ${code ?? (error as Error).message}`, { cause: error });
     }
-    await claimWithPlaceholder(side, final);
+    await claimWithPlaceholder(side, final, keep);
     return;
   }
   await unlink(side);
 }
 
-async function claimWithPlaceholder(side: string, final: string): Promise<void> {
+async function claimWithPlaceholder(side: string, final: string, keep: boolean): Promise<void> {
   try {
     await (await open(final, 'wx')).close();
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw await clash(side, final, keep, error);
     await rm(side, { force: true });
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw existsError(final, error);
     throw new CliError('io', `cannot create ${final}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
   await rename(side, final);
+}
+
+/** The error for a final name that is taken; the side file removed, or kept and named. */
+async function clash(side: string, final: string, keep: boolean, cause: unknown): Promise<CliError> {
+  if (!keep) {
+    await rm(side, { force: true });
+    return existsError(final, cause);
+  }
+  return new CliError('exists', `${final} exists; the download is complete in ${side} (move it, or use --force to replace ${final})`, { cause });
 }
 
 /**

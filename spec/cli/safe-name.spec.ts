@@ -29,6 +29,8 @@ describe('safeBaseName: names from the network reduced to one safe segment', () 
     ['tool.bin.PARTIAL.LOCK', 'tool.bin.PARTIAL.LOCK_'],
     ['x.partial.lock.abcd1234', 'x.partial.lock.abcd1234_'],
     ['x.partial.lock.stale-abcd1234', 'x.partial.lock.stale-abcd1234_'],
+    ['x.partial.j\u017Fon', 'x.partial.j\u017Fon_'],
+    ['x.part\u0131al', 'x.part\u0131al_'],
     ['partial', 'partial'],
     ['notes.partially', 'notes.partially'],
   ])('%j → %j', (raw, expected) => {
@@ -72,10 +74,11 @@ describe('safeBaseName: names from the network reduced to one safe segment', () 
 
 it('property: a name ending like a side file (`.partial`, `.partial.json`, `.partial.lock…`) is never one', () => {
   fc.assert(
-    fc.property(fc.string({ maxLength: 240 }), fc.constantFrom('.partial', '.partial.json', '.partial.lock', '.PARTIAL.Json', '.partial.lock.ab12cd34', '.partial.lock.stale-0123abcd', '.partial. ', '.partial\u200b'), (stem, suffix) => {
+    fc.property(fc.string({ maxLength: 240 }), fc.constantFrom('.partial', '.partial.json', '.partial.lock', '.PARTIAL.Json', '.partial.lock.ab12cd34', '.partial.lock.stale-0123abcd', '.partial. ', '.partial.j\u017Fon', '.part\u0131al.lock', '.partial\u200b'), (stem, suffix) => {
       const name = safeBaseName(stem + suffix);
       if (name === undefined) return;
       expect(name).not.toMatch(/\.partial(\.json|\.lock(\.(stale-)?[a-z0-9]{8})?)?$/i);
+      expect(name.toUpperCase()).not.toMatch(/\.PARTIAL(\.JSON|\.LOCK(\.(STALE-)?[A-Z0-9]{8})?)?$/);
       expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_NAME_BYTES);
     }),
     { numRuns: 500 },

@@ -547,9 +547,11 @@ describe('TransferSession', () => {
     const { id, path, to } = name();
     const url = server.put(path, { body: bytes(8 * KiB, 44) });
     const session = await openSession({ id });
+    // Written before the task is added: the session checks when the task runs, not when it is
+    // added (and the task may start at once), so this is the file that "appeared" meanwhile.
+    await writeFile(to, 'the user wrote this');
     await session.download(url, { to, id: 'careful', overwrite: false });
     expect(session.task('careful')).toMatchObject({ overwrite: false });
-    await writeFile(to, 'the user wrote this');
     const [ended] = await nextCompletions(session, 1);
     expect(ended).toMatchObject({ taskId: 'careful', state: 'failed', error: { code: 'invalid' } });
     expect(ended!.error!.message).toContain('exists (overwrite is false)');
