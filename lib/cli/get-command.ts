@@ -1,6 +1,6 @@
 /** `rxtransfer get <url>`: a download to a file, with progress, resume and safe names. */
 import { relative, resolve, join } from 'node:path';
-import { download, isIntegrityError, isTransferError, type DownloadOptions, type TimeoutOptions } from '../index.node.js';
+import { download, isTransferError, type DownloadOptions, type TimeoutOptions } from '../index.node.js';
 import { PARTIAL_SUFFIX } from '../node/index.js';
 import { headersFrom, parseHttpUrl } from './arguments.js';
 import { filenameFromContentDisposition } from './content-disposition.js';
@@ -10,7 +10,7 @@ import { listenForInterrupt, type Interrupt } from './interrupt.js';
 import { outputMode, TransferView, type CliStreams } from './output.js';
 import { elapsedSeconds, runTransfer } from './run-transfer.js';
 import { FALLBACK_NAME, nameFromUrl, safeBaseName } from './safe-name.js';
-import { partialState, placeFile, planTarget, refuseExisting, removePartial, type TargetPlan } from './target-file.js';
+import { partialState, placeFile, planTarget, refuseExisting, type TargetPlan } from './target-file.js';
 
 /** The options of `get`, as commander parses them. */
 export interface GetFlags {
@@ -62,8 +62,9 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
     const options: DownloadOptions & { to: string } = {
       to: plan.path,
       resume: flags.resume ?? false,
-      // Kept on every failure; removed below when its bytes cannot be trusted or there are none.
-      keepPartial: true,
+      // Kept when --resume can continue it: removed (by the download, under its lock) when its
+      // bytes failed a check or cannot be proven (no validator), or there are none.
+      keepPartial: 'resumable',
       overwrite: plan.nameLater ? true : replace,
       headers,
       signal: interrupt.signal,
@@ -106,18 +107,13 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
 }
 
 /**
- * Decides the fate of the partial file after a failure: bytes that failed a check are removed,
- * so is a partial that `--resume` could not continue (empty, or without a validator); anything
- * else is kept for `--resume`, and the user told so.
+ * What to tell the user after a failure: where the partial file `--resume` can continue is (the
+ * download itself removed one it could not, `keepPartial: 'resumable'`).
  */
 async function afterFailure(to: string, error: unknown): Promise<string | undefined> {
   if (!isTransferError(error) || error.code === 'invalid') return undefined;
   const partial = await partialState(to);
-  if (partial === undefined) return undefined;
-  if (!partial.resumable || (isIntegrityError(error) && error.reason !== 'truncated')) {
-    await removePartial(to);
-    return undefined;
-  }
+  if (partial === undefined || !partial.resumable) return undefined;
   return `${formatBytes(partial.size)} kept in ${shortPath(to + PARTIAL_SUFFIX)}: run the same command with --resume to continue`;
 }
 

@@ -113,12 +113,6 @@ export async function partialState(to: string): Promise<{ size: number; resumabl
   }
 }
 
-/** Removes the partial side file of `to` and its validator record. */
-export async function removePartial(to: string): Promise<void> {
-  await rm(to + PARTIAL_SUFFIX, { force: true });
-  await rm(to + PARTIAL_META_SUFFIX, { force: true });
-}
-
 /** Whether `path` ends in a separator or names an existing directory. */
 async function isDirectory(path: string): Promise<boolean> {
   if (path.endsWith('/') || path.endsWith(sep)) return true;

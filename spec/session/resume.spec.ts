@@ -109,6 +109,33 @@ describe('resume (S3) against a real server', () => {
     expect(sha256(await readFile(to))).toBe(sha256(first));
   });
 
+  it("keepPartial: 'resumable' keeps only what resume can continue", async () => {
+    const exists = (path: string) => stat(path).then(() => true, () => false);
+    const body = bytes(512 * 1024, 32);
+    const wrong = 'sha256-' + createHash('sha256').update('not the body').digest('base64');
+    // Cut short, with a strong validator: kept, and continued.
+    const cut = fresh();
+    const cutUrl = server.put(cut.path, { body, etag: '"k1"', resets: 1, resetAfter: 200 * 1024 });
+    expect((await run(cutUrl, cut.to, { resume: false, keepPartial: 'resumable', retry: 0 })).error).toMatchObject({ code: 'integrity', reason: 'truncated' });
+    expect(await exists(cut.to + '.partial')).toBe(true);
+    expect(await exists(cut.to + '.partial.json')).toBe(true);
+    expect((await run(cutUrl, cut.to)).error).toBeUndefined();
+    expect(requestsFor(cut.path).at(-1)!.range).toMatch(/^bytes=[1-9]\d*-$/);
+    // Cut short without a validator: nothing could prove those bytes, removed.
+    const bare = fresh();
+    const bareUrl = server.put(bare.path, { body, resets: 1, resetAfter: 200 * 1024 });
+    expect((await run(bareUrl, bare.to, { resume: false, keepPartial: 'resumable', retry: 0 })).error).toMatchObject({ reason: 'truncated' });
+    expect(await exists(bare.to + '.partial')).toBe(false);
+    // Whole, but not the body promised: removed, validator and all.
+    const bad = fresh();
+    const badUrl = server.put(bad.path, { body, etag: '"k2"' });
+    expect((await run(badUrl, bad.to, { keepPartial: 'resumable', integrity: wrong })).error).toMatchObject({ reason: 'digest' });
+    expect(await exists(bad.to + '.partial')).toBe(false);
+    expect(await exists(bad.to + '.partial.json')).toBe(false);
+    // Not a boolean nor 'resumable': refused.
+    expect((await run(badUrl, bad.to, { keepPartial: 'yes' })).error).toMatchObject({ code: 'invalid', message: expect.stringContaining("keepPartial must be true, false or 'resumable'") });
+  });
+
   it('S3 never uses a weak ETag as a validator: it restarts from zero', async () => {
     const { path, to } = fresh();
     const body = bytes(MiB, 4);

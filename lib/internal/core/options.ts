@@ -64,8 +64,12 @@ export interface DownloadOptions extends TransferOptions {
   to?: string;
   /** Continue a partial `to` file left by an earlier run. */
   resume?: boolean;
-  /** Keep the partial side file when the download fails. Default: the value of `resume`. */
-  keepPartial?: boolean;
+  /**
+   * Keep the partial side file when the download fails. Default: the value of `resume`.
+   * `'resumable'` keeps it only when `resume` could continue it: bytes with a validator that did
+   * not fail a check (a body cut short is kept; a digest mismatch or an oversized body is not).
+   */
+  keepPartial?: boolean | 'resumable';
   /** With `to`: replace an existing file on success. Default true; false fails if the file exists. */
   overwrite?: boolean;
   /**
@@ -115,7 +119,7 @@ export interface NormalizedOptions {
   readonly responseType: ResponseType;
   readonly to: string | undefined;
   readonly resume: boolean;
-  readonly keepPartial: boolean;
+  readonly keepPartial: boolean | 'resumable';
   readonly overwrite: boolean;
   readonly durable: boolean;
   readonly integrity: IntegrityExpectation | undefined;
@@ -186,6 +190,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   if (options.to !== undefined && (typeof options.to !== 'string' || options.to.length === 0 || options.to.includes('\0'))) return 'to must be a non-empty file path';
   if (options.resume && options.to === undefined) return 'resume needs a file to continue: give `to`';
   if (options.durable !== undefined && typeof options.durable !== 'boolean') return `durable must be true or false, got ${String(options.durable)}`;
+  if (options.keepPartial !== undefined && typeof options.keepPartial !== 'boolean' && options.keepPartial !== 'resumable') return `keepPartial must be true, false or 'resumable', got ${String(options.keepPartial)}`;
   let integrity: IntegrityExpectation | undefined;
   if (options.integrity !== undefined) {
     const p = typeof options.integrity === 'string' ? parseIntegrity(options.integrity) : 'integrity must be a string';

@@ -6,7 +6,7 @@ import type { BodySink } from './sink.js';
 /** How a file sink is asked to behave; from the download's options. */
 export interface FileSinkOptions {
   readonly resume: boolean;
-  readonly keepPartial: boolean;
+  readonly keepPartial: boolean | 'resumable';
   readonly overwrite: boolean;
   /** fsync the file before the rename (default true); false only skips that flush. */
   readonly durable?: boolean;

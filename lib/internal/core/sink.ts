@@ -11,8 +11,8 @@ export interface BodySink<T> {
   reset(): void | Promise<void>;
   /** Publishes the body: the data in memory, or the file renamed into place. */
   finish(): Promise<{ data: T; path?: string }>;
-  /** Gives up: releases resources and removes anything that could look finished. */
-  abort(): Promise<void>;
+  /** Gives up (because of `reason`, when known): releases resources and removes anything that could look finished. */
+  abort(reason?: unknown): Promise<void>;
 }
 
 /** The in-memory result types a download can ask for. */

@@ -140,13 +140,13 @@ export class TransferRun<R> {
     // ignores it): the sink is aborted once the grace period has passed.
     let grace: Subscription | undefined;
     const stopWatching = n.to === undefined ? undefined : this.abort.onAbort(() => {
-      grace = scheduleAfter(n.timer, () => void sink.abort().catch(() => undefined), ABORT_GRACE_MS);
+      grace = scheduleAfter(n.timer, () => void sink.abort(this.abort.reason).catch(() => undefined), ABORT_GRACE_MS);
     });
     try {
       this.throwIfAborted();
       return await this.loop(transport, sink);
     } catch (error) {
-      await sink.abort().catch(() => undefined);
+      await sink.abort(this.abort.aborted ? this.abort.reason : error).catch(() => undefined);
       throw error;
     } finally {
       stopWatching?.();

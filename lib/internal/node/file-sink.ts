@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FileSink, FileSinkOptions } from '../core/platform.js';
 import { TransferError } from '../core/errors/transfer-error.js';
+import { isIntegrityError } from '../core/errors/integrity-error.js';
 import { acquireLockFile } from './lock-file.js';
 
 /** Suffix of the side file a download writes before it is renamed into place (G5). */
@@ -196,7 +197,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       await release();
       return { data: undefined, path: target };
     },
-    async abort() {
+    async abort(reason) {
       // Once published or aborted, `<to>.partial` may already be another download's: nothing
       // here is ours any more.
       if (state !== 'open') return;
@@ -209,7 +210,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
           out.once('error', () => done());
         });
         await handle!.close().catch(() => undefined);
-        if (!options.keepPartial) {
+        if (!keeps(options.keepPartial, offset, validator, reason)) {
           await rm(partial, { force: true });
           await rm(meta, { force: true });
         }
@@ -219,6 +220,14 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
     },
   };
   return sink;
+}
+
+/** Whether a failed download's partial file stays (`keepPartial`; see DownloadOptions). */
+function keeps(keepPartial: boolean | 'resumable', size: number, validator: string | undefined, reason: unknown): boolean {
+  if (keepPartial !== 'resumable') return keepPartial;
+  // Bytes that failed a check cannot be continued; a body cut short can.
+  if (isIntegrityError(reason) && reason.reason !== 'truncated') return false;
+  return size > 0 && validator !== undefined;
 }
 
 /**
