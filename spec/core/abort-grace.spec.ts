@@ -1,28 +1,7 @@
-import { download, type Transport, type TransportResponse } from 'rxtransfer';
+import { download } from 'rxtransfer';
 import { recordTransfer, assertTransferGrammar } from 'rxtransfer/testing';
 import { VirtualTimer } from '../helpers/virtual-timer';
-
-/** A transport whose body yields one chunk and then never ends, and which ignores the abort signal. */
-function deafTransport(): Transport {
-  return {
-    name: 'deaf',
-    followsRedirects: false,
-    streamsBodies: true,
-    async send(): Promise<TransportResponse> {
-      return {
-        status: 200,
-        statusText: 'OK',
-        headers: { 'content-length': '10' },
-        url: 'http://127.0.0.1/x',
-        decoded: false,
-        body: (async function* () {
-          yield new Uint8Array(1);
-          await new Promise<never>(() => undefined);
-        })(),
-      };
-    },
-  };
-}
+import { deafTransport } from '../helpers/deaf-transport';
 
 const flush = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve();

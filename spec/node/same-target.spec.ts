@@ -3,9 +3,10 @@ import { link, mkdtemp, readdir, readFile, readlink, rm, stat, utimes, writeFile
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject, filter, lastValueFrom, map, switchMap, take, tap, timeout, type Subscription } from 'rxjs';
-import { download, resultOf, isTransferError, type DownloadResult, type TransferEvent, type Transport, type TransportResponse } from 'rxtransfer';
+import { download, resultOf, isTransferError, type DownloadResult, type TransferEvent } from 'rxtransfer';
 import { bytes, sha256, startSessionServer, type SessionServer } from '../helpers/session-server';
 import { acquireLockFile } from '../../lib/internal/node/lock-file';
+import { deafTransport } from '../helpers/deaf-transport';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -119,7 +120,7 @@ describe('one download at a time per `to` (G5)', () => {
     const cut = await writing(slow, to, { resume: true });
     cut.stop();
     // Unsubscribed: the partial file is kept (resume), its lock is not.
-    for (let i = 0; i < 100 && (await leftovers(to)).includes(lockOf(to).slice(dir.length + 1)); i++) await new Promise((r) => setTimeout(r, 20));
+    await gone(lockOf(to), 2_000);
     expect((await leftovers(to)).sort()).toEqual([`${to.slice(dir.length + 1)}.partial`, `${to.slice(dir.length + 1)}.partial.json`]);
     server.resources.get(path + '-slow')!.rate = undefined;
     const result = await resultOf(download(slow, { to, resume: true }));
@@ -171,28 +172,6 @@ describe('one download at a time per `to` (G5)', () => {
     expect(await leftovers(to)).toEqual([]);
   });
 });
-
-/** A transport whose body yields one byte, then hangs and ignores the abort. */
-function deafTransport(): Transport {
-  return {
-    name: 'deaf',
-    followsRedirects: false,
-    streamsBodies: true,
-    async send(): Promise<TransportResponse> {
-      return {
-        status: 200,
-        statusText: 'OK',
-        headers: { 'content-length': '10' },
-        url: 'http://127.0.0.1/deaf',
-        decoded: false,
-        body: (async function* () {
-          yield new Uint8Array(1);
-          await new Promise<never>(() => undefined);
-        })(),
-      };
-    },
-  };
-}
 
 /** Resolves once `path` is gone; fails after `ms`. */
 async function gone(path: string, ms: number): Promise<void> {
