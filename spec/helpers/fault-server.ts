@@ -17,7 +17,8 @@ import { seededBytes, seededChunks } from './fault-bytes.js';
  *   `length=1` a Content-Length of the compressed body, else chunked; `cut` counts compressed
  *   bytes); `encoding=x` labels the raw bytes with `Content-Encoding: x`; `status`; `type`;
  *   `etag=v` (`weak=1` makes it `W/"v"`), `lastModified=<ms since epoch>`: Range and If-Range
- *   are honoured (206, or 200 when the validator changed) unless `ranges=0`;
+ *   are honoured (206, or 200 when the validator changed) unless `ranges=0`; `ifRange=ignore`
+ *   honours Range but not If-Range (a 206 of whatever version it serves now);
  *   `cut=M` declares the full length, sends M bytes, then closes the socket (truncation);
  *   `extra=M` sends M bytes beyond Content-Length (then closes, or with
  *   `keepAlive=1` leaves the connection open); `stallAfter=M` sends M bytes then nothing;
@@ -340,7 +341,7 @@ function pickRange(ctx: Ctx, size: number, etag: string | undefined, lastModifie
   const range = ctx.req.headers['range'];
   if (range === undefined || ctx.q.get('ranges') === '0') return undefined;
   const ifRange = ctx.req.headers['if-range'];
-  if (ifRange !== undefined) {
+  if (ifRange !== undefined && ctx.q.get('ifRange') !== 'ignore') {
     const strongMatch = etag !== undefined && !etag.startsWith('W/') && ifRange === etag;
     const dateMatch = lastModified !== undefined && ifRange === lastModified;
     if (!strongMatch && !dateMatch) return undefined;

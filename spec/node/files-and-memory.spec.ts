@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -173,6 +175,53 @@ describe('G5 file downloads', () => {
     const run = await runTransfer(toFile(server.url('/bytes', { size: 800_000, seed: 36, etag: 'new' }), to, { resume: true }));
     expect(run.error).toBeUndefined();
     expect(await fileSha256(to)).toBe(seededSha256Hex(36, 800_000));
+  });
+
+  it('G5 S3 a 206 of another version (a server that ignores If-Range) is never appended: the download starts over', async () => {
+    const to = target();
+    await runTransfer(toFile(server.url('/bytes', { size: 800_000, seed: 41, etag: 'old', cut: 300_000 }), to, { resume: true }));
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(true);
+    const key = `ignore-if-range-${n}`;
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 800_000, seed: 42, etag: 'new', ifRange: 'ignore', key }), to, { resume: true }));
+    expect(run.error).toBeUndefined();
+    const [ranged, whole] = server.requests.filter((r) => r.query.get('key') === key);
+    expect(ranged!.headers['if-range']).toBe('"old"');
+    expect(whole!.headers['range']).toBeUndefined();
+    expect(await fileSha256(to)).toBe(seededSha256Hex(42, 800_000));
+    const loaded = run.progress.map((p) => p.loaded);
+    expect(loaded).toEqual([...loaded].sort((a, b) => a - b));
+  });
+
+  it('G5 a retry within a run is never spliced from two versions either (in memory)', async () => {
+    // Version "a" (all 0x61) is cut after 400 bytes; the resource is then "b" (all 0x62), and the
+    // server answers the retry's Range with a 206 of "b" whatever its If-Range says.
+    const seen: Array<{ range?: string; ifRange?: string }> = [];
+    const versioned = createServer((req, res) => {
+      seen.push({ range: req.headers['range'], ifRange: req.headers['if-range'] as string | undefined });
+      if (seen.length === 1) {
+        res.writeHead(200, { ETag: '"a"', 'Content-Length': 1000 });
+        res.write(Buffer.alloc(400, 0x61));
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      const body = Buffer.alloc(1000, 0x62);
+      const m = /^bytes=(\d+)-$/.exec(req.headers['range'] ?? '');
+      if (!m) return void res.writeHead(200, { ETag: '"b"', 'Content-Length': 1000 }).end(body);
+      const from = Number(m[1]);
+      res.writeHead(206, { ETag: '"b"', 'Content-Range': `bytes ${from}-999/1000`, 'Content-Length': 1000 - from }).end(body.subarray(from));
+    });
+    await new Promise<void>((ready) => versioned.listen(0, '127.0.0.1', ready));
+    try {
+      const { port } = versioned.address() as AddressInfo;
+      const run = await runTransfer(download(`http://127.0.0.1:${port}/v`, { responseType: 'arraybuffer', retry: { count: 3, baseDelay: 10 } }));
+      expect(run.error).toBeUndefined();
+      expect(seen[1]).toEqual({ range: 'bytes=400-', ifRange: '"a"' });
+      expect(seen[2]!.range).toBeUndefined();
+      expect(Buffer.from(run.result!.data as ArrayBuffer).equals(Buffer.alloc(1000, 0x62))).toBe(true);
+    } finally {
+      await new Promise<void>((closed) => versioned.close(() => closed()));
+      versioned.closeAllConnections();
+    }
   });
 
   it('G5 a weak ETag is never used for If-Range: the download starts over', async () => {

@@ -273,9 +273,10 @@ export class TransferRun<R> {
       const userRange = Object.keys(headers).some((h) => h.toLowerCase() === 'range');
       if (sink.offset > 0 && (this.validator === undefined || userRange)) await sink.reset();
       const offset = sink.offset;
+      const ifRange = offset > 0 ? this.validator : undefined;
       if (offset > 0) {
         headers['Range'] = `bytes=${offset}-`;
-        headers['If-Range'] = this.validator!;
+        headers['If-Range'] = ifRange!;
       }
       // A resumable file holds the identity representation: its validator must be that one's.
       if (offset > 0 || (n.resume && fileSink)) {
@@ -349,11 +350,14 @@ export class TransferRun<R> {
         const length = declaredLength(response, hop.method);
         const encoding = response.headers['content-encoding']?.trim().toLowerCase();
         // The range must start where the file ends, reach the end of the representation, match
-        // the declared length, and be of the identity encoding: anything else is not appended.
+        // the declared length, be of the identity encoding, and carry the validator sent in
+        // `If-Range` (a server that ignores `If-Range` answers a changed resource with a 206 of
+        // the new version: S3, never splice two versions): anything else is not appended.
         const sound = range && range.start === offset && range.end !== undefined
           && (range.size === undefined || range.end === range.size - 1)
           && (length === undefined || length === range.end - range.start + 1)
-          && !response.decoded && (encoding === undefined || encoding === 'identity');
+          && !response.decoded && (encoding === undefined || encoding === 'identity')
+          && strongValidator(response.headers) === ifRange;
         if (status === 206 && !sound) {
           attempt.abort();
           await sink.reset();
