@@ -102,6 +102,55 @@ describe('G11 redirects', () => {
     expect(seen!['cookie']).toBeUndefined();
   });
 
+  it("G11 a cross-origin redirect sends none of the user's axios instance's default credentials", async () => {
+    const instance = axios.create({ headers: { Authorization: 'Bearer TOPSECRET-default', Cookie: 'sid=TOPSECRET-default' } });
+    const basic = axios.create({ auth: { username: 'user', password: 'TOPSECRET-basic' } });
+    for (const [key, client] of [['g11-defaults', instance], ['g11-basic', basic]] as const) {
+      const run = await runTransfer(download(server.url('/redirect', { to: server.cross.url('/headers', { key }) }), { axios: client, responseType: 'json' }));
+      expect(run.error).toBeUndefined();
+      const [seen] = headersSeenAt(key);
+      expect(seen!['authorization']).toBeUndefined();
+      expect(seen!['cookie']).toBeUndefined();
+    }
+    // On the first origin they are sent as the instance says.
+    const run = await runTransfer(download(server.url('/headers', { key: 'g11-defaults-home' }), { axios: instance }));
+    expect(run.error).toBeUndefined();
+    expect(headersSeenAt('g11-defaults-home')[0]!['authorization']).toBe('Bearer TOPSECRET-default');
+  });
+
+  it('G11 an interceptor that sets Authorization on every request does not send it past a cross-origin redirect', async () => {
+    const instance = axios.create();
+    instance.interceptors.request.use((config) => {
+      // Forced past anything set before (rewrite), and assigned directly.
+      config.headers.set('Authorization', 'Bearer TOPSECRET-interceptor', true);
+      (config.headers as unknown as Record<string, string>)['Cookie'] = 'sid=TOPSECRET-interceptor';
+      return config;
+    });
+    const run = await runTransfer(download(server.url('/redirect', { to: server.cross.url('/headers', { key: 'g11-interceptor' }) }), { axios: instance }));
+    expect(run.error).toBeUndefined();
+    const [seen] = headersSeenAt('g11-interceptor');
+    expect(seen!['authorization']).toBeUndefined();
+    expect(seen!['cookie']).toBeUndefined();
+    // Back on the first origin after leaving it, still none.
+    const back = await runTransfer(download(server.url('/redirect', { to: server.cross.url('/redirect', { to: server.url('/headers', { key: 'g11-interceptor-back' }) }) }), { axios: instance }));
+    expect(back.error).toBeUndefined();
+    expect(headersSeenAt('g11-interceptor-back')[0]!['authorization']).toBeUndefined();
+  });
+
+  it('G11 axios defaults set globally are not sent past a cross-origin redirect either', async () => {
+    axios.defaults.headers.common['Authorization'] = 'Bearer TOPSECRET-global';
+    try {
+      const run = await runTransfer(download(server.url('/redirect', { to: server.cross.url('/headers', { key: 'g11-global' }) })));
+      expect(run.error).toBeUndefined();
+      expect(headersSeenAt('g11-global')[0]!['authorization']).toBeUndefined();
+      const home = await runTransfer(download(server.url('/headers', { key: 'g11-global-home' })));
+      expect(home.error).toBeUndefined();
+      expect(headersSeenAt('g11-global-home')[0]!['authorization']).toBe('Bearer TOPSECRET-global');
+    } finally {
+      delete axios.defaults.headers.common['Authorization'];
+    }
+  });
+
   it('G11 a same-origin redirect keeps the credentials', async () => {
     const run = await runTransfer(download(server.url('/redirect', { to: '/headers?key=g11-same' }), { headers: credentials }));
     expect(run.error).toBeUndefined();

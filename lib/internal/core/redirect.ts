@@ -14,6 +14,8 @@ export interface Hop {
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly withBody: boolean;
+  /** True once the chain has left its first origin (and for every hop after, even one back on it). */
+  readonly crossOrigin?: boolean;
 }
 
 /**
@@ -40,5 +42,5 @@ export function nextHop(current: Hop, firstOrigin: string, status: number, locat
     if (toGet && BODY_HEADERS.has(lower)) continue;
     headers[name] = value;
   }
-  return { url: target.href, method: toGet ? 'GET' : current.method, headers, withBody: toGet ? false : current.withBody };
+  return { url: target.href, method: toGet ? 'GET' : current.method, headers, withBody: toGet ? false : current.withBody, crossOrigin: current.crossOrigin === true || leaves };
 }

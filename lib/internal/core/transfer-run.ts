@@ -302,6 +302,7 @@ export class TransferRun<R> {
           headers,
           body: opened,
           bodySize: uploadTotal,
+          crossOrigin: hop.crossOrigin === true,
           onUploadProgress: (loaded) => {
             watchdog.touch();
             if (loaded > 0) watchdog.connected();

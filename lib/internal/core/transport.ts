@@ -19,6 +19,13 @@ export interface TransportRequest {
   readonly body: OpenedBody | undefined;
   /** Body size in bytes when known (sent as Content-Length). */
   readonly bodySize: number | undefined;
+  /**
+   * True when a redirect has taken the transfer away from its first origin (G11): the transport
+   * then sends no credentials but those in `headers` — none of its own defaults (an axios
+   * instance's default `Authorization`, `Cookie` or `auth`), none an interceptor adds. Absent or
+   * false for the first hop.
+   */
+  readonly crossOrigin?: boolean;
   /** Aborts the exchange: the transport closes the connection and rejects (or ends the body) promptly. */
   readonly signal: AbortSignal;
   /** Cumulative bytes of the body handed to the network in this exchange. */

@@ -20,6 +20,9 @@ const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
   br: () => zlib.createBrotliDecompress(),
 };
 
+/** The credentials a client may add by default (G11); `Proxy-Authorization` stays: it is the proxy's. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie'] as const;
+
 function hasHeader(headers: Record<string, string>, name: string): boolean {
   return Object.keys(headers).some((h) => h.toLowerCase() === name);
 }
@@ -57,6 +60,11 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
         if (req.bodySize !== undefined && !hasHeader(headers, 'content-length')) headers['Content-Length'] = String(req.bodySize);
       }
       if (!hasHeader(headers, 'accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
+      // Past the first origin (G11): the hop's headers hold no credentials any more (the core
+      // dropped them); `false` keeps the client's defaults from adding them back, and the socket
+      // layer strips any an interceptor set (connect-aware.ts).
+      const crossOrigin = req.crossOrigin === true;
+      if (crossOrigin) for (const name of CREDENTIAL_HEADERS) if (!hasHeader(headers, name)) (headers as Record<string, string | false>)[name] = false;
       let response;
       try {
         const config: Record<string, unknown> = {
@@ -73,9 +81,10 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
           // `data` is then no longer the IncomingMessage whose `complete` and headers are read below.
           maxContentLength: -1,
           validateStatus: null,
-          transport: connectAwareTransport(req.onConnect, abort),
+          transport: connectAwareTransport(req.onConnect, abort, crossOrigin),
         };
         if (signal) config['signal'] = signal;
+        if (crossOrigin) config['auth'] = null;
         response = await client.request(config);
       } catch (error) {
         data?.destroy();

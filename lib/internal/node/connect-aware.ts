@@ -21,10 +21,12 @@ class ConnectAwareTransport {
   constructor(
     private readonly onConnect: () => void,
     private readonly abort: RunAbort | undefined,
+    private readonly crossOrigin: boolean,
   ) {}
 
   request(options: RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest {
     const { onConnect, abort } = this;
+    if (this.crossOrigin) stripCredentials(options);
     const secure = options.protocol === 'https:';
     const req = (secure ? https : http).request(options, callback);
     req.once('socket', (socket: Socket & { encrypted?: boolean; _secureEstablished?: boolean }) => {
@@ -42,6 +44,22 @@ class ConnectAwareTransport {
   }
 }
 
-export function connectAwareTransport(onConnect: () => void, abort?: RunAbort): { request(options: RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest } {
-  return new ConnectAwareTransport(onConnect, abort);
+/**
+ * A hop past the first origin (G11) goes out with no `Authorization`, no `Cookie` and no basic
+ * `auth`, whatever set them on the way down: the client's defaults, or an interceptor (which
+ * runs for every hop, as a redirect the client followed itself would not run it).
+ * `Proxy-Authorization` is left: set here, it is the configured proxy's, not the origin's.
+ */
+function stripCredentials(options: RequestOptions): void {
+  delete options.auth;
+  const headers = options.headers;
+  if (headers === undefined || Array.isArray(headers)) return;
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'authorization' || lower === 'cookie') delete (headers as Record<string, unknown>)[name];
+  }
+}
+
+export function connectAwareTransport(onConnect: () => void, abort?: RunAbort, crossOrigin = false): { request(options: RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest } {
+  return new ConnectAwareTransport(onConnect, abort, crossOrigin);
 }
