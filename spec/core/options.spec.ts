@@ -41,6 +41,9 @@ const badOptions: Array<[string, unknown, RegExp]> = [
   ['a signal that is not an AbortSignal', { signal: 'abort' }, /signal must be an AbortSignal/],
   ['a scheduler without schedule()', { scheduler: {} }, /scheduler must be an RxJS SchedulerLike/],
   ['a timer without schedule()', { timer: { now: () => 0 } }, /timer must be an RxJS SchedulerLike/],
+  ['a timer without now()', { timer: { schedule: () => ({ unsubscribe() {} }) }, timeout: 1000 }, /timer must be an RxJS SchedulerLike \(now\(\) and schedule\(\)\)/],
+  ['a signal-like object without addEventListener', { signal: { aborted: false } }, /signal must be an AbortSignal/],
+  ['a signal-like object whose aborted is not a boolean', { signal: { aborted: 'no', addEventListener() {}, removeEventListener() {} } }, /signal must be an AbortSignal/],
   ['an unknown responseType', { responseType: 'document' }, /responseType must be one of arraybuffer, uint8array, text, json, blob, got document/],
   ['an empty `to`', { to: '' }, /to must be a non-empty file path/],
   ['a `to` with NUL', { to: 'a\0b' }, /to must be a non-empty file path/],
@@ -117,6 +120,8 @@ describe('download() and upload() never throw (G8)', () => {
     ['a BodySource with a bad size', () => upload(URL_OK, { kind: 'source', size: -1, replayable: true, open: () => (async function* () {})() } as never)],
     ['options with a throwing getter', () => download(URL_OK, { get scheduler(): never { throw new Error('getter'); } } as never)],
     ['options as a throwing Proxy', () => download(URL_OK, new Proxy({}, { get() { throw new Error('proxy'); }, ownKeys() { throw new Error('keys'); } }) as never)],
+    ['a Proxy around a URL (whose methods throw on the proxy)', () => download(new Proxy(new URL(URL_OK), {}) as never)],
+    ['a signal whose addEventListener throws', () => download(URL_OK, { transport: new FakeTransport(), signal: { aborted: false, addEventListener() { throw new Error('listener refused'); }, removeEventListener() {} } as never })],
   ])('%s', async (_what, make) => {
     let transfer!: Observable<TransferEvent<unknown>>;
     expect(() => (transfer = make() as Observable<TransferEvent<unknown>>)).not.toThrow();
@@ -158,5 +163,18 @@ describe('download() and upload() never throw (G8)', () => {
   it('never puts credentials of the URL in the message', async () => {
     const message = await invalid(download('https://user:secret@a.test/x', { timeout: -1 }));
     expect(message).not.toMatch(/secret/);
+  });
+
+  it.each([
+    ['a password with a slash', 'http://user:se/cret@127.0.0.1/x'],
+    ['a password with a space', 'http://user:se cret@exa mple.com/x'],
+    ['a password with an @', 'http://user:se@cret@[::1/x'],
+  ])('never puts credentials of a URL that does not parse in the message or the error: %s', async (_what, url) => {
+    const recorder = record(download(url), undefined);
+    for (let i = 0; i < 5 && !recorder.ended(); i++) await settle();
+    const end = recorder.trace[0]!;
+    if (end.kind !== 'error' || !isTransferError(end.error)) throw new Error('expected an error');
+    expect(end.error.code).toBe('invalid');
+    expect(`${end.error.message} ${end.error.url} ${end.error.stack}`).not.toMatch(/cret/);
   });
 });

@@ -187,6 +187,18 @@ describe('G6 when the request may not go through rxtransfer\'s own socket layer'
     expect(await within(rec.closedEarly, 3_000, 'still open')).toBe(true);
   });
 
+  it('G6 a response interceptor that throws after the head: the transfer errors and the connection is closed', async () => {
+    const instance = axios.create();
+    instance.interceptors.response.use(() => {
+      throw new Error('rejected by the interceptor');
+    });
+    const requested = server.nextRequest('/bytes');
+    const run = await runTransfer(download(server.url('/bytes', { size: 50_000_000, chunk: 16_384, delay: 20 }), { axios: instance }));
+    expect((run.error as Error | undefined)?.message).toMatch(/rejected by the interceptor/);
+    const rec = await within(requested, 5_000, undefined);
+    expect(await within(rec!.closedEarly, 3_000, 'still open')).toBe(true);
+  });
+
   it('G6 a request interceptor on axios\' default instance: unsubscribe still closes the connection', async () => {
     const id = axios.interceptors.request.use(bypass as never);
     try {

@@ -88,6 +88,13 @@ describe('G4 ordered progress', () => {
     expect(sha256Hex(run.result!.data)).toBe(seededSha256Hex(4, 300_000));
   });
 
+  it('an empty body labelled gzip (Content-Length: 0) is an empty result, as axios and fetch give, not a network error', async () => {
+    const run = await runTransfer(downloadBytes({ size: 0, encoding: 'gzip' }, { responseType: 'text', retry: 0 }));
+    expect(run.error).toBeUndefined();
+    expect(run.result!.data).toBe('');
+    expect(run.result!.size).toBe(0);
+  });
+
   it('G4 gzip with the compressed Content-Length: never a percent above 100, never a false size error', async () => {
     const run = await runTransfer(downloadBytes({ size: 500_000, seed: 5, gzip: 1, length: 1, chunk: 4096 }, { progressInterval: 0 }));
     expect(run.error).toBeUndefined();

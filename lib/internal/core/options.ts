@@ -181,9 +181,9 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   if (!Number.isInteger(maxRedirects) || maxRedirects < 0) return `maxRedirects must be a whole number >= 0, got ${String(options.maxRedirects)}`;
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   if (!isMs(maxBytes)) return `maxBytes must be a number >= 0, got ${String(options.maxBytes)}`;
-  if (options.signal !== undefined && !(typeof options.signal === 'object' && options.signal !== null && 'aborted' in options.signal)) return 'signal must be an AbortSignal';
+  if (options.signal !== undefined && !isSignal(options.signal)) return 'signal must be an AbortSignal';
   if (options.scheduler !== undefined && typeof options.scheduler?.schedule !== 'function') return 'scheduler must be an RxJS SchedulerLike';
-  if (options.timer !== undefined && typeof options.timer?.schedule !== 'function') return 'timer must be an RxJS SchedulerLike';
+  if (options.timer !== undefined && (typeof options.timer?.schedule !== 'function' || typeof options.timer.now !== 'function')) return 'timer must be an RxJS SchedulerLike (now() and schedule())';
 
   const responseType = options.responseType ?? (kind === 'download' ? 'arraybuffer' : 'text');
   if (!RESPONSE_TYPES.includes(responseType)) return `responseType must be one of ${RESPONSE_TYPES.join(', ')}, got ${String(responseType)}`;
@@ -228,4 +228,11 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
     axios: options.axios,
     transport: options.transport,
   };
+}
+
+/** An `AbortSignal`, or anything shaped like one that the run can listen to. */
+function isSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown };
+  return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
 }

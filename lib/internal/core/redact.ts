@@ -13,8 +13,14 @@ const SECRET_PARAM = /token|sig|secret|passw|pwd|key|auth|credential|session|cod
  */
 export function redactUrl(url: string | URL | undefined, options: { secrets?: boolean } = {}): string {
   if (url === undefined) return '(no url)';
+  let text: string;
   try {
-    const u = new URL(String(url));
+    text = String(url);
+  } catch {
+    return '(a URL that cannot be read)';
+  }
+  try {
+    const u = new URL(text);
     if (u.username || u.password) {
       u.username = '';
       u.password = '';
@@ -26,9 +32,9 @@ export function redactUrl(url: string | URL | undefined, options: { secrets?: bo
     }
     return u.href;
   } catch {
-    const text = String(url);
-    // Not a URL: still strip anything that looks like userinfo, and cut it short.
-    return text.replace(/\/\/[^/@\s]*@/, '//').replace(/\?.*$/, options.secrets ? '?…' : '$&').slice(0, 200);
+    // Not a URL: still strip anything that could be userinfo — up to the last `@` before the
+    // query or fragment, whatever the password holds (`/`, spaces) — and cut it short.
+    return text.replace(/\/\/[^?#]*@/, '//').replace(/\?.*$/, options.secrets ? '?…' : '$&').slice(0, 200);
   }
 }
 

@@ -65,6 +65,40 @@ export class TransferRun<R> {
   start(): void {
     const { n } = this;
     const context = { url: n.url, method: n.method };
+    let setupFailure: TransferError | undefined;
+    try {
+      this.listen(context);
+    } catch (error) {
+      // A signal (or timer) that passed validation but throws when used: delivered like any
+      // invalid option, after subscribe() (G7, G8).
+      setupFailure = new TransferError('invalid', `signal or timer could not be used: ${error instanceof Error ? error.message : String(error)}`, { ...context, cause: error });
+    }
+    // Start on a microtask: nothing is delivered inside subscribe() (G7).
+    void Promise.resolve()
+      .then(() => {
+        if (setupFailure) throw setupFailure;
+        return this.run();
+      })
+      .then(
+        (result) => {
+          if (this.abort.aborted && this.abort.reason !== UNSUBSCRIBED) throw this.abort.reason;
+          this.reporter.flush();
+          this.finish();
+          this.subscriber.next({ type: 'done', result });
+          this.subscriber.complete();
+        },
+      )
+      .catch((error: unknown) => {
+        this.finish();
+        if (this.abort.reason === UNSUBSCRIBED) return;
+        const reason = this.abort.aborted ? this.abort.reason : error;
+        this.subscriber.error(toTransferError(reason, context));
+      });
+  }
+
+  /** The caller's signal, the total timeout and the grace period after an abort. */
+  private listen(context: { url: string; method: string }): void {
+    const { n } = this;
     if (n.signal) {
       if (n.signal.aborted) this.abort.abort(new CancelledError(context));
       else {
@@ -91,24 +125,6 @@ export class TransferRun<R> {
       this.cleanups.push(() => grace.unsubscribe());
     };
     this.cleanups.push(this.abort.onAbort(onRunAbort));
-    // Start on a microtask: nothing is delivered inside subscribe() (G7).
-    void Promise.resolve()
-      .then(() => this.run())
-      .then(
-        (result) => {
-          if (this.abort.aborted && this.abort.reason !== UNSUBSCRIBED) throw this.abort.reason;
-          this.reporter.flush();
-          this.finish();
-          this.subscriber.next({ type: 'done', result });
-          this.subscriber.complete();
-        },
-      )
-      .catch((error: unknown) => {
-        this.finish();
-        if (this.abort.reason === UNSUBSCRIBED) return;
-        const reason = this.abort.aborted ? this.abort.reason : error;
-        this.subscriber.error(toTransferError(reason, context));
-      });
   }
 
   unsubscribe(): void {
@@ -416,6 +432,18 @@ export class TransferRun<R> {
       const integrity = hasher ? await this.check(hasher, context) : undefined;
       watchdog.stop();
       return { type: 'done', result: await this.complete(hop, response, sink, loaded, integrity) };
+    } catch (error) {
+      // However the exchange failed — in the transport after the head (an axios response
+      // interceptor that throws), or here before the body was read (the sink, the digest) — its
+      // connection is closed now, not left open with an unread body (G6).
+      if (!attempt.aborted) {
+        try {
+          attempt.abort(error);
+        } catch {
+          // a listener's failure does not replace the exchange's error
+        }
+      }
+      throw error;
     } finally {
       watchdog.stop();
       stopFollowingRun();

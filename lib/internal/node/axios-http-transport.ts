@@ -94,7 +94,9 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       const raw = response.data;
       const responseHeaders = lowerCaseHeaders(response.headers);
       const encoding = responseHeaders['content-encoding']?.trim().toLowerCase();
-      const decoder = encoding && req.method !== 'HEAD' && response.status !== 204 && response.status !== 304 ? DECODERS[encoding] : undefined;
+      // No body to decode: HEAD, 204, 304, or an empty one (`Content-Length: 0` under gzip is no gzip stream at all).
+      const empty = req.method === 'HEAD' || response.status === 204 || response.status === 304 || responseHeaders['content-length']?.trim() === '0';
+      const decoder = encoding && !empty ? DECODERS[encoding] : undefined;
       let body: Readable = raw;
       if (decoder) {
         const stream = decoder() as unknown as Readable;
