@@ -148,6 +148,40 @@ describe('toEap', () => {
     expect(() => toEap({ get: () => hung.transfer }, { timeout: -1 })).toThrow(TypeError);
   });
 
+  it('E5 a timeout longer than a platform timer keeps (2^31 ms, 24.8 days) does not fire at once', async () => {
+    const hung = manual<string>();
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+    const component = toEap({ get: () => hung.transfer }, { timeout: thirtyDays });
+    const completed: unknown[] = [];
+    component.on('getCompleted', (e) => completed.push(e.error));
+    const warnings: unknown[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      component.getAsync('t');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(completed).toEqual([]);
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+      component.cancelAsync('t');
+      await settleTasks(2);
+      expect(completed).toHaveLength(1);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('E6 a pending userState that cannot be turned into text is still refused with InvalidOperationError', () => {
+    const hung = manual<string>();
+    const component = toEap({ get: () => hung.transfer });
+    const token = Object.create(null) as object;
+    component.getAsync(token);
+    let refusal: unknown;
+    try { component.getAsync(token); } catch (e) { refusal = e; }
+    expect(isInvalidOperationError(refusal)).toBe(true);
+    expect((refusal as Error).message).toMatch(/\(object\) belongs to an operation still pending/);
+    component.cancelAsync(token);
+  });
+
   it('E6 Completed and ProgressChanged carry the userState; a pending userState cannot be reused', async () => {
     const a = manual<string>();
     const b = manual<string>();

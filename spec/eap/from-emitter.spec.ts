@@ -108,4 +108,27 @@ describe('fromEmitter', () => {
     const rejected = await lastValueFrom(fromEmitter(() => new EventEmitter(), { start: () => Promise.reject(new Error('no start')), end: { event: 'end', result: () => 1 } })).catch((e: unknown) => e);
     expect((rejected as Error).message).toContain('no start');
   });
+
+  it('E12 G6 a progress reader that throws ends the transfer and stops the component, which sends nothing more', async () => {
+    let stops = 0;
+    let ticks = 0;
+    let component: (EventEmitter & { timer?: NodeJS.Timeout }) | undefined;
+    try {
+      const error = await lastValueFrom(
+        fromEmitter(() => (component = new EventEmitter()), {
+          start: (c: EventEmitter & { timer?: NodeJS.Timeout }) => void (c.timer = setInterval(() => { ticks++; c.emit('progress', {}); }, 2)),
+          stop: (c: EventEmitter & { timer?: NodeJS.Timeout }) => { stops++; clearInterval(c.timer); },
+          progress: { event: 'progress', read: () => { throw new Error('bad read'); } },
+          end: { event: 'end', result: () => 1 },
+        }),
+      ).catch((e: unknown) => e);
+      expect((error as Error).message).toContain('bad read');
+      expect(stops).toBe(1);
+      const atError = ticks;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(ticks).toBe(atError);
+    } finally {
+      clearInterval(component?.timer); // bounded even when the adapter does not stop it
+    }
+  });
 });

@@ -87,7 +87,10 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
             const next = progress.update(direction, read(...args));
             if (next) subscriber.next(next);
           } catch (error) {
+            // The adapter failed, not the component, which is still running: stopped as an
+            // unsubscribe would stop it, so that it does not go on after the Observable has ended.
             fail(error);
+            stop();
           }
         });
       }
@@ -115,14 +118,17 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
     } catch (error) {
       fail(error);
     }
-    return () => {
-      if (ended || !component) return;
-      end();
+    function stop(): void {
       try {
-        if (options.stop) settle(options.stop(component), reportUnhandledError);
+        if (options.stop && component) settle(options.stop(component), reportUnhandledError);
       } catch (error) {
         reportUnhandledError(error);
       }
+    }
+    return () => {
+      if (ended || !component) return;
+      end();
+      stop();
     };
   });
 }

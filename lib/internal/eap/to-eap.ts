@@ -2,6 +2,7 @@ import { asyncScheduler, isObservable, type Observable, type SchedulerLike, type
 import { reportUnhandledError } from '../context/report-error.js';
 import { TimeoutError } from '../core/errors/timeout-error.js';
 import { TransferError } from '../core/errors/transfer-error.js';
+import { scheduleAfter } from '../core/schedule-after.js';
 import type { TransferEvent, TransferProgress } from '../core/events.js';
 import { AsyncCompletedEventArgs } from './async-completed-event-args.js';
 import { AsyncOperationManager, type AsyncOperation } from './async-operation.js';
@@ -132,7 +133,7 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
       throw new InvalidOperationError(`${name}Async: this component runs one operation at a time and one is in progress (see isBusy).`);
     }
     if (!this.#single && userState !== undefined && this.#pending.some((p) => Object.is(p.userState, userState))) {
-      throw new InvalidOperationError(`${name}Async: the userState ${String(userState)} belongs to an operation still pending; each one needs its own.`);
+      throw new InvalidOperationError(`${name}Async: the userState ${describe(userState)} belongs to an operation still pending; each one needs its own.`);
     }
     const operation = AsyncOperationManager.createOperation(userState);
     const record: PendingOperation = { name, userState, operation, settled: false, subscription: undefined, timer: undefined };
@@ -144,7 +145,8 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
   #run(record: PendingOperation, factory: TransferFactory, args: unknown[]): void {
     const ms = this.#timeout;
     if (ms !== undefined) {
-      record.timer = this.#scheduler.schedule(() => this.#settle(record, { kind: 'error', error: new TimeoutError('total', ms) }), ms);
+      // Through scheduleAfter: a timeout past 2^31 - 1 ms (24.8 days) waits, rather than firing at once.
+      record.timer = scheduleAfter(this.#scheduler, () => this.#settle(record, { kind: 'error', error: new TimeoutError('total', ms) }), ms);
     }
     try {
       const transfer: unknown = factory(...args);
@@ -205,5 +207,14 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
       finish(); // the context refused the post: do not leave the operation pending forever
       reportUnhandledError(error);
     }
+  }
+}
+
+/** A userState for a message: its text when it has one that can be read, else its type. */
+function describe(userState: unknown): string {
+  try {
+    return String(userState).slice(0, 100);
+  } catch {
+    return `(${typeof userState})`;
   }
 }
