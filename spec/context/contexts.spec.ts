@@ -219,6 +219,26 @@ describe('synchronization contexts', () => {
     expect(log).toEqual(['now@0:true', 'tick0@10', 'tick1@20', 'tick2@30', 'late@50']);
   });
 
+  it('C4 periodic work keeps its period on a context that delivers late (no drift by the delivery delay)', () => {
+    const timer = new VirtualTimeScheduler();
+    // Every post runs 16 ms later, as an animation frame would.
+    const frames = animationFrameContext({ requestAnimationFrame: (cb: (t: number) => void) => void timer.schedule(() => cb(timer.now()), 16) });
+    const scheduler = contextScheduler(frames, { timer });
+    const ticks: number[] = [];
+    interval(50, scheduler).pipe(take(6)).subscribe(() => ticks.push(scheduler.now()));
+    timer.flush();
+    expect(ticks).toEqual([66, 116, 166, 216, 266, 316]);
+  });
+
+  it('C4 a delay longer than a platform timer keeps (2^31 ms) does not run at once', async () => {
+    const scheduler = contextScheduler(immediateContext());
+    const ran: number[] = [];
+    const sub = scheduler.schedule(() => ran.push(1), 30 * 24 * 3600 * 1000);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(ran).toEqual([]);
+    sub.unsubscribe();
+  });
+
   it('C4 schedulerContext(contextScheduler(c)) behaves as c', async () => {
     const c = microtaskContext();
     expect(schedulerContext(contextScheduler(c))).toBe(c);

@@ -1,5 +1,6 @@
 import { Subscription, asyncScheduler, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import type { SynchronizationContext } from './synchronization-context.js';
+import { scheduleAfter } from '../core/schedule-after.js';
 
 const MARK = Symbol.for('rxtransfer.ContextScheduler');
 
@@ -50,6 +51,8 @@ export class ContextScheduler implements SchedulerLike {
 class ContextAction<T> extends Subscription implements SchedulerAction<T> {
   private generation = 0;
   private timerSubscription: Subscription | undefined;
+  /** While the work runs: the time it was due (its timer fired, or it was posted). */
+  private runningDueAt: number | undefined;
 
   constructor(
     private readonly context: SynchronizationContext,
@@ -68,12 +71,25 @@ class ContextAction<T> extends Subscription implements SchedulerAction<T> {
     const generation = ++this.generation;
     this.timerSubscription?.unsubscribe();
     this.timerSubscription = undefined;
+    // Rescheduled from inside its own work (`interval`, any periodic work): the delay counts
+    // from when this run was due, not from when the context got round to running it, so a
+    // period does not drift by the context's delivery delay (an animation frame: ~16 ms a tick).
+    const now = this.timer.now();
+    const wait = this.runningDueAt === undefined ? delay : Math.max(0, this.runningDueAt + delay - now);
+    const dueAt = now + wait;
     const deliver = (): void =>
       this.context.post(() => {
-        if (!this.closed && generation === this.generation) this.work.call(this, state);
+        if (this.closed || generation !== this.generation) return;
+        this.runningDueAt = dueAt;
+        try {
+          this.work.call(this, state);
+        } finally {
+          this.runningDueAt = undefined;
+        }
       });
-    if (delay > 0) {
-      this.timerSubscription = this.context.runOutside(() => this.timer.schedule(deliver, delay));
+    if (wait > 0) {
+      // Through scheduleAfter: a delay past 2^31 - 1 ms waits rather than firing at once.
+      this.timerSubscription = this.context.runOutside(() => scheduleAfter(this.timer, deliver, wait));
     } else {
       deliver();
     }
