@@ -55,7 +55,7 @@ export async function runDemo(flags: DemoFlags, streams: CliStreams): Promise<nu
 async function runTour(streams: CliStreams): Promise<number> {
   const out = streams.stdout;
   const started = Date.now();
-  const interrupt = listenForInterrupt();
+  const interrupt = listenForInterrupt(streams.stdout);
   const safety = new AbortController();
   const safetyTimer = setTimeout(() => safety.abort(), DEMO_SAFETY_MS);
   const signal = AbortSignal.any([interrupt.signal, safety.signal]);

@@ -45,7 +45,7 @@ export async function runDemoWeb(flags: DemoWebFlags, streams: CliStreams): Prom
     printError(streams, error);
     return exitCodeFor(error);
   }
-  const interrupt = listenForInterrupt();
+  const interrupt = listenForInterrupt(streams.stdout);
   try {
     const url = `${server.origin}/`;
     streams.stdout.write(`rxtransfer demo: the browser demo is at ${url}\n`);

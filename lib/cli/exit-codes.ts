@@ -16,6 +16,8 @@ export const ExitCode = {
   interrupted: 130,
   /** SIGTERM (128 + 15). */
   terminated: 143,
+  /** stdout closed by its reader (`--json | head`): what a shell reports for SIGPIPE (128 + 13). */
+  brokenPipe: 141,
 } as const;
 
 /** Codes of the errors the command line itself raises, beside the library's `TransferErrorCode`s. */

@@ -58,7 +58,7 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
     if (!plan.nameLater && !replace) await refuseExisting(plan.path);
     if (!plan.nameLater) view = new TransferView(mode, streams, shortPath(plan.path));
 
-    interrupt = listenForInterrupt();
+    interrupt = listenForInterrupt(streams.stdout);
     const options: DownloadOptions & { to: string } = {
       to: plan.path,
       resume: flags.resume ?? false,

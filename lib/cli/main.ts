@@ -4,6 +4,9 @@
  */
 import { ExitCode } from './exit-codes.js';
 import { runCli } from './program.js';
+import { tolerateClosedStdout } from './interrupt.js';
+
+tolerateClosedStdout(process.stdout);
 
 let finished = false;
 // If the event loop empties while a command is still pending, something below lost its end:

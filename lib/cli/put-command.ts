@@ -42,7 +42,7 @@ export async function runPut(file: string, rawUrl: string, flags: PutFlags, stre
       throw new CliError('usage', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     }
 
-    interrupt = listenForInterrupt();
+    interrupt = listenForInterrupt(streams.stdout);
     const started = Date.now();
     view.start();
     const result = await runTransfer(

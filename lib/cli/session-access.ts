@@ -59,9 +59,15 @@ const inertTransfer = (_url: unknown, options?: { signal?: AbortSignal }) =>
     return () => signal.removeEventListener('abort', end);
   });
 
-const adminApi = createSessionApi(
-  nodeSessionPlatform({ download: inertTransfer as unknown as DownloadFunction, upload: inertTransfer as unknown as UploadFunction }),
-);
+// The inert transfers replace the platform's own download and upload, not only the functions
+// under them: the platform's upload reads its source file first, and a queued upload whose file
+// is missing at that moment would end as failed although nothing was to run.
+const adminPlatform = nodeSessionPlatform({ download: inertTransfer as unknown as DownloadFunction, upload: inertTransfer as unknown as UploadFunction });
+const adminApi = createSessionApi({
+  ...adminPlatform,
+  download: inertTransfer as unknown as typeof adminPlatform.download,
+  upload: inertTransfer as unknown as typeof adminPlatform.upload,
+});
 
 /** Opens the session as its owner, to run its tasks. Rejects with `SessionLockedError`. */
 export function openOwner(options: SessionOptions): Promise<TransferSession> {

@@ -11,6 +11,7 @@ import { noSession, openOwner, sessionExists, sessionPaths, withoutCredentials }
 import { lockedError, type SessionCommonFlags } from './session-errors.js';
 import { sizeAndRate, TaskBars, taskLabel } from './session-display.js';
 import { printableHeaders } from './get-command.js';
+import { printable } from './format.js';
 
 /** The options of `run`, as commander parses them. */
 export interface SessionRunFlags extends SessionCommonFlags {
@@ -33,7 +34,7 @@ export async function runSessionRun(id: string, flags: SessionRunFlags, streams:
   if (flags.idleTimeout !== undefined) timeout.idle = flags.idleTimeout;
   if (flags.connectTimeout !== undefined) timeout.connect = flags.connectTimeout;
 
-  const interrupt = listenForInterrupt();
+  const interrupt = listenForInterrupt(streams.stdout);
   let session: TransferSession;
   try {
     session = await openOwner({
@@ -151,6 +152,8 @@ class RunReport {
     } else {
       line = `[${c.taskId}] cancelled${when}`;
     }
+    // Task ids, file names and server messages are other people's text: no escape codes on stderr.
+    line = printable(line);
     if (this.mode === 'json') {
       if (earlier) {
         if (c.state === 'completed' && c.result) writeJsonLine(this.streams, { type: 'done', taskId: c.taskId, result: jsonResult(c.result) });

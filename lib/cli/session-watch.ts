@@ -33,7 +33,7 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
   const mode = outputMode(flags, streams);
   const paths = sessionPaths(id, flags.dir);
   if (!(await sessionExists(paths))) throw noSession(id, paths);
-  const interrupt = listenForInterrupt();
+  const interrupt = listenForInterrupt(streams.stdout);
   const bars = new TaskBars(mode, streams);
   const seen = new Map<string, TaskView>();
   let firstFailure: number | undefined;
@@ -77,7 +77,7 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
           } else bars.finish(view.id, view.state === 'failed' ? `rxtransfer: ${line}` : line);
         } else if (UNFINISHED.has(view.state) && (view.state === 'running' || view.bytes > 0)) {
           if (mode === 'bar') bars.update(view.id, printable(view.to !== undefined ? shortPath(view.to) : view.id), progressOf(view, rates.get(view.id)));
-          else if (mode === 'plain' && before?.state !== view.state && view.state === 'running') say(`[${view.id}] running: ${progressText(view)}`);
+          else if (mode === 'plain' && before?.state !== view.state && view.state === 'running') say(printable(`[${view.id}] running: ${progressText(view)}`));
         }
       }
       polledAt = now;
@@ -107,9 +107,9 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
 }
 
 function endLine(view: TaskView): string {
-  if (view.state === 'completed') return `[${view.id}] saved ${view.to !== undefined ? shortPath(view.to) : view.url} (${progressText(view).trim()})`;
-  if (view.state === 'failed') return `[${view.id}] failed: ${view.error?.message ?? 'unknown error'}`;
-  return `[${view.id}] ${view.state}`;
+  if (view.state === 'completed') return printable(`[${view.id}] saved ${view.to !== undefined ? shortPath(view.to) : view.url} (${progressText(view).trim()})`);
+  if (view.state === 'failed') return printable(`[${view.id}] failed: ${view.error?.message ?? 'unknown error'}`);
+  return printable(`[${view.id}] ${view.state}`);
 }
 
 /** A progress event for the bar, from what the disk shows. */

@@ -49,6 +49,24 @@ describe('rxtransfer get: Ctrl-C then --resume', () => {
     expect(readdirSync(cwd)).toEqual(['big.bin']);
   });
 
+  it('`--json | head`: stdout closed by its reader ends the run quietly (exit 141, one line on stderr, partial kept, lock released)', async () => {
+    const cwd = freshDir();
+    const run = startCli(['get', fixture.server.url(SLOW), '--json', '-o', 'piped.bin'], { cwd });
+    await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) >= 64 * 1024));
+    run.child.stdout!.destroy(); // the reader goes away, as `head -2` does
+    const ended = await run.exited;
+    expect(ended.code).toBe(141);
+    expect(ended.stderr).not.toMatch(/Unhandled|EPIPE|\n\s+at /);
+    expect(ended.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(cwd, 'piped.bin'))).toBe(false);
+    expect(statSync(join(cwd, 'piped.bin.partial')).size).toBeGreaterThan(0);
+    expect(existsSync(join(cwd, 'piped.bin.partial.lock'))).toBe(false);
+    // and --resume continues it
+    const resumed = await runCli(['get', fixture.server.url(SLOW), '-o', 'piped.bin', '--resume'], { cwd });
+    expect(resumed.code).toBe(0);
+    expect(sha256(readFileSync(join(cwd, 'piped.bin')))).toBe(sha256(bodyBytes(SIZE)));
+  });
+
   it('without --resume the next run starts over (and still ends right)', async () => {
     const cwd = freshDir();
     expect((await interruptMidway(['-o', 'again.bin'], cwd)).code).toBe(130);

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { TransferSession } from 'rxtransfer';
 import { join } from 'node:path';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { bodyBytes, sha256 } from '../helpers/cli-server.js';
@@ -82,6 +83,54 @@ describe('rxtransfer session: add, then run in another process', () => {
     const table = await s.run(['list']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^session "table": 1 task\nID +STATE +PROGRESS +FILE\nfirst +queued +- +t\.bin\n$/);
+  });
+});
+
+describe('rxtransfer session add: what it leaves alone, what it refuses', () => {
+  it('a malformed --integrity is a usage error (exit 2) and nothing is stored', async () => {
+    const s = sessionCli('sri', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/k.bin?size=10'), '-o', 'k.bin', '--id', 'ok'])).code).toBe(0);
+    const bogus = await s.run(['add', fixture.server.url('/data/y.bin?size=10'), '-o', 'y.bin', '--integrity', 'bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/^rxtransfer: integrity "bogus" is not/);
+    expect((await s.list()).map((t) => t['id'])).toEqual(['ok']);
+  });
+
+  it('add (and cancel) leave a queued upload whose source file is missing right now queued', async () => {
+    const s = sessionCli('uploads', freshDir);
+    const source = join(s.cwd, 'to-send.bin');
+    writeFileSync(source, bodyBytes(1000));
+    // Stored by the library: one slot, taken by a download that never ends, so the upload waits.
+    const session = await TransferSession.open({ id: 'uploads', directory: s.dir, maxConcurrent: 1 });
+    await session.download(fixture.server.url('/stall?size=1000&after=10'), { to: join(s.cwd, 'stalled.bin'), id: 'stalled' });
+    await session.upload(fixture.server.url('/upload'), source, { id: 'up', method: 'PUT' });
+    await session.close();
+    rmSync(source);
+    expect((await s.run(['add', fixture.server.url('/data/n.bin?size=10'), '-o', 'n.bin', '--id', 'n'])).code).toBe(0);
+    expect((await s.run(['cancel', 'n'])).code).toBe(0);
+    const up = (await s.list()).find((t) => t['id'] === 'up');
+    expect(up).toMatchObject({ state: 'queued' });
+    expect(fixture.server.requests.filter((r) => r.url.startsWith('/upload')).length).toBe(0);
+  });
+
+  it('several adds started at once all land (each waits for the others, briefly)', async () => {
+    const s = sessionCli('many', freshDir);
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const runs = await Promise.all(ids.map((id) => s.run(['add', fixture.server.url(`/data/${id}.bin?size=10`), '-o', `${id}.bin`, '--id', id])));
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual(ids.map(() => [0, '']));
+    expect((await s.list()).map((t) => t['id']).sort()).toEqual(ids);
+  });
+
+  it('run -q prints failure lines without the control characters of task ids or file names', async () => {
+    const s = sessionCli('esc', freshDir);
+    const name = 'x\u001b[2K\rrxtransfer: all good';
+    expect((await s.run(['add', fixture.server.url('/data/e.bin?size=10'), '-o', name, '--id', 'id\u001b[31m'])).code).toBe(0);
+    writeFileSync(join(s.cwd, name), 'appeared after add');
+    const run = await s.run(['run', '-q']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/exists \(overwrite is false\)/);
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    expect(run.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
   });
 });
 

@@ -540,6 +540,9 @@ describe('TransferSession', () => {
     await expect(session.download('ftp://x/y', { to: 'a' })).rejects.toThrow(/unsupported scheme/);
     await expect(session.download('http://127.0.0.1/y')).rejects.toThrow(/needs `to`/);
     await expect(session.download('http://127.0.0.1/y', { to: 'a', overwrite: 'no' as never })).rejects.toThrow(/overwrite must be a boolean/);
+    await expect(session.download('http://127.0.0.1/y', { to: 'a', integrity: 'bogus' })).rejects.toThrow(/integrity "bogus" is not/);
+    await expect(session.download('http://127.0.0.1/y', { to: 'a', integrity: 42 as never })).rejects.toThrow(/integrity must be a string/);
+    expect(session.tasks()).toEqual([]);
     await expect(session.ack('nope')).rejects.toThrow(/no task/);
   });
 

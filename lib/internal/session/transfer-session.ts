@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, ReplaySubject, Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import type { DownloadResult, TransferEvent, UploadResult } from '../core/events.js';
 import { isHttpStatusError } from '../core/errors/http-status-error.js';
+import { parseIntegrity } from '../core/integrity.js';
 import type { SessionStoreHandle } from './session-store.js';
 import { isFinal, type SessionEvent, type TaskCompletion, type TaskFailure, type TaskRecord, type TaskResult, type TaskState } from './session-task.js';
 import { ChallengeGate } from './challenge-gate.js';
@@ -281,7 +282,7 @@ export class SessionCore implements TransferSession {
     return this.view(this.records.get(id) ?? task);
   }
 
-  private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string>; overwrite?: boolean }): string | undefined {
+  private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string>; overwrite?: boolean; integrity?: string }): string | undefined {
     let url: URL;
     try {
       url = new URL(spec.url);
@@ -292,6 +293,11 @@ export class SessionCore implements TransferSession {
     if (spec.id !== undefined && (typeof spec.id !== 'string' || spec.id.length === 0 || spec.id.length > 200)) return 'task id must be a string of 1 to 200 characters';
     if (spec.priority !== undefined && !Number.isFinite(spec.priority)) return 'priority must be a finite number';
     if (spec.overwrite !== undefined && typeof spec.overwrite !== 'boolean') return 'overwrite must be a boolean';
+    // Refused when added, not stored to fail each time the task runs.
+    if (spec.integrity !== undefined) {
+      const parsed = typeof spec.integrity === 'string' ? parseIntegrity(spec.integrity) : 'integrity must be a string';
+      if (typeof parsed === 'string') return parsed;
+    }
     return undefined;
   }
 
