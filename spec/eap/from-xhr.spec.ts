@@ -36,6 +36,16 @@ describe('fromXhr (fake XMLHttpRequest)', () => {
     expect(xhr.listenerCount() + xhr.upload.listenerCount()).toBe(0);
   });
 
+  it('E12 without a body, nothing listens on xhr.upload (the XHR standard preflights a cross-origin request that has upload listeners)', () => {
+    const xhr = new FakeXhr();
+    const r = run(xhr);
+    expect(xhr.sent).toEqual([null]);
+    expect(xhr.upload.listenerCount()).toBe(0);
+    expect(xhr.listenerCount()).toBeGreaterThan(0);
+    xhr.respond(200, 'ok');
+    expect(r.completed).toBe(true);
+  });
+
   it('E12 HTTP >= 400, network error, timeout and foreign abort become TransferErrors', () => {
     const cases: [(x: FakeXhr) => void, (e: unknown) => boolean][] = [
       [(x) => x.respond(503, 'try later'), (e) => isHttpStatusError(e) && e.status === 503 && e.body === 'try later'],

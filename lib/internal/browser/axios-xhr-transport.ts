@@ -64,7 +64,9 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
             transformResponse: [(d: unknown) => d],
             validateStatus: null,
             signal: req.signal,
-            onUploadProgress: (e: { loaded: number }) => req.onUploadProgress(e.loaded),
+            // Only with a body: a listener on `xhr.upload` makes any cross-origin request
+            // "non-simple" (Fetch §4.1), so a plain GET would cost a CORS preflight.
+            onUploadProgress: req.body ? (e: { loaded: number }) => req.onUploadProgress(e.loaded) : undefined,
             onDownloadProgress: (e: { loaded: number; event?: { target?: XMLHttpRequest } }) => {
               const xhr = e.event?.target;
               if (!head && xhr && xhr.readyState >= 2) {

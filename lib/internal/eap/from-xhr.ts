@@ -112,7 +112,9 @@ export function fromXhr<T = unknown>(open: () => XhrLike, options: FromXhrOption
     };
     try {
       const request = (xhr = open());
-      if (request.upload) {
+      // Upload listeners only for a body to send: any listener on `xhr.upload` makes a
+      // cross-origin request non-simple (Fetch §4.1), so a plain GET would need a CORS preflight.
+      if (request.upload && options.body !== undefined && options.body !== null) {
         const upload = request.upload;
         on(upload, 'progress', (e) => report('upload', e));
         on(upload, 'load', (e) => report('upload', e));

@@ -196,6 +196,16 @@ describe('rxtransfer in headless Chromium', () => {
     expect(report.redelivered).toBe(0);
   });
 
+  it('a GET to another origin goes out as a simple request: no CORS preflight (no listener on xhr.upload without a body)', async () => {
+    const size = 100_000;
+    const report = await run('crossOriginGet', { origin: server.crossOrigin, size });
+    expect(report.download).toMatchObject({ violations: [], byteLength: size, patternOk: true });
+    expect(report.fromXhr).toMatchObject({ violations: [], byteLength: size, patternOk: true });
+    expect(report.uploadListeners).toBe(0);
+    const cross = server.log.filter((line) => line.startsWith('cross '));
+    expect(cross).toEqual(['cross GET /bytes', 'cross GET /bytes']);
+  });
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

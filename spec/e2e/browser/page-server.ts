@@ -40,6 +40,8 @@ export interface DripRecord {
 
 export interface PageServer {
   readonly origin: string;
+  /** The same routes on another port: another origin for the page, CORS allowed, requests logged as `cross METHOD path`. */
+  readonly crossOrigin: string;
   readonly uploads: Map<string, UploadRecord>;
   readonly drips: Map<string, DripRecord>;
   /** Requests seen, `METHOD path`. */
@@ -152,9 +154,17 @@ export async function startPageServer(bundle: () => Promise<string>): Promise<Pa
   const log: string[] = [];
   let script: Promise<string> | undefined;
 
-  const server: Server = createServer((req, res) => {
+  const handle = (cross: boolean) => (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    log.push(`${req.method} ${path}`);
+    log.push(`${cross ? 'cross ' : ''}${req.method} ${path}`);
+    if (cross) {
+      // Any page may read it; a preflight is answered (and logged) so that a test can tell one happened.
+      res.setHeader('access-control-allow-origin', '*');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { 'access-control-allow-methods': 'GET, POST, PUT', 'access-control-allow-headers': '*', 'access-control-max-age': '0' }).end();
+        return;
+      }
+    }
     const fail = (error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(String(error));
@@ -180,22 +190,30 @@ export async function startPageServer(bundle: () => Promise<string>): Promise<Pa
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`no route for ${req.method} ${path}`);
     }
-  });
+  };
+  const server: Server = createServer(handle(false));
+  const crossServer: Server = createServer(handle(true));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listen = (s: Server) =>
+    new Promise<number>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port));
+    });
+  const port = await listen(server);
+  const crossPort = await listen(crossServer);
+  const closeOne = (s: Server) =>
+    new Promise<void>((resolve) => {
+      s.closeAllConnections();
+      s.close(() => resolve());
+    });
   return {
     origin: `http://127.0.0.1:${port}`,
+    crossOrigin: `http://127.0.0.1:${crossPort}`,
     uploads,
     drips,
     log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      await Promise.all([closeOne(server), closeOne(crossServer)]);
+    },
   };
 }

@@ -68,6 +68,15 @@ export interface Scenarios {
   fromXhr(args: { id: string; size: number; delay: number; downloadSize: number }): Promise<FromXhrReport>;
   unsubscribe(args: { id: string }): Promise<UnsubscribeReport>;
   session(args: { id: string; size: number }): Promise<SessionReport>;
+  crossOriginGet(args: { origin: string; size: number }): Promise<CrossOriginReport>;
+}
+
+/** Plain GETs to another origin (CORS), which must go out as simple requests (no preflight). */
+export interface CrossOriginReport {
+  download: { violations: string[]; byteLength?: number; patternOk?: boolean; error?: string };
+  fromXhr: { violations: string[]; byteLength?: number; patternOk?: boolean; error?: string };
+  /** Listeners added to any `xhr.upload` during the two GETs (the XHR standard preflights a cross-origin request that has some). */
+  uploadListeners: number;
 }
 
 export interface SessionReport {
@@ -386,7 +395,53 @@ async function sessionScenario(args: { id: string; size: number }): Promise<Sess
   return report;
 }
 
+async function crossOriginGetScenario(args: { origin: string; size: number }): Promise<CrossOriginReport> {
+  const r = row('GET from another origin, no preflight');
+  const summary = (trace: readonly Notification<{ data?: unknown }>[]) => {
+    const done = doneOf(trace);
+    const data = done?.data;
+    const out: CrossOriginReport['download'] = { violations: grammarViolations(trace) };
+    if (data instanceof ArrayBuffer) {
+      out.byteLength = data.byteLength;
+      out.patternOk = isPattern(new Uint8Array(data));
+    }
+    const end = trace.at(-1);
+    if (end?.kind === 'error') out.error = String((end.error as Error)?.message ?? end.error);
+    return out;
+  };
+  const url = `${args.origin}/bytes?size=${args.size}`;
+  // Counted, not prevented: Chromium itself preflights only requests with a body, so the
+  // listeners are what tells whether a stricter browser would.
+  let uploadListeners = 0;
+  const add = XMLHttpRequestUpload.prototype.addEventListener;
+  XMLHttpRequestUpload.prototype.addEventListener = function (this: XMLHttpRequestUpload, ...rest: Parameters<typeof add>) {
+    uploadListeners += 1;
+    return add.apply(this, rest);
+  } as typeof add;
+  try {
+    const viaDownload = await within(recordTransfer(download(url, { responseType: 'arraybuffer' })).ended, 20_000, 'cross-origin download');
+    const viaXhr = await within(
+      recordTransfer(
+        fromXhr<ArrayBuffer>(() => {
+          const xhr = new XMLHttpRequest();
+          xhr.open('GET', url);
+          xhr.responseType = 'arraybuffer';
+          return xhr;
+        }, { url }),
+      ).ended,
+      20_000,
+      'cross-origin fromXhr',
+    );
+    const report: CrossOriginReport = { download: summary(viaDownload), fromXhr: summary(viaXhr), uploadListeners };
+    r.end(report.download.patternOk === true && report.fromXhr.patternOk === true && uploadListeners === 0, `download ${report.download.byteLength ?? '?'} B, fromXhr ${report.fromXhr.byteLength ?? '?'} B, ${uploadListeners} upload listeners`);
+    return report;
+  } finally {
+    XMLHttpRequestUpload.prototype.addEventListener = add;
+  }
+}
+
 window.scenarios = {
+  crossOriginGet: crossOriginGetScenario,
   download: downloadScenario,
   upload: uploadScenario,
   fake: fakeScenario,
