@@ -18,7 +18,7 @@ export type { UploadBody, BodySource } from './internal/core/body.js';
 export type { ResponseType, ResponseTypeMap, BodySink } from './internal/core/sink.js';
 export type { Transport, TransportRequest, TransportResponse, OpenedBody } from './internal/core/transport.js';
 export type { Platform, FileSink, FileSinkOptions } from './internal/core/platform.js';
-export type { DigestAlgorithm, Hasher } from './internal/core/integrity.js';
+export type { DigestAlgorithm, Hasher, HasherFactory } from './internal/core/integrity.js';
 export { createTransferApi, type DownloadFunction, type UploadFunction } from './internal/core/api.js';
 export { enforceGrammar } from './internal/core/grammar.js';
 export { resultOf } from './internal/core/result-of.js';
@@ -63,6 +63,7 @@ export * from './internal/eap/index.js';
 // --- Background sessions (issue 4) ---
 export * from './internal/session/index.js';
 export { indexedDbSessionStore } from './internal/browser/session-idb-store.js';
+export type { IndexedDbLike } from './internal/browser/session-idb-store.js';
 /**
  * Background sessions: named, persistent, resumable transfers (IndexedDB by default in the browser).
  * @see docs/sessions.md

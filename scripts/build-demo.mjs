@@ -33,4 +33,4 @@ const result = await build({
   logLevel: 'warning',
 });
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
-console.log(`built docs/demo/dist/demo.js (${(bytes / 1024).toFixed(0)} KiB) in ${Date.now() - started} ms`);
+console.error(`built docs/demo/dist/demo.js (${(bytes / 1024).toFixed(0)} KiB) in ${Date.now() - started} ms`);

@@ -4,7 +4,12 @@
  *
  *   dist/esm    tsconfig.esm.json    ES modules   + dist/esm/package.json {"type":"module"}
  *   dist/cjs    tsconfig.cjs.json    CommonJS     + dist/cjs/package.json {"type":"commonjs"}
- *   dist/types  tsconfig.types.json  .d.ts only
+ *   dist/types  tsconfig.types.json  .d.ts only, then copied beside both builds and removed
+ *
+ * The declarations go beside each build's JavaScript, so that TypeScript reads them in that
+ * build's module format (the nearest package.json's `type`): an ESM importer gets ESM types (no
+ * default export to import), a `require` gets CommonJS ones. One set of types for both would be
+ * read as CommonJS everywhere ("masquerading as CJS").
  *
  * The three `tsc` runs are independent and run in parallel. The JavaScript builds skip type
  * checking (`noCheck`: `isolatedModules` makes each file's output independent of types); the
@@ -16,7 +21,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +50,20 @@ function runTsc(build) {
       else reject(new Error(`tsc -p ${build.project} failed (exit ${code}):\n${output.trim()}`));
     });
   });
+}
+
+/** Copies every `.d.ts` under `from` to the same place under `to`. */
+async function copyDeclarations(from, to) {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) {
+      await mkdir(target, { recursive: true });
+      await copyDeclarations(source, target);
+    } else if (entry.name.endsWith('.d.ts')) {
+      await copyFile(source, target);
+    }
+  }
 }
 
 /** Every path the package.json names under dist/, from `exports`, `main`, `module` and `types`. */
@@ -76,7 +95,9 @@ async function main() {
     if (!b.type) continue;
     await mkdir(join(root, b.out), { recursive: true });
     await writeFile(join(root, b.out, 'package.json'), `${JSON.stringify({ type: b.type }, null, 2)}\n`);
+    await copyDeclarations(join(root, 'dist/types'), join(root, b.out));
   }
+  await rm(join(root, 'dist/types'), { recursive: true, force: true });
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
   const missing = declaredTargets(pkg).filter((p) => !existsSync(join(root, p)));
   if (missing.length > 0) {
@@ -85,13 +106,13 @@ async function main() {
     return;
   }
   const seconds = (from) => ((Date.now() - from) / 1000).toFixed(1);
-  let message = `built ${builds.map((b) => b.out).join(', ')} in ${seconds(started)} s`;
+  let message = `built dist/esm and dist/cjs, each with its declarations, in ${seconds(started)} s`;
   if (process.argv.includes('--verify')) {
     const verifying = Date.now();
     await verifyDist();
     message += `, verified in ${seconds(verifying)} s`;
   }
-  console.log(message);
+  console.error(message); // stderr: `npm pack --json` (prepack builds) keeps a clean stdout
 }
 
 main().catch((error) => {

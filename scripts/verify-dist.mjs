@@ -6,9 +6,10 @@
  *
  * - Node ESM `import` and CommonJS `require` of `rxtransfer` load index.node (the `node`
  *   condition), and `rxtransfer/node` and `rxtransfer/testing` load, in both formats.
- * - TypeScript consumers type-check against dist/types (no skipLibCheck): a Node one with
- *   moduleResolution node16 (an .mts and a .cts file, @types/node) and a browser one with
- *   bundler (DOM lib, no @types/node). A Node consumer without the DOM lib is checked too, but
+ * - TypeScript consumers type-check against the declarations beside each build (no
+ *   skipLibCheck): a Node one with moduleResolution node16 (an .mts and a .cts file, @types/node;
+ *   the .mts must not default-import: ESM types), one with node10 (subpaths through
+ *   typesVersions) and a browser one with bundler (DOM lib, no @types/node). A Node consumer without the DOM lib is checked too, but
  *   only warned about (skipLibCheck users never see those errors).
  */
 import { spawn } from 'node:child_process';
@@ -54,6 +55,22 @@ upload('https://example.com/u', fileBody('/tmp/x')).subscribe((e: TransferEvent<
 void fromXhr; void isTransferError; void assertTransferGrammar;
 `;
 
+// An ES module sees ESM types: no default export to import (Node has none at run time either).
+const NODE_ESM_ONLY = `
+// @ts-expect-error -- rxtransfer has named exports only
+import rx from 'rxtransfer';
+void rx;
+`;
+
+// TypeScript's default for --module commonjs: subpaths resolve through typesVersions.
+const NODE10_CONSUMER = `
+import { download, type TransferEvent, type DownloadResult } from 'rxtransfer';
+import { fileBody } from 'rxtransfer/node';
+import { FakeTransport } from 'rxtransfer/testing';
+download('https://example.com/a', { responseType: 'text', transport: new FakeTransport() }).subscribe((e: TransferEvent<DownloadResult<string>>) => void e);
+void fileBody;
+`;
+
 const BROWSER_CONSUMER = `
 import { download, upload, fromXhr, isTransferError, type TransferEvent, type DownloadResult } from 'rxtransfer';
 import { FakeTransport, assertTransferGrammar } from 'rxtransfer/testing';
@@ -67,7 +84,8 @@ void isTransferError; void assertTransferGrammar;
 
 const base = { noEmit: true, strict: true, target: 'es2022', skipLibCheck: false };
 const CONSUMERS = {
-  'tsconfig.node.json': { compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16', lib: ['es2022', 'dom'], types: ['node'] }, files: ['node.mts', 'node.cts'] },
+  'tsconfig.node.json': { compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16', lib: ['es2022', 'dom'], types: ['node'] }, files: ['node.mts', 'node.cts', 'node-esm-only.mts'] },
+  'tsconfig.node10.json': { compilerOptions: { ...base, module: 'commonjs', moduleResolution: 'node10', lib: ['es2022', 'dom'], types: ['node'] }, files: ['node10.ts'] },
   'tsconfig.browser.json': { compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [] }, files: ['browser.ts'] },
   'tsconfig.node-no-dom.json': { compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16', lib: ['es2022'], types: ['node'] }, files: ['node.mts'] },
 };
@@ -99,6 +117,8 @@ export async function verifyDist() {
     writeFileSync(join(dir, 'node.mts'), NODE_CONSUMER);
     writeFileSync(join(dir, 'node.cts'), NODE_CONSUMER);
     writeFileSync(join(dir, 'browser.ts'), BROWSER_CONSUMER);
+    writeFileSync(join(dir, 'node-esm-only.mts'), NODE_ESM_ONLY);
+    writeFileSync(join(dir, 'node10.ts'), NODE10_CONSUMER);
     for (const [name, config] of Object.entries(CONSUMERS)) {
       writeFileSync(join(dir, name), JSON.stringify({ ...config, compilerOptions: { ...config.compilerOptions, typeRoots: [join(root, 'node_modules', '@types')] } }));
     }
@@ -108,9 +128,10 @@ export async function verifyDist() {
       run(process.execPath, ['check.cjs'], dir),
       run(process.execPath, [tsc, '-p', 'tsconfig.node.json'], dir),
       run(process.execPath, [tsc, '-p', 'tsconfig.browser.json'], dir),
+      run(process.execPath, [tsc, '-p', 'tsconfig.node10.json'], dir),
     ]);
     if (noDom.status === 'rejected') {
-      const errors = noDom.reason.message.split('\n').filter((line) => line.includes('error TS')).map((line) => line.replace(/^.*?dist\/types\//, 'dist/types/'));
+      const errors = noDom.reason.message.split('\n').filter((line) => line.includes('error TS')).map((line) => line.replace(/^.*?dist\//, 'dist/'));
       console.warn(`warning: the types need the DOM lib on Node (fine with skipLibCheck):\n  ${errors.slice(0, 5).join('\n  ')}`);
     }
     const failures = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
@@ -122,7 +143,7 @@ export async function verifyDist() {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   verifyDist().then(
-    () => console.log('dist verified: ESM and CommonJS through the package name, types with node16 and bundler'),
+    () => console.log('dist verified: ESM and CommonJS through the package name, types with node16, node10 and bundler'),
     (error) => {
       console.error(error instanceof Error ? error.message : error);
       process.exitCode = 1;
