@@ -154,10 +154,20 @@ describe('the exports map routes each platform to its entry', () => {
     expect(await entryFor('node', 'require.cjs')).toEqual(['cjs/index.node.js']);
   });
 
-  it('lists `types` first in every condition object', () => {
-    for (const [subpath, conditions] of Object.entries(pkg.exports)) {
-      if (typeof conditions !== 'object' || conditions === null) continue;
-      expect([subpath, Object.keys(conditions)[0]]).toEqual([subpath, 'types']);
+  it('gives every JavaScript target the declarations beside it, listed first (ESM types for import, CommonJS for require)', () => {
+    const leaves: Array<[string, string[], Record<string, string>]> = [];
+    const walk = (path: string, value: unknown) => {
+      if (typeof value !== 'object' || value === null) return;
+      const record = value as Record<string, unknown>;
+      if (typeof record['default'] === 'string') leaves.push([path, Object.keys(record), record as Record<string, string>]);
+      else for (const [key, inner] of Object.entries(record)) walk(`${path} ${key}`, inner);
+    };
+    for (const [subpath, conditions] of Object.entries(pkg.exports)) walk(subpath, conditions);
+    expect(leaves.length).toBe(8);
+    for (const [path, keys, leaf] of leaves) {
+      expect([path, keys]).toEqual([path, ['types', 'default']]);
+      expect([path, leaf['types']]).toEqual([path, leaf['default']!.replace(/\.js$/, '.d.ts')]);
+      expect([path, leaf['default']!.startsWith(path.includes(' import') ? './dist/esm/' : './dist/cjs/')]).toEqual([path, true]);
     }
   });
 });
