@@ -8,11 +8,12 @@ import { VirtualTimer } from '../helpers/virtual-timer.js';
 /**
  * Resume within a run: a retry after a broken body asks for the rest (Range + If-Range) when the
  * first answer carried a strong validator. The fake server may honour the range, ignore it (200),
- * answer a wrong 206, change the resource in between, or send weak or no validators. Whatever it
+ * answer a wrong 206 (past or before the bytes held), change the resource in between, send weak
+ * or no validators, or ignore If-Range (a 206, or a 416, of whatever version it has now). Whatever it
  * does, `done` carries exactly one version of the body, whole (G5), progress never goes back and
  * ends at 100% of what was delivered (G4, G10), and the requests are the ones the rules imply.
  */
-type Mode = 'honour' | 'ignore' | 'bad-206' | 'weak-etag' | 'no-etag';
+type Mode = 'honour' | 'ignore' | 'bad-206' | 'weak-etag' | 'no-etag' | 'ignore-if-range' | 'early-206';
 interface Answer {
   readonly version: number;
   readonly mode: Mode;
@@ -22,7 +23,7 @@ interface Answer {
 
 const answerArb: fc.Arbitrary<Answer> = fc.record({
   version: fc.nat({ max: 1 }),
-  mode: fc.constantFrom<Mode>('honour', 'honour', 'ignore', 'bad-206', 'weak-etag', 'no-etag'),
+  mode: fc.constantFrom<Mode>('honour', 'honour', 'ignore', 'bad-206', 'weak-etag', 'no-etag', 'ignore-if-range', 'ignore-if-range', 'early-206'),
   failAfter: fc.option(fc.nat({ max: 40 }), { freq: 2, nil: undefined }),
 });
 
@@ -65,7 +66,30 @@ describe('resume within a run (properties)', () => {
             const sentTag = answer.mode === 'weak-etag' ? `W/${tag}` : answer.mode === 'no-etag' ? undefined : tag;
             const headers: Record<string, string> = sentTag ? { etag: sentTag } : {};
             let start = 0;
-            if (held > 0 && (answer.mode === 'honour' || answer.mode === 'bad-206') && req.header('if-range') === tag) {
+            if (held > 0 && answer.mode === 'ignore-if-range' && req.header('if-range') !== tag) {
+              // Range honoured, If-Range not: a range of the version it has now, under that version's ETag.
+              if (held < body.byteLength) {
+                req.respond({ status: 206, headers: { ...headers, 'content-range': `bytes ${held}-${body.byteLength - 1}/${body.byteLength}`, 'content-length': String(body.byteLength - held) } });
+                for (let at = held; at < body.byteLength; at += 7) req.chunk(body.subarray(at, Math.min(body.byteLength, at + 7)));
+                req.end();
+              } else {
+                req.respond({ status: 416, headers: { ...headers, 'content-range': `bytes */${body.byteLength}` } });
+                req.end();
+              }
+              await settle();
+              held = 0; // never appended: the core asks again from zero
+              if (++restarts > 2) expected = { error: 'network' };
+              continue;
+            }
+            if (held > 1 && answer.mode === 'early-206' && req.header('if-range') === tag) {
+              // Starts a byte before the bytes held: appended, it would repeat one.
+              req.respond({ status: 206, headers: { ...headers, 'content-range': `bytes ${held - 1}-${body.byteLength - 1}/${body.byteLength}`, 'content-length': String(body.byteLength - held + 1) } });
+              await settle();
+              held = 0;
+              if (++restarts > 2) expected = { error: 'network' };
+              continue;
+            }
+            if (held > 0 && (answer.mode === 'honour' || answer.mode === 'bad-206' || answer.mode === 'ignore-if-range' || answer.mode === 'early-206') && req.header('if-range') === tag) {
               if (answer.mode === 'bad-206') {
                 req.respond({ status: 206, headers: { ...headers, 'content-range': `bytes ${held + 1}-${body.byteLength}/${body.byteLength + 1}`, 'content-length': String(body.byteLength - held) } });
                 await settle();

@@ -224,6 +224,34 @@ describe('G5 file downloads', () => {
     }
   });
 
+  it('G5 a 416 of another version whose size is the bytes held is not taken for "already complete"', async () => {
+    // Version "a" (1000 bytes of 0x61) is cut after 600; the resource is then "b", 600 bytes of
+    // 0x62, and a server that ignores If-Range answers `Range: bytes=600-` with 416 */600.
+    const seen: Array<string | undefined> = [];
+    const versioned = createServer((req, res) => {
+      seen.push(req.headers['range']);
+      if (seen.length === 1) {
+        res.writeHead(200, { ETag: '"a"', 'Content-Length': 1000 });
+        res.write(Buffer.alloc(600, 0x61));
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      if (req.headers['range'] !== undefined) return void res.writeHead(416, { ETag: '"b"', 'Content-Range': 'bytes */600' }).end();
+      res.writeHead(200, { ETag: '"b"', 'Content-Length': 600 }).end(Buffer.alloc(600, 0x62));
+    });
+    await new Promise<void>((ready) => versioned.listen(0, '127.0.0.1', ready));
+    try {
+      const { port } = versioned.address() as AddressInfo;
+      const run = await runTransfer(download(`http://127.0.0.1:${port}/v`, { responseType: 'arraybuffer', retry: { count: 3, baseDelay: 10 } }));
+      expect(run.error).toBeUndefined();
+      expect(seen).toEqual([undefined, 'bytes=600-', undefined]);
+      expect(Buffer.from(run.result!.data as ArrayBuffer).equals(Buffer.alloc(600, 0x62))).toBe(true);
+    } finally {
+      await new Promise<void>((closed) => versioned.close(() => closed()));
+      versioned.closeAllConnections();
+    }
+  });
+
   it('G5 a weak ETag is never used for If-Range: the download starts over', async () => {
     const to = target();
     await runTransfer(toFile(server.url('/bytes', { size: 600_000, seed: 37, etag: 'w', weak: 1, cut: 200_000 }), to, { resume: true }));

@@ -349,7 +349,10 @@ export class TransferRun<R> {
         if (offset > 0 && status === 416) {
           const range = parseContentRange(response.headers['content-range']);
           attempt.abort();
-          if (range && range.start === undefined && range.size === offset) {
+          // A validator on the 416 that is not the one sent is another version of that size
+          // (a server that ignores If-Range): the bytes held are not its body.
+          const validator = strongValidator(response.headers);
+          if (range && range.start === undefined && range.size === offset && (validator === undefined || validator === ifRange)) {
             // The whole body is on disk already; integrity is still checked over it.
             return { type: 'done', result: await this.complete(hop, response, sink, offset, await this.verify(offset, fileSink, context)) };
           }
