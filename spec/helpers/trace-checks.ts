@@ -43,6 +43,8 @@ export function checkScenarioRun(sc: Scenario, run: ScenarioRun): Prediction {
     const has = r.header('authorization') !== undefined || r.header('cookie') !== undefined;
     if (has !== want.credentials) fail(sc, p, run, `G11 request ${i}: credentials ${has}, expected ${want.credentials}`);
     if (r.header('x-trace') !== 't') fail(sc, p, run, `request ${i}: lost a plain header`);
+    // G6: once the transfer has ended, no request is left open: each was read to its end, failed, or aborted.
+    if (!r.released) fail(sc, p, run, `G6 request ${i} was left open (neither read to its end, failed nor aborted)`);
   });
 
   const last = trace[trace.length - 1];

@@ -33,6 +33,7 @@ export class FakeRequest {
   private wake: (() => void) | undefined;
   private answer!: { resolve(response: TransportResponse): void; reject(error: unknown): void };
   private answered = false;
+  private drained = false;
   /** Resolves when the head is answered (used by the transport). */
   readonly response: Promise<TransportResponse>;
 
@@ -56,6 +57,15 @@ export class FakeRequest {
   /** True once the core aborted this request (unsubscribe, timeout, cancel). */
   get aborted(): boolean {
     return this.request.signal.aborted;
+  }
+
+  /**
+   * True once nothing of this request can be left open: the core aborted it, the test failed it,
+   * or the core read its body to the end. A request that is not released after its transfer ended
+   * is a connection the core forgot (G6).
+   */
+  get released(): boolean {
+    return this.aborted || this.failure !== undefined || this.drained;
   }
 
   /** Reports that the connection is up. */
@@ -142,7 +152,10 @@ export class FakeRequest {
         continue;
       }
       if (this.failure !== undefined) throw this.failure;
-      if (this.ended) return;
+      if (this.ended) {
+        this.drained = true;
+        return;
+      }
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
