@@ -109,6 +109,8 @@ describe('timeouts (properties)', () => {
           });
           const transfer = download('https://a.test/flaky', { transport: fake, timer, timeout: { total, idle: 700 }, retry: policy });
           const recorder = record(transfer, undefined, timer);
+          /** When each `Retry-After: 1` answer was given, by request index. */
+          const retryAfterAt = new Map<number, number>();
           for (let i = 0; i < 40 && !recorder.ended(); i++) {
             await drive(timer, () => fake.requests.length > i || recorder.ended(), `request ${i + 1}`);
             const req = fake.requests[i];
@@ -116,7 +118,10 @@ describe('timeouts (properties)', () => {
             const answer = answers[i % answers.length]!;
             await advance(timer, answer.dt);
             if (answer.how === '503') req.respond({ status: 503 }).end();
-            if (answer.how === '503-retry-after') req.respond({ status: 503, headers: { 'retry-after': '1' } }).end();
+            if (answer.how === '503-retry-after' && !req.aborted) {
+              retryAfterAt.set(i, timer.now());
+              req.respond({ status: 503, headers: { 'retry-after': '1' } }).end();
+            }
             if (answer.how === 'reset') req.fail();
             await settle();
           }
@@ -125,6 +130,8 @@ describe('timeouts (properties)', () => {
           expect(timer.pending).toBe(0); // the total timer went with the run
           assertTransferGrammar(recorder.trace);
           for (const at of starts) expect(at).toBeLessThan(total);
+          // G11: the attempt after a `Retry-After: 1` starts no sooner than a second later.
+          for (const [i, at] of retryAfterAt) if (starts[i + 1] !== undefined) expect(starts[i + 1]! - at).toBeGreaterThanOrEqual(1000);
           expect(fake.requests.length).toBeLessThanOrEqual(policy.count + 1);
           const end = recorder.trace[recorder.trace.length - 1]!;
           const error = end.kind === 'error' ? end.error : undefined;
