@@ -48,6 +48,10 @@ export class ProgressReporter {
   observe(direction: TransferDirection, loaded: number, total?: number): void {
     // A transport may still call its hooks after the end: no event, and no timer, comes of it.
     if (this.disposed) return;
+    // Counts come from transports, custom ones too: one that is not a byte count (NaN, negative,
+    // Infinity) is ignored rather than shown, or turned into an infinite rate.
+    if (!(loaded >= 0 && loaded <= Number.MAX_SAFE_INTEGER)) return;
+    if (total !== undefined && !(total >= 0 && total <= Number.MAX_SAFE_INTEGER)) total = undefined;
     if (direction === 'upload' && this.downloading) return;
     if (direction === 'download' && !this.downloading) {
       this.flush();

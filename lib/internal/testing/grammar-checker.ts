@@ -65,6 +65,8 @@ export function grammarViolations<R>(trace: readonly Notification<R>[], options:
     if (e.total !== undefined && e.loaded > e.total) problems.push(`G4 loaded ${e.loaded} > total ${e.total} at ${i}`);
     if ((e.total !== undefined) !== (e.percent !== undefined)) problems.push(`G4 percent present without total (or missing with it) at ${i}`);
     if (e.percent !== undefined && !(Number.isInteger(e.percent) && e.percent >= 0 && e.percent <= 100)) problems.push(`G4 percent ${e.percent} at ${i}`);
+    if (e.bytesPerSecond !== undefined && !(Number.isFinite(e.bytesPerSecond) && e.bytesPerSecond >= 0)) problems.push(`bytesPerSecond ${e.bytesPerSecond} at ${i} is not a rate`);
+    if (!(Number.isInteger(e.attempt) && e.attempt >= 1)) problems.push(`attempt ${e.attempt} at ${i} is not a whole number >= 1`);
     last[e.direction] = e;
   });
   if (ended && terminal < 0) problems.push('G2 no terminal notification');
