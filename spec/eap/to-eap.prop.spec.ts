@@ -26,10 +26,16 @@ const scriptArb: fc.Arbitrary<Script> = fc.record({
   chunks: fc.array(fc.nat({ max: 50 }), { maxLength: 4 }),
   totalKnown: fc.boolean(),
   end: fc.constantFrom('done', 'error', 'never'),
+  sync: fc.boolean(),
 });
+/**
+ * The userStates operations take: values that are equal to each other loosely, or by their text,
+ * but not by identity (E6 compares with Object.is), and NaN, which is itself under Object.is.
+ */
+const STATES: readonly unknown[] = ['s0', 1, '1', { toString: () => 'same text' }, { toString: () => 'same text' }, Number.NaN];
 const opArb: fc.Arbitrary<OpSpec> = fc.record({
   name: fc.constantFrom('download', 'upload'),
-  state: fc.nat({ max: 3 }), // a small pool: reuse is frequent
+  state: fc.nat({ max: STATES.length - 1 }), // a small pool: reuse is frequent
   script: scriptArb,
   failure: fc.constantFrom('transfer', 'plain', 'string', 'throw'),
   context: fc.constantFrom('immediate', 'microtask', 'macrotask', 'fc'),
@@ -52,7 +58,7 @@ async function scenario(s: fc.Scheduler, specs: readonly OpSpec[], mode: 'single
     const seq = new Sequence();
     const source: SourceEvent[] = [];
     const timeouts: { seq: number; op: number }[] = [];
-    const cancels: { seq: number; state: string }[] = [];
+    const cancels: { seq: number; state: unknown }[] = [];
     const deliveries: Delivery[] = [];
     const errors = specs.map((spec, i) => (spec.failure === 'transfer' ? new TransferError('network', `op${i} failed`) : spec.failure === 'plain' ? new Error(`op${i}`) : `op${i} text`));
     const contexts = specs.map((spec, i) => makeContext(spec.context, s, `op${i}`));
@@ -77,19 +83,19 @@ async function scenario(s: fc.Scheduler, specs: readonly OpSpec[], mode: 'single
     };
     const component = toEap({ download: factory, upload: factory }, { mode, timeout: withTimeout ? 1000 : undefined, scheduler: recordingTimer });
     const busy = (): boolean | undefined => (mode === 'single' ? (component as unknown as { isBusy: boolean }).isBusy : undefined);
-    const stateOf = (i: number): string => `s${specs[i].state}`;
-    const pendingByState = new Map<string, number>(); // per the deliveries seen so far
+    const stateOf = (i: number): unknown => STATES[specs[i].state];
+    const pendingByState = new Map<unknown, number>(); // per the deliveries seen so far (SameValueZero: as Object.is for these states)
     const pendingOps = new Set<number>();
     const started: number[] = [];
     let cancelThrew = false;
     let throwingCalls = 0;
 
     const record = (kind: Delivery['kind'], event: string) => (args: TransferProgressChangedEventArgs | AsyncCompletedEventArgs<unknown>) => {
-      const op = pendingByState.get(args.userState as string);
+      const op = pendingByState.get(args.userState);
       expect(op).toBeDefined(); // E6: every event carries the userState of a pending operation
       deliveries.push({ seq: seq.next(), op: op as number, kind, event, context: SynchronizationContext.current, args, isBusy: busy() });
       if (kind === 'completed') {
-        pendingByState.delete(args.userState as string);
+        pendingByState.delete(args.userState);
         pendingOps.delete(op as number);
       }
     };
@@ -108,7 +114,7 @@ async function scenario(s: fc.Scheduler, specs: readonly OpSpec[], mode: 'single
     const generic: TransferProgressChangedEventArgs[] = [];
     component.on('progressChanged', (e) => generic.push(e));
 
-    const cancel = (state: string): void => {
+    const cancel = (state: unknown): void => {
       cancels.push({ seq: seq.next(), state });
       try {
         component.cancelAsync(state);
@@ -176,9 +182,11 @@ async function scenario(s: fc.Scheduler, specs: readonly OpSpec[], mode: 'single
       const terminals = [
         ...source.filter((e) => e.op === i && (e.kind === 'done' || e.kind === 'error')).map((e) => ({ seq: e.seq, kind: e.kind as string })),
         ...timeouts.filter((t) => t.op === i).map((t) => ({ seq: t.seq, kind: 'timeout' })),
-        ...cancels.filter((c) => c.state === stateOf(i) && c.seq > startSeq && c.seq < done.seq).map((c) => ({ seq: c.seq, kind: 'cancel' })),
+        ...cancels.filter((c) => Object.is(c.state, stateOf(i)) && c.seq > startSeq && c.seq < done.seq).map((c) => ({ seq: c.seq, kind: 'cancel' })),
       ].sort((a, b) => a.seq - b.seq);
       const expected = terminals[0]?.kind;
+      // The operation's timeout timer went with its Completed: it never fires after it.
+      expect(timeouts.filter((t) => t.op === i && t.seq > done.seq)).toEqual([]);
       const args = done.args as AsyncCompletedEventArgs<unknown>;
       if (expected === 'done') {
         expect(args.error).toBeNull();

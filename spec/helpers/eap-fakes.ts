@@ -81,6 +81,8 @@ export interface Script {
   readonly chunks: readonly number[];
   readonly totalKnown: boolean;
   readonly end: 'done' | 'error' | 'never';
+  /** The last progress and the end in the same tick, as the core sends its trailing 100% and `done`. */
+  readonly sync?: boolean;
 }
 
 export interface SourceEvent {
@@ -127,16 +129,21 @@ export function scriptedTransfer(
             : { type: 'progress', direction: 'download', loaded, delta: script.chunks[i], attempt: 1 };
           log.push({ seq: seq.next(), op, kind: 'progress', progress });
           subscriber.next(progress);
-          step(i + 1);
-        } else if (script.end === 'done') {
-          log.push({ seq: seq.next(), op, kind: 'done' });
-          subscriber.next({ type: 'done', result });
-          subscriber.complete();
-        } else {
-          log.push({ seq: seq.next(), op, kind: 'error' });
-          subscriber.error(error);
-        }
+          if (script.sync && i === script.chunks.length - 1 && script.end !== 'never') {
+            if (!closed) end();
+          } else step(i + 1);
+        } else end();
       });
+    };
+    const end = (): void => {
+      if (script.end === 'done') {
+        log.push({ seq: seq.next(), op, kind: 'done' });
+        subscriber.next({ type: 'done', result });
+        subscriber.complete();
+      } else {
+        log.push({ seq: seq.next(), op, kind: 'error' });
+        subscriber.error(error);
+      }
     };
     step(0);
     return () => {
