@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import type { JournalFile } from '../../lib/internal/session/journal-store';
+import type { JournalCompaction, JournalFile } from '../../lib/internal/session/journal-store';
 import type { SessionPlatform } from '../../lib/internal/session/session-options';
 import type { SessionStore } from '../../lib/internal/session/session-store';
 import { JournalStoreHandle } from '../../lib/internal/session/journal-store';
@@ -28,6 +28,8 @@ export class SimDisk {
     private readonly crashAt: number,
     private readonly tornBytes: number,
     private readonly zeros: number,
+    /** How often the store compacts (low values make compaction, and a crash during it, frequent). */
+    private readonly compaction: JournalCompaction = {},
   ) {}
 
   /** Resolves when the crash happened. */
@@ -51,9 +53,13 @@ export class SimDisk {
       open: async (id) => {
         if (owned) throw new SessionLockedError(id);
         owned = true;
-        return JournalStoreHandle.open(this.file(), async () => {
-          owned = false;
-        });
+        return JournalStoreHandle.open(
+          this.file(),
+          async () => {
+            owned = false;
+          },
+          this.compaction,
+        );
       },
     };
   }

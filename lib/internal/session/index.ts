@@ -13,4 +13,4 @@ export type { AuthChallenge, ChallengeAnswer, ChallengeHandler } from './challen
 export { SessionLockedError, isSessionLockedError } from './session-locked-error.js';
 export { SessionInvalidatedError, isSessionInvalidatedError } from './session-invalidated-error.js';
 export { memorySessionStore } from './memory-store.js';
-export { JournalStoreHandle, type JournalFile } from './journal-store.js';
+export { JournalStoreHandle, type JournalFile, type JournalCompaction } from './journal-store.js';

@@ -17,8 +17,16 @@ export interface JournalFile {
 
 /** When the journal is compacted: more than this many records beyond the live tasks… */
 const COMPACT_SLACK = 256;
-/** …or more than this many records per live task. */
+/** …and more than this many records per live task. */
 const COMPACT_FACTOR = 8;
+
+/** When {@link JournalStoreHandle} compacts its journal (the defaults suit real use; tests lower them). */
+export interface JournalCompaction {
+  /** Records beyond the live tasks before a compaction. Default 256. */
+  readonly slack?: number;
+  /** Records per live task before a compaction. Default 8. */
+  readonly factor?: number;
+}
 
 /**
  * A session store handle over an append-only journal. Writes that arrive while an append is
@@ -36,9 +44,9 @@ export class JournalStoreHandle implements SessionStoreHandle {
   private closed = false;
 
   /** Reads and recovers the journal, then returns a handle on it. */
-  static async open(file: JournalFile, release: () => Promise<void>): Promise<JournalStoreHandle> {
+  static async open(file: JournalFile, release: () => Promise<void>, compaction: JournalCompaction = {}): Promise<JournalStoreHandle> {
     const decoded = decodeJournal(await file.read());
-    const handle = new JournalStoreHandle(file, release, decoded.tasks, decoded.records);
+    const handle = new JournalStoreHandle(file, release, decoded.tasks, decoded.records, compaction.slack ?? COMPACT_SLACK, compaction.factor ?? COMPACT_FACTOR);
     if (decoded.torn || decoded.damaged > 0) await handle.compact();
     return handle;
   }
@@ -48,6 +56,8 @@ export class JournalStoreHandle implements SessionStoreHandle {
     private readonly release: () => Promise<void>,
     tasks: readonly TaskRecord[],
     records: number,
+    private readonly compactSlack: number,
+    private readonly compactFactor: number,
   ) {
     for (const task of tasks) this.live.set(task.id, task);
     this.records = records;
@@ -88,7 +98,7 @@ export class JournalStoreHandle implements SessionStoreHandle {
     }
     await this.file.append(text);
     this.records += batch.length;
-    if (this.records > COMPACT_SLACK + this.live.size && this.records > COMPACT_FACTOR * this.live.size) await this.compact();
+    if (this.records > this.compactSlack + this.live.size && this.records > this.compactFactor * this.live.size) await this.compact();
   }
 
   private async compact(): Promise<void> {
