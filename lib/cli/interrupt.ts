@@ -20,9 +20,13 @@ export interface Interrupt {
 export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
   const controller = new AbortController();
   let received: 'SIGINT' | 'SIGTERM' | 'SIGPIPE' | undefined;
+  /** A signal came already: the next one exits at once (also after stdout closed). */
+  let signalled = false;
   const handler = (name: 'SIGINT' | 'SIGTERM') => {
-    if (received === 'SIGINT' || received === 'SIGTERM') process.exit(name === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
-    received ??= name;
+    if (signalled) process.exit(name === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
+    signalled = true;
+    // A Ctrl-C after stdout closed is what ends the run: its exit code, not the pipe's.
+    received = name;
     controller.abort();
   };
   const onInt = () => handler('SIGINT');

@@ -21,10 +21,10 @@ export interface SessionAddFlags extends SessionCommonFlags {
   force?: boolean;
 }
 
-/** Opens the session to change it (nothing runs), or explains that a `run` holds it. */
 /** How long `add` and `cancel` wait for a session another command holds. */
 const ADMIN_LOCK_WAIT_MS = 2_000;
 
+/** Opens the session to change it (nothing runs), or explains that a `run` holds it. */
 async function administer<T>(id: string, dir: string | undefined, action: 'add' | 'cancel', work: (session: TransferSession) => Promise<T>): Promise<T> {
   let session: TransferSession | undefined;
   // Another `add` or `cancel` holds the session for a few milliseconds: waited for (several

@@ -169,6 +169,8 @@ describe('download() and upload() never throw (G8)', () => {
     ['a password with a slash', 'http://user:se/cret@127.0.0.1/x'],
     ['a password with a space', 'http://user:se cret@exa mple.com/x'],
     ['a password with an @', 'http://user:se@cret@[::1/x'],
+    ['a password with a #', 'http://user:se#cret@exa mple.com/x'],
+    ['a password with a ?', 'http://user:se?cret@exa mple.com/x'],
   ])('never puts credentials of a URL that does not parse in the message or the error: %s', async (_what, url) => {
     const recorder = record(download(url), undefined);
     for (let i = 0; i < 5 && !recorder.ended(); i++) await settle();

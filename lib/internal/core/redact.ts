@@ -32,9 +32,10 @@ export function redactUrl(url: string | URL | undefined, options: { secrets?: bo
     }
     return u.href;
   } catch {
-    // Not a URL: still strip anything that could be userinfo — up to the last `@` before the
-    // query or fragment, whatever the password holds (`/`, spaces) — and cut it short.
-    return text.replace(/\/\/[^?#]*@/, '//').replace(/\?.*$/, options.secrets ? '?…' : '$&').slice(0, 200);
+    // Not a URL: still strip anything that could be userinfo — up to the last `@`, whatever the
+    // password holds (`/`, `?`, `#`, spaces; taking too much from a message is harmless) — and
+    // cut it short.
+    return text.replace(/\/\/.*@/s, '//').replace(/\?.*$/, options.secrets ? '?…' : '$&').slice(0, 200);
   }
 }
 

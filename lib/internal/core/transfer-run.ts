@@ -351,8 +351,7 @@ export class TransferRun<R> {
           attempt.abort();
           // A validator on the 416 that is not the one sent is another version of that size
           // (a server that ignores If-Range): the bytes held are not its body.
-          const validator = strongValidator(response.headers);
-          if (range && range.start === undefined && range.size === offset && (validator === undefined || validator === ifRange)) {
+          if (range && range.start === undefined && range.size === offset && !otherVersion(response.headers, ifRange!)) {
             // The whole body is on disk already; integrity is still checked over it.
             return { type: 'done', result: await this.complete(hop, response, sink, offset, await this.verify(offset, fileSink, context)) };
           }
@@ -370,14 +369,14 @@ export class TransferRun<R> {
         const length = declaredLength(response, hop.method);
         const encoding = response.headers['content-encoding']?.trim().toLowerCase();
         // The range must start where the file ends, reach the end of the representation, match
-        // the declared length, be of the identity encoding, and carry the validator sent in
-        // `If-Range` (a server that ignores `If-Range` answers a changed resource with a 206 of
-        // the new version: S3, never splice two versions): anything else is not appended.
+        // the declared length, be of the identity encoding, and carry no validator other than the
+        // one sent in `If-Range` (a server that ignores `If-Range` answers a changed resource
+        // with a 206 of the new version: S3, never splice two versions): anything else is not appended.
         const sound = range && range.start === offset && range.end !== undefined
           && (range.size === undefined || range.end === range.size - 1)
           && (length === undefined || length === range.end - range.start + 1)
           && !response.decoded && (encoding === undefined || encoding === 'identity')
-          && strongValidator(response.headers) === ifRange;
+          && !otherVersion(response.headers, ifRange!);
         if (status === 206 && !sound) {
           attempt.abort();
           await sink.reset();
@@ -396,7 +395,8 @@ export class TransferRun<R> {
         throw new IntegrityError('too-large', `body of ${downloadTotal} bytes is over maxBytes (${n.maxBytes})`, context);
       }
       this.responseContentType = response.headers['content-type'];
-      this.validator = response.decoded ? undefined : strongValidator(response.headers);
+      // A 206 that repeats no validator continues the version sent in If-Range: that one stays.
+      this.validator = response.decoded ? undefined : strongValidator(response.headers) ?? (start > 0 ? ifRange : undefined);
       if (fileSink) await fileSink.remember(this.validator);
       if (opened && uploadTotal !== undefined) reporter.observe('upload', uploadTotal, uploadTotal);
       download.started = true;
@@ -516,6 +516,18 @@ export class TransferRun<R> {
     if (integrity !== undefined) result.integrity = integrity;
     return result as R;
   }
+}
+
+/**
+ * Whether a response to `If-Range: <sent>` names another version: it carries a validator of the
+ * kind sent (an ETag for an ETag, Last-Modified for a date) that is not the one sent. A response
+ * that carries none proves nothing either way (RFC 9110 has a 206 repeat the ETag, not
+ * Last-Modified) and is taken at its word, as a server that honours `If-Range` means it.
+ */
+function otherVersion(headers: ResponseHeaders, sent: string): boolean {
+  const byTag = sent.startsWith('"') || sent.startsWith('W/');
+  const value = headers[byTag ? 'etag' : 'last-modified'];
+  return value !== undefined && value.trim() !== sent;
 }
 
 /** Settles as `work` does, or rejects with the abort's reason as soon as it aborts. */

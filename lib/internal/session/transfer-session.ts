@@ -295,7 +295,7 @@ export class SessionCore implements TransferSession {
     if (spec.overwrite !== undefined && typeof spec.overwrite !== 'boolean') return 'overwrite must be a boolean';
     // Refused when added, not stored to fail each time the task runs.
     if (spec.integrity !== undefined) {
-      const parsed = typeof spec.integrity === 'string' ? parseIntegrity(spec.integrity) : 'integrity must be a string';
+      const parsed = parseIntegrity(spec.integrity);
       if (typeof parsed === 'string') return parsed;
     }
     return undefined;

@@ -1,0 +1,51 @@
+import { EventEmitter } from 'node:events';
+import { listenForInterrupt } from '../../lib/cli/interrupt';
+
+/** The signal and stdout handling of `listenForInterrupt`, with `process.exit` stubbed. */
+describe('listenForInterrupt', () => {
+  const epipe = () => Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+  let exit: jest.SpyInstance;
+  beforeEach(() => {
+    exit = jest.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+  });
+  afterEach(() => exit.mockRestore());
+
+  it('stdout closed by its reader aborts the run with 141; other stdout errors do not', () => {
+    const stdout = new EventEmitter();
+    const interrupt = listenForInterrupt(stdout);
+    try {
+      stdout.emit('error', Object.assign(new Error('disk full'), { code: 'ENOSPC' }));
+      expect(interrupt.signal.aborted).toBe(false);
+      stdout.emit('error', epipe());
+      expect([interrupt.signal.aborted, interrupt.received, interrupt.exitCode]).toEqual([true, 'SIGPIPE', 141]);
+      expect(exit).not.toHaveBeenCalled();
+    } finally {
+      interrupt.dispose();
+    }
+  });
+
+  it('after stdout closed, Ctrl-C is still heard: the first one gives 130, a second exits at once', () => {
+    const stdout = new EventEmitter();
+    const interrupt = listenForInterrupt(stdout);
+    try {
+      stdout.emit('error', epipe());
+      process.emit('SIGINT' as never);
+      expect([interrupt.received, interrupt.exitCode]).toEqual(['SIGINT', 130]);
+      expect(exit).not.toHaveBeenCalled();
+      process.emit('SIGINT' as never);
+      expect(exit).toHaveBeenCalledWith(130);
+    } finally {
+      interrupt.dispose();
+    }
+  });
+
+  it('dispose removes every handler', () => {
+    const stdout = new EventEmitter();
+    const interrupt = listenForInterrupt(stdout);
+    interrupt.dispose();
+    expect(stdout.listenerCount('error')).toBe(0);
+    stdout.on('error', () => undefined); // the emit below must not throw for want of a listener
+    stdout.emit('error', epipe());
+    expect(interrupt.signal.aborted).toBe(false);
+  });
+});
