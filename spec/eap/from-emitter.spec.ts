@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { DownloaderHelper } from 'node-downloader-helper';
 import { lastValueFrom, toArray } from 'rxjs';
-import { fromEmitter, isHttpStatusError, isIntegrityError, isCancelledError, type Transfer, type TransferEvent } from './eap-index.js';
+import { fromEmitter, isHttpStatusError, isIntegrityError, isCancelledError, isTimeoutError, type Transfer, type TransferEvent } from './eap-index.js';
 import { drip, startLoopback, type Loopback } from '../helpers/eap-loopback.js';
 import { collectUnhandled } from '../helpers/eap-fakes.js';
 
@@ -107,6 +107,20 @@ describe('fromEmitter', () => {
     expect(late).toEqual({ type: 'done', result: 'ok' });
     const rejected = await lastValueFrom(fromEmitter(() => new EventEmitter(), { start: () => Promise.reject(new Error('no start')), end: { event: 'end', result: () => 1 } })).catch((e: unknown) => e);
     expect((rejected as Error).message).toContain('no start');
+  });
+
+  it('E5 E12 a timeout event ends the transfer in TimeoutError and stops the component (a timeout that only reports does not stop it by itself)', async () => {
+    let stops = 0;
+    const error = await lastValueFrom(
+      fromEmitter(() => new EventEmitter(), {
+        start: (c) => setImmediate(() => c.emit('timeout')),
+        stop: () => void (stops += 1),
+        end: { event: 'end', result: () => 1 },
+        timeout: { event: 'timeout', ms: 5000 },
+      }),
+    ).catch((e: unknown) => e);
+    expect(isTimeoutError(error) && error.ms).toBe(5000);
+    expect(stops).toBe(1);
   });
 
   it('E12 G6 a progress reader that throws ends the transfer and stops the component, which sends nothing more', async () => {

@@ -14,7 +14,11 @@ import { toTransferError } from './to-transfer-error.js';
 export interface FromEmitterOptions<C, R> {
   /** Starts the work. May return a promise: a rejection before the end becomes the error. */
   readonly start: (component: C) => unknown;
-  /** Stops the work; called when the subscriber unsubscribes before the end (G6). */
+  /**
+   * Stops the work; called when the subscriber unsubscribes before the end (G6), and when the
+   * transfer ends while the component may still run: its `timeout` event, or a `progress.read`
+   * that throws.
+   */
   readonly stop?: (component: C) => unknown;
   /** The success event, and how to read the result from its arguments (may throw: that becomes the error). */
   readonly end: { readonly event: string; readonly result: (...args: any[]) => R };
@@ -24,7 +28,11 @@ export interface FromEmitterOptions<C, R> {
   readonly progress?: { readonly event: string; readonly read: (...args: any[]) => ProgressReading };
   /** Events meaning the component stopped on its own: they end in `CancelledError`. */
   readonly stopEvents?: readonly string[];
-  /** An event meaning the component timed out (idle), ending in `TimeoutError`, and its delay when known. */
+  /**
+   * An event meaning the component timed out (idle), ending in `TimeoutError`, and its delay when
+   * known. The component is then stopped: a timeout event often only reports (Node's
+   * `ClientRequest` `'timeout'` leaves the request to be destroyed).
+   */
   readonly timeout?: { readonly event: string; readonly ms?: number };
   /** Which way the bytes move. Default `'download'`. */
   readonly direction?: TransferDirection;
@@ -112,7 +120,11 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
       for (const name of options.stopEvents ?? []) on(name, () => fail(new CancelledError(context, `the component stopped (${name})`)));
       if (options.timeout) {
         const { event, ms } = options.timeout;
-        on(event, () => fail(new TimeoutError('idle', ms ?? 0, context)));
+        on(event, () => {
+          if (ended) return;
+          fail(new TimeoutError('idle', ms ?? 0, context));
+          stop();
+        });
       }
       settle(options.start(component), fail);
     } catch (error) {
