@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile, appendFile, link } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -544,6 +544,50 @@ describe('TransferSession', () => {
     await expect(session.download('http://127.0.0.1/y', { to: 'a', integrity: 42 as never })).rejects.toThrow(/integrity must be a string/);
     expect(session.tasks()).toEqual([]);
     await expect(session.ack('nope')).rejects.toThrow(/no task/);
+  });
+
+  it('overwrite: false: a task killed between publishing its file and recording the completion completes on the next open (its own file is no stranger)', async () => {
+    const { id, path, to } = name();
+    const body = bytes(64 * KiB, 45);
+    // Running, slowly, when the session goes away: the task stays queued in the journal.
+    const url = server.put(path, { body, etag: '"k1"', rate: 8 * KiB });
+    const first = await openSession({ id });
+    await first.download(url, { to, id: 'own', overwrite: false });
+    await firstValueFrom(first.events$.pipe(filter((e) => e.type === 'progress' && e.taskId === 'own'), take(1), timeout(10_000)));
+    await first.close();
+    // The instant of a kill: the finished file published by a hard link, its `.partial` name still there.
+    await rm(to + '.partial', { force: true });
+    await rm(to + '.partial.json', { force: true });
+    await writeFile(to + '.partial', body);
+    await link(to + '.partial', to);
+    server.put(path, { body, etag: '"k1"' });
+    const second = await openSession({ id });
+    const [ended] = await nextCompletions(second, 1);
+    expect(ended).toMatchObject({ taskId: 'own', state: 'completed', result: { size: body.length } });
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+    await expect(stat(to + '.partial')).rejects.toThrow();
+    await expect(stat(to + '.partial.json')).rejects.toThrow();
+  });
+
+  it('overwrite: false: a completion leaves no side file, also when the process died before clearing it (cleared on the next open)', async () => {
+    const { id, path, to } = name();
+    const body = bytes(16 * KiB, 46);
+    const url = server.put(path, { body, etag: '"k2"' });
+    const first = await openSession({ id });
+    await first.download(url, { to, id: 'clean', overwrite: false });
+    await nextCompletions(first, 1);
+    await expect(stat(to + '.partial')).rejects.toThrow();
+    await first.close();
+    // Killed after the completion was recorded, before the link was cleared:
+    await link(to, to + '.partial');
+    const second = await openSession({ id });
+    for (let i = 0; i < 100; i++) {
+      if (await stat(to + '.partial').then(() => false, () => true)) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await expect(stat(to + '.partial')).rejects.toThrow();
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+    expect(second.task('clean')).toMatchObject({ state: 'completed' });
   });
 
   it('overwrite: false keeps a file that appeared at `to` after the task was added; the task fails and says so', async () => {

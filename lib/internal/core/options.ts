@@ -122,10 +122,18 @@ export interface NormalizedOptions {
   readonly keepPartial: boolean | 'resumable';
   readonly overwrite: boolean;
   readonly durable: boolean;
+  /** Set by sessions through {@link KEEP_PUBLISHED_LINK}; see FileSinkOptions. */
+  readonly keepPublishedLink: boolean;
   readonly integrity: IntegrityExpectation | undefined;
   readonly axios: AxiosLike | undefined;
   readonly transport: Transport | undefined;
 }
+
+/**
+ * A download option only sessions set (not part of the public options): see
+ * `FileSinkOptions.keepPublishedLink`.
+ */
+export const KEEP_PUBLISHED_LINK: unique symbol = Symbol.for('rxtransfer.keepPublishedLink');
 
 const DEFAULT_CONNECT_MS = 30_000;
 const DEFAULT_IDLE_MS = 60_000;
@@ -224,6 +232,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
     keepPartial: options.keepPartial ?? options.resume ?? false,
     overwrite: options.overwrite ?? true,
     durable: options.durable ?? true,
+    keepPublishedLink: (options as { [KEEP_PUBLISHED_LINK]?: unknown })[KEEP_PUBLISHED_LINK] === true,
     integrity,
     axios: options.axios,
     transport: options.transport,

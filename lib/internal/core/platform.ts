@@ -20,6 +20,13 @@ export interface FileSinkOptions {
    * validator record keeps a digest of them): another resource with the same ETag or date is no proof.
    */
   readonly source?: string;
+  /**
+   * Sessions only (`overwrite: false`): publish by a hard link and leave `<to>.partial` linked to
+   * the published file until the session has recorded the completion and calls
+   * `settlePublishedLink`. A run that finds `to` and `<to>.partial` to be one file (killed in
+   * between) knows `to` for its own and may replace it.
+   */
+  readonly keepPublishedLink?: boolean;
 }
 
 /** A sink that writes to a file and can resume it. */

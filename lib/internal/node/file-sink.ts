@@ -58,13 +58,54 @@ class PartialLockedError extends TransferError {
  * partial file is continued.
  */
 export async function openFileSink(path: string, options: FileSinkOptions): Promise<FileSink> {
-  if (!options.overwrite && (await exists(resolve(path)))) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
+  const exists = () => lstat(resolve(path)).then(() => true, () => false);
+  if (!options.overwrite && !options.keepPublishedLink && (await exists())) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
   const release = await lockPartial(path, options.closing);
   try {
-    return await openLocked(path, options, release);
+    let effective = options;
+    if (!options.overwrite && options.keepPublishedLink && (await exists())) {
+      // `to` and `<to>.partial` one file: this task's own publish, killed before the session
+      // recorded it. Its name goes; the file at `to` is this task's to replace.
+      if (!(await unlinkPublishedLink(resolve(path)))) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
+      effective = { ...options, overwrite: true };
+    }
+    return await openLocked(path, effective, release);
   } catch (error) {
     await release();
     throw error;
+  }
+}
+
+/**
+ * Under the partial lock: when `<target>.partial` is a hard link to `target` (a publish kept for
+ * a session), removes that name and the validator record, and says so. The file stays at `target`.
+ */
+async function unlinkPublishedLink(target: string): Promise<boolean> {
+  const partial = target + PARTIAL_SUFFIX;
+  const [published, linked] = await Promise.all([lstat(target).catch(() => undefined), lstat(partial).catch(() => undefined)]);
+  if (!published || !linked || !published.isFile() || published.ino !== linked.ino || published.dev !== linked.dev) return false;
+  await unlink(partial);
+  await rm(target + PARTIAL_META_SUFFIX, { force: true });
+  return true;
+}
+
+/**
+ * A session has recorded the completion of a download published with `keepPublishedLink`: the
+ * `<to>.partial` name still linked to `to` goes (taken under the partial lock; left alone when
+ * another download holds it, or when it is not that link).
+ */
+export async function settlePublishedLink(path: string): Promise<void> {
+  const target = resolve(path);
+  let release: () => Promise<void>;
+  try {
+    release = await lockPartial(target);
+  } catch {
+    return;
+  }
+  try {
+    await unlinkPublishedLink(target);
+  } finally {
+    await release();
   }
 }
 
@@ -190,9 +231,11 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
         } catch (error) {
           throw fail(`${path} exists (overwrite is false)`, error);
         }
-        await unlink(partial);
+        // For a session, `<to>.partial` stays linked to `to` until the completion is recorded
+        // (settlePublishedLink): killed before that, the next run knows `to` for its own.
+        if (!options.keepPublishedLink) await unlink(partial);
       }
-      await rm(meta, { force: true });
+      if (options.overwrite || !options.keepPublishedLink) await rm(meta, { force: true });
       state = 'published';
       await release();
       return { data: undefined, path: target };
@@ -254,11 +297,3 @@ function stream(handle: FileHandle, start: number): WriteStream {
   return createWriteStream('', { fd: handle.fd, start, autoClose: false, highWaterMark: WRITE_BUFFER });
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

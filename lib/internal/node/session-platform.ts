@@ -4,7 +4,8 @@ import { TransferError } from '../core/errors/transfer-error.js';
 import type { DownloadFunction, UploadFunction } from '../core/api.js';
 import type { SessionPlatform } from '../session/session-options.js';
 import { fileBody } from './file-body.js';
-import { lockPartial, PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from './file-sink.js';
+import { lockPartial, PARTIAL_META_SUFFIX, PARTIAL_SUFFIX, settlePublishedLink } from './file-sink.js';
+import { KEEP_PUBLISHED_LINK } from '../core/options.js';
 import { fileSessionStore } from './session-file-store.js';
 import { resolve } from 'node:path';
 
@@ -15,7 +16,8 @@ import { resolve } from 'node:path';
 export function nodeSessionPlatform(api: { download: DownloadFunction; upload: UploadFunction }): SessionPlatform {
   return {
     name: 'Node',
-    download: (url, options) => api.download(url, options as never),
+    // `overwrite: false`: published by a link kept until the completion is recorded (published()).
+    download: (url, options) => api.download(url, (options.overwrite === false ? { ...options, [KEEP_PUBLISHED_LINK]: true } : options) as never),
     upload: (url, source, options) =>
       defer(() => {
         // Read when the task runs (the file may have changed since it was added).
@@ -37,6 +39,9 @@ export function nodeSessionPlatform(api: { download: DownloadFunction; upload: U
       if (task.kind === 'download' && (typeof task.to !== 'string' || task.to.length === 0)) return 'a session download needs `to`: the file it writes';
       if (task.kind === 'upload' && (typeof task.source !== 'string' || task.source.length === 0)) return 'a session upload needs the path of the file to send';
       return undefined;
+    },
+    async published(task) {
+      if (task.kind === 'download' && task.to !== undefined && task.overwrite === false) await settlePublishedLink(task.to);
     },
     async discard(task) {
       if (task.kind !== 'download' || task.to === undefined) return;

@@ -85,6 +85,11 @@ export interface SessionPlatform {
   prepare?(task: TaskRecord): TaskRecord;
   /** Removes what a cancelled or forgotten failed task left behind (a partial file), unless another transfer now owns it. */
   discard?(task: TaskRecord): Promise<void>;
+  /**
+   * Called once a download's completion is recorded (and at open, for completions not yet
+   * acknowledged): what the platform kept for a run killed before that record can go.
+   */
+  published?(task: TaskRecord): Promise<void>;
 }
 
 export const SESSION_DEFAULTS = {

@@ -130,6 +130,8 @@ export class SessionCore implements TransferSession {
     for (const task of store.tasks) {
       this.records.set(task.id, task);
       this.seq = Math.max(this.seq, task.seq);
+      // Completed, and maybe killed before its platform heard of it (published): said again, once.
+      if (task.state === 'completed' && !task.acked) void this.settlePublished(task);
     }
     // Start after the caller of open() had its turn to subscribe.
     this.timer.schedule(() => this.pump());
@@ -301,6 +303,15 @@ export class SessionCore implements TransferSession {
     return undefined;
   }
 
+  /** Tells the platform a completion is recorded; a failure there costs nothing but a stray side file. */
+  private async settlePublished(task: TaskRecord): Promise<void> {
+    try {
+      await this.platform.published?.(task);
+    } catch {
+      // the side file stays; the next open says it again
+    }
+  }
+
   /** Starts what the limits allow; reports the queue draining (finished$) and ends a drain. */
   private pump(): void {
     if (this.ended && !this.draining) return;
@@ -419,6 +430,7 @@ export class SessionCore implements TransferSession {
       return;
     }
     if (state === 'cancelled') await this.discard(ended);
+    if (state === 'completed') await this.settlePublished(ended);
     if (state === 'completed' && ended.result) this.events.next({ type: 'done', taskId: task.id, result: ended.result });
     else if (state === 'failed' && ended.error) this.events.next({ type: 'error', taskId: task.id, error: ended.error });
     this.emitState(task.id, state);
