@@ -320,6 +320,23 @@ describe('acquireLockFile', () => {
   });
 });
 
+describe('a partial file that is another name of a file (a hard link)', () => {
+  it('G5 is never written into by a resume: a new version cut short leaves the other file as it was', async () => {
+    const { path, to } = fresh();
+    const finished = bytes(64 * KiB, 60);
+    await writeFile(to, finished);
+    // `<to>.partial` is `to` under another name (a session's publish link, left by a kill), with
+    // a validator record: a resume would continue it.
+    await link(to, to + '.partial');
+    await writeFile(to + '.partial.json', JSON.stringify({ validator: '"old"' }));
+    // The server has another version now, and the connection breaks midway.
+    const url = server.put(path, { body: bytes(256 * KiB, 61), etag: '"new"', resetAfter: 32 * KiB, resets: 1 });
+    const error = await failure(resultOf(download(url, { to, resume: true, retry: 0 })));
+    expect(isTransferError(error)).toBe(true);
+    expect(sha256(await readFile(to))).toBe(sha256(finished));
+  });
+});
+
 describe('acquireLockFile on a file system without hard links (FAT, exFAT: link() fails with EPERM)', () => {
   const noLinks = { link: async () => Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' })) };
 

@@ -122,7 +122,10 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
   if (options.resume) {
     try {
       const stat = await lstat(partial);
-      if (stat.isFile()) {
+      // A partial file with another name too (a session's publish link to `to`, a hard link
+      // someone made) is never written into: truncating or appending would change that file. It
+      // is started over under a new inode (the `rm` below takes only this name).
+      if (stat.isFile() && stat.nlink === 1) {
         handle = await open(partial, constants.O_RDWR | constants.O_NOFOLLOW);
         offset = stat.size;
         const record = JSON.parse(await readFile(meta, 'utf8')) as { validator?: string; source?: string };
