@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile, appendFile, link } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -546,48 +546,60 @@ describe('TransferSession', () => {
     await expect(session.ack('nope')).rejects.toThrow(/no task/);
   });
 
-  it('overwrite: false: a task killed between publishing its file and recording the completion completes on the next open (its own file is no stranger)', async () => {
+  /**
+   * The file store, whose write of `taskId`'s completion fails as if the process died there: the
+   * file is published, the journal never hears of it (the session then ends, store-failed).
+   */
+  function dyingAtCompletion(taskId: string): SessionStore {
+    const inner = fileSessionStore({ directory: join(dir, 'sessions') });
+    return {
+      name: 'dies at a completion',
+      async open(sessionId: string) {
+        const h = await inner.open(sessionId);
+        return {
+          tasks: h.tasks,
+          write: (changes: readonly TaskChange[]) =>
+            changes.some((c) => c.type === 'put' && c.task.id === taskId && c.task.state === 'completed') ? Promise.reject(new Error('killed')) : h.write(changes),
+          close: () => h.close(),
+        };
+      },
+    };
+  }
+  const ended = (session: Session) => firstValueFrom(session.invalidated$.pipe(timeout(20_000)));
+
+  it('overwrite: false: a task killed between publishing its file and recording the completion completes on the next open, also after a second kill (its own file is no stranger)', async () => {
     const { id, path, to } = name();
     const body = bytes(64 * KiB, 45);
-    // Running, slowly, when the session goes away: the task stays queued in the journal.
-    const url = server.put(path, { body, etag: '"k1"', rate: 8 * KiB });
-    const first = await openSession({ id });
+    const url = server.put(path, { body, etag: '"k1"' });
+    const first = await openSession({ id, store: dyingAtCompletion('own') });
     await first.download(url, { to, id: 'own', overwrite: false });
-    await firstValueFrom(first.events$.pipe(filter((e) => e.type === 'progress' && e.taskId === 'own'), take(1), timeout(10_000)));
-    await first.close();
-    // The instant of a kill: the finished file published by a hard link, its `.partial` name still there.
-    await rm(to + '.partial', { force: true });
-    await rm(to + '.partial.json', { force: true });
-    await writeFile(to + '.partial', body);
-    await link(to + '.partial', to);
-    server.put(path, { body, etag: '"k1"' });
-    const second = await openSession({ id });
-    const [ended] = await nextCompletions(second, 1);
-    expect(ended).toMatchObject({ taskId: 'own', state: 'completed', result: { size: body.length } });
+    await ended(first);
+    expect(sha256(await readFile(to))).toBe(sha256(body)); // published, never recorded
+    // The next run dies the same way: the file is its own again.
+    const second = await openSession({ id, store: dyingAtCompletion('own') });
+    await ended(second);
+    const third = await openSession({ id });
+    const [done] = await nextCompletions(third, 1);
+    expect(done).toMatchObject({ taskId: 'own', state: 'completed', result: { size: body.length } });
     expect(sha256(await readFile(to))).toBe(sha256(body));
-    await expect(stat(to + '.partial')).rejects.toThrow();
-    await expect(stat(to + '.partial.json')).rejects.toThrow();
+    // Recorded now: no side file is left.
+    for (const side of ['.partial', '.partial.json', '.partial.lock']) await expect(stat(to + side)).rejects.toThrow();
   });
 
-  it('overwrite: false: a completion leaves no side file, also when the process died before clearing it (cleared on the next open)', async () => {
+  it("overwrite: false: another task, of this session or another, never replaces the file a killed task published", async () => {
     const { id, path, to } = name();
-    const body = bytes(16 * KiB, 46);
-    const url = server.put(path, { body, etag: '"k2"' });
-    const first = await openSession({ id });
-    await first.download(url, { to, id: 'clean', overwrite: false });
-    await nextCompletions(first, 1);
-    await expect(stat(to + '.partial')).rejects.toThrow();
-    await first.close();
-    // Killed after the completion was recorded, before the link was cleared:
-    await link(to, to + '.partial');
-    const second = await openSession({ id });
-    for (let i = 0; i < 100; i++) {
-      if (await stat(to + '.partial').then(() => false, () => true)) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    await expect(stat(to + '.partial')).rejects.toThrow();
-    expect(sha256(await readFile(to))).toBe(sha256(body));
-    expect(second.task('clean')).toMatchObject({ state: 'completed' });
+    const url = server.put(path, { body: bytes(16 * KiB, 46), etag: '"k2"' });
+    const first = await openSession({ id, store: dyingAtCompletion('mine') });
+    await first.download(url, { to, id: 'mine', overwrite: false });
+    await ended(first);
+    const published = await readFile(to);
+    const stranger = server.put(path + 'x', { body: bytes(16 * KiB, 47), etag: '"k3"' });
+    const other = await openSession({ id: id + '-other' });
+    await other.download(stranger, { to, id: 'mine', overwrite: false }); // same task id, another session
+    const [refused] = await nextCompletions(other, 1);
+    expect(refused).toMatchObject({ state: 'failed', error: { code: 'invalid' } });
+    expect(refused!.error!.message).toContain('exists (overwrite is false)');
+    expect((await readFile(to)).equals(published)).toBe(true);
   });
 
   it('overwrite: false keeps a file that appeared at `to` after the task was added; the task fails and says so', async () => {

@@ -122,18 +122,18 @@ export interface NormalizedOptions {
   readonly keepPartial: boolean | 'resumable';
   readonly overwrite: boolean;
   readonly durable: boolean;
-  /** Set by sessions through {@link KEEP_PUBLISHED_LINK}; see FileSinkOptions. */
-  readonly keepPublishedLink: boolean;
+  /** Set by sessions through {@link PUBLISH_OWNER}; see `FileSinkOptions.owner`. */
+  readonly owner: string | undefined;
   readonly integrity: IntegrityExpectation | undefined;
   readonly axios: AxiosLike | undefined;
   readonly transport: Transport | undefined;
 }
 
 /**
- * A download option only sessions set (not part of the public options): see
- * `FileSinkOptions.keepPublishedLink`.
+ * A download option only sessions set (not part of the public options): the task writing `to`,
+ * see `FileSinkOptions.owner`.
  */
-export const KEEP_PUBLISHED_LINK: unique symbol = Symbol.for('rxtransfer.keepPublishedLink');
+export const PUBLISH_OWNER: unique symbol = Symbol.for('rxtransfer.publishOwner');
 
 const DEFAULT_CONNECT_MS = 30_000;
 const DEFAULT_IDLE_MS = 60_000;
@@ -232,7 +232,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
     keepPartial: options.keepPartial ?? options.resume ?? false,
     overwrite: options.overwrite ?? true,
     durable: options.durable ?? true,
-    keepPublishedLink: (options as { [KEEP_PUBLISHED_LINK]?: unknown })[KEEP_PUBLISHED_LINK] === true,
+    owner: ownerOf(options),
     integrity,
     axios: options.axios,
     transport: options.transport,
@@ -244,4 +244,9 @@ function isSignal(value: unknown): value is AbortSignal {
   if (typeof value !== 'object' || value === null) return false;
   const s = value as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown };
   return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
+}
+
+function ownerOf(options: object): string | undefined {
+  const owner = (options as { [PUBLISH_OWNER]?: unknown })[PUBLISH_OWNER];
+  return typeof owner === 'string' && owner.length > 0 ? owner : undefined;
 }

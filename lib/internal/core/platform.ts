@@ -21,12 +21,12 @@ export interface FileSinkOptions {
    */
   readonly source?: string;
   /**
-   * Sessions only (`overwrite: false`): publish by a hard link and leave `<to>.partial` linked to
-   * the published file until the session has recorded the completion and calls
-   * `settlePublishedLink`. A run that finds `to` and `<to>.partial` to be one file (killed in
-   * between) knows `to` for its own and may replace it.
+   * Sessions only (`overwrite: false`): the task writing this file (a token naming the session
+   * and the task). Its publish records beside `to` that the file there is this task's, until the
+   * session has recorded the completion; a rerun after a kill in between may replace that file,
+   * and no other.
    */
-  readonly keepPublishedLink?: boolean;
+  readonly owner?: string;
 }
 
 /** A sink that writes to a file and can resume it. */

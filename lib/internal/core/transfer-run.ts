@@ -177,7 +177,7 @@ export class TransferRun<R> {
       throw new TransferError('invalid', `\`to\` needs a file system; on ${this.platform.name} use responseType for an in-memory result`, { url: n.url, method: n.method });
     }
     try {
-      return await this.platform.openFileSink(n.to, { resume: n.resume, keepPartial: n.keepPartial, overwrite: n.overwrite, durable: n.durable, closing: () => this.abort.aborted, source: n.url, keepPublishedLink: n.keepPublishedLink });
+      return await this.platform.openFileSink(n.to, { resume: n.resume, keepPartial: n.keepPartial, overwrite: n.overwrite, durable: n.durable, closing: () => this.abort.aborted, source: n.url, ...(n.owner !== undefined ? { owner: n.owner } : {}) });
     } catch (error) {
       if (isTransferError(error) && error.url !== undefined) throw error;
       const message = error instanceof Error ? error.message : String(error);

@@ -58,63 +58,101 @@ class PartialLockedError extends TransferError {
  * partial file is continued.
  */
 export async function openFileSink(path: string, options: FileSinkOptions): Promise<FileSink> {
-  const exists = () => lstat(resolve(path)).then(() => true, () => false);
-  if (!options.overwrite && !options.keepPublishedLink && (await exists())) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
+  const target = resolve(path);
+  const exists = () => lstat(target).then(() => true, () => false);
+  if (!options.overwrite && options.owner === undefined && (await exists())) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
   const release = await lockPartial(path, options.closing);
   try {
-    let effective = options;
-    if (!options.overwrite && options.keepPublishedLink && (await exists())) {
-      // `to` and `<to>.partial` one file: this task's own publish, killed before the session
-      // recorded it. Its name goes; the file at `to` is this task's to replace.
-      if (!(await unlinkPublishedLink(resolve(path)))) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
-      effective = { ...options, overwrite: true };
+    let owned: OwnedFile | undefined;
+    if (!options.overwrite && options.owner !== undefined && (await exists())) {
+      // A file this very task published, killed before its session recorded the completion (the
+      // record beside it names the task and that file): its own to replace. Anyone else's is kept.
+      owned = await ownedBy(target, options.owner);
+      if (!owned) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
     }
-    return await openLocked(path, effective, release);
+    return await openLocked(path, owned ? { ...options, overwrite: true } : options, release, owned);
   } catch (error) {
     await release();
     throw error;
   }
 }
 
-/**
- * Under the partial lock: when `<target>.partial` is a hard link to `target` (a publish kept for
- * a session), removes that name and the validator record, and says so. The file stays at `target`.
- */
-async function unlinkPublishedLink(target: string): Promise<boolean> {
-  const partial = target + PARTIAL_SUFFIX;
-  const [published, linked] = await Promise.all([lstat(target).catch(() => undefined), lstat(partial).catch(() => undefined)]);
-  if (!published || !linked || !published.isFile() || published.ino !== linked.ino || published.dev !== linked.dev) return false;
-  await unlink(partial);
-  await rm(target + PARTIAL_META_SUFFIX, { force: true });
-  return true;
+/** The owner and file identity a session task's publish records in `<to>.partial.json`. */
+interface OwnedFile {
+  /** Digest of the owner token (session and task). */
+  readonly owner: string;
+  /** `dev:ino` of the file published at `to`. */
+  readonly file: string;
+}
+
+const ownerDigest = (token: string) => 'sha256:' + createHash('sha256').update(token).digest('hex').slice(0, 32);
+
+async function identity(path: string): Promise<string | undefined> {
+  try {
+    const stat = await lstat(path, { bigint: true });
+    return stat.isFile() ? `${stat.dev}:${stat.ino}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readRecord(meta: string): Promise<{ validator?: string; source?: string; owner?: string; file?: string } | undefined> {
+  try {
+    return JSON.parse(await readFile(meta, 'utf8')) as { validator?: string; source?: string; owner?: string; file?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the record beside `target` says `token`'s task published the very file at `target`. */
+async function ownedBy(target: string, token: string): Promise<OwnedFile | undefined> {
+  const record = await readRecord(target + PARTIAL_META_SUFFIX);
+  const file = await identity(target);
+  const owner = ownerDigest(token);
+  return record?.owner === owner && file !== undefined && record.file === file ? { owner, file } : undefined;
 }
 
 /**
- * A session has recorded the completion of a download published with `keepPublishedLink`: the
- * `<to>.partial` name still linked to `to` goes (taken under the partial lock; left alone when
- * another download holds it, or when it is not that link).
+ * A session has recorded the completion of a task published with `owner`: the record that let a
+ * rerun know the file for its own goes. Under the partial lock, which other acquirers in this
+ * process wait for; left alone when another download holds it, or when the record is not that
+ * task's.
  */
-export async function settlePublishedLink(path: string): Promise<void> {
+export async function settlePublished(path: string, token: string): Promise<void> {
   const target = resolve(path);
   let release: () => Promise<void>;
   try {
-    release = await lockPartial(target);
+    release = await lockPartial(target, () => true);
   } catch {
     return;
   }
   try {
-    await unlinkPublishedLink(target);
+    const record = await readRecord(target + PARTIAL_META_SUFFIX);
+    if (record?.owner === ownerDigest(token)) await rm(target + PARTIAL_META_SUFFIX, { force: true });
   } finally {
     await release();
   }
 }
 
-async function openLocked(path: string, options: FileSinkOptions, release: () => Promise<void>): Promise<FileSink> {
+async function openLocked(path: string, options: FileSinkOptions, release: () => Promise<void>, owned: OwnedFile | undefined): Promise<FileSink> {
   const target = resolve(path);
   const partial = target + PARTIAL_SUFFIX;
   const meta = target + PARTIAL_META_SUFFIX;
   const source = sourceDigest(options.source);
   const fail = (message: string, cause?: unknown) => new TransferError('invalid', message, { cause });
+  /** Replaces the record beside the partial file; none when it would be empty. */
+  const writeRecord = async (fields: Record<string, string>): Promise<void> => {
+    await rm(meta, { force: true });
+    if (Object.keys(fields).length === 0) return;
+    // Created exclusively, never through a planted symlink; a torn record fails to parse and
+    // the partial file is then started over.
+    const record = await open(meta, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    try {
+      await record.writeFile(JSON.stringify(fields));
+    } finally {
+      await record.close();
+    }
+  };
 
   let offset = 0;
   let validator: string | undefined;
@@ -200,16 +238,8 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
     },
     async remember(next) {
       validator = next;
-      await rm(meta, { force: true });
-      if (next === undefined) return;
-      // Created exclusively, never through a planted symlink; a torn record fails to parse and
-      // the partial file is then started over.
-      const record = await open(meta, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-      try {
-        await record.writeFile(JSON.stringify({ validator: next, ...(source !== undefined ? { source } : {}) }));
-      } finally {
-        await record.close();
-      }
+      // The ownership of a file at `to` carries over: killed again, the task still knows it.
+      await writeRecord({ ...(next !== undefined ? { validator: next } : {}), ...(source !== undefined && next !== undefined ? { source } : {}), ...(owned ?? {}) });
     },
     async *existing() {
       if (offset === 0) return;
@@ -227,6 +257,13 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       await handle!.close();
       // Aborted meanwhile (cancelled during the fsync): the file is not published.
       if (state !== 'open') throw ended();
+      // A session task records, before the name appears, that the file about to be `to` is its
+      // own: killed before the session records the completion, the next run knows it. The
+      // session removes the record once it has (settlePublished).
+      if (options.owner !== undefined) {
+        const file = await identity(partial);
+        if (file !== undefined) await writeRecord({ owner: ownerDigest(options.owner), file });
+      }
       if (options.overwrite) await rename(partial, target);
       else {
         try {
@@ -234,11 +271,9 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
         } catch (error) {
           throw fail(`${path} exists (overwrite is false)`, error);
         }
-        // For a session, `<to>.partial` stays linked to `to` until the completion is recorded
-        // (settlePublishedLink): killed before that, the next run knows `to` for its own.
-        if (!options.keepPublishedLink) await unlink(partial);
+        await unlink(partial);
       }
-      if (options.overwrite || !options.keepPublishedLink) await rm(meta, { force: true });
+      if (options.owner === undefined) await rm(meta, { force: true });
       state = 'published';
       await release();
       return { data: undefined, path: target };

@@ -4,8 +4,7 @@ import { TransferError } from '../core/errors/transfer-error.js';
 import type { DownloadFunction, UploadFunction } from '../core/api.js';
 import type { SessionPlatform } from '../session/session-options.js';
 import { fileBody } from './file-body.js';
-import { lockPartial, PARTIAL_META_SUFFIX, PARTIAL_SUFFIX, settlePublishedLink } from './file-sink.js';
-import { KEEP_PUBLISHED_LINK } from '../core/options.js';
+import { lockPartial, PARTIAL_META_SUFFIX, PARTIAL_SUFFIX, settlePublished } from './file-sink.js';
 import { fileSessionStore } from './session-file-store.js';
 import { resolve } from 'node:path';
 
@@ -16,8 +15,7 @@ import { resolve } from 'node:path';
 export function nodeSessionPlatform(api: { download: DownloadFunction; upload: UploadFunction }): SessionPlatform {
   return {
     name: 'Node',
-    // `overwrite: false`: published by a link kept until the completion is recorded (published()).
-    download: (url, options) => api.download(url, (options.overwrite === false ? { ...options, [KEEP_PUBLISHED_LINK]: true } : options) as never),
+    download: (url, options) => api.download(url, options as never),
     upload: (url, source, options) =>
       defer(() => {
         // Read when the task runs (the file may have changed since it was added).
@@ -40,8 +38,8 @@ export function nodeSessionPlatform(api: { download: DownloadFunction; upload: U
       if (task.kind === 'upload' && (typeof task.source !== 'string' || task.source.length === 0)) return 'a session upload needs the path of the file to send';
       return undefined;
     },
-    async published(task) {
-      if (task.kind === 'download' && task.to !== undefined && task.overwrite === false) await settlePublishedLink(task.to);
+    async published(task, owner) {
+      if (task.kind === 'download' && task.to !== undefined) await settlePublished(task.to, owner);
     },
     async discard(task) {
       if (task.kind !== 'download' || task.to === undefined) return;

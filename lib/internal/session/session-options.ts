@@ -86,10 +86,11 @@ export interface SessionPlatform {
   /** Removes what a cancelled or forgotten failed task left behind (a partial file), unless another transfer now owns it. */
   discard?(task: TaskRecord): Promise<void>;
   /**
-   * Called once a download's completion is recorded (and at open, for completions not yet
-   * acknowledged): what the platform kept for a run killed before that record can go.
+   * Called once the completion of a download published with `owner` is recorded (and at open,
+   * for such completions not yet acknowledged): what the platform kept for a run killed before
+   * that record (see `FileSinkOptions.owner`) can go.
    */
-  published?(task: TaskRecord): Promise<void>;
+  published?(task: TaskRecord, owner: string): Promise<void>;
 }
 
 export const SESSION_DEFAULTS = {

@@ -2,6 +2,7 @@ import { asyncScheduler, Observable, ReplaySubject, Subject, type SchedulerLike,
 import type { DownloadResult, TransferEvent, UploadResult } from '../core/events.js';
 import { isHttpStatusError } from '../core/errors/http-status-error.js';
 import { parseIntegrity } from '../core/integrity.js';
+import { PUBLISH_OWNER } from '../core/options.js';
 import type { SessionStoreHandle } from './session-store.js';
 import { isFinal, type SessionEvent, type TaskCompletion, type TaskFailure, type TaskRecord, type TaskResult, type TaskState } from './session-task.js';
 import { ChallengeGate } from './challenge-gate.js';
@@ -127,14 +128,16 @@ export class SessionCore implements TransferSession {
   ) {
     this.gate = new ChallengeGate(options.onChallenge);
     this.timer = options.timer ?? asyncScheduler;
+    const settling: Promise<void>[] = [];
     for (const task of store.tasks) {
       this.records.set(task.id, task);
       this.seq = Math.max(this.seq, task.seq);
-      // Completed, and maybe killed before its platform heard of it (published): said again, once.
-      if (task.state === 'completed' && !task.acked) void this.settlePublished(task);
+      // Completed, and maybe killed before its platform heard of it (published): said again,
+      // before any task starts (one to the same `to` would find the side file's lock taken).
+      if (task.state === 'completed' && !task.acked && task.kind === 'download' && task.overwrite === false) settling.push(this.settlePublished(task));
     }
     // Start after the caller of open() had its turn to subscribe.
-    this.timer.schedule(() => this.pump());
+    this.timer.schedule(() => (settling.length === 0 ? this.pump() : void Promise.all(settling).then(() => this.pump())));
   }
 
   download(url: string | URL, options: SessionDownloadOptions = {}): Promise<TaskRecord> {
@@ -303,10 +306,16 @@ export class SessionCore implements TransferSession {
     return undefined;
   }
 
+  /** Names a task that publishes with `overwrite: false` (see `FileSinkOptions.owner`). */
+  private ownerOf(task: TaskRecord): string {
+    return `${this.id}\u0000${task.id}`;
+  }
+
   /** Tells the platform a completion is recorded; a failure there costs nothing but a stray side file. */
   private async settlePublished(task: TaskRecord): Promise<void> {
+    if (task.kind !== 'download' || task.overwrite !== false) return;
     try {
-      await this.platform.published?.(task);
+      await this.platform.published?.(task, this.ownerOf(task));
     } catch {
       // the side file stays; the next open says it again
     }
@@ -360,7 +369,7 @@ export class SessionCore implements TransferSession {
     };
     const transfer: Observable<TransferEvent<DownloadResult<unknown> | UploadResult<unknown>>> =
       task.kind === 'download'
-        ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: true, overwrite: task.overwrite !== false, ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
+        ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: true, overwrite: task.overwrite !== false, ...(task.overwrite === false ? { [PUBLISH_OWNER]: this.ownerOf(task) } : {}), ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
         : this.platform.upload(task.url, task.source!, { ...common, responseType: 'text' });
     run.sub = transfer.subscribe({
       next: (event) => {
