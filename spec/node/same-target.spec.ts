@@ -6,6 +6,7 @@ import { Subject, filter, lastValueFrom, map, switchMap, take, tap, timeout, typ
 import { download, resultOf, isTransferError, type DownloadResult, type TransferEvent } from 'rxtransfer';
 import { bytes, sha256, startSessionServer, type SessionServer } from '../helpers/session-server';
 import { acquireLockFile } from '../../lib/internal/node/lock-file';
+import { openFileSink } from '../../lib/internal/node/file-sink';
 import { deafTransport } from '../helpers/deaf-transport';
 
 const KiB = 1024;
@@ -334,6 +335,30 @@ describe('a partial file that is another name of a file (a hard link)', () => {
     const error = await failure(resultOf(download(url, { to, resume: true, retry: 0 })));
     expect(isTransferError(error)).toBe(true);
     expect(sha256(await readFile(to))).toBe(sha256(finished));
+  });
+});
+
+describe('overwrite: false on a file system without hard links (FAT, exFAT: link() fails with EPERM)', () => {
+  const noLinks = { link: async () => Promise.reject(Object.assign(new Error('operation not permitted'), { code: 'EPERM' })) };
+  const options = { resume: false, keepPartial: false, overwrite: false };
+
+  it('publishes the file (checked, then renamed) instead of a false "exists"', async () => {
+    const { to } = fresh();
+    const sink = await openFileSink(to, options, noLinks);
+    await sink.write(new Uint8Array([1, 2, 3]));
+    await sink.finish();
+    expect([...(await readFile(to))]).toEqual([1, 2, 3]);
+    expect(await leftovers(to)).toEqual([]);
+  });
+
+  it('still keeps a file that appeared at `to` meanwhile', async () => {
+    const { to } = fresh();
+    const sink = await openFileSink(to, options, noLinks);
+    await sink.write(new Uint8Array([1, 2, 3]));
+    await writeFile(to, 'mine');
+    await expect(sink.finish()).rejects.toThrow(/exists \(overwrite is false\)/);
+    expect(await readFile(to, 'utf8')).toBe('mine');
+    await sink.abort(new Error('gone'));
   });
 });
 

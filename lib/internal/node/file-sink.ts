@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { FileSink, FileSinkOptions } from '../core/platform.js';
 import { TransferError } from '../core/errors/transfer-error.js';
 import { isIntegrityError } from '../core/errors/integrity-error.js';
-import { acquireLockFile } from './lock-file.js';
+import { acquireLockFile, NO_HARD_LINKS } from './lock-file.js';
 
 /** Suffix of the side file a download writes before it is renamed into place (G5). */
 export const PARTIAL_SUFFIX = '.partial';
@@ -57,7 +57,7 @@ class PartialLockedError extends TransferError {
  * `<to>`, so no file at `to` ever looks finished when it is not. With `resume`, an existing
  * partial file is continued.
  */
-export async function openFileSink(path: string, options: FileSinkOptions): Promise<FileSink> {
+export async function openFileSink(path: string, options: FileSinkOptions, fs: { link: typeof link } = { link }): Promise<FileSink> {
   const target = resolve(path);
   const exists = () => lstat(target).then(() => true, () => false);
   if (!options.overwrite && options.owner === undefined && (await exists())) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
@@ -70,7 +70,7 @@ export async function openFileSink(path: string, options: FileSinkOptions): Prom
       owned = await ownedBy(target, options.owner);
       if (!owned) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
     }
-    return await openLocked(path, owned ? { ...options, overwrite: true } : options, release, owned);
+    return await openLocked(path, owned ? { ...options, overwrite: true } : options, release, owned, fs);
   } catch (error) {
     await release();
     throw error;
@@ -134,7 +134,7 @@ export async function settlePublished(path: string, token: string): Promise<void
   }
 }
 
-async function openLocked(path: string, options: FileSinkOptions, release: () => Promise<void>, owned: OwnedFile | undefined): Promise<FileSink> {
+async function openLocked(path: string, options: FileSinkOptions, release: () => Promise<void>, owned: OwnedFile | undefined, fs: { link: typeof link }): Promise<FileSink> {
   const target = resolve(path);
   const partial = target + PARTIAL_SUFFIX;
   const meta = target + PARTIAL_META_SUFFIX;
@@ -266,12 +266,19 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       }
       if (options.overwrite) await rename(partial, target);
       else {
+        // A hard link is an atomic "create unless it exists" for a whole file.
+        let linked = false;
         try {
-          await link(partial, target);
+          await fs.link(partial, target);
+          linked = true;
         } catch (error) {
-          throw fail(`${path} exists (overwrite is false)`, error);
+          const code = (error as NodeJS.ErrnoException).code ?? '';
+          if (!NO_HARD_LINKS.has(code)) throw fail(code === 'EEXIST' ? `${path} exists (overwrite is false)` : `cannot publish ${path}: ${(error as Error).message}`, error);
+          // No hard links here (FAT, exFAT): checked, then renamed (a file appearing in between is the one race left).
+          if (await lstat(target).then(() => true, () => false)) throw fail(`${path} exists (overwrite is false)`, error);
+          await rename(partial, target);
         }
-        await unlink(partial);
+        if (linked) await unlink(partial);
       }
       if (options.owner === undefined) await rm(meta, { force: true });
       state = 'published';

@@ -19,7 +19,8 @@ interface LockOwner {
 const TAKEOVER_ATTEMPTS = 5;
 
 /** What link() fails with on a file system without hard links (FAT, exFAT, some network shares). */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+/** What `link()` fails with on a file system without hard links (FAT, exFAT, some network shares). */
+export const NO_HARD_LINKS: ReadonlySet<string> = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 /**
  * How long a lock file whose record cannot be read counts as live: without hard links the record
