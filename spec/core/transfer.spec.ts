@@ -85,6 +85,21 @@ describe('transfer: the stream checklist', () => {
     expect((error as Error).message).toMatch(/HTTP 500.*GET https:\/\/a.test\/file/);
   });
 
+  it('error: an error body that does not end is waited for 2 s at most; the HttpStatusError goes without it, and the request is aborted', async () => {
+    const { timer, fake } = setup();
+    const recorder = record(download(URL_A, { transport: fake, timer, timeout: { idle: 60_000 }, retry: 0 }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    fake.requests[0]!.respond({ status: 503 }).chunk('partial');
+    await settle(); // the head is read, the excerpt begins
+    const answered = timer.now();
+    await advance(timer, 1_999);
+    expect(recorder.ended()).toBe(false);
+    const error = errorOf(await ended(recorder, timer));
+    expect(timer.now() - answered).toBe(2_000); // not at the idle timeout
+    expect(isHttpStatusError(error) && error.status).toBe(503);
+    expect(fake.requests[0]!.aborted).toBe(true);
+  });
+
   it('never-ending: a body that never ends stops at the total timeout, as phase total', async () => {
     const { timer, fake } = setup();
     const recorder = record(download(URL_A, { transport: fake, timer, timeout: { total: 1000, idle: 300 } }), undefined);

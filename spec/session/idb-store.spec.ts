@@ -33,6 +33,18 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
     await third.close();
   });
 
+  it('S9 a batch with a change that cannot be stored is stored not at all, and fails with that error', async () => {
+    const indexedDB = new IDBFactory();
+    const handle = await indexedDbSessionStore({ indexedDB }).open('batch');
+    const task = (id: string, extra: object = {}) => ({ id, kind: 'download', url: 'http://127.0.0.1/a', to: '/a', priority: 0, seq: 1, createdAt: 0, state: 'queued', acked: false, ...extra }) as never;
+    const error = await handle.write([{ type: 'put', task: task('a') }, { type: 'put', task: task('b', { result: { data: () => 1 } }) }]).catch((e: unknown) => e);
+    expect((error as Error)?.name).toBe('DataCloneError');
+    await handle.close();
+    const reopened = await indexedDbSessionStore({ indexedDB }).open('batch');
+    expect(reopened.tasks).toEqual([]);
+    await reopened.close();
+  });
+
   it('S9 fails clearly where there is no IndexedDB', async () => {
     await expect(TransferSession.open({ id: 'none', store: indexedDbSessionStore() })).rejects.toThrow(/IndexedDB is not available/);
   });

@@ -80,14 +80,25 @@ function readAll(db: IDBDatabase): Promise<TaskRecord[]> {
 function writeAll(db: IDBDatabase, changes: readonly TaskChange[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const tx = (db.transaction as (s: string, m: IDBTransactionMode, o?: { durability: string }) => IDBTransaction)(STORE, 'readwrite', { durability: 'strict' });
-    const store = tx.objectStore(STORE);
-    for (const c of changes) {
-      if (c.type === 'put') store.put(c.task);
-      else store.delete(c.id);
-    }
     tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
+    // A failed request: its own error (the transaction's is not set yet while it bubbles).
+    tx.onerror = (event) => reject((event.target as IDBRequest | null)?.error ?? tx.error ?? new Error('an IndexedDB request failed'));
     tx.onabort = () => reject(tx.error ?? new Error('the IndexedDB transaction was aborted'));
+    const store = tx.objectStore(STORE);
+    try {
+      for (const c of changes) {
+        if (c.type === 'put') store.put(c.task);
+        else store.delete(c.id);
+      }
+    } catch (error) {
+      // A change that cannot be stored (DataCloneError): none of the batch is, as the contract of a write says.
+      try {
+        tx.abort();
+      } catch {
+        // already finished
+      }
+      reject(error);
+    }
   });
 }
 

@@ -1,4 +1,4 @@
-import type { Subscriber, Subscription } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { DownloadResult, ResponseHeaders, TransferEvent, UploadResult } from './events.js';
 import { TransferError, isTransferError } from './errors/transfer-error.js';
 import { TimeoutError } from './errors/timeout-error.js';
@@ -30,6 +30,9 @@ type Outcome<R> =
 
 /** How long a cancelled or timed-out run may take to unwind before its error is delivered anyway. */
 const ABORT_GRACE_MS = 2_000;
+
+/** How long an error response's body is read for its excerpt before the error goes without it. */
+const EXCERPT_WAIT_MS = 2_000;
 
 /** Marks an abort caused by unsubscribing: nothing is delivered for it. */
 const UNSUBSCRIBED = Symbol('unsubscribed');
@@ -358,7 +361,9 @@ export class TransferRun<R> {
           await sink.reset();
           return { type: 'restart' };
         }
-        const excerpt = await readExcerpt(response.body, attempt).catch(() => '');
+        // Bounded in time as in size: a transport that hands the body over only whole (XHR), or a
+        // body that trickles, must not hold the error (or its retry) up.
+        const excerpt = await orAfter(readExcerpt(response.body, attempt).catch(() => ''), n.timer, EXCERPT_WAIT_MS, '');
         attempt.abort();
         throw new HttpStatusError(status, response.headers, excerpt, context);
       }
@@ -528,6 +533,17 @@ function otherVersion(headers: ResponseHeaders, sent: string): boolean {
   const byTag = sent.startsWith('"') || sent.startsWith('W/');
   const value = headers[byTag ? 'etag' : 'last-modified'];
   return value !== undefined && value.trim() !== sent;
+}
+
+/** What `work` resolves with, or `fallback` once `ms` have passed on `timer`, whichever is first. */
+function orAfter<T>(work: Promise<T>, timer: SchedulerLike, ms: number, fallback: T): Promise<T> {
+  return new Promise<T>((resolve) => {
+    const late = scheduleAfter(timer, () => resolve(fallback), ms);
+    void work.then((value) => {
+      late.unsubscribe();
+      resolve(value);
+    });
+  });
 }
 
 /** Settles as `work` does, or rejects with the abort's reason as soon as it aborts. */
