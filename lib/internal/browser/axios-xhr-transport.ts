@@ -17,9 +17,26 @@ function xhrData(body: OpenedBody | undefined): unknown {
   return body.data;
 }
 
-function isEncoded(headers: Record<string, string>): boolean {
+/**
+ * Whether `Content-Length` may count other bytes than the body handed over: the browser decodes
+ * any `Content-Encoding` itself, and a cross-origin response hides that header unless the server
+ * exposes it (it is not CORS-safelisted), while `Content-Length` is shown. Such a length is the
+ * browser's to check (it fails a body cut short of it), not the core's.
+ */
+function isEncoded(headers: Record<string, string>, url: string): boolean {
   const encoding = headers['content-encoding'];
-  return encoding !== undefined && encoding.toLowerCase() !== 'identity';
+  if (encoding !== undefined) return encoding.toLowerCase() !== 'identity';
+  return crossOrigin(url);
+}
+
+function crossOrigin(url: string): boolean {
+  const here = (globalThis as { location?: { origin?: string } }).location?.origin;
+  if (here === undefined || here === 'null') return false;
+  try {
+    return new URL(url, here).origin !== here;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -50,9 +67,13 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
           if (bytes.byteLength > 0) yield bytes;
         };
         const open = (status: number, statusText: string, headers: Record<string, string>, url: string) => {
-          head = { status, statusText, headers, url, decoded: isEncoded(headers), body: body() };
+          head = { status, statusText, headers, url, decoded: isEncoded(headers, url), body: body() };
           resolve(head);
         };
+        // XHR cannot tell when the connection is up, nor (through axios) when the head arrives:
+        // the first sign is a body byte. Said at once, so that the connect limit never takes a
+        // slow body after a fast head for a connection that never came (idle and total still apply).
+        req.onConnect();
         client
           .request({
             url: req.url,

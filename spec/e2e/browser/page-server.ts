@@ -3,13 +3,15 @@
  * esbuild bundle of `page.ts` (which bundles the neutral `lib/index.ts`), plus:
  *
  *   GET  /bytes?size=N&chunk=C&delay=MS   N pattern bytes (see `patternByte`) with Content-Length,
- *                                         C bytes every MS ms; `x-sha256` holds their digest (hex)
+ *                                         C bytes every MS ms; `x-sha256` holds their digest (hex);
+ *                                         `gzip=1` gzip-encoded, `bodyAfter=MS` the body MS after the head
  *   POST /upload?id=ID&delay=MS           counts and hashes the body (reading a chunk every MS ms),
  *                                         answers JSON { id, received, sha256 }
  *   GET  /drip?id=ID                      declares 64 MiB, sends 16 KiB every 20 ms until the
  *                                         client closes; the close is recorded under ID
  */
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -89,16 +91,25 @@ async function sendBytes(req: IncomingMessage, res: ServerResponse): Promise<voi
   const size = num(params, 'size', 1024);
   const chunk = Math.max(1, num(params, 'chunk', 64 * 1024));
   const delay = num(params, 'delay', 0);
-  const body = patternBytes(size);
+  const plain = patternBytes(size);
+  // `gzip=1`: the body gzip-encoded, Content-Length counting the encoded bytes (not exposed to
+  // another origin: Content-Encoding is not CORS-safelisted). `bodyAfter=MS`: the head at once,
+  // the first body byte MS later.
+  const gzip = params.get('gzip') === '1';
+  const body = gzip ? gzipSync(plain) : plain;
   res.writeHead(200, {
     'content-type': 'application/octet-stream',
-    'content-length': String(size),
+    'content-length': String(body.byteLength),
     'cache-control': 'no-store',
-    'x-sha256': createHash('sha256').update(body).digest('hex'),
+    'x-sha256': createHash('sha256').update(plain).digest('hex'),
     'access-control-expose-headers': 'x-sha256',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
   });
-  for (let offset = 0; offset < size && !res.destroyed; offset += chunk) {
-    res.write(body.subarray(offset, Math.min(size, offset + chunk)));
+  res.flushHeaders();
+  const bodyAfter = num(params, 'bodyAfter', 0);
+  if (bodyAfter > 0) await sleep(bodyAfter);
+  for (let offset = 0; offset < body.byteLength && !res.destroyed; offset += chunk) {
+    res.write(body.subarray(offset, Math.min(body.byteLength, offset + chunk)));
     if (delay > 0) await sleep(delay);
   }
   res.end();

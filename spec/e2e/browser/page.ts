@@ -77,6 +77,10 @@ export interface CrossOriginReport {
   fromXhr: { violations: string[]; byteLength?: number; patternOk?: boolean; error?: string };
   /** Listeners added to any `xhr.upload` during the two GETs (the XHR standard preflights a cross-origin request that has some). */
   uploadListeners: number;
+  /** A gzip-encoded body whose encoding the other origin does not expose (its Content-Length counts encoded bytes). */
+  gzip: { violations: string[]; byteLength?: number; patternOk?: boolean; error?: string };
+  /** The head at once, the body 1.5 s later, with a 700 ms connect limit. */
+  lateBody: { violations: string[]; byteLength?: number; patternOk?: boolean; error?: string };
 }
 
 export interface SessionReport {
@@ -432,7 +436,9 @@ async function crossOriginGetScenario(args: { origin: string; size: number }): P
       20_000,
       'cross-origin fromXhr',
     );
-    const report: CrossOriginReport = { download: summary(viaDownload), fromXhr: summary(viaXhr), uploadListeners };
+    const gzipped = await within(recordTransfer(download(`${url}&gzip=1`, { responseType: 'arraybuffer' })).ended, 20_000, 'cross-origin gzip');
+    const late = await within(recordTransfer(download(`${url}&bodyAfter=1500`, { responseType: 'arraybuffer', timeout: { connect: 700 } })).ended, 20_000, 'late body');
+    const report: CrossOriginReport = { download: summary(viaDownload), fromXhr: summary(viaXhr), uploadListeners, gzip: summary(gzipped), lateBody: summary(late) };
     r.end(report.download.patternOk === true && report.fromXhr.patternOk === true && uploadListeners === 0, `download ${report.download.byteLength ?? '?'} B, fromXhr ${report.fromXhr.byteLength ?? '?'} B, ${uploadListeners} upload listeners`);
     return report;
   } finally {
