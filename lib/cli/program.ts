@@ -64,7 +64,7 @@ function packageVersion(): string {
 function addTransferOptions(command: Command): Command {
   return command
     .option('-H, --header <header>', "add a request header 'Name: value' (repeatable)", collectHeader)
-    .option('--retry <n>', 'retry network errors, timeouts and 408/429/5xx up to N times, with backoff', parseCount)
+    .option('--retry <n>', 'retry network errors, timeouts and 408/429/500/502/503/504 up to N times, with backoff', parseCount)
     .option('--timeout <s>', 'give up after S seconds in total', parseSeconds)
     .option('--idle-timeout <s>', 'give up when no byte moves for S seconds (default 60)', parseSeconds)
     .option('--connect-timeout <s>', 'give up when connecting takes over S seconds (default 30)', parseSeconds)

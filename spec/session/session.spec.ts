@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -584,6 +584,22 @@ describe('TransferSession', () => {
     expect(sha256(await readFile(to))).toBe(sha256(body));
     // Recorded now: no side file is left.
     for (const side of ['.partial', '.partial.json', '.partial.lock']) await expect(stat(to + side)).rejects.toThrow();
+  });
+
+  it('overwrite: false: a file put in place of the one a killed task published is kept, and the failed task leaves no record beside it', async () => {
+    const { id, path, to } = name();
+    const url = server.put(path, { body: bytes(16 * KiB, 48), etag: '"k4"' });
+    const first = await openSession({ id, store: dyingAtCompletion('replaced') });
+    await first.download(url, { to, id: 'replaced', overwrite: false });
+    await ended(first);
+    // The user saves another file in its place (a new file, renamed over it).
+    await writeFile(to + '.new', 'the user saved this');
+    await rename(to + '.new', to);
+    const second = await openSession({ id });
+    const [refused] = await nextCompletions(second, 1);
+    expect(refused).toMatchObject({ taskId: 'replaced', state: 'failed', error: { code: 'invalid' } });
+    expect(await readFile(to, 'utf8')).toBe('the user saved this');
+    await expect(stat(to + '.partial.json')).rejects.toThrow();
   });
 
   it("overwrite: false: another task, of this session or another, never replaces the file a killed task published", async () => {

@@ -18,7 +18,7 @@ export interface SessionOptions {
   maxConcurrent?: number;
   /** Tasks running at once against one host (`host:port`). Default 2. */
   maxPerHost?: number;
-  /** Retries of each transfer. Default `{ count: 5 }` (network errors, 408/429/5xx, Retry-After honoured). */
+  /** Retries of each transfer. Default `{ count: 5 }` (network errors, 408, 429, 500, 502, 503, 504, Retry-After honoured). */
   retry?: number | RetryPolicy;
   /** Answers 401/407 challenges (S7). Without it, a challenged task fails. */
   onChallenge?: ChallengeHandler;
@@ -86,9 +86,9 @@ export interface SessionPlatform {
   /** Removes what a cancelled or forgotten failed task left behind (a partial file), unless another transfer now owns it. */
   discard?(task: TaskRecord): Promise<void>;
   /**
-   * Called once the completion of a download published with `owner` is recorded (and at open,
-   * for such completions not yet acknowledged): what the platform kept for a run killed before
-   * that record (see `FileSinkOptions.owner`) can go.
+   * Called once the end of a download that publishes with `owner` is recorded, whatever it was
+   * (and at open, for such ends not yet acknowledged): what the platform kept for a run killed
+   * before that record (see `FileSinkOptions.owner`) can go.
    */
   published?(task: TaskRecord, owner: string): Promise<void>;
 }

@@ -134,7 +134,7 @@ export class SessionCore implements TransferSession {
       this.seq = Math.max(this.seq, task.seq);
       // Completed, and maybe killed before its platform heard of it (published): said again,
       // before any task starts (one to the same `to` would find the side file's lock taken).
-      if (task.state === 'completed' && !task.acked && task.kind === 'download' && task.overwrite === false) settling.push(this.settlePublished(task));
+      if (isFinal(task) && !task.acked && task.kind === 'download' && task.overwrite === false) settling.push(this.settlePublished(task));
     }
     // Start after the caller of open() had its turn to subscribe.
     this.timer.schedule(() => (settling.length === 0 ? this.pump() : void Promise.all(settling).then(() => this.pump())));
@@ -311,7 +311,7 @@ export class SessionCore implements TransferSession {
     return `${this.id}\u0000${task.id}`;
   }
 
-  /** Tells the platform a completion is recorded; a failure there costs nothing but a stray side file. */
+  /** Tells the platform a task's end is recorded (it runs no more); a failure there costs nothing but a stray side file. */
   private async settlePublished(task: TaskRecord): Promise<void> {
     if (task.kind !== 'download' || task.overwrite !== false) return;
     try {
@@ -439,7 +439,7 @@ export class SessionCore implements TransferSession {
       return;
     }
     if (state === 'cancelled') await this.discard(ended);
-    if (state === 'completed') await this.settlePublished(ended);
+    await this.settlePublished(ended);
     if (state === 'completed' && ended.result) this.events.next({ type: 'done', taskId: task.id, result: ended.result });
     else if (state === 'failed' && ended.error) this.events.next({ type: 'error', taskId: task.id, error: ended.error });
     this.emitState(task.id, state);
