@@ -388,14 +388,23 @@ describe('TransferSession', () => {
     expect(sha256(await readFile(to))).toBe(sha256(body));
   });
 
-  it('two tasks never write one `to` at once; forgetting a failed task spares the partial file another task is writing', async () => {
+  /**
+   * A task 'old' that failed after writing part of `to` (its partial file kept), in a session
+   * opened with `limits`: the start of the tests of tasks sharing one `to`.
+   */
+  async function afterAFailedTask(seed: number, etag: string, limits: { maxPerHost?: number; maxConcurrent?: number }) {
     const { id, path, to } = name();
-    const body = bytes(2 * MiB, 41);
-    const url = server.put(path, { body, etag: '"t1"', resetAfter: 256 * KiB, resets: 2 });
-    const session = await openSession({ id, retry: { count: 1, baseDelay: 5 }, maxPerHost: 4 });
+    const body = bytes(2 * MiB, seed);
+    const url = server.put(path, { body, etag, resetAfter: 256 * KiB, resets: 2 });
+    const session = await openSession({ id, retry: { count: 1, baseDelay: 5 }, ...limits });
     await session.download(url, { to, id: 'old' });
     expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'old', state: 'failed' });
     await session.ack('old');
+    return { path, to, body, url, session };
+  }
+
+  it('two tasks never write one `to` at once; forgetting a failed task spares the partial file another task is writing', async () => {
+    const { path, to, body, url, session } = await afterAFailedTask(41, '"t1"', { maxPerHost: 4 });
     server.resources.get(path)!.rate = 1 * MiB;
     await session.download(url, { to, id: 'new' });
     await firstValueFrom(session.events$.pipe(filter((e) => e.type === 'progress' && e.taskId === 'new'), timeout(10_000)));
@@ -413,13 +422,7 @@ describe('TransferSession', () => {
   });
 
   it('forgetting or cancelling a task spares the partial file a suspended or queued task to the same `to` continues', async () => {
-    const { id, path, to } = name();
-    const body = bytes(2 * MiB, 43);
-    const url = server.put(path, { body, etag: '"s1"', resetAfter: 256 * KiB, resets: 2 });
-    const session = await openSession({ id, retry: { count: 1, baseDelay: 5 }, maxConcurrent: 1 });
-    await session.download(url, { to, id: 'old' });
-    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'old', state: 'failed' });
-    await session.ack('old');
+    const { path, to, body, url, session } = await afterAFailedTask(43, '"s1"', { maxConcurrent: 1 });
     server.resources.get(path)!.rate = 512 * KiB;
     await session.download(url, { to, id: 'new' });
     await firstValueFrom(session.events$.pipe(filter((e) => e.type === 'progress' && e.taskId === 'new' && e.loaded > 600 * KiB), timeout(10_000)));

@@ -59,12 +59,11 @@ class PartialLockedError extends TransferError {
  */
 export async function openFileSink(path: string, options: FileSinkOptions, fs: { link: typeof link } = { link }): Promise<FileSink> {
   const target = resolve(path);
-  const exists = () => lstat(target).then(() => true, () => false);
-  if (!options.overwrite && options.owner === undefined && (await exists())) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
+  if (!options.overwrite && options.owner === undefined && (await exists(target))) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
   const release = await lockPartial(path, options.closing);
   try {
     let owned: OwnedFile | undefined;
-    if (!options.overwrite && options.owner !== undefined && (await exists())) {
+    if (!options.overwrite && options.owner !== undefined && (await exists(target))) {
       // A file this very task published, killed before its session recorded the completion (the
       // record beside it names the task and that file): its own to replace. Anyone else's is kept.
       owned = await ownedBy(target, options.owner);
@@ -94,6 +93,10 @@ async function identity(path: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(() => true, () => false);
 }
 
 async function readRecord(meta: string): Promise<{ validator?: string; source?: string; owner?: string; file?: string } | undefined> {
@@ -166,9 +169,9 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       if (stat.isFile() && stat.nlink === 1) {
         handle = await open(partial, constants.O_RDWR | constants.O_NOFOLLOW);
         offset = stat.size;
-        const record = JSON.parse(await readFile(meta, 'utf8')) as { validator?: string; source?: string };
+        const record = await readRecord(meta);
         // Another URL's bytes, even under the same validator, are not these: start over.
-        validator = record.source === undefined || record.source === source ? record.validator : undefined;
+        validator = record && (record.source === undefined || record.source === source) ? record.validator : undefined;
       }
     } catch {
       validator = undefined;
@@ -275,7 +278,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
           const code = (error as NodeJS.ErrnoException).code ?? '';
           if (!NO_HARD_LINKS.has(code)) throw fail(code === 'EEXIST' ? `${path} exists (overwrite is false)` : `cannot publish ${path}: ${(error as Error).message}`, error);
           // No hard links here (FAT, exFAT): checked, then renamed (a file appearing in between is the one race left).
-          if (await lstat(target).then(() => true, () => false)) throw fail(`${path} exists (overwrite is false)`, error);
+          if (await exists(target)) throw fail(`${path} exists (overwrite is false)`, error);
           await rename(partial, target);
         }
         if (linked) await unlink(partial);

@@ -134,7 +134,7 @@ export class SessionCore implements TransferSession {
       this.seq = Math.max(this.seq, task.seq);
       // Completed, and maybe killed before its platform heard of it (published): said again,
       // before any task starts (one to the same `to` would find the side file's lock taken).
-      if (isFinal(task) && !task.acked && task.kind === 'download' && task.overwrite === false) settling.push(this.settlePublished(task));
+      if (isFinal(task) && !task.acked && publishesWithOwner(task)) settling.push(this.settlePublished(task));
     }
     // Start after the caller of open() had its turn to subscribe.
     this.timer.schedule(() => (settling.length === 0 ? this.pump() : void Promise.all(settling).then(() => this.pump())));
@@ -313,7 +313,7 @@ export class SessionCore implements TransferSession {
 
   /** Tells the platform a task's end is recorded (it runs no more); a failure there costs nothing but a stray side file. */
   private async settlePublished(task: TaskRecord): Promise<void> {
-    if (task.kind !== 'download' || task.overwrite !== false) return;
+    if (!publishesWithOwner(task)) return;
     try {
       await this.platform.published?.(task, this.ownerOf(task));
     } catch {
@@ -369,7 +369,7 @@ export class SessionCore implements TransferSession {
     };
     const transfer: Observable<TransferEvent<DownloadResult<unknown> | UploadResult<unknown>>> =
       task.kind === 'download'
-        ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: true, overwrite: task.overwrite !== false, ...(task.overwrite === false ? { [PUBLISH_OWNER]: this.ownerOf(task) } : {}), ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
+        ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: true, overwrite: task.overwrite !== false, ...(publishesWithOwner(task) ? { [PUBLISH_OWNER]: this.ownerOf(task) } : {}), ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
         : this.platform.upload(task.url, task.source!, { ...common, responseType: 'text' });
     run.sub = transfer.subscribe({
       next: (event) => {
@@ -536,6 +536,11 @@ function newRun(generation: number, challenges: number, lastCheckpoint: number):
 }
 
 /** The part of a transfer's result worth keeping. */
+/** A download that must not replace a stranger's file: it publishes with an owner record (see `FileSinkOptions.owner`). */
+function publishesWithOwner(task: TaskRecord): boolean {
+  return task.kind === 'download' && task.overwrite === false;
+}
+
 function summarize(task: TaskRecord, result: DownloadResult<unknown> | UploadResult<unknown>): TaskResult {
   const data = typeof result.data === 'string' ? result.data.slice(0, MAX_STORED_TEXT) : undefined;
   const size = 'size' in result ? result.size : result.sent;
