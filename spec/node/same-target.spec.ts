@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { link, mkdtemp, readdir, readFile, readlink, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, lutimes, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject, filter, lastValueFrom, map, switchMap, take, tap, timeout, type Subscription } from 'rxjs';
@@ -8,6 +8,7 @@ import { bytes, sha256, startSessionServer, type SessionServer } from '../helper
 import { acquireLockFile } from '../../lib/internal/node/lock-file';
 import { openFileSink } from '../../lib/internal/node/file-sink';
 import { deafTransport } from '../helpers/deaf-transport';
+import { ROOT, bundleForNode } from '../helpers/node-bundle';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -174,6 +175,16 @@ describe('one download at a time per `to` (G5)', () => {
   });
 });
 
+/** `promise`, or a rejection after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Resolves once `path` is gone; fails after `ms`. */
 async function gone(path: string, ms: number): Promise<void> {
   const until = Date.now() + ms;
@@ -308,6 +319,78 @@ describe('acquireLockFile', () => {
     await rm(path);
   });
 
+  it('G6 a symlink in place of the lock is never followed: respected while recent, taken over (the link, not its target) once old; never an endless loop', async () => {
+    const path = join(dir, 'dangling.lock');
+    const target = join(dir, 'dangling-target');
+    await symlink(join(dir, 'nowhere'), path);
+    // link() says EEXIST, and a reader that followed the link would say "gone": the old code went round forever.
+    await expect(within(acquireLockFile(path, lockedError), 5_000)).rejects.toMatchObject({ message: 'locked' });
+    const old = new Date(Date.now() - 11_000);
+    await lutimes(path, old, old);
+    await (await within(acquireLockFile(path, lockedError), 5_000))();
+    // A link to a file: the file is no lock record, and is left as it was.
+    await writeFile(target, 'not yours');
+    await symlink(target, path);
+    await lutimes(path, old, old);
+    await (await within(acquireLockFile(path, lockedError), 5_000))();
+    expect(await readFile(target, 'utf8')).toBe('not yours');
+    expect((await readdir(dir)).filter((f) => f.startsWith('dangling.lock'))).toEqual([]);
+    await rm(target);
+  });
+
+  it('a directory in place of the lock is an error that says so, and is left where it is, however old', async () => {
+    const path = join(dir, 'dir.lock');
+    await mkdir(path);
+    await writeFile(join(path, 'keep'), 'mine');
+    const old = new Date(Date.now() - 11_000);
+    await utimes(path, old, old);
+    await expect(within(acquireLockFile(path, lockedError), 5_000)).rejects.toMatchObject({ code: 'EISDIR', message: expect.stringContaining('is a directory, not a lock file') });
+    expect(await readFile(join(path, 'keep'), 'utf8')).toBe('mine');
+    expect((await readdir(dir)).filter((f) => f.startsWith('dir.lock'))).toEqual(['dir.lock']);
+    await rm(path, { recursive: true });
+  });
+
+  it("another user's lock, unreadable to this one, is live however old (never taken over)", async () => {
+    const shared = await mkdtemp(join(tmpdir(), 'rxtransfer-shared-'));
+    try {
+      await chmod(shared, 0o777);
+      const path = join(shared, 'foreign.lock');
+      const record = JSON.stringify({ pid: 999_999_999, host: hostname(), token: 'foreign0' });
+      await writeFile(path, record, { mode: 0o600 });
+      const old = new Date(Date.now() - 60_000);
+      await utimes(path, old, old);
+      if (process.getuid?.() === 0) {
+        // Root reads anything: the other user is `nobody`, in a child process, and the lock root's.
+        const bundle = bundleForNode(join(ROOT, 'lib', 'internal', 'node', 'lock-file.ts'), 'lock-file', 'lock-file');
+        try {
+          const script = `require(${JSON.stringify(bundle)}).acquireLockFile(${JSON.stringify(path)}, () => new Error('locked')).then(() => console.log('taken'), (e) => console.log(e.message))`;
+          const out = await new Promise<string>((resolve, reject) => {
+            const child = spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+            let text = '';
+            const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.stdout!.setEncoding('utf8').on('data', (d: string) => (text += d));
+            child.once('error', reject);
+            child.once('close', () => {
+              clearTimeout(killer);
+              resolve(text.trim());
+            });
+          });
+          expect(out).toBe('locked');
+        } finally {
+          await rm(bundle, { force: true });
+        }
+      } else {
+        await chmod(path, 0o000);
+        await expect(within(acquireLockFile(path, lockedError), 5_000)).rejects.toMatchObject({ message: 'locked' });
+        await chmod(path, 0o600);
+      }
+      expect(await readFile(path, 'utf8')).toBe(record);
+      expect(await readdir(shared)).toEqual(['foreign.lock']);
+    } finally {
+      await rm(shared, { recursive: true, force: true });
+    }
+  });
+
   it('G5 of downloads to one `to` started together, exactly one writes it', async () => {
     const to = join(dir, 'together.bin');
     const bodies = Array.from({ length: 6 }, (_, i) => bytes(256 * KiB, 50 + i));
@@ -335,6 +418,35 @@ describe('a partial file that is another name of a file (a hard link)', () => {
     const error = await failure(resultOf(download(url, { to, resume: true, retry: 0 })));
     expect(isTransferError(error)).toBe(true);
     expect(sha256(await readFile(to))).toBe(sha256(finished));
+  });
+});
+
+describe('publishing the file written', () => {
+  it('G5 a partial file replaced under the download (another owner of the name) is never published as `to`, nor removed', async () => {
+    const { to } = fresh();
+    const sink = await openFileSink(to, { resume: false, keepPartial: false, overwrite: true });
+    await sink.write(new Uint8Array([1, 2, 3]));
+    // What a process that wrongly took the lock over does: its own (empty) partial file in place.
+    await writeFile(to + '.stranger', '');
+    await rename(to + '.stranger', to + '.partial');
+    await expect(sink.finish()).rejects.toMatchObject({ code: 'invalid', message: expect.stringContaining('was replaced by another file') });
+    await expect(stat(to)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(to + '.partial')).size).toBe(0);
+    // The lock is let go of: another download to `to` can start.
+    await (await openFileSink(to, { resume: false, keepPartial: false, overwrite: true })).abort(new Error('test'));
+    expect(await leftovers(to)).toEqual([]);
+  });
+
+  it('a file replaced keeps its permissions: a private file stays private', async () => {
+    const { path, to } = fresh();
+    const url = server.put(path, { body: bytes(16 * KiB, 62) });
+    for (const mode of [0o600, 0o640, 0o755]) {
+      await writeFile(to, 'old');
+      await chmod(to, mode);
+      await resultOf(download(url, { to }));
+      expect((await stat(to)).mode & 0o777).toBe(mode);
+      expect((await stat(to)).size).toBe(16 * KiB);
+    }
   });
 });
 

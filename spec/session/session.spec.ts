@@ -285,6 +285,31 @@ describe('TransferSession', () => {
     expect(JSON.stringify(session.tasks())).not.toContain('fresh');
   });
 
+  it('S7 G11 credentials answer the origin that asked: another origin never gets them, and its own 401 asks again', async () => {
+    const { id, path, to } = name();
+    const challenges: Array<{ url: string; previousAnswers: number }> = [];
+    const a = server.put(path, { body: bytes(10 * KiB, 37), authorization: 'Bearer for-a' });
+    const open = other.put(path, { body: bytes(10 * KiB, 38) });
+    const b = other.put(path + '-b', { body: bytes(10 * KiB, 39), authorization: 'Bearer for-b' });
+    const session = await openSession({
+      id,
+      store: memorySessionStore(),
+      onChallenge: (challenge) => {
+        challenges.push({ url: challenge.url, previousAnswers: challenge.previousAnswers });
+        return { type: 'token', token: challenge.url === a ? 'for-a' : 'for-b' };
+      },
+    });
+    await session.download(a, { to: to + 'a', id: 'a' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ state: 'completed' });
+    await session.download(open, { to: to + 'o', id: 'o' });
+    await session.download(b, { to: to + 'b', id: 'b', headers: { authorization: 'Bearer stale' } });
+    expect((await nextCompletions(session, 2)).map((c) => c.state)).toEqual(['completed', 'completed']);
+    expect(other.requests.filter((r) => r.path === path).map((r) => r.authorization)).toEqual([undefined]);
+    // B's own challenge was asked (not replayed with A's token), and its answer replaced the task's header, not added a second one.
+    expect(challenges).toEqual([{ url: a, previousAnswers: 0 }, { url: b, previousAnswers: 0 }]);
+    expect(other.requests.filter((r) => r.path === path + '-b').map((r) => [r.status, r.authorization])).toEqual([[401, 'Bearer stale'], [200, 'Bearer for-b']]);
+  });
+
   it('S7 a challenge answered with cancel cancels the task; without a handler it fails with the 401', async () => {
     const { id, path, to } = name();
     const url = server.put(path, { body: bytes(10 * KiB, 34), authorization: 'Basic nope' });

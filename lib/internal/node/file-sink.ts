@@ -255,11 +255,25 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
     async finish() {
       if (state !== 'open') throw ended();
       await end();
+      // A file replaced keeps its permissions: a private file stays private (as a download tool
+      // that truncates and writes it in place leaves it).
+      if (options.overwrite) {
+        const replaced = await lstat(target).catch(() => undefined);
+        if (replaced?.isFile()) await handle!.chmod(replaced.mode & 0o777);
+      }
       // Durable by default: the bytes reach the disk before the name does (see `durable`).
       if (options.durable !== false) await handle!.sync();
+      const written = await handle!.stat({ bigint: true });
       await handle!.close();
       // Aborted meanwhile (cancelled during the fsync): the file is not published.
       if (state !== 'open') throw ended();
+      // Published by name: the name must still be the file written (not one put in its place).
+      if ((await identity(partial)) !== `${written.dev}:${written.ino}`) {
+        // Nothing at that name is ours any more, the file put there included: let go, touch nothing.
+        state = 'aborted';
+        await release();
+        throw fail(`${partial} was replaced by another file while the download wrote it; nothing was published`);
+      }
       // A session task records, before the name appears, that the file about to be `to` is its
       // own: killed before the session records the completion, the next run knows it. The
       // session removes the record once it has (settlePublished).

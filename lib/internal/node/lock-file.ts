@@ -1,5 +1,5 @@
 import { constants, readFileSync, readlinkSync } from 'node:fs';
-import { link as hardLink, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link as hardLink, lstat, open, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 /**
@@ -18,7 +18,12 @@ interface LockOwner {
 /** Attempts at taking a lock whose owner died, when other processes race for it too. */
 const TAKEOVER_ATTEMPTS = 5;
 
-/** What link() fails with on a file system without hard links (FAT, exFAT, some network shares). */
+/**
+ * Rounds of "a lock is there" then "no lock is there" before giving up: locks coming and going
+ * faster than this process can look, or a file system that says both at once.
+ */
+const VANISHED_ROUNDS = 20;
+
 /** What `link()` fails with on a file system without hard links (FAT, exFAT, some network shares). */
 export const NO_HARD_LINKS: ReadonlySet<string> = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
@@ -83,9 +88,10 @@ function machine(): { boot?: string; pidns?: string } {
  * into place, which fails when a lock exists; where the file system has no hard links, created
  * exclusively and then written). A lock whose owner is gone is stale and taken over: same host
  * and pid namespace with the pid no longer alive, an earlier boot of this machine, this process's
- * pid with a token it does not hold, or a record that cannot be read once it is
- * {@link UNREADABLE_GRACE_MS} old. A lock of this process whose holder is `closing` is waited for;
- * any other makes it throw `locked(ownerPid)`. With `durable`, the owner record is fsynced before
+ * pid with a token it does not hold, or a record that cannot be read (a symlink in its place
+ * included, never followed) once it is {@link UNREADABLE_GRACE_MS} old. A record another user's
+ * process holds, unreadable to this one, is live; a directory in its place is an error. A lock of
+ * this process whose holder is `closing` is waited for; any other makes it throw `locked(ownerPid)`. With `durable`, the owner record is fsynced before
  * it is placed. Resolves with the release, which may be called more than once.
  */
 export async function acquireLockFile(path: string, locked: (ownerPid: number | undefined) => Error, options: LockFileOptions = {}): Promise<() => Promise<void>> {
@@ -106,11 +112,16 @@ export async function acquireLockFile(path: string, locked: (ownerPid: number | 
   try {
     await writeExclusive(aside, text, options.durable);
     try {
-      for (let attempt = 0; ; attempt++) {
+      for (let attempt = 0, vanished = 0; ; attempt++) {
         if (await place(aside, path, text, options)) break;
         const owner = await readOwner(path);
-        if (owner === 'gone') continue;
-        if (owner === 'unreadable, recent') throw locked(undefined);
+        if (owner === 'gone') {
+          if (++vanished >= VANISHED_ROUNDS) throw locked(undefined);
+          continue;
+        }
+        if (owner === 'directory') throw Object.assign(new Error(`${path} is a directory, not a lock file: remove it, or choose another name`), { code: 'EISDIR' });
+        // Recently written, or another user's (unreadable to this one): live, never taken over.
+        if (owner === 'unreadable, recent' || owner === 'not readable here') throw locked(undefined);
         const mine = owner && owner.host === me.host && owner.pid === process.pid ? held.get(owner.token) : undefined;
         if (mine?.closing?.() && attempt < TAKEOVER_ATTEMPTS) {
           await within(mine.released, CLOSING_WAIT_MS);
@@ -205,20 +216,37 @@ async function putBack(moved: string, path: string, options: LockFileOptions): P
 
 /**
  * The owner a lock file names; 'gone' when there is no lock; undefined when its record cannot be
- * read (a stale lock, torn by a crash), or 'unreadable, recent' while it may still be being written.
+ * read (a stale lock, torn by a crash; a symlink or another file that is no record, never
+ * followed), or 'unreadable, recent' while it may still be being written; 'not readable here'
+ * when the record is another user's; 'directory' for a directory in its place.
  */
-async function readOwner(path: string): Promise<LockOwner | undefined | 'gone' | 'unreadable, recent'> {
+async function readOwner(path: string): Promise<LockOwner | undefined | 'gone' | 'unreadable, recent' | 'not readable here' | 'directory'> {
+  let info;
   try {
-    const value = JSON.parse(await readFile(path, 'utf8')) as Partial<LockOwner>;
-    if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string') return value as LockOwner;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
-  }
-  try {
-    return Date.now() - (await stat(path)).mtimeMs < UNREADABLE_GRACE_MS ? 'unreadable, recent' : undefined;
+    info = await lstat(path);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : undefined;
   }
+  if (info.isDirectory()) return 'directory';
+  if (info.isFile()) {
+    try {
+      // Never through a symlink put there since, and never blocking on a FIFO.
+      const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      let text: string;
+      try {
+        text = await file.readFile('utf8');
+      } finally {
+        await file.close();
+      }
+      const value = JSON.parse(text) as Partial<LockOwner>;
+      if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string') return value as LockOwner;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return 'gone';
+      if (code === 'EACCES' || code === 'EPERM') return 'not readable here';
+    }
+  }
+  return Date.now() - info.mtimeMs < UNREADABLE_GRACE_MS ? 'unreadable, recent' : undefined;
 }
 
 /** Whether `owner`'s lock is left over: its process is known to be gone. */

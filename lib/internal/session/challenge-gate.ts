@@ -8,7 +8,10 @@ export interface AuthChallenge {
   readonly status: 401 | 407;
   /** The response's headers: `www-authenticate` or `proxy-authenticate` say what is asked. */
   readonly headers: ResponseHeaders;
-  /** How many answers this session already gave (0 for the first challenge). */
+  /**
+   * How many answers this session already gave for the same origin (for the proxy, on a 407):
+   * 0 for the first challenge.
+   */
   readonly previousAnswers: number;
 }
 
@@ -31,64 +34,112 @@ export type ChallengeHandler = (challenge: AuthChallenge) => ChallengeAnswer | P
 /** What the gate tells a challenged task to do. */
 export type ChallengeVerdict = { readonly type: 'replay' } | { readonly type: 'cancel' } | { readonly type: 'reject' };
 
+/** The credentials a run's requests carry: a generation of its origin's and of the proxy's (see {@link ChallengeGate}). */
+export interface CredentialsSent {
+  readonly origin: number;
+  readonly proxy: number;
+}
+
+/** The answers given for one origin (401s), or for the proxy (407s). */
+interface Scope {
+  /** Bumped with each answer that supplies credentials. */
+  generation: number;
+  answers: number;
+  readonly auth: Record<string, string>;
+  pending: Promise<ChallengeVerdict> | undefined;
+}
+
+/** The key of the proxy's scope: `Proxy-Authorization` is the proxy's, whatever the origin (G11). */
+const PROXY = 'proxy';
+
 /**
- * Answers challenges one at a time (S7): the first task challenged asks the handler; tasks
- * challenged while it answers wait for the same answer, and a task challenged with credentials
- * older than the current ones is replayed at once without asking again. The credentials live in
- * memory only, never in the store.
+ * Answers challenges (S7), per origin: credentials given for a 401 go only to requests for the
+ * origin that asked (G11: never to another origin), those for a 407 to every request (they are
+ * the proxy's). Within an origin, one challenge at a time: the first task challenged asks the
+ * handler; tasks challenged while it answers wait for the same answer, and a task challenged with
+ * credentials older than the current ones is replayed at once without asking again. The
+ * credentials live in memory only, never in the store.
  */
 export class ChallengeGate {
-  /** Bumped with each answer that supplies credentials. */
-  generation = 0;
-  private answers = 0;
-  private readonly auth: Record<string, string> = {};
-  private pending: Promise<ChallengeVerdict> | undefined;
+  private readonly scopes = new Map<string, Scope>();
 
   constructor(private readonly handler: ChallengeHandler | undefined) {}
 
-  /** The headers to add to every request now. */
-  get headers(): Readonly<Record<string, string>> {
-    return this.auth;
+  /** The credentials a request to `url` starts with now. */
+  sent(url: string): CredentialsSent {
+    return { origin: this.scope(originOf(url)).generation, proxy: this.scope(PROXY).generation };
   }
 
-  /** A task that sent the credentials of `generation` was challenged. */
-  challenge(generation: number, challenge: Omit<AuthChallenge, 'previousAnswers'>): Promise<ChallengeVerdict> {
+  /**
+   * `headers` with the credentials for `url` added; a header the gate sets replaces the task's of
+   * the same name in any case (one `Authorization`, not two).
+   */
+  withCredentials(url: string, headers: Readonly<Record<string, string>>): Record<string, string> {
+    const auth = { ...this.scope(PROXY).auth, ...this.scope(originOf(url)).auth };
+    const replaced = new Set(Object.keys(auth).map((name) => name.toLowerCase()));
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) if (!replaced.has(name.toLowerCase())) out[name] = value;
+    return Object.assign(out, auth);
+  }
+
+  /** A task whose requests carried `sent` was challenged. */
+  challenge(sent: CredentialsSent, challenge: Omit<AuthChallenge, 'previousAnswers'>): Promise<ChallengeVerdict> {
     if (!this.handler) return Promise.resolve({ type: 'reject' });
-    if (generation < this.generation) return Promise.resolve({ type: 'replay' });
-    if (!this.pending) {
+    const proxy = challenge.status === 407;
+    const scope = this.scope(proxy ? PROXY : originOf(challenge.url));
+    if ((proxy ? sent.proxy : sent.origin) < scope.generation) return Promise.resolve({ type: 'replay' });
+    if (!scope.pending) {
       const handler = this.handler;
-      this.pending = (async (): Promise<ChallengeVerdict> => {
+      scope.pending = (async (): Promise<ChallengeVerdict> => {
         try {
-          const answer = await handler({ ...challenge, previousAnswers: this.answers });
-          this.answers++;
-          return this.apply(answer, challenge.status);
+          const answer = await handler({ ...challenge, previousAnswers: scope.answers });
+          scope.answers++;
+          return apply(scope, answer, challenge.status);
         } finally {
-          this.pending = undefined;
+          scope.pending = undefined;
         }
       })();
     }
-    return this.pending;
+    return scope.pending;
   }
 
-  private apply(answer: ChallengeAnswer, status: 401 | 407): ChallengeVerdict {
-    const header = status === 407 ? 'Proxy-Authorization' : 'Authorization';
-    switch (answer?.type) {
-      case 'credentials':
-        this.auth[header] = `Basic ${toBase64(`${answer.username}:${answer.password}`)}`;
-        break;
-      case 'token':
-        this.auth[header] = `Bearer ${answer.token}`;
-        break;
-      case 'headers':
-        Object.assign(this.auth, answer.headers);
-        break;
-      case 'cancel':
-        return { type: 'cancel' };
-      default:
-        return { type: 'reject' };
+  private scope(key: string): Scope {
+    let scope = this.scopes.get(key);
+    if (!scope) {
+      scope = { generation: 0, answers: 0, auth: {}, pending: undefined };
+      this.scopes.set(key, scope);
     }
-    this.generation++;
-    return { type: 'replay' };
+    return scope;
+  }
+}
+
+function apply(scope: Scope, answer: ChallengeAnswer, status: 401 | 407): ChallengeVerdict {
+  const header = status === 407 ? 'Proxy-Authorization' : 'Authorization';
+  switch (answer?.type) {
+    case 'credentials':
+      scope.auth[header] = `Basic ${toBase64(`${answer.username}:${answer.password}`)}`;
+      break;
+    case 'token':
+      scope.auth[header] = `Bearer ${answer.token}`;
+      break;
+    case 'headers':
+      Object.assign(scope.auth, answer.headers);
+      break;
+    case 'cancel':
+      return { type: 'cancel' };
+    default:
+      return { type: 'reject' };
+  }
+  scope.generation++;
+  return { type: 'replay' };
+}
+
+/** The origin credentials are kept for (`scheme://host:port`); the URL itself if it cannot be parsed. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
   }
 }
 

@@ -5,7 +5,7 @@ import { parseIntegrity } from '../core/integrity.js';
 import { PUBLISH_OWNER } from '../core/options.js';
 import type { SessionStoreHandle } from './session-store.js';
 import { isFinal, type SessionEvent, type TaskCompletion, type TaskFailure, type TaskRecord, type TaskResult, type TaskState } from './session-task.js';
-import { ChallengeGate } from './challenge-gate.js';
+import { ChallengeGate, type CredentialsSent } from './challenge-gate.js';
 import { hostOf, tasksToStart } from './task-queue.js';
 import { SessionInvalidatedError } from './session-invalidated-error.js';
 import {
@@ -31,8 +31,8 @@ interface Run {
   /** Resolves when the transfer has ended and released its files. */
   readonly settled: Promise<void>;
   settle(): void;
-  /** The credentials generation the run's requests carry. */
-  readonly generation: number;
+  /** The credentials the run's requests carry. */
+  readonly credentials: CredentialsSent;
   challenges: number;
   lastCheckpoint: number;
 }
@@ -351,13 +351,13 @@ export class SessionCore implements TransferSession {
   }
 
   private start(task: TaskRecord): void {
-    this.begin(task, newRun(this.gate.generation, 0, this.timer.now()));
+    this.begin(task, newRun(this.gate.sent(task.url), 0, this.timer.now()));
   }
 
   private begin(task: TaskRecord, run: Run): void {
     this.runs.set(task.id, run);
     this.emitState(task.id, 'running');
-    const headers = { ...task.headers, ...this.gate.headers };
+    const headers = this.gate.withCredentials(task.url, task.headers ?? {});
     const common = {
       headers,
       signal: run.controller.signal,
@@ -405,13 +405,13 @@ export class SessionCore implements TransferSession {
     if ((status === 401 || status === 407) && this.options.onChallenge && run.challenges < MAX_CHALLENGES_PER_RUN) {
       let verdict;
       try {
-        verdict = await this.gate.challenge(run.generation, { taskId: task.id, url: task.url, status, headers: isHttpStatusError(error) ? error.headers : {} });
+        verdict = await this.gate.challenge(run.credentials, { taskId: task.id, url: task.url, status, headers: isHttpStatusError(error) ? error.headers : {} });
       } catch (thrown) {
         return this.end(task, 'failed', { error: failure(thrown) }, run);
       }
       if (this.runs.get(task.id) !== run) return;
       if (verdict.type === 'replay') {
-        const again = newRun(this.gate.generation, run.challenges + 1, run.lastCheckpoint);
+        const again = newRun(this.gate.sent(task.url), run.challenges + 1, run.lastCheckpoint);
         this.begin(this.records.get(task.id) ?? task, again);
         return;
       }
@@ -529,10 +529,10 @@ export class SessionCore implements TransferSession {
   }
 }
 
-function newRun(generation: number, challenges: number, lastCheckpoint: number): Run {
+function newRun(credentials: CredentialsSent, challenges: number, lastCheckpoint: number): Run {
   let settle!: () => void;
   const settled = new Promise<void>((resolve) => (settle = resolve));
-  return { sub: undefined, controller: new AbortController(), settled, settle, generation, challenges, lastCheckpoint };
+  return { sub: undefined, controller: new AbortController(), settled, settle, credentials, challenges, lastCheckpoint };
 }
 
 /** The part of a transfer's result worth keeping. */
