@@ -1,5 +1,6 @@
 import { isTransferError, isHttpStatusError, isTimeoutError, isIntegrityError } from '../index.node.js';
 import { printable } from './format.js';
+import { isLocalFileError } from '../internal/node/file-sink.js';
 
 /** The command line's exit codes (CONTRACT §5). */
 export const ExitCode = {
@@ -39,7 +40,8 @@ export class CliError extends Error {
 /** The exit code for whatever ended a command. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
-  if (!isTransferError(error)) return ExitCode.failure;
+  // The disk under the download failed (no space, `to` a directory): not the arguments' fault.
+  if (!isTransferError(error) || isLocalFileError(error)) return ExitCode.failure;
   return exitCodeForErrorCode(error.code);
 }
 

@@ -43,9 +43,9 @@ export function safeBaseName(raw: string | undefined): string | undefined {
   name = name.replace(WINDOWS_RESERVED_CHARS, '_');
   name = trimEnds(name);
   if (name.length === 0) return undefined;
-  if (WINDOWS_DEVICE.test(name)) name = `_${name}`;
-  // Shortened first: the end of the name it keeps is the one checked.
+  // Shortened first: the name it keeps is the one checked (cutting `con` + spaces + `x…` leaves a device name).
   name = trimEnds(truncateName(name, MAX_NAME_BYTES));
+  if (WINDOWS_DEVICE.test(name)) name = `_${trimEnds(truncateName(name, MAX_NAME_BYTES - 1))}`;
   // Upper-cased too: a case-insensitive file system folds `ſ` to `s` and `ı` to `i`, which `/i` does not.
   if (SIDE_FILE.test(name) || SIDE_FILE.test(name.toUpperCase())) name = `${trimEnds(truncateName(name, MAX_NAME_BYTES - 1))}_`;
   return name;

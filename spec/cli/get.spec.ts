@@ -80,6 +80,17 @@ describe('rxtransfer get: exit codes', () => {
     expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'done', result: { integrity: right, size: 5000 } });
   });
 
+  it('1: the disk under the download fails (over the file size limit: EFBIG): one line, one request although retries are allowed', async () => {
+    const cwd = freshDir();
+    const url = fixture.server.url('/data/efbig.bin?size=400000');
+    const r = await runCli(['get', url, '--retry', '2'], { cwd, fileSizeLimitKiB: 64 });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^rxtransfer: cannot write .*efbig\.bin\.partial: EFBIG/);
+    expect(fixture.server.requests.filter((q) => q.url === '/data/efbig.bin?size=400000')).toHaveLength(1);
+    expect(existsSync(join(cwd, 'efbig.bin'))).toBe(false);
+  });
+
   it('2: an unsupported scheme, before any request', async () => {
     const cwd = freshDir();
     const before = fixture.server.requests.length;

@@ -33,6 +33,9 @@ describe('safeBaseName: names from the network reduced to one safe segment', () 
     ['x.part\u0131al', 'x.part\u0131al_'],
     ['partial', 'partial'],
     ['notes.partially', 'notes.partially'],
+    // Cut to length, these would be device names: checked after the cut.
+    [`con${' '.repeat(250)}x`, '_con'],
+    [`nul${' '.repeat(250)}.abcdefghijklmnopq`, '_nul'],
   ])('%j → %j', (raw, expected) => {
     expect(safeBaseName(raw)).toBe(expected);
   });
@@ -70,6 +73,17 @@ describe('safeBaseName: names from the network reduced to one safe segment', () 
       { numRuns: 500 },
     );
   });
+});
+
+it('property: a name is never a Windows device name, however long the text after one', () => {
+  fc.assert(
+    fc.property(fc.constantFrom('con', 'PRN', 'aux', 'Nul', 'com1', 'LPT9', 'conin$', 'CONOUT$', 'com\u00b9'), fc.nat({ max: 300 }), fc.string({ maxLength: 60 }), (device, spaces, tail) => {
+      const name = safeBaseName(device + ' '.repeat(spaces) + tail);
+      if (name === undefined) return;
+      expect(name).not.toMatch(/^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$)\s*(\..*)?$/i);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 it('property: a name ending like a side file (`.partial`, `.partial.json`, `.partial.lock…`) is never one', () => {

@@ -52,9 +52,25 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** How a test runs the command: where, how long at most, with what environment and limits. */
+export interface CliOptions {
+  readonly cwd: string;
+  readonly timeoutMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The largest file the process may write, in KiB (`ulimit -f`, with SIGXFSZ ignored): a write
+   * past it fails with EFBIG, as on a full or quota-limited disk.
+   */
+  readonly fileSizeLimitKiB?: number;
+}
+
 /** Starts `rxtransfer <args>` in `cwd`. The child is killed if still running after `timeoutMs`. */
-export function startCli(args: readonly string[], options: { cwd: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): CliRun {
-  const child = spawn(process.execPath, [cliEntry(), ...args], {
+export function startCli(args: readonly string[], options: CliOptions): CliRun {
+  const command = [process.execPath, cliEntry(), ...args];
+  const limit = options.fileSizeLimitKiB;
+  // `ulimit -f` counts 1024-byte blocks in bash; an ignored signal stays ignored across exec.
+  const [file, ...argv] = limit === undefined ? command : ['bash', '-c', `trap '' XFSZ; ulimit -f ${Math.floor(limit)}; exec "$@"`, 'bash', ...command];
+  const child = spawn(file!, argv, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,7 +107,7 @@ export function startCli(args: readonly string[], options: { cwd: string; timeou
 }
 
 /** Runs `rxtransfer <args>` to its end. */
-export function runCli(args: readonly string[], options: { cwd: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+export function runCli(args: readonly string[], options: CliOptions): Promise<CliResult> {
   return startCli(args, options).exited;
 }
 

@@ -437,6 +437,16 @@ describe('publishing the file written', () => {
     expect(await leftovers(to)).toEqual([]);
   });
 
+  it('a disk that fails under the download (`to` a directory) is `invalid`, named, and never retried', async () => {
+    const { path, to } = fresh();
+    const url = server.put(path, { body: bytes(16 * KiB, 63) });
+    await mkdir(to);
+    const error = await failure(resultOf(download(url, { to, retry: { count: 2, baseDelay: 1 } })));
+    expect(error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`cannot publish ${to}: EISDIR`) });
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+    await rm(to, { recursive: true });
+  });
+
   it('a file replaced keeps its permissions: a private file stays private', async () => {
     const { path, to } = fresh();
     const url = server.put(path, { body: bytes(16 * KiB, 62) });

@@ -40,6 +40,26 @@ describe('file session store', () => {
     expect(reopened.tasks).toHaveLength(50);
   });
 
+  it('S1 opens any id the options allow (200 characters of any script), each in its own directory, again after a reopen', async () => {
+    const store = fileSessionStore({ directory: dir });
+    const long = 'é'.repeat(200);
+    // Its directory name is one no encoding of an id can be: not even this id's, whose encoding is that name.
+    const named = sessionDirectory(dir, long).slice(dir.length + 1);
+    const ids = [long, 'é'.repeat(199) + 'e', named, 'x'.repeat(200), 'ü'.repeat(42)];
+    for (const [i, id] of ids.entries()) {
+      const handle = await store.open(id);
+      await handle.write([{ type: 'put', task: task('abcde'[i]!, i) }]);
+      await handle.close();
+    }
+    expect(new Set(ids.map((id) => sessionDirectory(dir, id))).size).toBe(ids.length);
+    for (const [i, id] of ids.entries()) {
+      expect(Buffer.byteLength(sessionDirectory(dir, id).slice(dir.length + 1))).toBeLessThanOrEqual(255);
+      const again = await store.open(id);
+      expect(again.tasks.map((t) => [t.id, t.bytes])).toEqual([['abcde'[i]!, i]]);
+      await again.close();
+    }
+  });
+
   it('S8 the lock is released on close and taken again by the next opener', async () => {
     const store = fileSessionStore({ directory: dir });
     const a = await store.open('relock');

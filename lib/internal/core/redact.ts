@@ -8,8 +8,10 @@ const SECRET_PARAM = /token|sig|secret|passw|pwd|key|auth|credential|session|cod
 
 /**
  * A URL as text with any `user:password@` removed; with `secrets: true` (error messages), the
- * values of query parameters that look like secrets are masked too. Input that is not a URL is
- * summarised.
+ * values of query parameters that look like secrets are masked too, and the fragment (an OAuth
+ * `#access_token=…`) is dropped. Input that is not a URL is summarised; so is a URL without a host
+ * (`user:password@host/x`, written without its `http://`, parses as the scheme `user:`), to its
+ * scheme.
  */
 export function redactUrl(url: string | URL | undefined, options: { secrets?: boolean } = {}): string {
   if (url === undefined) return '(no url)';
@@ -21,11 +23,13 @@ export function redactUrl(url: string | URL | undefined, options: { secrets?: bo
   }
   try {
     const u = new URL(text);
+    if (u.host === '' && u.protocol !== 'file:') return `${u.protocol}…`;
     if (u.username || u.password) {
       u.username = '';
       u.password = '';
     }
     if (options.secrets) {
+      u.hash = '';
       for (const name of [...new Set(u.searchParams.keys())]) {
         if (SECRET_PARAM.test(name)) u.searchParams.set(name, 'REDACTED');
       }
@@ -35,7 +39,7 @@ export function redactUrl(url: string | URL | undefined, options: { secrets?: bo
     // Not a URL: still strip anything that could be userinfo — up to the last `@`, whatever the
     // password holds (`/`, `?`, `#`, spaces; taking too much from a message is harmless) — and
     // cut it short.
-    return text.replace(/\/\/.*@/s, '//').replace(/\?.*$/, options.secrets ? '?…' : '$&').slice(0, 200);
+    return text.replace(/\/\/.*@/s, '//').replace(/\?.*$/s, options.secrets ? '?…' : '$&').replace(/#.*$/s, options.secrets ? '' : '$&').slice(0, 200);
   }
 }
 

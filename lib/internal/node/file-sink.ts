@@ -3,7 +3,7 @@ import { open, readFile, rename, rm, link, unlink, lstat, type FileHandle } from
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FileSink, FileSinkOptions } from '../core/platform.js';
-import { TransferError } from '../core/errors/transfer-error.js';
+import { TransferError, isTransferError } from '../core/errors/transfer-error.js';
 import { isIntegrityError } from '../core/errors/integrity-error.js';
 import { acquireLockFile, NO_HARD_LINKS } from './lock-file.js';
 
@@ -40,6 +40,26 @@ export async function lockPartial(path: string, closing?: () => boolean): Promis
     const why = (error as Error).message.replace(/, \w+ '.*'$/s, '');
     throw new TransferError('invalid', `cannot create ${target + PARTIAL_SUFFIX}: ${why}`, { cause: error });
   }
+}
+
+const LOCAL_FILE = Symbol.for('rxtransfer.localFileError');
+
+/**
+ * A failure of the disk under a download (no space left, a file over the size limit, `to` a
+ * directory, a failed fsync): `'invalid'`, never retried, as another attempt would meet the same
+ * disk and download the body again for nothing. The command line exits 1 for it.
+ */
+function localFileError(what: string, error: unknown): TransferError {
+  if (isTransferError(error)) return error;
+  const message = (error as { message?: unknown } | undefined)?.message;
+  const local = new TransferError('invalid', `${what}: ${typeof message === 'string' ? message : String(error)}`, { cause: error });
+  Object.defineProperty(local, LOCAL_FILE, { value: true });
+  return local;
+}
+
+/** Whether `error` is a failure of the local disk under a download (see `localFileError`). */
+export function isLocalFileError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[LOCAL_FILE] === true;
 }
 
 /** A download to the same `to` is running: its partial file is not ours to touch. */
@@ -201,10 +221,63 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
   const ended = () => new Error(`the download to ${path} has ended (${state})`);
   const watch = (s: WriteStream) => s.on('error', (error) => (failure ??= error));
   watch(out);
+  const cannotWrite = (error: unknown) => localFileError(`cannot write ${partial}`, error);
   const end = () => new Promise<void>((done, reject) => {
-    if (failure) return reject(failure);
-    out.end(() => (failure ? reject(failure) : done()));
+    if (failure) return reject(cannotWrite(failure));
+    out.end(() => (failure ? reject(cannotWrite(failure)) : done()));
   });
+
+  /** Closes the file and puts it at `to` (see `finish`). */
+  const publish = async (): Promise<{ data: undefined; path: string }> => {
+    await end();
+    // A file replaced keeps its permissions: a private file stays private (as a download tool
+    // that truncates and writes it in place leaves it).
+    if (options.overwrite) {
+      const replaced = await lstat(target).catch(() => undefined);
+      if (replaced?.isFile()) await handle!.chmod(replaced.mode & 0o777);
+    }
+    // Durable by default: the bytes reach the disk before the name does (see `durable`).
+    if (options.durable !== false) await handle!.sync();
+    const written = await handle!.stat({ bigint: true });
+    await handle!.close();
+    // Aborted meanwhile (cancelled during the fsync): the file is not published.
+    if (state !== 'open') throw ended();
+    // Published by name: the name must still be the file written (not one put in its place).
+    if ((await identity(partial)) !== `${written.dev}:${written.ino}`) {
+      // Nothing at that name is ours any more, the file put there included: let go, touch nothing.
+      state = 'aborted';
+      await release();
+      throw fail(`${partial} was replaced by another file while the download wrote it; nothing was published`);
+    }
+    // A session task records, before the name appears, that the file about to be `to` is its
+    // own: killed before the session records the completion, the next run knows it. The
+    // session removes the record once it has (settlePublished).
+    if (options.owner !== undefined) {
+      const file = await identity(partial);
+      if (file !== undefined) await writeRecord({ owner: ownerDigest(options.owner), file });
+    }
+    if (options.overwrite) await rename(partial, target);
+    else {
+      // A hard link is an atomic "create unless it exists" for a whole file.
+      let linked = false;
+      try {
+        await fs.link(partial, target);
+        linked = true;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        if (code === 'EEXIST') throw fail(`${path} exists (overwrite is false)`, error);
+        if (!NO_HARD_LINKS.has(code)) throw error;
+        // No hard links here (FAT, exFAT): checked, then renamed (a file appearing in between is the one race left).
+        if (await exists(target)) throw fail(`${path} exists (overwrite is false)`, error);
+        await rename(partial, target);
+      }
+      if (linked) await unlink(partial);
+    }
+    if (options.owner === undefined) await rm(meta, { force: true });
+    state = 'published';
+    await release();
+    return { data: undefined, path: target };
+  };
 
   const sink: FileSink = {
     get offset() {
@@ -215,7 +288,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
     },
     write(chunk) {
       if (state !== 'open') throw ended();
-      if (failure) throw failure;
+      if (failure) throw cannotWrite(failure);
       offset += chunk.byteLength;
       if (out.write(chunk)) return;
       return new Promise<void>((done, reject) => {
@@ -223,7 +296,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
           waiting = undefined;
           out.off('error', settle);
           out.off('drain', settle);
-          if (error) reject(error);
+          if (error) reject(state === 'open' ? cannotWrite(error) : error);
           else done();
         };
         waiting = settle;
@@ -254,53 +327,11 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
     },
     async finish() {
       if (state !== 'open') throw ended();
-      await end();
-      // A file replaced keeps its permissions: a private file stays private (as a download tool
-      // that truncates and writes it in place leaves it).
-      if (options.overwrite) {
-        const replaced = await lstat(target).catch(() => undefined);
-        if (replaced?.isFile()) await handle!.chmod(replaced.mode & 0o777);
+      try {
+        return await publish();
+      } catch (error) {
+        throw state === 'open' ? localFileError(`cannot publish ${path}`, error) : error;
       }
-      // Durable by default: the bytes reach the disk before the name does (see `durable`).
-      if (options.durable !== false) await handle!.sync();
-      const written = await handle!.stat({ bigint: true });
-      await handle!.close();
-      // Aborted meanwhile (cancelled during the fsync): the file is not published.
-      if (state !== 'open') throw ended();
-      // Published by name: the name must still be the file written (not one put in its place).
-      if ((await identity(partial)) !== `${written.dev}:${written.ino}`) {
-        // Nothing at that name is ours any more, the file put there included: let go, touch nothing.
-        state = 'aborted';
-        await release();
-        throw fail(`${partial} was replaced by another file while the download wrote it; nothing was published`);
-      }
-      // A session task records, before the name appears, that the file about to be `to` is its
-      // own: killed before the session records the completion, the next run knows it. The
-      // session removes the record once it has (settlePublished).
-      if (options.owner !== undefined) {
-        const file = await identity(partial);
-        if (file !== undefined) await writeRecord({ owner: ownerDigest(options.owner), file });
-      }
-      if (options.overwrite) await rename(partial, target);
-      else {
-        // A hard link is an atomic "create unless it exists" for a whole file.
-        let linked = false;
-        try {
-          await fs.link(partial, target);
-          linked = true;
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code ?? '';
-          if (!NO_HARD_LINKS.has(code)) throw fail(code === 'EEXIST' ? `${path} exists (overwrite is false)` : `cannot publish ${path}: ${(error as Error).message}`, error);
-          // No hard links here (FAT, exFAT): checked, then renamed (a file appearing in between is the one race left).
-          if (await exists(target)) throw fail(`${path} exists (overwrite is false)`, error);
-          await rename(partial, target);
-        }
-        if (linked) await unlink(partial);
-      }
-      if (options.owner === undefined) await rm(meta, { force: true });
-      state = 'published';
-      await release();
-      return { data: undefined, path: target };
     },
     async abort(reason) {
       // Once published or aborted, `<to>.partial` may already be another download's: nothing

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -12,9 +13,19 @@ export function defaultSessionDirectory(): string {
   return join(home ? resolve(home) : join(homedir(), '.rxtransfer'), 'sessions');
 }
 
-/** The directory of one session: its id, percent-encoded, under the sessions directory. */
+/** The longest file name most file systems take, in bytes. */
+const NAME_MAX = 255;
+
+/**
+ * The directory of one session: its id, percent-encoded, under the sessions directory. An id
+ * whose encoding is longer than a file name may be (200 characters of `é` are 1,200 bytes
+ * encoded) is named by the start of its encoding and a digest of the id, joined by `%~`, which
+ * no percent-encoding holds: no other id can have that name.
+ */
 export function sessionDirectory(directory: string, id: string): string {
-  return join(resolve(directory), encodeURIComponent(id));
+  const encoded = encodeURIComponent(id);
+  const name = encoded.length <= NAME_MAX ? encoded : `${encoded.slice(0, 180)}%~${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
+  return join(resolve(directory), name);
 }
 
 /**
