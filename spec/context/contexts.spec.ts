@@ -17,6 +17,9 @@ import {
   type ZoneLike,
 } from '../eap/eap-index.js';
 import { asyncLocalContextStore } from '../../lib/node/context-node.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { download } from 'rxtransfer';
+import { FakeTransport } from 'rxtransfer/testing';
 import { collectUnhandled, settleTasks } from '../helpers/eap-fakes.js';
 
 const asyncContexts = {
@@ -203,6 +206,72 @@ describe('synchronization contexts', () => {
     expect(deliveries.every(([, d]) => d === 1)).toBe(true); // delivered inside
     expect(entries).toBe(1); // one zone entry for the whole batch
     expect(ctx.send(() => depth)).toBe(1);
+  });
+
+  it('G2 an animation-frame context whose frames stop (a hidden tab) still delivers: from a timer, or at once when the page says it is hidden', async () => {
+    const never = () => undefined;
+    const ctx = animationFrameContext({ requestAnimationFrame: never, maxFrameWaitMs: 30 });
+    const delivered = new Promise<number>((resolve) => {
+      const posted = Date.now();
+      ctx.post(() => resolve(Date.now() - posted));
+    });
+    let guard: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([delivered, new Promise<number>((resolve) => (guard = setTimeout(() => resolve(-1), 2_000)))]);
+    clearTimeout(guard);
+    expect(waited).toBeGreaterThanOrEqual(20);
+    expect(waited).toBeLessThan(2_000);
+    const g = globalThis as { document?: unknown };
+    const had = 'document' in g;
+    const saved = g.document;
+    g.document = { visibilityState: 'hidden' };
+    try {
+      const hidden = animationFrameContext({ requestAnimationFrame: never, maxFrameWaitMs: 60_000 });
+      const ran: string[] = [];
+      hidden.post(() => ran.push('a'));
+      hidden.post(() => ran.push('b'));
+      await settleTasks(2);
+      expect(ran).toEqual(['a', 'b']);
+    } finally {
+      if (had) g.document = saved;
+      else delete g.document;
+    }
+    // A frame that does come runs the batch once; its timer finds it done.
+    let frame: (() => void) | undefined;
+    const visible = animationFrameContext({ requestAnimationFrame: (cb) => (frame = () => cb(0)), maxFrameWaitMs: 20 });
+    const runs: number[] = [];
+    visible.post(() => runs.push(1));
+    frame!();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(runs).toEqual([1]);
+  });
+
+  it("C3 a transfer given a zone's contextScheduler as `scheduler` does its own work outside the zone and delivers inside", async () => {
+    // A zone as zone.js keeps one: across every async continuation (here, AsyncLocalStorage).
+    const where = new AsyncLocalStorage<string>();
+    const zone: ZoneLike = { run: (fn) => where.run('inside', fn), runOutsideAngular: (fn) => where.run('outside', fn) };
+    const requestedIn: Array<string | undefined> = [];
+    const fake = new FakeTransport({ onRequest: () => requestedIn.push(where.getStore()) });
+    const deliveredIn: Array<string | undefined> = [];
+    const done = new Promise<void>((resolve, reject) => {
+      zone.run(() =>
+        download('https://a.test/x', { transport: fake, scheduler: contextScheduler(zoneContext(zone)), progressInterval: 0 }).subscribe({
+          next: () => deliveredIn.push(where.getStore()),
+          error: reject,
+          complete: resolve,
+        }),
+      );
+    });
+    for (let i = 0; i < 50 && fake.requests.length === 0; i++) await settleTasks(1);
+    const req = fake.requests[0]!;
+    req.respond({ headers: { 'content-length': '6' } });
+    await settleTasks(2);
+    req.chunk('abc');
+    await settleTasks(2);
+    req.chunk('def').end();
+    await done;
+    expect(requestedIn).toEqual(['outside']);
+    expect(deliveredIn.length).toBeGreaterThan(1);
+    expect(deliveredIn.every((w) => w === 'inside')).toBe(true);
   });
 
   it('C4 contextScheduler honours delays, cancellation and rescheduling; now() is the timer clock', () => {

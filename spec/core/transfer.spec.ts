@@ -5,6 +5,8 @@ import { FakeTransport, assertTransferGrammar, type Notification } from 'rxtrans
 import type { Transport, TransportRequest, TransportResponse } from '../../lib/internal/core/transport.js';
 import { advance, drive, progressOf, record, settle, type Recorder } from '../helpers/trace-driver.js';
 import { VirtualTimer } from '../helpers/virtual-timer.js';
+import { createTransfer } from '../../lib/internal/core/transfer.js';
+import { webHasher } from '../../lib/internal/browser/web-hasher.js';
 
 /** The stream checklist (never, empty, one, many, error, never-ending, early unsubscribe, a throwing callback) on the orchestrator, with a fake transport and a virtual clock. */
 const URL_A = 'https://a.test/file';
@@ -216,6 +218,77 @@ describe('transfer: cancellation, transports and limits', () => {
     expect((errorOf(recorder.trace) as { code: string }).code).toBe('cancelled');
     expect(fake.requests).toHaveLength(1);
     expect(timer.pending).toBe(0);
+  });
+
+  describe('a transport that hands the body over only whole (the browser\'s XHR)', () => {
+    it('G8 maxBytes stops it as soon as its progress passes the limit, before the body is handed over', async () => {
+      const { timer, fake } = setup();
+      const recorder = record(download(URL_A, { transport: fake, timer, maxBytes: 1000, progressInterval: 0 }), undefined);
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      const req = fake.requests[0]!.respond({ headers: {} }).downloadProgress(600);
+      await settle();
+      req.downloadProgress(1200);
+      const trace = await ended(recorder, timer);
+      expect(isIntegrityError(errorOf(trace)) && (errorOf(trace) as { reason: string }).reason).toBe('too-large');
+      expect(req.aborted).toBe(true);
+      expect(progressOf(trace).every((p) => p.loaded <= 1000)).toBe(true);
+    });
+
+    it('a body cut short says how much the transport received, not what it handed over', async () => {
+      const { timer, fake } = setup();
+      const recorder = record(download(URL_A, { transport: fake, timer }), undefined);
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      const req = fake.requests[0]!.respond({ headers: { 'content-length': '1000' } });
+      await settle();
+      req.downloadProgress(300).fail();
+      const trace = await ended(recorder, timer);
+      expect((errorOf(trace) as Error).message).toMatch(/^body ended after 300 of 1000 bytes/);
+    });
+
+    it('G8 integrity on a page without WebCrypto (not a secure context) is `invalid`, said before any request', async () => {
+      const { timer, fake } = setup();
+      const crypto = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+      Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true });
+      try {
+        const platform = { name: 'a browser page on http', transport: () => fake, createHasher: webHasher };
+        const integrity = 'sha256-' + createHash('sha256').update('abc').digest('base64');
+        const trace = await ended(record(createTransfer(platform, 'download', URL_A, undefined, { timer, integrity, retry: 3 }), undefined), timer);
+        expect(errorOf(trace)).toMatchObject({ code: 'invalid', message: expect.stringContaining('integrity needs WebCrypto') });
+        expect(fake.requests).toHaveLength(0);
+      } finally {
+        if (crypto) Object.defineProperty(globalThis, 'crypto', crypto);
+      }
+      expect(typeof globalThis.crypto.subtle.digest).toBe('function');
+    });
+
+    it.each([
+      ['maxRedirects: 0, to another path', 'https://a.test/file', 'https://a.test/elsewhere', { maxRedirects: 0 }, /too many redirects \(more than 0/],
+      ['https to http', 'https://a.test/file', 'http://b.test/file', {}, /refused redirect from https to http/],
+    ])('G11 the URL its own redirects ended at is refused: %s', async (_what, url, final, options, message) => {
+      const timer = new VirtualTimer();
+      const fake = new FakeTransport({ followsRedirects: true });
+      const recorder = record(download(url, { transport: fake, timer, retry: 3, ...options }), undefined);
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      const req = fake.requests[0]!.respond({ url: final, headers: { 'content-length': '3' } }).chunk('abc').end();
+      const trace = await ended(recorder, timer);
+      expect(isHttpStatusError(errorOf(trace)) && (errorOf(trace) as Error).message).toMatch(message);
+      expect(req.aborted).toBe(true);
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it.each([
+      ['the same URL without its fragment, maxRedirects: 0', 'https://a.test/file#part', 'https://a.test/file', { maxRedirects: 0 }],
+      ['http to https', 'http://a.test/file', 'https://b.test/file', {}],
+      ['https to https elsewhere', 'https://a.test/file', 'https://b.test/file', {}],
+    ])('G11 and is accepted otherwise: %s', async (_what, url, final, options) => {
+      const timer = new VirtualTimer();
+      const fake = new FakeTransport({ followsRedirects: true });
+      const recorder = record(download(url, { transport: fake, timer, ...options }), undefined);
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      fake.requests[0]!.respond({ url: final, headers: { 'content-length': '3' } }).chunk('abc').end();
+      const trace = await ended(recorder, timer);
+      expect(resultOf(trace)).toMatchObject({ url: final, size: 3 });
+    });
   });
 
   /** A transport that never answers and ignores its abort signal (a stuck axios interceptor does this). */

@@ -23,11 +23,21 @@ function xhrData(body: OpenedBody | undefined): unknown {
  * exposes it (it is not CORS-safelisted), while `Content-Length` is shown. Such a length is the
  * browser's to check (it fails a body cut short of it), not the core's.
  */
-function isEncoded(headers: Record<string, string>, url: string): boolean {
+function isEncoded(headers: Record<string, string>, requested: string, url: string): boolean {
   const encoding = headers['content-encoding'];
   if (encoding !== undefined) return encoding.toLowerCase() !== 'identity';
-  return crossOrigin(url);
+  // Redirected: the browser does not say through which origins, and one detour through another
+  // origin filters the headers of a response from this one as well.
+  return crossOrigin(url) || withoutFragment(url) !== withoutFragment(requested);
 }
+
+function withoutFragment(url: string): string {
+  const hash = url.indexOf('#');
+  return hash < 0 ? url : url.slice(0, hash);
+}
+
+/** Methods that change nothing: what Angular's HttpClient sends no XSRF token with either. */
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 function crossOrigin(url: string): boolean {
   const here = (globalThis as { location?: { origin?: string } }).location?.origin;
@@ -67,15 +77,22 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
           if (bytes.byteLength > 0) yield bytes;
         };
         const open = (status: number, statusText: string, headers: Record<string, string>, url: string) => {
-          head = { status, statusText, headers, url, decoded: isEncoded(headers, url), body: body() };
+          head = { status, statusText, headers, url, decoded: isEncoded(headers, req.url, url), body: body() };
           resolve(head);
         };
         // XHR cannot tell when the connection is up, nor (through axios) when the head arrives:
         // the first sign is a body byte. Said at once, so that the connect limit never takes a
         // slow body after a fast head for a connection that never came (idle and total still apply).
         req.onConnect();
+        // axios adds its XSRF header to any request to this page's origin, and the browser keeps it
+        // through a redirect to another origin (G11), where it also makes a CDN's simple GET need
+        // a preflight. A download has no use for it: none for GET and HEAD, unless the caller's
+        // axios asks for it.
+        const defaults = (client as { defaults?: { withXSRFToken?: unknown } }).defaults;
+        const xsrf = SAFE_METHODS.has(req.method.toUpperCase()) && defaults?.withXSRFToken === undefined ? { withXSRFToken: false } : {};
         client
           .request({
+            ...xsrf,
             url: req.url,
             method: req.method,
             headers: req.headers,

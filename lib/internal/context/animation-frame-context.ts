@@ -12,7 +12,16 @@ export interface AnimationFrameContextOptions {
    * macrotask queue stands in.
    */
   readonly requestAnimationFrame?: RequestAnimationFrame;
+  /**
+   * The longest a batch waits for its frame, in ms. Default 1000. A browser runs no animation
+   * frames in a hidden tab (nor in a hidden iframe): the batch then runs from a timer, so that a
+   * transfer's end is still delivered (G2). A batch posted while the page is hidden
+   * (`document.visibilityState`) runs from the macrotask queue at once.
+   */
+  readonly maxFrameWaitMs?: number;
 }
+
+const DEFAULT_MAX_FRAME_WAIT_MS = 1000;
 
 /**
  * A context that runs posted callbacks just before the next paint, all those posted before
@@ -31,16 +40,31 @@ export class AnimationFrameContext extends SynchronizationContext {
 
   constructor(options: AnimationFrameContextOptions = {}) {
     super();
+    const maxWait = options.maxFrameWaitMs ?? DEFAULT_MAX_FRAME_WAIT_MS;
     this.queue = new TaskQueue((flush) => {
       const raf = options.requestAnimationFrame ?? detectRequestAnimationFrame();
-      if (raf) raf(() => flush());
-      else requestMacrotask(flush);
+      if (!raf || isHidden()) return requestMacrotask(flush);
+      // Whichever comes first, the frame or the timer, runs the batch; the other finds it done.
+      let ran = false;
+      const once = () => {
+        if (ran) return;
+        ran = true;
+        clearTimeout(timer);
+        flush();
+      };
+      const timer = setTimeout(once, maxWait);
+      raf(once);
     });
   }
 
   protected override dispatch(task: () => void): void {
     this.queue.push(task);
   }
+}
+
+/** Whether the page says it is hidden (no animation frames will come). */
+function isHidden(): boolean {
+  return (globalThis as { document?: { visibilityState?: string } }).document?.visibilityState === 'hidden';
 }
 
 function detectRequestAnimationFrame(): RequestAnimationFrame | undefined {

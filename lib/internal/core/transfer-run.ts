@@ -153,6 +153,9 @@ export class TransferRun<R> {
     if (this.body?.streaming && !transport.streamsBodies) {
       throw new TransferError('invalid', `this transport (${transport.name}) cannot send a stream body`, { url: n.url, method: n.method });
     }
+    // Made before any request: a platform that cannot digest (a browser page outside a secure
+    // context has no WebCrypto) says so at once, not after the body.
+    if (n.integrity) this.hashing = { hasher: this.platform.createHasher(n.integrity.algorithm), bytes: 0 };
     const sink = await this.openSink();
     this.validator = n.to !== undefined ? (sink as FileSink).validator : undefined;
     // A file is let go of even when the run does not unwind after an abort (a layer below that
@@ -311,7 +314,8 @@ export class TransferRun<R> {
       }
       // Filled in when the head is read; the download-progress hook reads it.
       // `start`: where this response's bytes begin (0 when the server ignored the range and the held bytes were dropped).
-      const download = { started: false, start: 0, total: undefined as number | undefined };
+      // `loaded`: the most the transport said it received, for messages when it hands over less.
+      const download = { started: false, start: 0, total: undefined as number | undefined, loaded: 0 };
       let response: TransportResponse;
       try {
         // Raced against the abort: a transport (or an axios interceptor) that ignores the signal cannot hold a timeout or a cancel up (G2, G9).
@@ -333,7 +337,12 @@ export class TransferRun<R> {
           },
           onDownloadProgress: (loaded) => {
             watchdog.touch();
-            if (download.started) reporter.observe('download', download.start + loaded, download.total);
+            if (!download.started) return;
+            download.loaded = download.start + loaded;
+            // A transport that hands the body over only whole (XHR) reports it here first: the
+            // limit stops it as soon as it is passed, not once the whole body is in memory.
+            if (download.loaded > n.maxBytes) attempt.abort(new IntegrityError('too-large', `body is over maxBytes (${n.maxBytes})`, context));
+            else reporter.observe('download', download.loaded, download.total);
           },
         }, attempt);
         response = await untilAborted(transport.send(request), attempt);
@@ -347,6 +356,14 @@ export class TransferRun<R> {
       if (REDIRECT_STATUSES.has(status) && response.headers['location'] !== undefined && !transport.followsRedirects) {
         attempt.abort();
         return { type: 'redirect', status, headers: response.headers, location: response.headers['location'] };
+      }
+      // A transport that follows redirects itself (the browser's XHR) cannot be stopped at a hop;
+      // what it ended at can still be refused: no redirect at all with `maxRedirects: 0`, never
+      // from https to http (G11).
+      const followed = transport.followsRedirects && response.url && response.url !== hop.url ? refusedFollowed(hop.url, response.url, n.maxRedirects) : undefined;
+      if (followed) {
+        attempt.abort();
+        throw new HttpStatusError(status, response.headers, '', context, followed);
       }
       if (status >= 400) {
         if (offset > 0 && status === 416) {
@@ -429,7 +446,8 @@ export class TransferRun<R> {
         if (attempt.aborted) throw attempt.reason;
         if (isTransferError(error) && error.code !== 'network') throw error;
         if (downloadTotal !== undefined && loaded < downloadTotal) {
-          throw new IntegrityError('truncated', `body ended after ${loaded} of ${downloadTotal} bytes`, { ...context, cause: error });
+          const received = Math.max(loaded, download.loaded);
+          throw new IntegrityError('truncated', `body ended after ${received} of ${downloadTotal} bytes`, { ...context, cause: error });
         }
         throw error;
       }
@@ -566,4 +584,23 @@ function untilAborted<T>(sent: Promise<T>, abort: RunAbort): Promise<T> {
       },
     );
   });
+}
+
+/** Why the URL a transport's own redirects ended at is refused, or undefined (see `exchange`). */
+function refusedFollowed(from: string, to: string, maxRedirects: number): string | undefined {
+  let source: URL;
+  let target: URL;
+  try {
+    source = new URL(from);
+    target = new URL(to);
+  } catch {
+    return undefined;
+  }
+  // The browser's `responseURL` has no fragment: a URL with one is the same resource.
+  source.hash = '';
+  target.hash = '';
+  if (source.href === target.href) return undefined;
+  if (maxRedirects === 0) return 'too many redirects (more than 0; the browser followed one)';
+  if (source.protocol === 'https:' && target.protocol === 'http:') return 'refused redirect from https to http (the browser followed it)';
+  return undefined;
 }

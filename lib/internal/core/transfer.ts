@@ -7,6 +7,7 @@ import type { Platform } from './platform.js';
 import { enforceGrammar } from './grammar.js';
 import { redactUrl } from './redact.js';
 import { TransferRun } from './transfer-run.js';
+import { isContextScheduler } from '../context/context-scheduler.js';
 
 /**
  * Builds the cold Observable of one transfer. Validation happens here, once; everything
@@ -65,6 +66,12 @@ export function createTransfer<R>(
     run.start();
     return () => run.unsubscribe();
   }).pipe(enforceGrammar<R>(context));
-  return n.scheduler ? cold.pipe(observeOn(n.scheduler)) : cold;
+  const scheduler = n.scheduler;
+  if (!scheduler) return cold;
+  const delivered = cold.pipe(observeOn(scheduler));
+  if (!isContextScheduler(scheduler)) return delivered;
+  // A context's scheduler (an Angular zone's): the transfer's own work — its requests, progress
+  // and timers — starts outside the context, which is entered only to deliver (C3).
+  return new Observable<TransferEvent<R>>((subscriber) => scheduler.context.runOutside(() => delivered.subscribe(subscriber)));
 }
 

@@ -9,6 +9,8 @@ export interface FakeHead {
   headers?: Record<string, string>;
   /** The body is content-decoded (as after gzip): its length is not Content-Length. */
   decoded?: boolean;
+  /** Where the response came from, when the transport followed redirects itself. Default: the request's URL. */
+  url?: string;
 }
 
 /**
@@ -91,7 +93,7 @@ export class FakeRequest {
       status: head.status ?? 200,
       statusText: head.statusText ?? '',
       headers: lowerCaseHeaders(head.headers ?? {}),
-      url: this.request.url,
+      url: head.url ?? this.request.url,
       decoded: head.decoded ?? false,
       body: this.body(),
     });

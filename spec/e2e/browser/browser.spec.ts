@@ -210,6 +210,21 @@ describe('rxtransfer in headless Chromium', () => {
     expect(cross).toEqual(['cross GET /bytes', 'cross GET /bytes', 'cross GET /bytes', 'cross GET /bytes']); // and no OPTIONS
   });
 
+  it('G8 G11 redirects the browser follows: no XSRF header to another origin, no false size error after a detour, maxBytes while the body arrives, maxRedirects: 0', async () => {
+    const size = 50_000;
+    const before = server.log.length;
+    const report = await run('redirects', { origin: server.crossOrigin, size });
+    expect(report.xsrf).toMatchObject({ violations: [], byteLength: size, patternOk: true });
+    expect(report.gzipBack).toMatchObject({ violations: [], byteLength: size, patternOk: true });
+    // 40 MiB at 64 KiB every 5 ms is over 3 s: stopped long before the end.
+    expect(report.maxBytes).toMatchObject({ violations: [], code: 'integrity', reason: 'too-large' });
+    expect(report.maxBytes.ms).toBeLessThan(2_500);
+    expect(report.noRedirects).toMatchObject({ violations: [], code: 'http', error: expect.stringContaining('too many redirects (more than 0') });
+    const log = server.log.slice(before);
+    // The page's origin may get the XSRF header; the other origin never, and no preflight.
+    expect(log.filter((line) => line.startsWith('cross '))).toEqual(['cross GET /bytes', 'cross GET /redirect', 'cross GET /bytes']);
+  });
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -9,6 +9,11 @@
  *                                         answers JSON { id, received, sha256 }
  *   GET  /drip?id=ID                      declares 64 MiB, sends 16 KiB every 20 ms until the
  *                                         client closes; the close is recorded under ID
+ *   GET  /redirect?to=URL                 302 to URL
+ *
+ * `cors=1` on any route: the page's own server answers any origin too (a response reached through
+ * a redirect via another origin is a CORS response even from the page's origin). A request with
+ * an XSRF header is logged with ` xsrf` after its path.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -167,8 +172,8 @@ export async function startPageServer(bundle: () => Promise<string>): Promise<Pa
 
   const handle = (cross: boolean) => (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    log.push(`${cross ? 'cross ' : ''}${req.method} ${path}`);
-    if (cross) {
+    log.push(`${cross ? 'cross ' : ''}${req.method} ${path}${req.headers['x-xsrf-token'] !== undefined ? ' xsrf' : ''}`);
+    if (cross || query(req).get('cors') === '1') {
       // Any page may read it; a preflight is answered (and logged) so that a test can tell one happened.
       res.setHeader('access-control-allow-origin', '*');
       if (req.method === 'OPTIONS') {
@@ -196,6 +201,8 @@ export async function startPageServer(bundle: () => Promise<string>): Promise<Pa
       receiveUpload(req, res, uploads);
     } else if (req.method === 'GET' && path === '/drip') {
       drip(req, res, drips);
+    } else if (req.method === 'GET' && path === '/redirect') {
+      res.writeHead(302, { location: query(req).get('to') ?? '/', 'content-length': '0' }).end();
     } else if (req.method === 'GET' && path === '/favicon.ico') {
       res.writeHead(204).end();
     } else {

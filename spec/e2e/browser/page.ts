@@ -69,6 +69,21 @@ export interface Scenarios {
   unsubscribe(args: { id: string }): Promise<UnsubscribeReport>;
   session(args: { id: string; size: number }): Promise<SessionReport>;
   crossOriginGet(args: { origin: string; size: number }): Promise<CrossOriginReport>;
+  redirects(args: { origin: string; size: number }): Promise<RedirectsReport>;
+}
+
+type Summary = { violations: string[]; byteLength?: number; patternOk?: boolean; error?: string; code?: string; reason?: string };
+
+/** What the browser's own redirects and buffering mean for the core's rules. */
+export interface RedirectsReport {
+  /** A GET redirected to another origin while the page holds an XSRF-TOKEN cookie (G11: no XSRF header there, no preflight). */
+  xsrf: Summary;
+  /** gzip from this origin reached through a redirect via another origin: its encoding is hidden (no false size error). */
+  gzipBack: Summary;
+  /** `maxBytes` on a large body from another origin (size unknown to the page until the end). */
+  maxBytes: Summary & { ms: number };
+  /** `maxRedirects: 0` on a URL the browser is redirected from. */
+  noRedirects: Summary;
 }
 
 /** Plain GETs to another origin (CORS), which must go out as simple requests (no preflight). */
@@ -446,7 +461,46 @@ async function crossOriginGetScenario(args: { origin: string; size: number }): P
   }
 }
 
+async function redirectsScenario(args: { origin: string; size: number }): Promise<RedirectsReport> {
+  const r = row('redirects the browser follows');
+  const summary = (trace: readonly Notification<{ data?: unknown }>[]): Summary => {
+    const done = doneOf(trace);
+    const data = done?.data;
+    const out: Summary = { violations: grammarViolations(trace) };
+    if (data instanceof ArrayBuffer) {
+      out.byteLength = data.byteLength;
+      out.patternOk = isPattern(new Uint8Array(data));
+    }
+    const end = trace.at(-1);
+    if (end?.kind === 'error') {
+      const error = end.error as { message?: string; code?: string; reason?: string };
+      out.error = String(error?.message ?? error);
+      out.code = error?.code;
+      out.reason = error?.reason;
+    }
+    return out;
+  };
+  const here = location.origin;
+  const get = (url: string, options: Record<string, unknown> = {}) => within(recordTransfer(download(url, { responseType: 'arraybuffer', ...options })).ended, 20_000, url);
+  document.cookie = 'XSRF-TOKEN=csrf-secret; path=/';
+  let xsrf: Summary;
+  try {
+    xsrf = summary(await get(`${here}/redirect?to=${encodeURIComponent(`${args.origin}/bytes?size=${args.size}`)}`));
+  } finally {
+    document.cookie = 'XSRF-TOKEN=; path=/; max-age=0';
+  }
+  const back = `${args.origin}/redirect?to=${encodeURIComponent(`${here}/bytes?size=${args.size}&gzip=1&cors=1`)}`;
+  const gzipBack = summary(await get(`${here}/redirect?to=${encodeURIComponent(back)}`));
+  const started = performance.now();
+  const maxBytes = { ...summary(await get(`${args.origin}/bytes?size=${40 * 1024 * 1024}&chunk=65536&delay=5`, { maxBytes: 100_000 })), ms: Math.round(performance.now() - started) };
+  const noRedirects = summary(await get(`${here}/redirect?to=${encodeURIComponent(`${here}/bytes?size=10`)}`, { maxRedirects: 0 }));
+  const report = { xsrf, gzipBack, maxBytes, noRedirects };
+  r.end(xsrf.patternOk === true && gzipBack.patternOk === true && maxBytes.reason === 'too-large' && noRedirects.code === 'http', JSON.stringify({ maxBytesMs: maxBytes.ms }));
+  return report;
+}
+
 window.scenarios = {
+  redirects: redirectsScenario,
   crossOriginGet: crossOriginGetScenario,
   download: downloadScenario,
   upload: uploadScenario,
