@@ -21,7 +21,7 @@ Examples:
   $ rxtransfer get https://example.com/dl?id=7 --content-disposition --retry 3
   $ rxtransfer get https://example.com/a.json -H 'Authorization: Bearer …' --json | jq .type
 
-Exit codes: 0 ok, 2 usage or file exists, 3 HTTP error, 4 network, 5 timeout, 6 integrity, 130 Ctrl-C.`;
+Exit codes: 0 ok, 1 local disk failure, 2 usage or file exists, 3 HTTP error, 4 network, 5 timeout, 6 integrity, 130 Ctrl-C, 141 stdout closed, 143 SIGTERM.`;
 
 const PUT_EXAMPLES = `
 Examples:
@@ -29,7 +29,7 @@ Examples:
   $ rxtransfer put ./photo.jpg https://example.com/upload --method POST -H 'Content-Type: image/jpeg'
   $ rxtransfer put ./data.bin https://example.com/up --json
 
-Exit codes: 0 ok, 2 usage (or the file cannot be read), 3 HTTP error, 4 network, 5 timeout, 130 Ctrl-C.`;
+Exit codes: 0 ok, 2 usage (or the file cannot be read), 3 HTTP error, 4 network, 5 timeout, 6 integrity (a response cut short), 130 Ctrl-C, 141 stdout closed, 143 SIGTERM.`;
 
 const DEMO_EXAMPLES = `
 Examples:

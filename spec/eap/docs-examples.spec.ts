@@ -6,6 +6,7 @@ import * as rxjs from 'rxjs';
 import ts from 'typescript';
 import * as rxtransfer from '../../lib/index.js';
 import * as rxtransferNode from '../../lib/node/context-node.js';
+import { docBlocks, typeCheckDocBlocks } from '../helpers/docs-runner.js';
 
 /**
  * Runs every ```ts block of the EAP and context docs, so the examples cannot rot. Imports of
@@ -54,4 +55,7 @@ describe('docs examples run', () => {
   it.each(all.map((b) => [b.title, b.code]))('%s', async (_title, code) => {
     await execute(code);
   });
+  it('the examples type-check against the public API', () => {
+    expect(typeCheckDocBlocks([...docBlocks('eap.md'), ...docBlocks('contexts.md')])).toEqual([]);
+  }, 60_000);
 });

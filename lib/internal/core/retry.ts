@@ -31,7 +31,7 @@ export interface RetryPolicy {
   unsafeMethods?: boolean;
   /** A `Retry-After` longer than this (ms) ends the transfer instead. Default 60 000. */
   maxRetryAfter?: number;
-  /** Last word on whether to retry; a throw ends the transfer with that error. */
+  /** Last word on whether to retry; a throw ends the transfer with a `TransferError` of code `'invalid'` (`retry.shouldRetry threw: …`). */
   shouldRetry?: (error: TransferError, attempt: number) => boolean;
 }
 
