@@ -4,6 +4,7 @@ import type { OpenedBody, Transport, TransportRequest, TransportResponse } from 
 import { NetworkError } from '../core/errors/network-error.js';
 import { TransferError } from '../core/errors/transfer-error.js';
 import { lowerCaseHeaders, parseHeaderBlock } from '../core/headers.js';
+import { sameResource } from '../core/redirect.js';
 
 interface AxiosResult { status: number; statusText: string; headers: unknown; data: ArrayBuffer | null; request?: XMLHttpRequest }
 
@@ -28,12 +29,7 @@ function isEncoded(headers: Record<string, string>, requested: string, url: stri
   if (encoding !== undefined) return encoding.toLowerCase() !== 'identity';
   // Redirected: the browser does not say through which origins, and one detour through another
   // origin filters the headers of a response from this one as well.
-  return crossOrigin(url) || withoutFragment(url) !== withoutFragment(requested);
-}
-
-function withoutFragment(url: string): string {
-  const hash = url.indexOf('#');
-  return hash < 0 ? url : url.slice(0, hash);
+  return crossOrigin(url) || !sameResource(url, requested);
 }
 
 /** Methods that change nothing: what Angular's HttpClient sends no XSRF token with either. */

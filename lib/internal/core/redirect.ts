@@ -30,8 +30,8 @@ export function nextHop(current: Hop, firstOrigin: string, status: number, locat
   } catch {
     return `redirect to an invalid location "${location.slice(0, 100)}"`;
   }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') return `refused redirect to a ${target.protocol} URL`;
-  if (new URL(current.url).protocol === 'https:' && target.protocol === 'http:') return 'refused redirect from https to http';
+  const refused = refusedScheme(current.url, target);
+  if (refused) return refused;
   target.hash = '';
   const toGet = status === 303 ? current.method !== 'HEAD' : (status === 301 || status === 302) && current.method === 'POST';
   const leaves = originOf(target.href) !== firstOrigin;
@@ -43,4 +43,42 @@ export function nextHop(current: Hop, firstOrigin: string, status: number, locat
     headers[name] = value;
   }
   return { url: target.href, method: toGet ? 'GET' : current.method, headers, withBody: toGet ? false : current.withBody, crossOrigin: current.crossOrigin === true || leaves };
+}
+
+/** Why a redirect from `from` to `target` is refused for its scheme: only http(s), never https to http. */
+function refusedScheme(from: string, target: URL): string | undefined {
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') return `refused redirect to a ${target.protocol} URL`;
+  if (new URL(from).protocol === 'https:' && target.protocol === 'http:') return 'refused redirect from https to http';
+  return undefined;
+}
+
+/** Whether two URLs name the same resource: equal but for the fragment (the browser's `responseURL` has none). */
+export function sameResource(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    x.hash = '';
+    y.hash = '';
+    return x.href === y.href;
+  } catch {
+    return a === b;
+  }
+}
+
+/**
+ * Why the URL a transport's own redirects ended at (the browser's XHR, which cannot be stopped at
+ * a hop) is refused, or undefined: any redirect with `maxRedirects: 0`, and the scheme rules of
+ * {@link nextHop}. A larger `maxRedirects` cannot be counted there.
+ */
+export function refusedFollowed(from: string, to: string, maxRedirects: number): string | undefined {
+  if (sameResource(from, to)) return undefined;
+  if (maxRedirects === 0) return 'too many redirects (more than 0; the browser followed one)';
+  let target: URL;
+  try {
+    target = new URL(to);
+  } catch {
+    return undefined;
+  }
+  const refused = refusedScheme(from, target);
+  return refused && `${refused} (the browser followed it)`;
 }

@@ -17,7 +17,7 @@ import { scheduleAfter } from './schedule-after.js';
 import { RunAbort, AttemptAbort, withAttemptAbort } from './abort.js';
 import { toTransferError } from './grammar.js';
 import { backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
-import { nextHop, REDIRECT_STATUSES, type Hop } from './redirect.js';
+import { nextHop, refusedFollowed, REDIRECT_STATUSES, type Hop } from './redirect.js';
 import { originOf, redactUrl } from './redact.js';
 import { toBase64, type Hasher } from './integrity.js';
 import { readExcerpt, parseContentRange, strongValidator, declaredLength } from './response-head.js';
@@ -584,23 +584,4 @@ function untilAborted<T>(sent: Promise<T>, abort: RunAbort): Promise<T> {
       },
     );
   });
-}
-
-/** Why the URL a transport's own redirects ended at is refused, or undefined (see `exchange`). */
-function refusedFollowed(from: string, to: string, maxRedirects: number): string | undefined {
-  let source: URL;
-  let target: URL;
-  try {
-    source = new URL(from);
-    target = new URL(to);
-  } catch {
-    return undefined;
-  }
-  // The browser's `responseURL` has no fragment: a URL with one is the same resource.
-  source.hash = '';
-  target.hash = '';
-  if (source.href === target.href) return undefined;
-  if (maxRedirects === 0) return 'too many redirects (more than 0; the browser followed one)';
-  if (source.protocol === 'https:' && target.protocol === 'http:') return 'refused redirect from https to http (the browser followed it)';
-  return undefined;
 }

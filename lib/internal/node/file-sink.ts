@@ -239,11 +239,12 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
     // Durable by default: the bytes reach the disk before the name does (see `durable`).
     if (options.durable !== false) await handle!.sync();
     const written = await handle!.stat({ bigint: true });
+    const file = `${written.dev}:${written.ino}`;
     await handle!.close();
     // Aborted meanwhile (cancelled during the fsync): the file is not published.
     if (state !== 'open') throw ended();
     // Published by name: the name must still be the file written (not one put in its place).
-    if ((await identity(partial)) !== `${written.dev}:${written.ino}`) {
+    if ((await identity(partial)) !== file) {
       // Nothing at that name is ours any more, the file put there included: let go, touch nothing.
       state = 'aborted';
       await release();
@@ -252,10 +253,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
     // A session task records, before the name appears, that the file about to be `to` is its
     // own: killed before the session records the completion, the next run knows it. The
     // session removes the record once it has (settlePublished).
-    if (options.owner !== undefined) {
-      const file = await identity(partial);
-      if (file !== undefined) await writeRecord({ owner: ownerDigest(options.owner), file });
-    }
+    if (options.owner !== undefined) await writeRecord({ owner: ownerDigest(options.owner), file });
     if (options.overwrite) await rename(partial, target);
     else {
       // A hard link is an atomic "create unless it exists" for a whole file.

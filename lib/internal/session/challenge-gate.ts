@@ -1,4 +1,5 @@
 import type { ResponseHeaders } from '../core/events.js';
+import { originOf } from '../core/redact.js';
 
 /** An authentication challenge (401 or 407) met by a task (NSURLSession's DidReceiveChallenge). */
 export interface AuthChallenge {
@@ -132,15 +133,6 @@ function apply(scope: Scope, answer: ChallengeAnswer, status: 401 | 407): Challe
   }
   scope.generation++;
   return { type: 'replay' };
-}
-
-/** The origin credentials are kept for (`scheme://host:port`); the URL itself if it cannot be parsed. */
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
-  }
 }
 
 function toBase64(text: string): string {
