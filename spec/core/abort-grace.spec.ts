@@ -41,4 +41,23 @@ describe('a layer that ignores the abort', () => {
     const last = trace[trace.length - 1]!;
     expect(last.kind === 'error' && (last.error as { code?: string }).code).toBe('cancelled');
   });
+
+  it('G6 once ended, the stuck attempt holds no timer of the core (its watchdog stops when it is aborted)', async () => {
+    for (const end of ['unsubscribe', 'total'] as const) {
+      const timer = new VirtualTimer();
+      const transfer = download('http://127.0.0.1/x', { transport: deafTransport(), timer, timeout: end === 'total' ? { total: 1_000 } : {} });
+      const rec = recordTransfer(transfer);
+      await flush();
+      // Armed while it runs: the watchdog (connect or idle), the total timeout when set.
+      expect(timer.pending).toBeGreaterThan(0);
+      if (end === 'unsubscribe') rec.unsubscribe();
+      else timer.advanceBy(1_000);
+      await flush();
+      // The body never ends and ignores the abort: the run's grace period ends the transfer.
+      timer.advanceBy(2_000);
+      await flush();
+      // A timer left armed keeps a Node process alive (the default idle limit: 60 s).
+      expect({ end, pending: timer.pending }).toEqual({ end, pending: 0 });
+    }
+  });
 });

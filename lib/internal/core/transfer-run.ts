@@ -284,6 +284,9 @@ export class TransferRun<R> {
     const attempt = new AttemptAbort();
     const stopFollowingRun = this.abort.onAbort(() => attempt.abort(this.abort.reason));
     const watchdog = new Watchdog(n.timer, n.timeouts, (phase, ms) => attempt.abort(new TimeoutError(phase, ms, context)));
+    // An aborted attempt needs no watchdog; a layer that ignores the abort (and so never lets the
+    // `finally` below run) must not keep its timer, and with it a Node process, alive.
+    attempt.onAbort(() => watchdog.stop());
     try {
       // Aborted since the last hop ended (a cancel right after a redirect's head, or a restart):
       // the listener above came too late to hear it, so no request may go out.
