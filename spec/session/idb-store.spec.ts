@@ -45,6 +45,36 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
     await reopened.close();
   });
 
+  it('S9 lets another page delete or upgrade its database (never blocks it); the session then ends as store-failed at once, saying why', async () => {
+    const indexedDB = new IDBFactory();
+    const deleteDb = (name: string) =>
+      new Promise<string>((resolve) => {
+        // A connection left open blocks the deletion for as long as it stays open.
+        const limit = setTimeout(() => resolve('still blocked after 2 s'), 2000);
+        const request = indexedDB.deleteDatabase(name);
+        request.onsuccess = () => (clearTimeout(limit), resolve('deleted'));
+        request.onerror = () => (clearTimeout(limit), resolve('failed'));
+      });
+    const session = await TransferSession.open({ id: 'gone', store: indexedDbSessionStore({ indexedDB }) });
+    const invalidated = firstValueFrom(session.invalidated$.pipe(timeout(5000)));
+    // Another tab clears the site's data (or a newer version of the app upgrades the database).
+    expect(await deleteDb('rxtransfer-session:gone')).toBe('deleted');
+    // Ended without waiting for a write.
+    const why = await invalidated;
+    expect(why).toMatchObject({ reason: 'store-failed', cancelledTasks: false });
+    expect((why.error as Error).message).toMatch(/"rxtransfer-session:gone" was deleted or upgraded by another connection/);
+    await expect(session.download('http://127.0.0.1/fast', { id: 'after', to: '/z' })).rejects.toMatchObject({ code: 'invalidated' });
+    await session.close();
+
+    // The handle itself: a write after the loss fails with the same reason, and stores nothing.
+    const handle = await indexedDbSessionStore({ indexedDB }).open('lost');
+    expect(await deleteDb('rxtransfer-session:lost')).toBe('deleted');
+    await expect(handle.lost).resolves.toMatchObject({ message: expect.stringMatching(/deleted or upgraded/) });
+    const task = { id: 'a', kind: 'download', url: 'http://127.0.0.1/a', to: '/a', priority: 0, seq: 1, createdAt: 0, state: 'queued', acked: false } as never;
+    await expect(handle.write([{ type: 'put', task }])).rejects.toThrow(/deleted or upgraded by another connection/);
+    await handle.close();
+  });
+
   it('S9 fails clearly where there is no IndexedDB', async () => {
     await expect(TransferSession.open({ id: 'none', store: indexedDbSessionStore() })).rejects.toThrow(/IndexedDB is not available/);
   });

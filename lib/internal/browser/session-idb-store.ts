@@ -38,11 +38,29 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
       try {
         unlock = await webLock(name, id);
         const db = await openDb(factory, name);
+        // Another connection deletes or upgrades the database (another tab clearing the site's
+        // data, a newer app): this one closes at once instead of blocking it for as long as the
+        // session is open, and every later write fails saying why (the session ends as
+        // store-failed). The browser closing it (storage cleared, a disk error) ends it the same way.
+        let lost: Error | undefined;
+        let reportLost!: (error: Error) => void;
+        const lostPromise = new Promise<Error>((resolve) => (reportLost = resolve));
+        const lose = (error: Error) => {
+          if (lost) return;
+          lost = error;
+          reportLost(error);
+        };
+        db.onversionchange = () => {
+          lose(new Error(`the session's IndexedDB database "${name}" was deleted or upgraded by another connection`));
+          db.close();
+        };
+        db.onclose = () => lose(new Error(`the browser closed the session's IndexedDB database "${name}" (storage cleared or failing)`));
         const tasks = await readAll(db);
         let closed = false;
         return {
           tasks,
-          write: (changes) => (closed ? Promise.reject(new Error('the session store is closed')) : writeAll(db, changes)),
+          lost: lostPromise,
+          write: (changes) => (closed ? Promise.reject(new Error('the session store is closed')) : lost ? Promise.reject(lost) : writeAll(db, changes)),
           async close() {
             if (closed) return;
             closed = true;

@@ -25,4 +25,10 @@ export interface SessionStoreHandle {
   write(changes: readonly TaskChange[]): Promise<void>;
   /** Waits for pending writes, then releases ownership. */
   close(): Promise<void>;
+  /**
+   * Optional: resolves with an error once the store can take no write any more, for good (the
+   * IndexedDB store's database deleted or upgraded by another page). The session then ends at
+   * once as `store-failed`, instead of at its next write. Never settles otherwise.
+   */
+  readonly lost?: Promise<unknown>;
 }

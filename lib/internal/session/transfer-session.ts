@@ -136,6 +136,8 @@ export class SessionCore implements TransferSession {
       // before any task starts (one to the same `to` would find the side file's lock taken).
       if (isFinal(task) && !task.acked && publishesWithOwner(task)) settling.push(this.settlePublished(task));
     }
+    // A store lost for good (its database deleted under it) ends the session now, not at its next write.
+    store.lost?.then((error) => this.storeFailed(error)).catch(() => undefined);
     // Start after the caller of open() had its turn to subscribe.
     this.timer.schedule(() => (settling.length === 0 ? this.pump() : void Promise.all(settling).then(() => this.pump())));
   }
