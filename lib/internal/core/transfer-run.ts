@@ -28,6 +28,19 @@ type Outcome<R> =
   | { readonly type: 'redirect'; readonly status: number; readonly headers: ResponseHeaders; readonly location: string }
   | { readonly type: 'restart' };
 
+/** What the download-progress hook of an attempt reads: filled in once the head is read. */
+interface DownloadState {
+  started: boolean;
+  /** Where this response's bytes begin (0 when the server ignored the range and the held bytes were dropped). */
+  start: number;
+  total: number | undefined;
+  /** The most the transport said it received, for messages when it hands over less. */
+  loaded: number;
+}
+
+/** A request that continues nothing. */
+const FROM_START: { readonly offset: number; readonly ifRange: string | undefined } = { offset: 0, ifRange: undefined };
+
 /** How long a cancelled or timed-out run may take to unwind before its error is delivered anyway. */
 const ABORT_GRACE_MS = 2_000;
 
@@ -277,7 +290,10 @@ export class TransferRun<R> {
     if (this.abort.aborted) throw this.abort.reason;
   }
 
-  /** One HTTP exchange: send, read the head, then the body into the sink. */
+  /**
+   * One HTTP exchange: send, read the head, then the body into the sink. The rarer paths (a
+   * resumed range, an error status) and the body loop are methods of their own.
+   */
   private async exchange(transport: Transport, hop: Hop, sink: BodySink<unknown>): Promise<Outcome<R>> {
     const { n, reporter } = this;
     const context = { url: hop.url, method: hop.method };
@@ -293,62 +309,15 @@ export class TransferRun<R> {
       this.throwIfAborted();
       const fileSink = n.to !== undefined ? (sink as unknown as FileSink) : undefined;
       const headers: Record<string, string> = { ...hop.headers };
-      // Bytes already held (from disk, or from an earlier attempt) are continued with a range
-      // request when a validator proves which version they belong to; otherwise they are dropped.
-      const userRange = Object.keys(headers).some((h) => h.toLowerCase() === 'range');
-      if (sink.offset > 0 && (this.validator === undefined || userRange)) await sink.reset();
-      const offset = sink.offset;
-      const ifRange = offset > 0 ? this.validator : undefined;
-      if (offset > 0) {
-        headers['Range'] = `bytes=${offset}-`;
-        headers['If-Range'] = ifRange!;
-      }
-      // A resumable file holds the identity representation: its validator must be that one's.
-      if (offset > 0 || (n.resume && fileSink)) {
-        for (const h of Object.keys(headers)) if (h.toLowerCase() === 'accept-encoding') delete headers[h];
-        headers['Accept-Encoding'] = 'identity';
-      }
-      const opened = hop.withBody && this.body ? this.body.open() : undefined;
-      if (opened) this.bodyOpened = true;
+      const { offset, ifRange } = sink.offset > 0 || (n.resume && fileSink) ? await this.resumeFrom(headers, sink, fileSink !== undefined) : FROM_START;
+      const opened = hop.withBody && this.body ? this.openUpload(headers) : undefined;
       const uploadTotal = opened ? this.body!.size : undefined;
-      if (opened) reporter.observe('upload', 0, uploadTotal);
-      if (opened && this.body!.contentType && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
-        headers['Content-Type'] = this.body!.contentType;
-      }
       // Filled in when the head is read; the download-progress hook reads it.
-      // `start`: where this response's bytes begin (0 when the server ignored the range and the held bytes were dropped).
-      // `loaded`: the most the transport said it received, for messages when it hands over less.
-      const download = { started: false, start: 0, total: undefined as number | undefined, loaded: 0 };
+      const download: DownloadState = { started: false, start: 0, total: undefined, loaded: 0 };
       let response: TransportResponse;
       try {
         // Raced against the abort: a transport (or an axios interceptor) that ignores the signal cannot hold a timeout or a cancel up (G2, G9).
-        const request = withAttemptAbort({
-          url: hop.url,
-          method: hop.method,
-          headers,
-          body: opened,
-          bodySize: uploadTotal,
-          crossOrigin: hop.crossOrigin === true,
-          onUploadProgress: (loaded) => {
-            watchdog.touch();
-            if (loaded > 0) watchdog.connected();
-            reporter.observe('upload', loaded, uploadTotal);
-          },
-          onConnect: () => {
-            watchdog.touch();
-            watchdog.connected();
-          },
-          onDownloadProgress: (loaded) => {
-            watchdog.touch();
-            if (!download.started) return;
-            download.loaded = download.start + loaded;
-            // A transport that hands the body over only whole (XHR) reports it here first: the
-            // limit stops it as soon as it is passed, not once the whole body is in memory.
-            if (download.loaded > n.maxBytes) attempt.abort(new IntegrityError('too-large', `body is over maxBytes (${n.maxBytes})`, context));
-            else reporter.observe('download', download.loaded, download.total);
-          },
-        }, attempt);
-        response = await untilAborted(transport.send(request), attempt);
+        response = await untilAborted(transport.send(this.request(hop, headers, opened, uploadTotal, attempt, watchdog, download, context)), attempt);
       } catch (error) {
         throw attempt.aborted ? attempt.reason : error;
       }
@@ -368,47 +337,13 @@ export class TransferRun<R> {
         attempt.abort();
         throw new HttpStatusError(status, response.headers, '', context, followed);
       }
-      if (status >= 400) {
-        if (offset > 0 && status === 416) {
-          const range = parseContentRange(response.headers['content-range']);
-          attempt.abort();
-          // A validator on the 416 that is not the one sent is another version of that size
-          // (a server that ignores If-Range): the bytes held are not its body.
-          if (range && range.start === undefined && range.size === offset && !otherVersion(response.headers, ifRange!)) {
-            // The whole body is on disk already; integrity is still checked over it.
-            return { type: 'done', result: await this.complete(hop, response, sink, offset, await this.verify(offset, fileSink, context)) };
-          }
-          await sink.reset();
-          return { type: 'restart' };
-        }
-        // Bounded in time as in size: a transport that hands the body over only whole (XHR), or a
-        // body that trickles, must not hold the error (or its retry) up.
-        const excerpt = await orAfter(readExcerpt(response.body, attempt).catch(() => ''), n.timer, EXCERPT_WAIT_MS, '');
-        attempt.abort();
-        throw new HttpStatusError(status, response.headers, excerpt, context);
-      }
+      if (status >= 400) return await this.refused(hop, response, sink, fileSink, offset, ifRange, attempt);
 
       let start = 0;
       if (offset > 0) {
-        const range = status === 206 ? parseContentRange(response.headers['content-range']) : undefined;
-        const length = declaredLength(response, hop.method);
-        const encoding = response.headers['content-encoding']?.trim().toLowerCase();
-        // The range must start where the file ends, reach the end of the representation, match
-        // the declared length, be of the identity encoding, and carry no validator other than the
-        // one sent in `If-Range` (a server that ignores `If-Range` answers a changed resource
-        // with a 206 of the new version: S3, never splice two versions): anything else is not appended.
-        const sound = range && range.start === offset && range.end !== undefined
-          && (range.size === undefined || range.end === range.size - 1)
-          && (length === undefined || length === range.end - range.start + 1)
-          && !response.decoded && (encoding === undefined || encoding === 'identity')
-          && !otherVersion(response.headers, ifRange!);
-        if (status === 206 && !sound) {
-          attempt.abort();
-          await sink.reset();
-          return { type: 'restart' };
-        }
-        if (status === 206) start = offset;
-        else await sink.reset();
+        const continued = await this.continuedAt(hop, response, sink, offset, ifRange!, attempt);
+        if (continued === undefined) return { type: 'restart' };
+        start = continued;
       }
       const length = declaredLength(response, hop.method);
       const rangeSize = start > 0 ? parseContentRange(response.headers['content-range'])?.size : undefined;
@@ -428,36 +363,7 @@ export class TransferRun<R> {
       reporter.observe('download', start, downloadTotal);
 
       const hasher = n.integrity ? await this.hasherFrom(start, fileSink) : undefined;
-      let loaded = start;
-      try {
-        for await (const chunk of response.body) {
-          loaded += chunk.byteLength;
-          if (downloadTotal !== undefined && loaded > downloadTotal) {
-            throw new IntegrityError('overflow', `body is longer than the ${downloadTotal} bytes declared`, context);
-          }
-          if (loaded > n.maxBytes) throw new IntegrityError('too-large', `body is over maxBytes (${n.maxBytes})`, context);
-          if (hasher) {
-            hasher.update(chunk);
-            this.hashing!.bytes += chunk.byteLength;
-          }
-          const pending = sink.write(chunk);
-          if (pending) await pending;
-          watchdog.touch();
-          reporter.observe('download', loaded, downloadTotal);
-        }
-      } catch (error) {
-        if (attempt.aborted) throw attempt.reason;
-        if (isTransferError(error) && error.code !== 'network') throw error;
-        if (downloadTotal !== undefined && loaded < downloadTotal) {
-          const received = Math.max(loaded, download.loaded);
-          throw new IntegrityError('truncated', `body ended after ${received} of ${downloadTotal} bytes`, { ...context, cause: error });
-        }
-        throw error;
-      }
-      if (attempt.aborted) throw attempt.reason;
-      if (downloadTotal !== undefined && loaded < downloadTotal) {
-        throw new IntegrityError('truncated', `body ended after ${loaded} of ${downloadTotal} bytes`, context);
-      }
+      const loaded = await this.readBody(response, sink, download, hasher, attempt, watchdog, context);
       const integrity = hasher ? await this.check(hasher, context) : undefined;
       watchdog.stop();
       return { type: 'done', result: await this.complete(hop, response, sink, loaded, integrity) };
@@ -477,6 +383,160 @@ export class TransferRun<R> {
       watchdog.stop();
       stopFollowingRun();
     }
+  }
+
+  /**
+   * Bytes already held (from disk, or from an earlier attempt) are continued with a range request
+   * when a validator proves which version they belong to; otherwise they are dropped. Sets the
+   * request's range headers; returns where the request continues and the validator sent.
+   */
+  private async resumeFrom(headers: Record<string, string>, sink: BodySink<unknown>, toFile: boolean): Promise<{ offset: number; ifRange: string | undefined }> {
+    const userRange = Object.keys(headers).some((h) => h.toLowerCase() === 'range');
+    if (sink.offset > 0 && (this.validator === undefined || userRange)) await sink.reset();
+    const offset = sink.offset;
+    const ifRange = offset > 0 ? this.validator : undefined;
+    if (offset > 0) {
+      headers['Range'] = `bytes=${offset}-`;
+      headers['If-Range'] = ifRange!;
+    }
+    // A resumable file holds the identity representation: its validator must be that one's.
+    if (offset > 0 || (this.n.resume && toFile)) {
+      for (const h of Object.keys(headers)) if (h.toLowerCase() === 'accept-encoding') delete headers[h];
+      headers['Accept-Encoding'] = 'identity';
+    }
+    return { offset, ifRange };
+  }
+
+  /** Opens the request body for this attempt, with its type when the caller's headers give none. */
+  private openUpload(headers: Record<string, string>): ReturnType<NormalizedBody['open']> {
+    const body = this.body!;
+    const opened = body.open();
+    this.bodyOpened = true;
+    this.reporter.observe('upload', 0, body.size);
+    if (body.contentType && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = body.contentType;
+    return opened;
+  }
+
+  /** The request handed to the transport, its progress hooks feeding the watchdog and the reporter. */
+  private request(hop: Hop, headers: Record<string, string>, opened: ReturnType<NormalizedBody['open']> | undefined, uploadTotal: number | undefined, attempt: AttemptAbort, watchdog: Watchdog, download: DownloadState, context: { url: string; method: string }) {
+    const { n, reporter } = this;
+    return withAttemptAbort({
+      url: hop.url,
+      method: hop.method,
+      headers,
+      body: opened,
+      bodySize: uploadTotal,
+      crossOrigin: hop.crossOrigin === true,
+      onUploadProgress: (loaded: number) => {
+        watchdog.touch();
+        if (loaded > 0) watchdog.connected();
+        reporter.observe('upload', loaded, uploadTotal);
+      },
+      onConnect: () => {
+        watchdog.touch();
+        watchdog.connected();
+      },
+      onDownloadProgress: (loaded: number) => {
+        watchdog.touch();
+        if (!download.started) return;
+        download.loaded = download.start + loaded;
+        // A transport that hands the body over only whole (XHR) reports it here first: the
+        // limit stops it as soon as it is passed, not once the whole body is in memory.
+        if (download.loaded > n.maxBytes) attempt.abort(new IntegrityError('too-large', `body is over maxBytes (${n.maxBytes})`, context));
+        else reporter.observe('download', download.loaded, download.total);
+      },
+    }, attempt);
+  }
+
+  /**
+   * An error status: a 416 to a resumed range that proves the whole body is held already ends the
+   * transfer (done) or restarts it; any other is an HttpStatusError with an excerpt of its body.
+   */
+  private async refused(hop: Hop, response: TransportResponse, sink: BodySink<unknown>, fileSink: FileSink | undefined, offset: number, ifRange: string | undefined, attempt: AttemptAbort): Promise<Outcome<R>> {
+    const context = { url: hop.url, method: hop.method };
+    const { status } = response;
+    if (offset > 0 && status === 416) {
+      const range = parseContentRange(response.headers['content-range']);
+      attempt.abort();
+      // A validator on the 416 that is not the one sent is another version of that size
+      // (a server that ignores If-Range): the bytes held are not its body.
+      if (range && range.start === undefined && range.size === offset && !otherVersion(response.headers, ifRange!)) {
+        // The whole body is on disk already; integrity is still checked over it.
+        return { type: 'done', result: await this.complete(hop, response, sink, offset, await this.verify(offset, fileSink, context)) };
+      }
+      await sink.reset();
+      return { type: 'restart' };
+    }
+    // Bounded in time as in size: a transport that hands the body over only whole (XHR), or a
+    // body that trickles, must not hold the error (or its retry) up.
+    const excerpt = await orAfter(readExcerpt(response.body, attempt).catch(() => ''), this.n.timer, EXCERPT_WAIT_MS, '');
+    attempt.abort();
+    throw new HttpStatusError(status, response.headers, excerpt, context);
+  }
+
+  /**
+   * The answer to a range request: where its bytes start (`offset` for a sound 206, 0 for a whole
+   * body, the held bytes dropped), or undefined when the attempt must be made again from zero.
+   */
+  private async continuedAt(hop: Hop, response: TransportResponse, sink: BodySink<unknown>, offset: number, ifRange: string, attempt: AttemptAbort): Promise<number | undefined> {
+    const { status } = response;
+    const range = status === 206 ? parseContentRange(response.headers['content-range']) : undefined;
+    const length = declaredLength(response, hop.method);
+    const encoding = response.headers['content-encoding']?.trim().toLowerCase();
+    // The range must start where the file ends, reach the end of the representation, match
+    // the declared length, be of the identity encoding, and carry no validator other than the
+    // one sent in `If-Range` (a server that ignores `If-Range` answers a changed resource
+    // with a 206 of the new version: S3, never splice two versions): anything else is not appended.
+    const sound = range && range.start === offset && range.end !== undefined
+      && (range.size === undefined || range.end === range.size - 1)
+      && (length === undefined || length === range.end - range.start + 1)
+      && !response.decoded && (encoding === undefined || encoding === 'identity')
+      && !otherVersion(response.headers, ifRange);
+    if (status === 206 && !sound) {
+      attempt.abort();
+      await sink.reset();
+      return undefined;
+    }
+    if (status === 206) return offset;
+    await sink.reset();
+    return 0;
+  }
+
+  /** Reads the body into the sink (and the digest), checking its length; returns the bytes held. */
+  private async readBody(response: TransportResponse, sink: BodySink<unknown>, download: DownloadState, hasher: Hasher | undefined, attempt: AttemptAbort, watchdog: Watchdog, context: { url: string; method: string }): Promise<number> {
+    const { n, reporter } = this;
+    const total = download.total;
+    let loaded = download.start;
+    try {
+      for await (const chunk of response.body) {
+        loaded += chunk.byteLength;
+        if (total !== undefined && loaded > total) {
+          throw new IntegrityError('overflow', `body is longer than the ${total} bytes declared`, context);
+        }
+        if (loaded > n.maxBytes) throw new IntegrityError('too-large', `body is over maxBytes (${n.maxBytes})`, context);
+        if (hasher) {
+          hasher.update(chunk);
+          this.hashing!.bytes += chunk.byteLength;
+        }
+        const pending = sink.write(chunk);
+        if (pending) await pending;
+        watchdog.touch();
+        reporter.observe('download', loaded, total);
+      }
+    } catch (error) {
+      if (attempt.aborted) throw attempt.reason;
+      if (isTransferError(error) && error.code !== 'network') throw error;
+      if (total !== undefined && loaded < total) {
+        const received = Math.max(loaded, download.loaded);
+        throw new IntegrityError('truncated', `body ended after ${received} of ${total} bytes`, { ...context, cause: error });
+      }
+      throw error;
+    }
+    if (attempt.aborted) throw attempt.reason;
+    if (total !== undefined && loaded < total) {
+      throw new IntegrityError('truncated', `body ended after ${loaded} of ${total} bytes`, context);
+    }
+    return loaded;
   }
 
   /**
