@@ -42,6 +42,49 @@ export function concatChunks(chunks: readonly Uint8Array[], size: number): Uint8
 /** Shared: a non-streaming `decode()` keeps no state between calls. */
 const utf8 = new TextDecoder();
 
+/** Decoders by charset label, made once each; `null`: a label this platform does not know. */
+const decoders = new Map<string, TextDecoder | null>();
+
+/**
+ * The decoder for a text body, as a browser's XHR picks it (WHATWG Encoding's "decode"): a byte
+ * order mark first, then the `charset` of Content-Type, else (none, or one unknown here) UTF-8.
+ * A BOM is left for the decoder to drop: each of these removes its own.
+ */
+function textDecoderFor(bytes: Uint8Array, contentType: string | undefined): TextDecoder {
+  const label = bomEncoding(bytes) ?? (contentType === undefined ? undefined : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase());
+  if (label === undefined || label === 'utf-8' || label === 'utf8') return utf8;
+  let decoder = decoders.get(label);
+  if (decoder === undefined) {
+    try {
+      decoder = new TextDecoder(label);
+    } catch {
+      decoder = null;
+    }
+    if (decoders.size < 64) decoders.set(label, decoder);
+  }
+  return decoder ?? utf8;
+}
+
+/**
+ * windows-1252's bytes 0x80–0x9F (the five it leaves undefined map to themselves, as in WHATWG's
+ * index). Node 20's decoder reads them as ISO-8859-1 control codes, so `€` became U+0080; a
+ * browser's decoder gives these already, and the mapping then changes nothing.
+ */
+const WINDOWS_1252 = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+function decodeText(bytes: Uint8Array, contentType: string | undefined): string {
+  const decoder = textDecoderFor(bytes, contentType);
+  const text = decoder.decode(bytes);
+  return decoder.encoding === 'windows-1252' ? text.replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252[c.charCodeAt(0) - 0x80]!) : text;
+}
+
+function bomEncoding(bytes: Uint8Array): string | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'utf-8';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  return undefined;
+}
+
 /** Converts raw bytes to the requested in-memory type. Throws (a SyntaxError) on bad JSON. */
 export function decodeBody(bytes: Uint8Array, type: ResponseType, contentType?: string): unknown {
   switch (type) {
@@ -52,7 +95,7 @@ export function decodeBody(bytes: Uint8Array, type: ResponseType, contentType?: 
         ? bytes.buffer
         : bytes.slice().buffer;
     case 'text':
-      return utf8.decode(bytes);
+      return decodeText(bytes, contentType);
     case 'json': {
       const text = utf8.decode(bytes);
       return text.length === 0 ? null : JSON.parse(text);
