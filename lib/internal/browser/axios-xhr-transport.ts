@@ -67,6 +67,15 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
         // core has read the head, so it would be lost: it is reported again when the core starts
         // reading the body.
         let received = 0;
+        let ownEvents = false;
+        const downloaded = (xhr: XMLHttpRequest | undefined, loaded: number) => {
+          if (!head && xhr && xhr.readyState >= 2) {
+            req.onConnect();
+            open(xhr.status, xhr.statusText, parseHeaderBlock(xhr.getAllResponseHeaders()) as Record<string, string>, xhr.responseURL || req.url);
+          }
+          received = loaded;
+          req.onDownloadProgress(loaded);
+        };
         const body = async function* () {
           if (received > 0) req.onDownloadProgress(received);
           const bytes = await bodyBytes;
@@ -102,13 +111,17 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
             // "non-simple" (Fetch §4.1), so a plain GET would cost a CORS preflight.
             onUploadProgress: req.body ? (e: { loaded: number }) => req.onUploadProgress(e.loaded) : undefined,
             onDownloadProgress: (e: { loaded: number; event?: { target?: XMLHttpRequest } }) => {
+              if (ownEvents) return;
               const xhr = e.event?.target;
-              if (!head && xhr && xhr.readyState >= 2) {
-                req.onConnect();
-                open(xhr.status, xhr.statusText, parseHeaderBlock(xhr.getAllResponseHeaders()) as Record<string, string>, xhr.responseURL || req.url);
+              // axios calls back about 3 times a second, which would starve the idle watchdog and
+              // `progressInterval`: from the first call on, the XHR's own progress events are
+              // listened to (every ~50 ms while bytes arrive). A listener on the XHR itself, not
+              // on `xhr.upload`, makes no request "non-simple".
+              if (xhr && typeof xhr.addEventListener === 'function') {
+                ownEvents = true;
+                xhr.addEventListener('progress', (event: ProgressEvent) => downloaded(xhr, event.loaded));
               }
-              received = e.loaded;
-              req.onDownloadProgress(e.loaded);
+              downloaded(xhr, e.loaded);
             },
           })
           .then(

@@ -187,6 +187,15 @@ describe('rxtransfer in headless Chromium', () => {
     expect(record!.sent).toBeLessThan(64 * 1024 * 1024);
   });
 
+  it('G9 progress follows the XHR as the body arrives (axios calls back ~3 times a second): no false idle timeout under 333 ms', async () => {
+    // 16 KiB every 20 ms for 1.5 s; XHR fires progress every 50 ms or so while bytes arrive.
+    const report = await run('cadence', { id: 'drip-cadence', ms: 1_500, idle: 200 });
+    expect(report.error).toBeUndefined();
+    expect(report.events).toBeGreaterThanOrEqual(12);
+    expect(report.longestGap).toBeLessThan(200);
+    await until(() => server.drips.get('drip-cadence')?.closedAt !== undefined, 5_000, 'the server to see the connection close');
+  });
+
   it('S1 S4 S8 S9 a TransferSession on the default IndexedDB store keeps its task and acknowledgement across reopening', async () => {
     const report = await run('session', { id: `e2e-${Date.now()}`, size: 200_000 });
     expect(report.store).toBe('indexeddb');

@@ -70,6 +70,17 @@ export interface Scenarios {
   session(args: { id: string; size: number }): Promise<SessionReport>;
   crossOriginGet(args: { origin: string; size: number }): Promise<CrossOriginReport>;
   redirects(args: { origin: string; size: number }): Promise<RedirectsReport>;
+  cadence(args: { id: string; ms: number; idle: number }): Promise<CadenceReport>;
+}
+
+/** Download progress of a body that keeps arriving (16 KiB every 20 ms), watched for `ms`. */
+export interface CadenceReport {
+  /** Download progress events with bytes, `progressInterval: 0`. */
+  events: number;
+  /** The longest wait between two of them, in ms. */
+  longestGap: number;
+  /** The transfer's error, if it ended before it was unsubscribed. */
+  error?: string;
 }
 
 type Summary = { violations: string[]; byteLength?: number; patternOk?: boolean; error?: string; code?: string; reason?: string };
@@ -499,7 +510,27 @@ async function redirectsScenario(args: { origin: string; size: number }): Promis
   return report;
 }
 
+async function cadenceScenario(args: { id: string; ms: number; idle: number }): Promise<CadenceReport> {
+  const r = row('progress as the body arrives');
+  const url = `${location.origin}/drip?id=${encodeURIComponent(args.id)}`;
+  const times: number[] = [];
+  let error: string | undefined;
+  const subscription = download(url, { progressInterval: 0, timeout: { idle: args.idle } }).subscribe({
+    next: (e) => {
+      if (e.type === 'progress' && e.direction === 'download' && e.loaded > 0) times.push(performance.now());
+    },
+    error: (e: unknown) => (error = String((e as Error)?.message ?? e)),
+  });
+  await new Promise((resolve) => setTimeout(resolve, args.ms));
+  subscription.unsubscribe();
+  const longestGap = Math.round(times.slice(1).reduce((most, t, i) => Math.max(most, t - times[i]!), 0));
+  const report: CadenceReport = { events: times.length, longestGap, ...(error !== undefined ? { error } : {}) };
+  r.end(error === undefined, `${times.length} events in ${args.ms} ms, longest gap ${longestGap} ms`);
+  return report;
+}
+
 window.scenarios = {
+  cadence: cadenceScenario,
   redirects: redirectsScenario,
   crossOriginGet: crossOriginGetScenario,
   download: downloadScenario,
