@@ -25,6 +25,9 @@ describe("responseType 'text': the charset of Content-Type, as a browser's XHR r
     expect(await textOf([0x63, 0x61, 0x66, 0xc3, 0xa9], 'text/plain')).toBe('café');
     expect(await textOf([0x63, 0x61, 0x66, 0xc3, 0xa9], 'text/plain; charset=no-such-charset')).toBe('café');
     expect(await textOf([0x63, 0x61, 0x66, 0xc3, 0xa9], 'text/plain; charset=utf-8')).toBe('café');
+    // Not a parameter to a browser's MIME parser (no spaces around `=`): ignored, as there.
+    expect(await textOf([0x63, 0x61, 0x66, 0xc3, 0xa9], 'text/plain; charset = iso-8859-1')).toBe('café');
+    expect(await textOf([0x63, 0x61, 0x66, 0xe9], 'text/plain; format=flowed;charset=iso-8859-1')).toBe('café');
   });
 
   it('lets a byte order mark override the label (the WHATWG decode algorithm)', async () => {

@@ -75,6 +75,28 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
     await handle.close();
   });
 
+  it('S9 a database lost while invalidate() waits for running tasks ends the wait: store-failed, the store released', async () => {
+    const indexedDB = new IDBFactory();
+    const session = await TransferSession.open({ id: 'drain', store: indexedDbSessionStore({ indexedDB }) });
+    const seen: unknown[] = [];
+    session.invalidated$.subscribe({ next: (v) => seen.push(v.reason), complete: () => seen.push('complete') });
+    // Runs until stopped: invalidate() waits for it.
+    await session.download('http://127.0.0.1/slow', { id: 'running', to: '/r' });
+    const invalidated = session.invalidate();
+    const deleted = await new Promise<string>((resolve) => {
+      const limit = setTimeout(() => resolve('still blocked after 2 s'), 2000);
+      const request = indexedDB.deleteDatabase('rxtransfer-session:drain');
+      request.onsuccess = () => (clearTimeout(limit), resolve('deleted'));
+    });
+    expect(deleted).toBe('deleted');
+    // Its end could never be recorded: the wait ends now instead of never.
+    await expect(Promise.race([invalidated.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000))])).resolves.toBe('ended');
+    expect(seen).toEqual(['store-failed', 'complete']);
+    // Released: the id can be opened again in this page.
+    const again = await TransferSession.open({ id: 'drain', store: indexedDbSessionStore({ indexedDB }) });
+    await again.close();
+  });
+
   it('S9 fails clearly where there is no IndexedDB', async () => {
     await expect(TransferSession.open({ id: 'none', store: indexedDbSessionStore() })).rejects.toThrow(/IndexedDB is not available/);
   });

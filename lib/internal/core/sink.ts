@@ -51,7 +51,7 @@ const decoders = new Map<string, TextDecoder | null>();
  * A BOM is left for the decoder to drop: each of these removes its own.
  */
 function textDecoderFor(bytes: Uint8Array, contentType: string | undefined): TextDecoder {
-  const label = bomEncoding(bytes) ?? (contentType === undefined ? undefined : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase());
+  const label = bomEncoding(bytes) ?? (contentType === undefined ? undefined : /;\s*charset="?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase());
   if (label === undefined || label === 'utf-8' || label === 'utf8') return utf8;
   let decoder = decoders.get(label);
   if (decoder === undefined) {

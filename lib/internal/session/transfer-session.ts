@@ -109,6 +109,8 @@ export class SessionCore implements TransferSession {
   private busy = false;
   private accepting = true;
   private draining: ((value: void) => void) | undefined;
+  /** The first failure of the store: once set, no change can be made durable. */
+  private storeError: { error: unknown } | undefined;
   private ended: Promise<void> | undefined;
 
   readonly events$ = this.events.asObservable();
@@ -211,14 +213,17 @@ export class SessionCore implements TransferSession {
     const cancelTasks = options.cancelTasks ?? false;
     this.ended = (async () => {
       if (cancelTasks) {
-        for (const task of this.sorted()) if (!isFinal(task)) await this.cancel(task.id);
+        for (const task of this.sorted()) {
+          if (this.storeError) break;
+          if (!isFinal(task)) await this.cancel(task.id);
+        }
       } else if (this.hasWork()) {
         await new Promise<void>((resolve) => {
           this.draining = resolve;
           this.pump();
         });
       }
-      await this.shutDown({ reason: 'invalidated', cancelledTasks: cancelTasks });
+      await this.shutDown(this.storeError ? { reason: 'store-failed', cancelledTasks: false, error: this.storeError.error } : { reason: 'invalidated', cancelledTasks: cancelTasks });
     })();
     return this.ended;
   }
@@ -475,7 +480,18 @@ export class SessionCore implements TransferSession {
   }
 
   private async storeFailed(error: unknown): Promise<void> {
-    if (this.ended) return;
+    this.storeError ??= { error };
+    if (this.ended) {
+      // invalidate() is under way and now ends as store-failed: no task's end can be recorded
+      // any more, so a drain waiting for the running ones stops them and ends the wait.
+      const drained = this.draining;
+      if (drained) {
+        this.draining = undefined;
+        await Promise.all([...this.runs.keys()].map((id) => this.stop(id)));
+        drained();
+      }
+      return;
+    }
     this.accepting = false;
     this.ended = (async () => {
       await Promise.all([...this.runs.keys()].map((id) => this.stop(id)));
