@@ -90,7 +90,10 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
     });
     expect(deleted).toBe('deleted');
     // Its end could never be recorded: the wait ends now instead of never.
-    await expect(Promise.race([invalidated.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000))])).resolves.toBe('ended');
+    let limit: ReturnType<typeof setTimeout> | undefined;
+    const waited = await Promise.race([invalidated.then(() => 'ended'), new Promise((r) => (limit = setTimeout(() => r('still waiting after 5 s'), 5000)))]);
+    clearTimeout(limit);
+    expect(waited).toBe('ended');
     expect(seen).toEqual(['store-failed', 'complete']);
     // Released: the id can be opened again in this page.
     const again = await TransferSession.open({ id: 'drain', store: indexedDbSessionStore({ indexedDB }) });
