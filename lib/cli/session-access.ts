@@ -26,7 +26,7 @@ import {
   type TaskState,
   type UploadFunction,
 } from '../index.node.js';
-import { defaultSessionDirectory, nodeJournalFile, nodeSessionPlatform, PARTIAL_SUFFIX, sessionDirectory } from '../node/index.js';
+import { defaultSessionDirectory, nodeJournalFile, nodeSessionPlatform, PARTIAL_SUFFIX, existingSessionDirectory } from '../node/index.js';
 import { CliError } from './exit-codes.js';
 import { printable } from './format.js';
 
@@ -43,9 +43,9 @@ export interface SessionPaths {
   readonly lock: string;
 }
 
-export function sessionPaths(id: string, dir: string | undefined): SessionPaths {
+export async function sessionPaths(id: string, dir: string | undefined): Promise<SessionPaths> {
   const root = dir ?? defaultSessionDirectory();
-  const own = sessionDirectory(root, id);
+  const own = await existingSessionDirectory(root, id);
   return { root, dir: own, journal: join(own, 'journal.log'), lock: join(own, 'lock') };
 }
 

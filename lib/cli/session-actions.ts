@@ -90,7 +90,7 @@ export async function runSessionAdd(id: string, rawUrl: string, flags: SessionAd
 
 /** `list`: every task, read without taking the lock (works while a `run` holds it). */
 export async function runSessionList(id: string, flags: SessionCommonFlags, streams: CliStreams): Promise<number> {
-  const paths = sessionPaths(id, flags.dir);
+  const paths = await sessionPaths(id, flags.dir);
   if (!(await sessionExists(paths))) throw noSession(id, paths);
   const owner = await lockOwner(paths);
   const now = Date.now();
@@ -111,7 +111,7 @@ export async function runSessionList(id: string, flags: SessionCommonFlags, stre
 
 /** `cancel <task>`: the task ends as cancelled and its partial file is removed. */
 export async function runSessionCancel(id: string, taskId: string, flags: SessionCommonFlags, streams: CliStreams): Promise<number> {
-  const paths = sessionPaths(id, flags.dir);
+  const paths = await sessionPaths(id, flags.dir);
   if (!(await sessionExists(paths))) throw noSession(id, paths);
   const outcome = await administer(id, flags.dir, 'cancel', async (session) => {
     const task = session.task(taskId);

@@ -27,7 +27,7 @@ export interface SessionRunFlags extends SessionCommonFlags {
 /** Runs `run`; resolves with the exit code. */
 export async function runSessionRun(id: string, flags: SessionRunFlags, streams: CliStreams): Promise<number> {
   const mode = outputMode(flags, streams);
-  const paths = sessionPaths(id, flags.dir);
+  const paths = await sessionPaths(id, flags.dir);
   if (!(await sessionExists(paths))) throw noSession(id, paths);
   const timeout: TimeoutOptions = {};
   if (flags.timeout !== undefined) timeout.total = flags.timeout;

@@ -31,7 +31,7 @@ const UNFINISHED = new Set(['queued', 'running']);
 /** Runs `watch`; resolves with the exit code (0, the first failure's code, 1 if the run stopped early, 130 on Ctrl-C). */
 export async function runSessionWatch(id: string, flags: SessionWatchFlags, streams: CliStreams): Promise<number> {
   const mode = outputMode(flags, streams);
-  const paths = sessionPaths(id, flags.dir);
+  const paths = await sessionPaths(id, flags.dir);
   if (!(await sessionExists(paths))) throw noSession(id, paths);
   const interrupt = listenForInterrupt(streams.stdout);
   const bars = new TaskBars(mode, streams);

@@ -7,5 +7,5 @@ export { openFileSink, PARTIAL_SUFFIX, PARTIAL_META_SUFFIX } from '../internal/n
 export { axiosHttpTransport } from '../internal/node/axios-http-transport.js';
 export { nodePlatform } from '../internal/node/node-platform.js';
 export { asyncLocalContextStore, installNodeContextStore } from './context-node.js';
-export { fileSessionStore, defaultSessionDirectory, sessionDirectory, nodeJournalFile } from '../internal/node/session-file-store.js';
+export { fileSessionStore, defaultSessionDirectory, sessionDirectory, existingSessionDirectory, nodeJournalFile } from '../internal/node/session-file-store.js';
 export { nodeSessionPlatform } from '../internal/node/session-platform.js';

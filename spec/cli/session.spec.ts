@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { TransferSession } from 'rxtransfer';
 import { join } from 'node:path';
 import { assertTransferGrammar } from 'rxtransfer/testing';
@@ -83,6 +83,21 @@ describe('rxtransfer session: add, then run in another process', () => {
     const table = await s.run(['list']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^session "table": 1 task\nID +STATE +PROGRESS +FILE\nfirst +queued +- +t\.bin\n$/);
+  });
+});
+
+describe('rxtransfer session: a session left by 0.1.0', () => {
+  it('is listed where 0.1.0 named it (encodeURIComponent of the id), and moved to its name now by the next add, tasks kept', async () => {
+    const s = sessionCli('Legacy', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/l.bin?size=10'), '-o', 'l.bin', '--id', 'old'])).code).toBe(0);
+    const [now] = readdirSync(s.dir);
+    expect(now).toBe('%4Cegacy'); // capitals are encoded: `legacy` is another directory on macOS and Windows too
+    renameSync(join(s.dir, now!), join(s.dir, 'Legacy'));
+
+    expect((await s.list()).map((t) => t['id'])).toEqual(['old']);
+    expect((await s.run(['add', fixture.server.url('/data/m.bin?size=10'), '-o', 'm.bin', '--id', 'new'])).code).toBe(0);
+    expect(readdirSync(s.dir)).toEqual(['%4Cegacy']);
+    expect((await s.list()).map((t) => t['id'])).toEqual(['old', 'new']);
   });
 });
 

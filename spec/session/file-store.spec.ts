@@ -1,7 +1,10 @@
-import { lstat, mkdtemp, readFile, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import fc from 'fast-check';
+import { lstat, mkdtemp, readFile, readdir, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileSessionStore, nodeJournalFile, sessionDirectory } from '../../lib/internal/node/session-file-store';
+import { basename, join } from 'node:path';
+import { existingSessionDirectory, fileSessionStore, legacySessionDirectory, nodeJournalFile, sessionDirectory } from '../../lib/internal/node/session-file-store';
+import { acquireSessionLock } from '../../lib/internal/node/session-lock';
+import { checkSessionId } from '../../lib/internal/session/session-options';
 import { JournalStoreHandle, type JournalFile } from '../../lib/internal/session/journal-store';
 import type { TaskRecord } from '../../lib/internal/session/session-task';
 
@@ -81,5 +84,111 @@ describe('file session store', () => {
     await handle.close();
     expect(await readFile(target, 'utf8')).toBe('keep me');
     expect((await lstat(join(sdir, 'journal.log'))).isSymbolicLink()).toBe(false);
+  });
+});
+
+describe('file session store: directory names', () => {
+  const nameOf = (id: string) => basename(sessionDirectory(dir, id));
+  const validId = (arb: fc.Arbitrary<string>) => arb.filter((id) => checkSessionId(id) === undefined);
+  const tricky = fc.constantFrom('a', 'A', 'z', 'Z', 'i', 'I', 'n', 'u', 'l', 'c', 'o', 'm', '1', '.', '*', '~', '%', '-', '_', ' ', '/', '\\', ':', 'é', 'É', 'ß', 'ſ', 'K', '😀');
+  const ids = fc.oneof(
+    validId(fc.string({ unit: tricky, minLength: 1, maxLength: 12 })),
+    validId(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 })),
+    validId(fc.string({ unit: fc.constantFrom('A', 'a', 'é', '~'), minLength: 60, maxLength: 200 })),
+  );
+  /** The same id with the case of some of its characters changed. */
+  const caseVariant = (id: string, flips: boolean[]) => [...id].map((ch, i) => (flips[i % flips.length] ? (ch === ch.toUpperCase() ? ch.toLowerCase() : ch.toUpperCase()) : ch)).join('');
+
+  it('S1 ids that differ only in case never share a directory on a case-insensitive file system (macOS, Windows)', () => {
+    expect(nameOf('Uploads').toLowerCase()).not.toBe(nameOf('uploads').toLowerCase());
+    fc.assert(
+      fc.property(ids, fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), (id, flips) => {
+        const other = caseVariant(id, flips);
+        fc.pre(other !== id && checkSessionId(other) === undefined);
+        expect(nameOf(other).toLowerCase()).not.toBe(nameOf(id).toLowerCase());
+        expect(nameOf(other).toUpperCase()).not.toBe(nameOf(id).toUpperCase());
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('S1 every name is portable: ASCII, no character Windows refuses, no trailing dot, no device name, at most 255 bytes, and it spells its id', () => {
+    expect(['nul', 'com1.x', 'a.', 'a*b', 'sessio~1', 'AUX'].map(nameOf)).toEqual(['nu%6C', 'com%31.x', 'a%2E', 'a%2Ab', 'sessio%7E1', '%41%55%58']);
+    fc.assert(
+      fc.property(fc.uniqueArray(ids, { minLength: 2, maxLength: 6 }), (some) => {
+        const names = some.map(nameOf);
+        for (const [i, name] of names.entries()) {
+          expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+          expect(name).not.toMatch(/[.\s]$/);
+          expect(name).not.toMatch(/^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)/i);
+          const long = name.match(/^(.{1,180})%~([0-9a-f]{40})$/);
+          if (long) continue; // named by a digest: distinct, but not spelled out
+          expect(name.replace(/%[0-9A-F]{2}/g, '')).toMatch(/^[a-z0-9\-_.!'()]*$/);
+          expect(decodeURIComponent(name)).toBe(some[i]);
+        }
+        expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(some.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  /** A session as 0.1.0 left it: its directory under the old name, a journal with one task. */
+  async function legacySession(parent: string, id: string): Promise<string> {
+    const legacy = legacySessionDirectory(parent, id);
+    await mkdir(legacy, { recursive: true });
+    const handle = await JournalStoreHandle.open(nodeJournalFile(join(legacy, 'journal.log')), async () => undefined);
+    await handle.write([{ type: 'put', task: task('kept', 42) }]);
+    await handle.close();
+    return legacy;
+  }
+
+  it('S1 a session of 0.1.0 (its directory named by encodeURIComponent) is moved to its new name on open, its tasks kept', async () => {
+    const parent = join(dir, 'legacy-move');
+    const id = 'Com.Example*Sync~';
+    const legacy = await legacySession(parent, id);
+    expect(legacy).not.toBe(sessionDirectory(parent, id));
+    // Read without opening (the command line's list): found where it is.
+    expect(await existingSessionDirectory(parent, id)).toBe(legacy);
+    const store = fileSessionStore({ directory: parent });
+    const handle = await store.open(id);
+    expect(handle.tasks.map((t) => [t.id, t.bytes])).toEqual([['kept', 42]]);
+    expect(await readdir(parent)).toEqual([basename(sessionDirectory(parent, id))]);
+    expect(await existingSessionDirectory(parent, id)).toBe(sessionDirectory(parent, id));
+    // Locked where it is now, and released there.
+    await expect(store.open(id)).rejects.toMatchObject({ name: 'SessionLockedError' });
+    await handle.close();
+    expect(await readdir(sessionDirectory(parent, id))).toEqual(['journal.log']);
+    const again = await store.open(id);
+    expect(again.tasks.map((t) => t.id)).toEqual(['kept']);
+    await again.close();
+  });
+
+  it('S8 a 0.1.0 session still running (its lock held) is left where it is: the open is refused as locked', async () => {
+    const parent = join(dir, 'legacy-locked');
+    const id = 'Running';
+    const legacy = await legacySession(parent, id);
+    const release = await acquireSessionLock(join(legacy, 'lock'), id);
+    try {
+      await expect(fileSessionStore({ directory: parent }).open(id)).rejects.toMatchObject({ name: 'SessionLockedError' });
+      expect(await readdir(parent)).toEqual([basename(legacy)]);
+      expect(await readdir(legacy)).toEqual(expect.arrayContaining(['journal.log', 'lock']));
+    } finally {
+      await release();
+    }
+    const handle = await fileSessionStore({ directory: parent }).open(id);
+    expect(handle.tasks.map((t) => t.id)).toEqual(['kept']);
+    await handle.close();
+  });
+
+  it('S1 when both names exist, the new one is the session and the old one is left alone', async () => {
+    const parent = join(dir, 'legacy-both');
+    const id = 'Both';
+    const legacy = await legacySession(parent, id);
+    const store = fileSessionStore({ directory: parent });
+    await mkdir(sessionDirectory(parent, id), { recursive: true });
+    const handle = await store.open(id);
+    expect(handle.tasks).toEqual([]);
+    await handle.close();
+    expect(await readFile(join(legacy, 'journal.log'), 'utf8')).toContain('"kept"');
   });
 });

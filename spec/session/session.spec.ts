@@ -567,6 +567,8 @@ describe('TransferSession', () => {
   it('refuses bad arguments clearly', async () => {
     await expect(TransferSession.open({ id: '' })).rejects.toThrow(/id must be/);
     await expect(TransferSession.open({ id: '..' })).rejects.toThrow(/not a valid session identifier/);
+    // Half a surrogate pair can be no file name (it failed as "URIError: URI malformed"); shown as U+FFFD.
+    await expect(TransferSession.open({ id: 'a\uD800b\uDC00' })).rejects.toThrow(/id "a\uFFFDb\uFFFD" is not a valid session identifier: it holds half of a surrogate pair/);
     const session = await openSession({ id: name().id, store: memorySessionStore() });
     await expect(session.download('ftp://x/y', { to: 'a' })).rejects.toThrow(/unsupported scheme/);
     await expect(session.download('http://127.0.0.1/y')).rejects.toThrow(/needs `to`/);

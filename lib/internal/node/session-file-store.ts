@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { SessionStore, SessionStoreHandle } from '../session/session-store.js';
 import { JournalStoreHandle, type JournalFile } from '../session/journal-store.js';
 import { acquireSessionLock } from './session-lock.js';
@@ -17,15 +17,38 @@ export function defaultSessionDirectory(): string {
 const NAME_MAX = 255;
 
 /**
- * The directory of one session: its id, percent-encoded, under the sessions directory. An id
- * whose encoding is longer than a file name may be (200 characters of `é` are 1,200 bytes
- * encoded) is named by the start of its encoding and a digest of the id, joined by `%~`, which
- * no percent-encoding holds: no other id can have that name.
+ * The directory of one session: its id, percent-encoded, under the sessions directory. Only
+ * `a`–`z`, `0`–`9` and `-_.!'()` stand for themselves; anything else is `%` and two upper-case
+ * hex digits per UTF-8 byte: capitals too, so ids differing only in case never share a directory
+ * on a case-insensitive file system (macOS, Windows); `*`, which Windows refuses; `~`, which
+ * could match a Windows short name. A trailing `.` (Windows drops it) and the last letter of a
+ * Windows device name (`nul`, `com1.x`) are encoded as well. An id whose encoding is longer than
+ * a file name may be (200 characters of `é` are 1,200 bytes encoded) is named by the start of its
+ * encoding and a digest of the id, joined by `%~`, which no percent-encoding holds: no other id
+ * can have that name.
  */
 export function sessionDirectory(directory: string, id: string): string {
-  const encoded = encodeURIComponent(id);
-  const name = encoded.length <= NAME_MAX ? encoded : `${encoded.slice(0, 180)}%~${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
-  return join(resolve(directory), name);
+  return join(resolve(directory), bounded(portableName(id), id));
+}
+
+/** The directory 0.1.0 gave a session: `encodeURIComponent` alone (capitals, `*`, `~` as they are). */
+export function legacySessionDirectory(directory: string, id: string): string {
+  return join(resolve(directory), bounded(encodeURIComponent(id), id));
+}
+
+/** A Windows device name, which Windows matches before any extension (only lower case is left: capitals are encoded). */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(?=\.|$)/;
+
+function portableName(id: string): string {
+  const hex = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
+  return encodeURIComponent(id)
+    .replace(/%[0-9A-F]{2}|[A-Z*~]/g, (c) => (c.length === 3 ? c : hex(c)))
+    .replace(/\.$/, '%2E')
+    .replace(WINDOWS_DEVICE, (device) => device.slice(0, -1) + hex(device.slice(-1)));
+}
+
+function bounded(encoded: string, id: string): string {
+  return encoded.length <= NAME_MAX ? encoded : `${encoded.slice(0, 180)}%~${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
 }
 
 /**
@@ -42,6 +65,7 @@ export function fileSessionStore(options: { directory?: string } = {}): SessionS
     name: 'file',
     async open(id: string): Promise<SessionStoreHandle> {
       const dir = sessionDirectory(directory, id);
+      await adoptLegacyDirectory(directory, id);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const release = await acquireSessionLock(join(dir, 'lock'), id);
       try {
@@ -52,6 +76,56 @@ export function fileSessionStore(options: { directory?: string } = {}): SessionS
       }
     },
   };
+}
+
+/**
+ * The session's directory under its 0.1.0 name, when only that one exists: an entry of exactly
+ * that name (on a case-insensitive file system `Uploads` is not `uploads`'s), and none of the
+ * name it has now.
+ */
+async function legacyOnly(directory: string, id: string): Promise<string | undefined> {
+  const legacy = legacySessionDirectory(directory, id);
+  const dir = sessionDirectory(directory, id);
+  if (legacy === dir) return undefined;
+  let names: string[];
+  try {
+    names = await readdir(dirname(dir));
+  } catch {
+    return undefined;
+  }
+  return names.includes(basename(legacy)) && !names.includes(basename(dir)) ? legacy : undefined;
+}
+
+/**
+ * Where a session's directory is, for reading it without opening it (the command line's `list`):
+ * {@link sessionDirectory}, or its 0.1.0 name while no open has moved it yet.
+ */
+export async function existingSessionDirectory(directory: string, id: string): Promise<string> {
+  return (await legacyOnly(directory, id)) ?? sessionDirectory(directory, id);
+}
+
+/**
+ * Moves a session's directory from its 0.1.0 name to the one it has now, holding the old
+ * directory's lock meanwhile: a process still running the session there makes this throw
+ * `SessionLockedError`, and nothing moves. The lock moves with the directory and is removed
+ * there, to be taken again by the open that follows.
+ */
+async function adoptLegacyDirectory(directory: string, id: string): Promise<void> {
+  const legacy = await legacyOnly(directory, id);
+  if (legacy === undefined) return;
+  const dir = sessionDirectory(directory, id);
+  const release = await acquireSessionLock(join(legacy, 'lock'), id);
+  try {
+    await rename(legacy, dir);
+  } catch (error) {
+    await release();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EEXIST' || code === 'ENOTEMPTY') return; // another open moved it, or made the new one
+    throw error;
+  }
+  await unlink(join(dir, 'lock')).catch(() => undefined);
+  await release();
+  await syncDirectory(dirname(dir));
 }
 
 /** A journal file on disk: appends with fdatasync, atomic replace with fsync of file and directory. */
