@@ -196,6 +196,15 @@ describe('rxtransfer in headless Chromium', () => {
     await until(() => server.drips.get('drip-cadence')?.closedAt !== undefined, 5_000, 'the server to see the connection close');
   });
 
+  it('G9 an upload in the browser resets the idle limit as its bytes leave (Chromium reports upload progress only every ~0.5 s)', async () => {
+    // 64 MiB the server reads a chunk of every 20 ms, watched for 3.5 s: still sending at the end.
+    const report = await run('cadence', { id: 'upload-cadence', ms: 3_500, idle: 1_500, direction: 'upload' });
+    expect(report.error).toBeUndefined();
+    expect(report.events).toBeGreaterThanOrEqual(4);
+    expect(report.longestGap).toBeLessThan(1_500);
+    await until(() => server.uploads.get('upload-cadence') !== undefined, 5_000, 'the server to see the upload');
+  });
+
   it('S1 S4 S8 S9 a TransferSession on the default IndexedDB store keeps its task and acknowledgement across reopening', async () => {
     const report = await run('session', { id: `e2e-${Date.now()}`, size: 200_000 });
     expect(report.store).toBe('indexeddb');

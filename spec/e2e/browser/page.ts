@@ -4,7 +4,7 @@
  * `index.node.ts`) and calls the scenarios below through `window.scenarios`.
  * Every scenario bounds its own waits and returns plain JSON.
  */
-import { download, fromXhr, isTransferError, upload, TransferSession, type TransferEvent } from '../../../lib/index.js';
+import { download, fromXhr, isTransferError, upload, TransferSession, type Transfer, type TransferEvent } from '../../../lib/index.js';
 import { FakeTransport, grammarViolations, recordTransfer, type Notification } from '../../../lib/testing/index.js';
 
 /** A notification as JSON: progress fields, `done`, or the error's name/code/message. */
@@ -70,12 +70,15 @@ export interface Scenarios {
   session(args: { id: string; size: number }): Promise<SessionReport>;
   crossOriginGet(args: { origin: string; size: number }): Promise<CrossOriginReport>;
   redirects(args: { origin: string; size: number }): Promise<RedirectsReport>;
-  cadence(args: { id: string; ms: number; idle: number }): Promise<CadenceReport>;
+  cadence(args: { id: string; ms: number; idle: number; direction?: 'download' | 'upload' }): Promise<CadenceReport>;
 }
 
-/** Download progress of a body that keeps arriving (16 KiB every 20 ms), watched for `ms`. */
+/**
+ * Progress of a body that keeps moving, watched for `ms`: a download that keeps arriving (16 KiB
+ * every 20 ms), or an upload of 64 MiB the server reads a chunk of every 20 ms.
+ */
 export interface CadenceReport {
-  /** Download progress events with bytes, `progressInterval: 0`. */
+  /** Progress events of that direction with bytes, `progressInterval: 0`. */
   events: number;
   /** The longest wait between two of them, in ms. */
   longestGap: number;
@@ -510,14 +513,19 @@ async function redirectsScenario(args: { origin: string; size: number }): Promis
   return report;
 }
 
-async function cadenceScenario(args: { id: string; ms: number; idle: number }): Promise<CadenceReport> {
-  const r = row('progress as the body arrives');
-  const url = `${location.origin}/drip?id=${encodeURIComponent(args.id)}`;
+async function cadenceScenario(args: { id: string; ms: number; idle: number; direction?: 'download' | 'upload' }): Promise<CadenceReport> {
+  const direction = args.direction ?? 'download';
+  const r = row(`${direction} progress as the body moves`);
+  const options = { progressInterval: 0, timeout: { idle: args.idle } };
+  const transfer =
+    direction === 'download'
+      ? download(`${location.origin}/drip?id=${encodeURIComponent(args.id)}`, options)
+      : upload(`${location.origin}/upload?id=${encodeURIComponent(args.id)}&delay=20`, new Blob([new Uint8Array(64 * 1024 * 1024)]), options);
   const times: number[] = [];
   let error: string | undefined;
-  const subscription = download(url, { progressInterval: 0, timeout: { idle: args.idle } }).subscribe({
+  const subscription = (transfer as Transfer<unknown>).subscribe({
     next: (e) => {
-      if (e.type === 'progress' && e.direction === 'download' && e.loaded > 0) times.push(performance.now());
+      if (e.type === 'progress' && e.direction === direction && e.loaded > 0) times.push(performance.now());
     },
     error: (e: unknown) => (error = String((e as Error)?.message ?? e)),
   });
