@@ -1,7 +1,7 @@
 import axios from 'axios';
 import type { AxiosLike } from '../core/options.js';
 import type { OpenedBody, Transport, TransportRequest, TransportResponse } from '../core/transport.js';
-import { NetworkError } from '../core/errors/network-error.js';
+import { fromAxiosError } from '../axios/axios-errors.js';
 import { TransferError } from '../core/errors/transfer-error.js';
 import { lowerCaseHeaders, parseHeaderBlock } from '../core/headers.js';
 import { sameResource } from '../core/redirect.js';
@@ -131,11 +131,9 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
               settle.resolve(bytes);
             },
             (error: unknown) => {
-              const mapped = req.signal.aborted
-                ? req.signal.reason
-                : error instanceof TransferError
-                  ? error
-                  : new NetworkError(`request failed: ${(error as Error)?.message ?? String(error)}`, (error as { code?: string })?.code, context);
+              // As on Node: what the caller's axios throws itself (an interceptor) is 'invalid',
+              // not retried; no URL userinfo in the message.
+              const mapped = req.signal.aborted ? req.signal.reason : error instanceof TransferError ? error : fromAxiosError(error, context);
               if (head) settle.reject(mapped);
               else reject(mapped);
             },

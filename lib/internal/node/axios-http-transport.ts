@@ -6,7 +6,7 @@ import type { AxiosLike } from '../core/options.js';
 import type { Transport, TransportRequest, TransportResponse } from '../core/transport.js';
 import { NetworkError } from '../core/errors/network-error.js';
 import { IntegrityError } from '../core/errors/integrity-error.js';
-import { fromAxiosError } from './axios-errors.js';
+import { fromAxiosError } from '../axios/axios-errors.js';
 import { connectAwareTransport } from './connect-aware.js';
 import { countedUploadStream } from './upload-stream.js';
 import { lowerCaseHeaders } from '../core/headers.js';

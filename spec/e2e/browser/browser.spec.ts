@@ -205,6 +205,13 @@ describe('rxtransfer in headless Chromium', () => {
     await until(() => server.uploads.get('upload-cadence') !== undefined, 5_000, 'the server to see the upload');
   });
 
+  it("G8 what the caller's axios throws itself (a request interceptor) is 'invalid' and not retried, as on Node; no credentials in the message", async () => {
+    const report = await run('interceptor', { retry: 2 });
+    expect(report).toMatchObject({ name: 'TransferError', code: 'invalid', calls: 1 });
+    expect(report.message).toMatch(/^the axios instance failed: token refresh failed at https:\/\/auth\.example\/token \(GET http:\/\/127\.0\.0\.1:\d+\/bytes\?size=10\)$/);
+    expect(report.message).not.toContain('s3cret');
+  });
+
   it('S1 S4 S8 S9 a TransferSession on the default IndexedDB store keeps its task and acknowledgement across reopening', async () => {
     const report = await run('session', { id: `e2e-${Date.now()}`, size: 200_000 });
     expect(report.store).toBe('indexeddb');

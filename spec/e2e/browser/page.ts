@@ -4,6 +4,7 @@
  * `index.node.ts`) and calls the scenarios below through `window.scenarios`.
  * Every scenario bounds its own waits and returns plain JSON.
  */
+import axios from 'axios';
 import { download, fromXhr, isTransferError, upload, TransferSession, type Transfer, type TransferEvent } from '../../../lib/index.js';
 import { FakeTransport, grammarViolations, recordTransfer, type Notification } from '../../../lib/testing/index.js';
 
@@ -62,6 +63,7 @@ export interface UnsubscribeReport {
 }
 
 export interface Scenarios {
+  interceptor(args: { retry: number }): Promise<InterceptorReport>;
   download(args: { size: number; chunk: number; delay: number }): Promise<DownloadReport>;
   upload(args: { id: string; size: number; delay: number }): Promise<UploadReport>;
   fake(): Promise<FakeReport>;
@@ -87,6 +89,16 @@ export interface CadenceReport {
 }
 
 type Summary = { violations: string[]; byteLength?: number; patternOk?: boolean; error?: string; code?: string; reason?: string };
+
+/** A caller's axios instance whose request interceptor throws (a token refresh that failed). */
+export interface InterceptorReport {
+  /** The transfer's error: its name, code and message. */
+  name?: string;
+  code?: string;
+  message?: string;
+  /** How often the interceptor ran. */
+  calls: number;
+}
 
 /** What the browser's own redirects and buffering mean for the core's rules. */
 export interface RedirectsReport {
@@ -537,7 +549,26 @@ async function cadenceScenario(args: { id: string; ms: number; idle: number; dir
   return report;
 }
 
+async function interceptorScenario(args: { retry: number }): Promise<InterceptorReport> {
+  const r = row('a throwing axios interceptor');
+  const instance = axios.create();
+  const report: InterceptorReport = { calls: 0 };
+  instance.interceptors.request.use(() => {
+    report.calls++;
+    throw new Error('token refresh failed at https://user:s3cret@auth.example/token');
+  });
+  const trace = await within(recordTransfer(download(`${location.origin}/bytes?size=10`, { axios: instance, retry: args.retry })).ended, 10_000, 'interceptor');
+  const end = trace.at(-1);
+  if (end?.kind === 'error') {
+    const error = end.error as { name?: string; code?: string; message?: string };
+    Object.assign(report, { name: error.name, code: error.code, message: error.message });
+  }
+  r.end(report.code === 'invalid', `${report.code}: ${report.message}`);
+  return report;
+}
+
 window.scenarios = {
+  interceptor: interceptorScenario,
   cadence: cadenceScenario,
   redirects: redirectsScenario,
   crossOriginGet: crossOriginGetScenario,
