@@ -1,4 +1,4 @@
-import { download, resultOf } from 'rxtransfer';
+import { download, isHttpStatusError, resultOf, type HttpStatusError } from 'rxtransfer';
 import { FakeTransport } from 'rxtransfer/testing';
 
 /** The text of a body of `bytes` served with `contentType`, through the core's in-memory sink. */
@@ -38,5 +38,17 @@ describe("responseType 'text': the charset of Content-Type, as a browser's XHR r
 
   it("leaves JSON as UTF-8 whatever the label says (RFC 8259, and XHR's responseType 'json')", async () => {
     expect(await textOf([0x22, 0xc3, 0xa9, 0x22], 'application/json; charset=iso-8859-1', 'json')).toBe('é');
+  });
+
+  it("decodes the body excerpt of an HttpStatusError the same way (a server's error page in its own charset)", async () => {
+    const excerptOf = async (bytes: number[], contentType?: string) => {
+      const fake = new FakeTransport({ onRequest: (request) => request.flush(Uint8Array.from(bytes), { status: 404, headers: contentType === undefined ? {} : { 'content-type': contentType } }) });
+      const error = await resultOf(download('https://a.test/missing', { transport: fake, responseType: 'text' })).catch((e: unknown) => e);
+      expect(isHttpStatusError(error)).toBe(true);
+      return (error as HttpStatusError).body;
+    };
+    expect(await excerptOf([0x63, 0x61, 0x66, 0xe9], 'text/html; charset=iso-8859-1')).toBe('café');
+    expect(await excerptOf([0x82, 0xa0], 'text/plain; charset=Shift_JIS')).toBe('あ');
+    expect(await excerptOf([0x63, 0x61, 0x66, 0xc3, 0xa9], 'text/html')).toBe('café');
   });
 });

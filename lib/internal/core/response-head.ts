@@ -1,6 +1,7 @@
 import type { ResponseHeaders } from './events.js';
 import type { TransportResponse } from './transport.js';
 import { BODY_EXCERPT_LIMIT } from './errors/http-status-error.js';
+import { decodeText } from './sink.js';
 
 /** A parsed `Content-Range`: `bytes start-end/size`, or `bytes * /size` (start and end undefined). */
 export interface ContentRange {
@@ -52,8 +53,8 @@ export function strongValidator(headers: ResponseHeaders): string | undefined {
   return Number.isFinite(at) && Number.isFinite(date) && date - at >= 1000 ? modified : undefined;
 }
 
-/** Reads at most {@link BODY_EXCERPT_LIMIT} bytes of a body as text, then stops. */
-export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: { readonly aborted: boolean }): Promise<string> {
+/** Reads at most {@link BODY_EXCERPT_LIMIT} bytes of a body as text (in the charset `contentType` names), then stops. */
+export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: { readonly aborted: boolean }, contentType?: string): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -68,5 +69,5 @@ export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: { rea
     all.set(c, at);
     at += c.byteLength;
   }
-  return new TextDecoder().decode(all.subarray(0, BODY_EXCERPT_LIMIT));
+  return decodeText(all.subarray(0, BODY_EXCERPT_LIMIT), contentType);
 }

@@ -72,7 +72,8 @@ function textDecoderFor(bytes: Uint8Array, contentType: string | undefined): Tex
  */
 const WINDOWS_1252 = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
 
-function decodeText(bytes: Uint8Array, contentType: string | undefined): string {
+/** A body as text, as a browser's XHR decodes it (see {@link textDecoderFor}). */
+export function decodeText(bytes: Uint8Array, contentType: string | undefined): string {
   const decoder = textDecoderFor(bytes, contentType);
   const text = decoder.decode(bytes);
   return decoder.encoding === 'windows-1252' ? text.replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252[c.charCodeAt(0) - 0x80]!) : text;

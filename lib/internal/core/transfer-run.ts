@@ -469,7 +469,7 @@ export class TransferRun<R> {
     }
     // Bounded in time as in size: a transport that hands the body over only whole (XHR), or a
     // body that trickles, must not hold the error (or its retry) up.
-    const excerpt = await orAfter(readExcerpt(response.body, attempt).catch(() => ''), this.n.timer, EXCERPT_WAIT_MS, '');
+    const excerpt = await orAfter(readExcerpt(response.body, attempt, response.headers['content-type']).catch(() => ''), this.n.timer, EXCERPT_WAIT_MS, '');
     attempt.abort();
     throw new HttpStatusError(status, response.headers, excerpt, context);
   }

@@ -22,7 +22,7 @@ export class HttpStatusError extends TransferError {
   override readonly code = 'http' as const;
   readonly status: number;
   readonly headers: ResponseHeaders;
-  /** The start of the response body, at most {@link BODY_EXCERPT_LIMIT} characters. */
+  /** The start of the response body as text (its first {@link BODY_EXCERPT_LIMIT} bytes, in the charset it names), at most as many characters. */
   readonly body: string;
 
   constructor(status: number, headers: ResponseHeaders, body: string, context: TransferErrorContext = {}, message?: string) {
