@@ -31,7 +31,7 @@ const UNFINISHED = new Set(['queued', 'running']);
 /** Runs `watch`; resolves with the exit code (0, the first failure's code, 1 if the run stopped early, 130 on Ctrl-C). */
 export async function runSessionWatch(id: string, flags: SessionWatchFlags, streams: CliStreams): Promise<number> {
   const mode = outputMode(flags, streams);
-  const paths = await sessionPaths(id, flags.dir);
+  let paths = await sessionPaths(id, flags.dir);
   if (!(await sessionExists(paths))) throw noSession(id, paths);
   const interrupt = listenForInterrupt(streams.stdout);
   const bars = new TaskBars(mode, streams);
@@ -40,18 +40,26 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
   let ownerSeen: number | undefined;
   let waitingSaid = false;
   let polledAt = 0;
+  let introduced = false;
   const rates = new Map<string, number>();
   const say = (line: string) => {
     if (mode === 'plain' || mode === 'bar') bars.log(line);
   };
   try {
-    for (let round = 0; ; round++) {
+    for (;;) {
       if (interrupt.signal.aborted) return interrupt.exitCode;
       // The lock first, then the journal: once the lock is gone, the journal read after it is final.
       const owner = await lockOwner(paths);
       const now = Date.now();
       const views = await Promise.all((await readTasks(paths)).map((t) => viewOf(t, { ownerAlive: owner !== undefined, now })));
-      if (round === 0) {
+      // A directory of 0.1.0, moved to its new name by the run's open meanwhile: read it there.
+      const moved = await sessionPaths(id, flags.dir);
+      if (moved.dir !== paths.dir) {
+        paths = moved;
+        continue;
+      }
+      if (!introduced) {
+        introduced = true;
         const open = views.filter((v) => UNFINISHED.has(v.state)).length;
         say(`watching session "${printable(id)}": ${views.length} task${views.length === 1 ? '' : 's'}, ${open} unfinished${owner ? `, run by process ${owner.pid}` : ''}`);
       }

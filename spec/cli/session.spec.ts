@@ -87,17 +87,35 @@ describe('rxtransfer session: add, then run in another process', () => {
 });
 
 describe('rxtransfer session: a session left by 0.1.0', () => {
-  it('is listed where 0.1.0 named it (encodeURIComponent of the id), and moved to its name now by the next add, tasks kept', async () => {
-    const s = sessionCli('Legacy', freshDir);
-    expect((await s.run(['add', fixture.server.url('/data/l.bin?size=10'), '-o', 'l.bin', '--id', 'old'])).code).toBe(0);
+  /** A session named `id` with one queued task, its directory renamed as 0.1.0 named it (encodeURIComponent of the id). */
+  async function legacySession(id: string, path: string, taskId: string) {
+    const s = sessionCli(id, freshDir);
+    expect((await s.run(['add', fixture.server.url(path), '-o', `${taskId}.bin`, '--id', taskId])).code).toBe(0);
     const [now] = readdirSync(s.dir);
-    expect(now).toBe('%4Cegacy'); // capitals are encoded: `legacy` is another directory on macOS and Windows too
-    renameSync(join(s.dir, now!), join(s.dir, 'Legacy'));
+    expect(now).not.toBe(encodeURIComponent(id)); // capitals are encoded: `legacy` is another directory on macOS and Windows too
+    renameSync(join(s.dir, now!), join(s.dir, encodeURIComponent(id)));
+    return { s, now: now! };
+  }
 
+  it('is listed where 0.1.0 named it, and moved to its name now by the next add, tasks kept', async () => {
+    const { s, now } = await legacySession('Legacy', '/data/l.bin?size=10', 'old');
+    expect(now).toBe('%4Cegacy');
     expect((await s.list()).map((t) => t['id'])).toEqual(['old']);
     expect((await s.run(['add', fixture.server.url('/data/m.bin?size=10'), '-o', 'm.bin', '--id', 'new'])).code).toBe(0);
     expect(readdirSync(s.dir)).toEqual(['%4Cegacy']);
     expect((await s.list()).map((t) => t['id'])).toEqual(['old', 'new']);
+  });
+
+  it('watch follows it when the run moves it (it read an empty journal at the old name and exited 0 at once)', async () => {
+    const { s } = await legacySession('Watched', SLOW, 'w');
+    const watch = s.start(['watch'], 30_000);
+    await waitFor(() => /nobody runs session "Watched" now/.test(watch.stderr()), () => watch.stderr());
+    const run = await s.run(['run'], 30_000);
+    expect(run.code).toBe(0);
+    const watched = await watch.exited;
+    expect(watched.code).toBe(0);
+    expect(watched.stderr).toMatch(/\[w\] saved w\.bin/);
+    expectSha(join(s.cwd, 'w.bin'), SLOW_SIZE);
   });
 });
 

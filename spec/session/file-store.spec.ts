@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { existingSessionDirectory, fileSessionStore, legacySessionDirectory, nodeJournalFile, sessionDirectory } from '../../lib/internal/node/session-file-store';
 import { acquireSessionLock } from '../../lib/internal/node/session-lock';
 import { checkSessionId } from '../../lib/internal/session/session-options';
+import { killAllSessionChildren, startSessionChild } from '../helpers/session-process';
 import { JournalStoreHandle, type JournalFile } from '../../lib/internal/session/journal-store';
 import type { TaskRecord } from '../../lib/internal/session/session-task';
 
@@ -191,4 +192,42 @@ describe('file session store: directory names', () => {
     await handle.close();
     expect(await readFile(join(legacy, 'journal.log'), 'utf8')).toContain('"kept"');
   });
+
+  it("S1 on a case-insensitive file system, 0.1.0's directory of another id is never taken for this one: the open is refused, naming the id to open first", async () => {
+    const parent = join(dir, 'legacy-alias');
+    const legacy = await legacySession(parent, 'Uploads');
+    // What a case-insensitive file system does: `uploads` finds `Uploads` (simulated with a symlink).
+    await symlink('Uploads', join(parent, 'uploads'));
+    const message = /Uploads, left by rxtransfer 0\.1\.0, is what this file system \(case-insensitive\) finds for session "uploads": open session "Uploads" first/;
+    await expect(fileSessionStore({ directory: parent }).open('uploads')).rejects.toThrow(message);
+    await expect(existingSessionDirectory(parent, 'uploads')).rejects.toThrow(message);
+    expect((await readdir(legacy)).sort()).toEqual(['journal.log']);
+    // On a file system that tells them apart, the two are two sessions, and nothing is refused.
+    await rm(join(parent, 'uploads'));
+    const other = await fileSessionStore({ directory: parent }).open('uploads');
+    expect(other.tasks).toEqual([]);
+    await other.close();
+    const owner = await fileSessionStore({ directory: parent }).open('Uploads');
+    expect(owner.tasks.map((t) => t.id)).toEqual(['kept']);
+    await owner.close();
+  });
+
+  it('S8 two processes opening a 0.1.0 session at once: one moves it, the other opens it or is refused as locked, never another error', async () => {
+    try {
+      for (let round = 0; round < 6; round++) {
+        const parent = join(dir, `legacy-race-${round}`);
+        await legacySession(parent, 'Raced');
+        const children = [0, 1].map(() => startSessionChild({ mode: 'open-once', id: 'Raced', directory: parent }));
+        const outcomes = await Promise.all(children.map(async (c) => (await c.exited, JSON.parse(c.stdout()) as { ok?: boolean; error?: string; message?: string })));
+        for (const outcome of outcomes) expect(outcome.ok === true || outcome.error === 'SessionLockedError' ? 'ok or locked' : outcome).toBe('ok or locked');
+        expect(await readdir(parent)).toEqual([basename(sessionDirectory(parent, 'Raced'))]);
+        const handle = await fileSessionStore({ directory: parent }).open('Raced');
+        expect(handle.tasks.map((t) => t.id)).toEqual(['kept']);
+        await handle.close();
+      }
+    } finally {
+      await killAllSessionChildren();
+    }
+  });
 });
+

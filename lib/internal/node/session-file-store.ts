@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { SessionStore, SessionStoreHandle } from '../session/session-store.js';
@@ -79,21 +79,54 @@ export function fileSessionStore(options: { directory?: string } = {}): SessionS
 }
 
 /**
- * The session's directory under its 0.1.0 name, when only that one exists: an entry of exactly
- * that name (on a case-insensitive file system `Uploads` is not `uploads`'s), and none of the
- * name it has now.
+ * Where the session's directory is: `legacy` when only its 0.1.0 name exists (a directory of
+ * exactly that name, and none of the name it has now). Throws when the file system takes another
+ * entry for its name: on a case-insensitive one, 0.1.0's `Uploads` (session "Uploads") is what
+ * `uploads` finds, and 0.1.0 kept both sessions there; which of them its tasks are is unknown.
  */
-async function legacyOnly(directory: string, id: string): Promise<string | undefined> {
-  const legacy = legacySessionDirectory(directory, id);
+async function locate(directory: string, id: string): Promise<{ dir: string; legacy?: string }> {
   const dir = sessionDirectory(directory, id);
-  if (legacy === dir) return undefined;
-  let names: string[];
+  const parent = dirname(dir);
+  const name = basename(dir);
+  let entries;
   try {
-    names = await readdir(dirname(dir));
+    entries = await readdir(parent, { withFileTypes: true });
+  } catch {
+    return { dir };
+  }
+  const alias = await aliasOf(parent, name, entries.map((e) => e.name));
+  if (alias !== undefined) {
+    const owner = legacyIdOf(alias);
+    const open = owner === undefined ? 'move it away' : `open session "${owner.slice(0, 60)}" first, which moves it to its own name`;
+    throw new Error(`session directory ${join(parent, alias)}, left by rxtransfer 0.1.0, is what this file system (case-insensitive) finds for session "${id.slice(0, 60)}": ${open}`);
+  }
+  const legacyName = basename(legacySessionDirectory(directory, id));
+  if (legacyName === name || entries.some((e) => e.name === name)) return { dir };
+  return entries.some((e) => e.name === legacyName && e.isDirectory()) ? { dir, legacy: join(parent, legacyName) } : { dir };
+}
+
+/** Another entry of `names` that is the same directory as `name` (differing in case only). */
+async function aliasOf(parent: string, name: string, names: readonly string[]): Promise<string | undefined> {
+  const folded = name.toLowerCase();
+  const others = names.filter((n) => n !== name && n.toLowerCase() === folded);
+  if (others.length === 0) return undefined;
+  const mine = await stat(join(parent, name)).catch(() => undefined);
+  if (!mine) return undefined;
+  for (const other of others) {
+    const found = await stat(join(parent, other)).catch(() => undefined);
+    if (found && found.dev === mine.dev && found.ino === mine.ino) return other;
+  }
+  return undefined;
+}
+
+/** The id whose 0.1.0 directory is named `name`, if one is. */
+function legacyIdOf(name: string): string | undefined {
+  try {
+    const id = decodeURIComponent(name);
+    return encodeURIComponent(id) === name ? id : undefined;
   } catch {
     return undefined;
   }
-  return names.includes(basename(legacy)) && !names.includes(basename(dir)) ? legacy : undefined;
 }
 
 /**
@@ -101,20 +134,26 @@ async function legacyOnly(directory: string, id: string): Promise<string | undef
  * {@link sessionDirectory}, or its 0.1.0 name while no open has moved it yet.
  */
 export async function existingSessionDirectory(directory: string, id: string): Promise<string> {
-  return (await legacyOnly(directory, id)) ?? sessionDirectory(directory, id);
+  const { dir, legacy } = await locate(directory, id);
+  return legacy ?? dir;
 }
 
 /**
  * Moves a session's directory from its 0.1.0 name to the one it has now, holding the old
  * directory's lock meanwhile: a process still running the session there makes this throw
  * `SessionLockedError`, and nothing moves. The lock moves with the directory and is removed
- * there, to be taken again by the open that follows.
+ * there, to be taken again by the open that follows. Another open moving it first is no error.
  */
 async function adoptLegacyDirectory(directory: string, id: string): Promise<void> {
-  const legacy = await legacyOnly(directory, id);
+  const { dir, legacy } = await locate(directory, id);
   if (legacy === undefined) return;
-  const dir = sessionDirectory(directory, id);
-  const release = await acquireSessionLock(join(legacy, 'lock'), id);
+  let release;
+  try {
+    release = await acquireSessionLock(join(legacy, 'lock'), id);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // moved meanwhile
+    throw error;
+  }
   try {
     await rename(legacy, dir);
   } catch (error) {
