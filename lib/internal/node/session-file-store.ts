@@ -64,8 +64,7 @@ export function fileSessionStore(options: { directory?: string } = {}): SessionS
   return {
     name: 'file',
     async open(id: string): Promise<SessionStoreHandle> {
-      const dir = sessionDirectory(directory, id);
-      await adoptLegacyDirectory(directory, id);
+      const dir = await adoptLegacyDirectory(directory, id);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const release = await acquireSessionLock(join(dir, 'lock'), id);
       try {
@@ -139,19 +138,20 @@ export async function existingSessionDirectory(directory: string, id: string): P
 }
 
 /**
- * Moves a session's directory from its 0.1.0 name to the one it has now, holding the old
- * directory's lock meanwhile: a process still running the session there makes this throw
- * `SessionLockedError`, and nothing moves. The lock moves with the directory and is removed
- * there, to be taken again by the open that follows. Another open moving it first is no error.
+ * The session's directory ({@link sessionDirectory}), after moving it from its 0.1.0 name if only
+ * that one exists, holding the old directory's lock meanwhile: a process still running the
+ * session there makes this throw `SessionLockedError`, and nothing moves. The lock moves with the
+ * directory and is removed there, to be taken again by the open that follows. Another open moving
+ * it first is no error.
  */
-async function adoptLegacyDirectory(directory: string, id: string): Promise<void> {
+async function adoptLegacyDirectory(directory: string, id: string): Promise<string> {
   const { dir, legacy } = await locate(directory, id);
-  if (legacy === undefined) return;
+  if (legacy === undefined) return dir;
   let release;
   try {
     release = await acquireSessionLock(join(legacy, 'lock'), id);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // moved meanwhile
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return dir; // moved meanwhile
     throw error;
   }
   try {
@@ -159,12 +159,13 @@ async function adoptLegacyDirectory(directory: string, id: string): Promise<void
   } catch (error) {
     await release();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EEXIST' || code === 'ENOTEMPTY') return; // another open moved it, or made the new one
+    if (code === 'ENOENT' || code === 'EEXIST' || code === 'ENOTEMPTY') return dir; // another open moved it, or made the new one
     throw error;
   }
   await unlink(join(dir, 'lock')).catch(() => undefined);
   await release();
   await syncDirectory(dirname(dir));
+  return dir;
 }
 
 /** A journal file on disk: appends with fdatasync, atomic replace with fsync of file and directory. */
