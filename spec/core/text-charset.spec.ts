@@ -20,6 +20,14 @@ describe("responseType 'text': the charset of Content-Type, as a browser's XHR r
     expect(await textOf([0x68, 0x00, 0x69, 0x00], 'text/plain; charset=utf-16le')).toBe('hi');
   });
 
+  it("decodes x-user-defined as a browser does (ASCII as itself, 0x80-0xFF as U+F780-U+F7FF), however long the body", async () => {
+    expect(await textOf([0x41, 0x80, 0xff, 0x7f], 'text/plain; charset=x-user-defined')).toBe('A\uf780\uf7ff\u007f');
+    const bytes = Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff);
+    const text = (await textOf(bytes, 'application/octet-stream; charset=X-User-Defined')) as string;
+    expect(text.length).toBe(bytes.length);
+    expect(Array.from(text, (c) => c.charCodeAt(0))).toEqual(bytes.map((b) => (b < 0x80 ? b : 0xf700 + b)));
+  });
+
   it('is UTF-8 without a charset, with an unknown one, and for a UTF-8 body with a label that says so', async () => {
     expect(await textOf([0x63, 0x61, 0x66, 0xc3, 0xa9])).toBe('café');
     expect(await textOf([0x63, 0x61, 0x66, 0xc3, 0xa9], 'text/plain')).toBe('café');

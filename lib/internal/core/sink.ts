@@ -46,12 +46,18 @@ const utf8 = new TextDecoder();
 const decoders = new Map<string, TextDecoder | null>();
 
 /**
- * The decoder for a text body, as a browser's XHR picks it (WHATWG Encoding's "decode"): a byte
- * order mark first, then the `charset` of Content-Type, else (none, or one unknown here) UTF-8.
- * A BOM is left for the decoder to drop: each of these removes its own.
+ * The encoding of a text body, as a browser's XHR picks it (WHATWG Encoding's "decode"): a byte
+ * order mark first, then the `charset` of Content-Type; undefined for neither.
  */
-function textDecoderFor(bytes: Uint8Array, contentType: string | undefined): TextDecoder {
-  const label = bomEncoding(bytes) ?? (contentType === undefined ? undefined : /;\s*charset="?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase());
+function textLabel(bytes: Uint8Array, contentType: string | undefined): string | undefined {
+  return bomEncoding(bytes) ?? (contentType === undefined ? undefined : /;\s*charset="?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase());
+}
+
+/**
+ * The decoder for a label: UTF-8 for none, or one unknown here. A BOM is left for the decoder to
+ * drop: each of these removes its own.
+ */
+function textDecoderFor(label: string | undefined): TextDecoder {
   if (label === undefined || label === 'utf-8' || label === 'utf8') return utf8;
   let decoder = decoders.get(label);
   if (decoder === undefined) {
@@ -72,11 +78,27 @@ function textDecoderFor(bytes: Uint8Array, contentType: string | undefined): Tex
  */
 const WINDOWS_1252 = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
 
-/** A body as text, as a browser's XHR decodes it (see {@link textDecoderFor}). */
+/** A body as text, as a browser's XHR decodes it (see {@link textLabel}). */
 export function decodeText(bytes: Uint8Array, contentType: string | undefined): string {
-  const decoder = textDecoderFor(bytes, contentType);
+  const label = textLabel(bytes, contentType);
+  if (label === 'x-user-defined') return userDefined(bytes);
+  const decoder = textDecoderFor(label);
   const text = decoder.decode(bytes);
   return decoder.encoding === 'windows-1252' ? text.replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252[c.charCodeAt(0) - 0x80]!) : text;
+}
+
+/**
+ * WHATWG's x-user-defined (what pages once used to read binary through XHR's text): ASCII as
+ * itself, each byte 0x80–0xFF as U+F780–U+F7FF. Browsers decode it; Node 20's TextDecoder
+ * refuses the label, which fell back to UTF-8 and turned those bytes into U+FFFD.
+ */
+function userDefined(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 8192) {
+    const part = bytes.subarray(i, i + 8192);
+    text += String.fromCharCode(...Array.from(part, (b) => (b < 0x80 ? b : 0xf700 + b)));
+  }
+  return text;
 }
 
 function bomEncoding(bytes: Uint8Array): string | undefined {
