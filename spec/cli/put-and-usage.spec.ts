@@ -1,4 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -59,6 +61,41 @@ describe('rxtransfer put', () => {
     const method = await runCli(['put', 'up.bin', server.url('/upload'), '-X', 'DELETE'], { cwd });
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/--method must be PUT or POST/);
+  });
+});
+
+describe('rxtransfer put: a file that changes while it is sent', () => {
+  it('1: a file cut short while it is read fails at once, named, and is not sent again (--retry 2)', async () => {
+    const file = join(cwd, 'shrinks.bin');
+    writeFileSync(file, Buffer.alloc(32 << 20, 1));
+    let requests = 0;
+    let received = 0;
+    const slow = createServer((req, res) => {
+      requests++;
+      // The first bytes arrive: the file is cut to 1 MiB, then the rest of the body is read.
+      req.once('data', (chunk: Buffer) => {
+        received += chunk.length;
+        req.pause();
+        truncateSync(file, 1 << 20);
+        req.on('data', (more: Buffer) => void (received += more.length));
+        req.resume();
+      });
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = slow.address() as AddressInfo;
+      const r = await runCli(['put', 'shrinks.bin', `http://127.0.0.1:${port}/up`, '--retry', '2', '--json'], { cwd, timeoutMs: 20_000 });
+      expect(r.code).toBe(1);
+      const end = jsonLines(r.stdout).at(-1)!;
+      expect(end).toMatchObject({ type: 'error', code: 'invalid' });
+      expect(end['message']).toMatch(/^cannot send the request body: .*shrinks\.bin shrank to \d+ bytes while it was read \(33554432 expected\) \(PUT http:\/\/127\.0\.0\.1:\d+\/up\)$/);
+      expect(requests).toBe(1);
+      expect(received).toBeLessThan(32 << 20);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 });
 

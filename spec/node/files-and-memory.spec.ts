@@ -13,6 +13,7 @@ import { recordTransfer } from 'rxtransfer/testing';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server';
 import { seededChunks, seededIntegrity, seededSha256Hex } from '../helpers/fault-bytes';
 import { delay, eventually, runTransfer, within } from '../helpers/fault-trace';
+import { startBlackhole } from '../helpers/fault-blackhole';
 
 let server: FaultServer;
 let dir: string;
@@ -318,6 +319,107 @@ describe('G5 file downloads', () => {
     const run = await runTransfer(toFile(server.url('/bytes', { size: 500_000, seed: 39, etag: 'x', ranges: 0 }), to, { resume: true }));
     expect(run.error).toBeUndefined();
     expect(await fileSha256(to)).toBe(seededSha256Hex(39, 500_000));
+  });
+});
+
+describe('uploads: the body sent is the body declared', () => {
+  /** `fileBody(path)` whose attempts are counted. */
+  const countedFile = (path: string) => {
+    const body = fileBody(path);
+    const counted = { ...body, opens: 0, open: () => (counted.opens++, body.open()) };
+    return counted;
+  };
+
+  it('G9 G4 a connect that hangs ends in the connect phase, with no upload byte counted', async () => {
+    const hole = await startBlackhole();
+    try {
+      const run = await runTransfer(upload(hole.url, new Uint8Array(1_000_000), { method: 'PUT', timeout: { connect: 500, idle: 5000 }, progressInterval: 0 }), 20_000);
+      expect(run.error).toMatchObject({ code: 'timeout', phase: 'connect' });
+      expect(run.progress.filter((p) => p.loaded > 0)).toEqual([]);
+    } finally {
+      await hole.close();
+    }
+  }, 30_000);
+
+  it("a file gone before the upload is 'invalid', named, and never retried", async () => {
+    const from = target();
+    writeFileSync(from, 'x');
+    const body = countedFile(from);
+    rmSync(from);
+    const run = await runTransfer(upload(server.url('/upload'), body, { method: 'PUT', retry: { count: 2, baseDelay: 1 } }));
+    expect(run.error).toMatchObject({ code: 'invalid' });
+    expect((run.error as Error).message).toContain(`cannot send the request body: ENOENT`);
+    expect((run.error as Error).message).toContain(from);
+    expect(body.opens).toBe(1);
+  });
+
+  it("a file whose size changed since fileBody() is 'invalid' before a byte is sent, grown or shrunk", async () => {
+    for (const [size, now] of [[100_000, 150_000], [100_000, 40_000]] as const) {
+      const from = target();
+      writeFileSync(from, new Uint8Array(size));
+      const body = countedFile(from);
+      writeFileSync(from, new Uint8Array(now));
+      const before = server.requests.length;
+      const run = await runTransfer(upload(server.url('/upload'), body, { method: 'PUT', retry: { count: 2, baseDelay: 1 }, timeout: { idle: 10_000 } }), 8000);
+      expect(run.error).toMatchObject({ code: 'invalid' });
+      expect((run.error as Error).message).toContain(`changed size since fileBody(): ${size} bytes then, ${now} now`);
+      expect(body.opens).toBe(1);
+      expect(run.progress.filter((p) => p.direction === 'upload' && p.loaded > 0)).toEqual([]);
+      // At most the request's head reached the server (Node sends it with the first byte of the body), no byte of the body.
+      await delay(50);
+      expect(server.requests.length - before).toBeLessThanOrEqual(1);
+      expect(server.requests.slice(before).map((r) => r.bytesReceived)).toEqual(server.requests.length > before ? [0] : []);
+    }
+  });
+
+  it('a connection reset while a file is sent is the network\'s: retried, the file sent whole', async () => {
+    const from = target();
+    const size = 8 << 20;
+    await pipeline(Readable.from(seededChunks(44, 0, size, 1 << 20)), createWriteStream(from));
+    for (let round = 0; round < 3; round++) {
+      const key = `reset-upload-${round}`;
+      const run = await runTransfer(upload(server.url('/upload', { key, fail: 1, failWith: 'reset' }), fileBody(from), { method: 'PUT', retry: { count: 1, baseDelay: 1 }, responseType: 'json' }), 20_000);
+      expect(run.error).toBeUndefined();
+      expect(run.result!.data).toMatchObject({ bytes: size, sha256: seededSha256Hex(44, size) });
+      expect(server.hits(key)).toBe(2);
+    }
+  }, 60_000);
+
+  it("a source that throws is 'invalid' with its own message, not a retried network error", async () => {
+    let opens = 0;
+    const body = {
+      kind: 'source' as const,
+      size: 300_000,
+      replayable: true,
+      async *open() {
+        opens++;
+        yield new Uint8Array(100_000);
+        throw new Error('the disk broke');
+      },
+    };
+    const run = await runTransfer(upload(server.url('/upload'), body, { method: 'PUT', retry: { count: 2, baseDelay: 1 } }));
+    expect(run.error).toMatchObject({ code: 'invalid' });
+    expect((run.error as Error).message).toContain('cannot send the request body: the disk broke');
+    expect(opens).toBe(1);
+  });
+
+  it("a source shorter or longer than the size it declares is 'invalid' at once: no wait for the idle limit, no extra bytes on the connection", async () => {
+    for (const [declared, actual, message] of [[300_000, 200_000, 'the body ended after 200000 of the 300000 bytes declared'], [300_000, 400_000, 'the body is longer than the 300000 bytes declared']] as const) {
+      const body = {
+        kind: 'source' as const,
+        size: declared,
+        replayable: true,
+        async *open() {
+          for (let at = 0; at < actual; at += 100_000) yield new Uint8Array(100_000);
+        },
+      };
+      const started = Date.now();
+      const run = await runTransfer(upload(server.url('/upload'), body, { method: 'PUT', timeout: { idle: 20_000 } }), 10_000);
+      expect(run.error).toMatchObject({ code: 'invalid' });
+      expect((run.error as Error).message).toContain(message);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(Math.max(0, ...run.progress.map((p) => p.loaded))).toBeLessThanOrEqual(declared);
+    }
   });
 });
 

@@ -8,9 +8,12 @@ import { NetworkError } from '../core/errors/network-error.js';
 import { IntegrityError } from '../core/errors/integrity-error.js';
 import { fromAxiosError } from '../axios/axios-errors.js';
 import { connectAwareTransport } from './connect-aware.js';
-import { countedUploadStream } from './upload-stream.js';
+import { countedUploadStream, type CountedUpload } from './upload-stream.js';
+import { localFileError } from './file-sink.js';
 import { lowerCaseHeaders } from '../core/headers.js';
 import { ATTEMPT_ABORT, type WithAttemptAbort } from '../core/abort.js';
+
+const noop = (): void => undefined;
 
 /** Encodings this transport can decode; others are passed through as raw bytes of unknown length. */
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
@@ -47,13 +50,20 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       const signal = abort ? undefined : req.signal;
       const headers: Record<string, string> = { ...req.headers };
       let data: Readable | undefined;
+      let upload: CountedUpload | undefined;
+      // A body is read once the connection is up (G4, G9: see countedUploadStream), where the
+      // socket layer is sure to report it: on the direct path. It is let go on abort or failure too.
+      let letGo = noop;
+      const connected = abort && req.body ? new Promise<void>((resolve) => (letGo = resolve)) : undefined;
+      const onConnect = connected ? () => (letGo(), req.onConnect()) : req.onConnect;
       if (req.body) {
-        const upload = countedUploadStream(req.body, req.onUploadProgress);
+        upload = countedUploadStream(req.body, req.onUploadProgress, { size: req.bodySize, connected });
         data = upload.stream;
         // The source (a file, a generator) is released however the exchange ends: a request
         // destroyed after its head (unsubscribed, timed out, redirected) leaves a piped body
         // paused forever otherwise, its file still open.
-        const release = () => upload.stream.destroy();
+        const stream = data;
+        const release = () => (stream.destroy(), letGo());
         if (abort) abort.onAbort(release);
         else signal!.addEventListener('abort', release, { once: true });
         if (upload.contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = upload.contentType;
@@ -81,14 +91,19 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
           // `data` is then no longer the IncomingMessage whose `complete` and headers are read below.
           maxContentLength: -1,
           validateStatus: null,
-          transport: connectAwareTransport(req.onConnect, abort, crossOrigin),
+          transport: connectAwareTransport(onConnect, abort, crossOrigin),
         };
         if (signal) config['signal'] = signal;
         if (crossOrigin) config['auth'] = null;
         response = await client.request(config);
       } catch (error) {
         data?.destroy();
+        letGo();
         if (abort ? abort.aborted : signal!.aborted) throw abort ? abort.reason : signal!.reason;
+        // The body's own failure (a file gone or changed, a source that threw) is local: not
+        // the network's, and no retry can mend it.
+        const failed = upload?.failure();
+        if (failed) throw localFileError('cannot send the request body', failed, context);
         throw fromAxiosError(error, context);
       }
       const raw = response.data;

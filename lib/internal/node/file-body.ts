@@ -1,4 +1,5 @@
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { BodySource } from '../core/body.js';
 
 /** Read size for file uploads: large reads keep the disk from being the bottleneck. */
@@ -7,6 +8,8 @@ const READ_CHUNK = 1 << 20;
 /**
  * A file to upload, streamed from disk (G12) and reopened for each attempt, so uploads of files
  * can be retried and follow 307/308 redirects. Reads the file's size now; throws if it cannot.
+ * An attempt fails (code `'invalid'`, never retried) when the file no longer has that size: it
+ * would send another version under the first one's Content-Length.
  *
  * @example
  * ```ts
@@ -23,6 +26,24 @@ export function fileBody(path: string, options: { contentType?: string } = {}): 
     size: stat.size,
     contentType: options.contentType ?? 'application/octet-stream',
     replayable: true,
-    open: () => createReadStream(path, { highWaterMark: READ_CHUNK }),
+    open: () => readFile(path, stat.size),
   };
+}
+
+/** The file's `size` bytes, in reads of {@link READ_CHUNK}; opened at the first read, closed however the reading ends. */
+async function* readFile(path: string, size: number): AsyncGenerator<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const now = (await handle.stat()).size;
+    if (now !== size) throw new Error(`${path} changed size since fileBody(): ${size} bytes then, ${now} now`);
+    for (let at = 0; at < size; ) {
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - at));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+      if (bytesRead === 0) throw new Error(`${path} shrank to ${at} bytes while it was read (${size} expected)`);
+      at += bytesRead;
+      yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }

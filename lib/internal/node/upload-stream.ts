@@ -12,11 +12,25 @@ function isNodeReadable(value: unknown): value is Readable {
   return value instanceof Readable || (typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function' && typeof (value as Readable).on === 'function');
 }
 
+export interface CountedUpload {
+  readonly stream: Readable;
+  readonly contentType?: string;
+  /** What the body itself failed with (its source threw, or it was not the size declared); undefined if it did not. */
+  failure(): Error | undefined;
+}
+
 /**
  * Turns an opened body into a Node stream whose bytes are counted as they are handed on to the
  * request (G4: bytes handed to the socket, under backpressure, not bytes read from the source).
+ *
+ * - `size`: the length sent as Content-Length. A body that runs past it or ends short of it
+ *   fails (`failure()`): past it, the extra bytes would go out as the start of another request on
+ *   the kept-alive connection; short of it, the server would wait for bytes that never come.
+ * - `connected`: the body is not read (nor anything counted) before it resolves. A request buffers
+ *   what is written to it until its socket connects, so counting from the start reported bytes
+ *   sent to a host that had not answered yet (and ended the connect phase, G9).
  */
-export function countedUploadStream(body: OpenedBody, onProgress: (loaded: number) => void): { stream: Readable; contentType?: string } {
+export function countedUploadStream(body: OpenedBody, onProgress: (loaded: number) => void, options: { size?: number | undefined; connected?: Promise<void> | undefined } = {}): CountedUpload {
   let source: Readable;
   let contentType: string | undefined;
   switch (body.kind) {
@@ -36,14 +50,33 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
       source = isNodeReadable(body.data) ? body.data : Readable.from(body.data, { objectMode: false });
       break;
   }
+  const { size, connected } = options;
+  let failure: Error | undefined;
+  const fail = (error: Error) => (failure ??= error);
+  // The source's own error comes first; once the counter is destroyed (the request failed or was
+  // let go), what the source reports is the teardown, not a failure of the body.
+  source.once('error', (error: unknown) => {
+    if (!counter.destroyed) fail(typeof (error as Error | undefined)?.message === 'string' ? (error as Error) : new Error(String(error)));
+  });
   let loaded = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       loaded += chunk.length;
+      if (size !== undefined && loaded > size) return callback(fail(new Error(`the body is longer than the ${size} bytes declared`)));
       onProgress(loaded);
       callback(null, chunk);
     },
+    flush(callback) {
+      if (size !== undefined && loaded < size) return callback(fail(new Error(`the body ended after ${loaded} of the ${size} bytes declared`)));
+      callback();
+    },
   });
-  pipeline(source, counter, () => undefined);
-  return { stream: counter, ...(contentType ? { contentType } : {}) };
+  const start = () => {
+    // Released before the connection was up: nothing was read; the source is closed unread.
+    if (counter.destroyed) source.destroy();
+    else pipeline(source, counter, () => undefined);
+  };
+  if (connected) void connected.then(start);
+  else start();
+  return { stream: counter, ...(contentType ? { contentType } : {}), failure: () => failure };
 }
