@@ -53,6 +53,9 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
   try {
     const url = parseHttpUrl(rawUrl);
     const headers = headersFrom(flags.header);
+    // The file as the server holds it, as curl saves it: a .tgz stays gzip, and a cut or a Ctrl-C
+    // leaves bytes --resume can continue (a decoded body cannot be). -H 'Accept-Encoding: …' asks otherwise.
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'accept-encoding')) headers['Accept-Encoding'] = 'identity';
     plan = await planTarget(url, flags.output, flags.contentDisposition ?? false);
     const replace = (flags.force ?? false) || (flags.resume ?? false);
     if (!plan.nameLater && !replace) await refuseExisting(plan.path);

@@ -56,6 +56,20 @@ describe('rxtransfer get: exit codes', () => {
     expect(r.stderr).toMatch(/total timeout after 400 ms/);
   });
 
+  it('saves the file as the server holds it (asks for identity, as curl): a .tgz stays gzip; -H Accept-Encoding asks otherwise', async () => {
+    const cwd = freshDir();
+    const before = fixture.server.requests.length;
+    const r = await runCli(['get', fixture.server.url('/data/pkg.tgz?size=5000&gzip=1')], { cwd });
+    expect(r.code).toBe(0);
+    expect(fixture.server.requests[before]!.headers['accept-encoding']).toBe('identity');
+    expect(readFileSync(join(cwd, 'pkg.tgz')).equals(bodyBytes(5000))).toBe(true);
+    const asked = await runCli(['get', fixture.server.url('/data/page.txt?size=5000&gzip=1'), '-H', 'accept-encoding: gzip'], { cwd });
+    expect(asked.code).toBe(0);
+    expect(fixture.server.requests.at(-1)!.headers['accept-encoding']).toBe('gzip');
+    // Decoded, as the header asked.
+    expect(readFileSync(join(cwd, 'page.txt')).equals(bodyBytes(5000))).toBe(true);
+  });
+
   it('6: a body shorter than declared', async () => {
     const cwd = freshDir();
     const r = await runCli(['get', fixture.server.url('/truncated?size=1000&after=500')], { cwd });

@@ -67,6 +67,21 @@ describe('rxtransfer get: Ctrl-C then --resume', () => {
     expect(sha256(readFileSync(join(cwd, 'piped.bin')))).toBe(sha256(bodyBytes(SIZE)));
   });
 
+  it('from a server that compresses when asked: the file is asked for as it is held (identity), so SIGINT still keeps what --resume continues', async () => {
+    const cwd = freshDir();
+    const before = fixture.server.requests.length;
+    const run = startCli(['get', fixture.server.url(`${SLOW}&gzip=1`), '--json'], { cwd });
+    await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) >= 64 * 1024));
+    run.child.kill('SIGINT');
+    const first = await run.exited;
+    expect(first.code).toBe(130);
+    expect(fixture.server.requests[before]!.headers['accept-encoding']).toBe('identity');
+    expect(first.stderr).toMatch(/kept in big\.bin\.partial: run the same command with --resume to continue\n$/);
+    const second = await runCli(['get', fixture.server.url(`${SLOW}&gzip=1`), '--resume'], { cwd });
+    expect(second.code).toBe(0);
+    expect(sha256(readFileSync(join(cwd, 'big.bin')))).toBe(sha256(bodyBytes(SIZE)));
+  });
+
   it('without --resume the next run starts over (and still ends right)', async () => {
     const cwd = freshDir();
     expect((await interruptMidway(['-o', 'again.bin'], cwd)).code).toBe(130);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 /**
  * The loopback server the command-line specs run `rxtransfer` against: real `node:http` on
@@ -9,7 +10,9 @@ import type { AddressInfo, Socket } from 'node:net';
  * - `/data/<name>?size=N` — N deterministic bytes ({@link bodyBytes}), `ETag: "<N>"`,
  *   `Range` + `If-Range` honoured (206; 200 when the validator does not match).
  *   `every=ms&chunk=C` drips C bytes every ms when the request has no `Range` (a slow first run,
- *   a fast resume). `cd=<value>` adds that `Content-Disposition`.
+ *   a fast resume). `cd=<value>` adds that `Content-Disposition`. `gzip=1`: to a request that
+ *   accepts gzip, the body gzipped (`Content-Encoding: gzip`, a weak ETag, no Range), as a
+ *   compressing web server sends it; dripped the same way.
  * - `/cd/<anything>?h=<value>` — a 5-byte body `hello` with `Content-Disposition: <value>`
  *   (written raw, so control characters reach the client as sent).
  * - `/status/<code>` — that status with a short text body.
@@ -103,11 +106,13 @@ function route(req: IncomingMessage, res: ServerResponse, timers: Set<NodeJS.Tim
   };
 
   if (url.pathname.startsWith('/data/')) {
-    const body = bodyBytes(num('size', 64 * 1024));
-    const etag = `"${body.length}"`;
-    const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', ETag: etag, 'Accept-Ranges': 'bytes' };
+    const identity = bodyBytes(num('size', 64 * 1024));
+    const gzip = q.get('gzip') === '1' && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const body = gzip ? gzipSync(identity) : identity;
+    const etag = gzip ? `W/"${identity.length}"` : `"${identity.length}"`;
+    const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', ETag: etag, ...(gzip ? { 'Content-Encoding': 'gzip' } : { 'Accept-Ranges': 'bytes' }) };
     if (q.has('cd')) headers['Content-Disposition'] = q.get('cd')!;
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const range = gzip ? null : /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
     if (range && (ifRange === undefined || ifRange === etag)) {
       const start = Number(range[1]);
