@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { CliError } from './exit-codes.js';
+import { isSendableHeaderValue } from '../internal/core/headers.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -14,7 +15,7 @@ export function collectHeader(raw: string, previous: string[] = []): string[] {
   return [...previous, raw];
 }
 
-/** Splits `Name: value`; throws on a bad name or a value with CR, LF or NUL. */
+/** Splits `Name: value`; throws on a bad name or a value that cannot be sent as it is. */
 export function parseHeader(raw: string): [string, string] {
   const colon = raw.indexOf(':');
   const name = colon < 0 ? raw.trim() : raw.slice(0, colon).trim();
@@ -22,7 +23,7 @@ export function parseHeader(raw: string): [string, string] {
     throw new CliError('usage', "-H expects 'Name: value' with a valid header name (the value is not shown: it may be a secret)");
   }
   const value = raw.slice(colon + 1).trim();
-  if (/[\r\n\0]/.test(value)) throw new CliError('usage', `-H: the value of header "${name}" contains CR, LF or NUL`);
+  if (!isSendableHeaderValue(value)) throw new CliError('usage', `-H: the value of header "${name}" must be Latin-1 text without CR, LF, NUL or other control characters but tab (the value is not shown)`);
   return [name, value];
 }
 

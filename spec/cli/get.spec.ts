@@ -169,6 +169,21 @@ describe('rxtransfer get --json', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).not.toMatch(/s3cret/);
   });
+
+  it('2: a header value that cannot be sent as typed (past Latin-1, a control character) is refused, not silently changed', async () => {
+    const cwd = freshDir();
+    const before = fixture.server.requests.length;
+    for (const value of ['Bearer tok\u20acn-s3cret', 'Bearer s3cret\u0001x']) {
+      const r = await runCli(['get', fixture.server.url('/data/h.bin?size=10'), '-H', `Authorization: ${value}`], { cwd });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('rxtransfer: -H: the value of header "Authorization" must be Latin-1 text without CR, LF, NUL or other control characters but tab (the value is not shown)\n');
+    }
+    expect(fixture.server.requests.length).toBe(before);
+    // Latin-1 and tab are sent as typed.
+    const ok = await runCli(['get', fixture.server.url('/data/h.bin?size=10'), '-H', 'X-Note: caf\u00e9\there'], { cwd });
+    expect(ok.code).toBe(0);
+    expect(Buffer.from(String(fixture.server.requests.at(-1)!.headers['x-note']), 'latin1').toString('latin1')).toBe('caf\u00e9\there');
+  });
 });
 
 describe('rxtransfer get: safe files', () => {

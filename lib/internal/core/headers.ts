@@ -1,5 +1,14 @@
 import type { ResponseHeaders } from './events.js';
 
+/**
+ * Whether a header value can be sent as it is: Latin-1, no control character but tab (what
+ * Node's `http` accepts; a browser refuses CR, LF, NUL and anything past U+00FF). axios drops the
+ * other characters without a word, so `Bearer tok€n` went out as `Bearer tokn`.
+ */
+export function isSendableHeaderValue(value: string): boolean {
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(value);
+}
+
 /** Copies headers of any common shape (plain object, axios' AxiosHeaders, arrays of values) into a lower-case record. */
 export function lowerCaseHeaders(headers: unknown): ResponseHeaders {
   const out: Record<string, string> = {};

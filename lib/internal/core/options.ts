@@ -1,6 +1,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { Transport } from './transport.js';
 import { redactUrl } from './redact.js';
+import { isSendableHeaderValue } from './headers.js';
 import { normalizeRetry, type NormalizedRetry, type RetryPolicy } from './retry.js';
 import { parseIntegrity, type IntegrityExpectation } from './integrity.js';
 import type { ResponseType } from './sink.js';
@@ -171,7 +172,8 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   const entries = typeof (given as Map<string, string>).entries === 'function' && typeof (given as Map<string, string>).forEach === 'function' ? [...(given as Map<string, string>).entries()] : Object.entries(given);
   for (const [name, value] of entries) {
     if (!TOKEN.test(name)) return `header name "${name.slice(0, 40)}" is not valid`;
-    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) return `header "${name}" must be a string without CR, LF or NUL`;
+    if (typeof value !== 'string') return `header "${name}" must be a string`;
+    if (!isSendableHeaderValue(value)) return `header "${name}" must be Latin-1 text without CR, LF, NUL or other control characters but tab (the value is not shown)`;
     headers[name] = value;
   }
 
