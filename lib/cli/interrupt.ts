@@ -58,12 +58,13 @@ export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
 }
 
 /**
- * Keeps a failed write to stdout (EPIPE: its reader went away) from crashing the process with
- * an unhandled 'error' event: the command in progress hears of it through
- * {@link listenForInterrupt}; later writes are dropped. Other errors are thrown as before.
+ * Keeps a failed write to stdout or stderr (EPIPE: its reader went away) from crashing the
+ * process with an unhandled 'error' event; later writes are dropped. A closed stdout ends the
+ * command in progress (it hears of it through {@link listenForInterrupt}); a closed stderr does
+ * not: the transfer ends as it would, its messages unread. Other errors are thrown as before.
  */
-export function tolerateClosedStdout(stdout: NodeJS.EventEmitter): void {
-  stdout.on('error', (error: NodeJS.ErrnoException) => {
+export function tolerateClosedOutput(output: NodeJS.EventEmitter): void {
+  output.on('error', (error: NodeJS.ErrnoException) => {
     if (error?.code === 'EPIPE' || error?.code === 'ERR_STREAM_DESTROYED') return;
     throw error;
   });

@@ -4,9 +4,10 @@
  */
 import { ExitCode } from './exit-codes.js';
 import { runCli } from './program.js';
-import { tolerateClosedStdout } from './interrupt.js';
+import { tolerateClosedOutput } from './interrupt.js';
 
-tolerateClosedStdout(process.stdout);
+tolerateClosedOutput(process.stdout);
+tolerateClosedOutput(process.stderr);
 
 let finished = false;
 // If the event loop empties while a command is still pending, something below lost its end:

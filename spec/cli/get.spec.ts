@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { bodyBytes, sha256 } from '../helpers/cli-server.js';
 import { cliFixture } from '../helpers/cli-fixture.js';
-import { jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
+import { cliEntry, jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 
 const fixture = cliFixture('rxtransfer-cli-');
 const freshDir = () => fixture.freshDir();
@@ -183,6 +185,25 @@ describe('rxtransfer get --json', () => {
     const ok = await runCli(['get', fixture.server.url('/data/h.bin?size=10'), '-H', 'X-Note: caf\u00e9\there'], { cwd });
     expect(ok.code).toBe(0);
     expect(Buffer.from(String(fixture.server.requests.at(-1)!.headers['x-note']), 'latin1').toString('latin1')).toBe('caf\u00e9\there');
+  });
+});
+
+describe('rxtransfer get: a closed stderr', () => {
+  /** Runs `get` with its stderr pipe closed by the reader before anything is written: the process's writes to it fail with EPIPE. */
+  async function withStderrClosed(args: string[], cwd: string): Promise<number | null> {
+    const child = spawn(process.execPath, [cliEntry(), ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.destroy();
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const [code] = (await once(child, 'close')) as [number | null];
+    clearTimeout(killer);
+    return code;
+  }
+
+  it('is no failure: the download ends as it would (0 saved, 3 for an HTTP error), its messages dropped', async () => {
+    const cwd = freshDir();
+    expect(await withStderrClosed(['get', fixture.server.url('/data/quiet.bin?size=100000')], cwd)).toBe(0);
+    expect(readFileSync(join(cwd, 'quiet.bin')).equals(bodyBytes(100_000))).toBe(true);
+    expect(await withStderrClosed(['get', fixture.server.url('/status/404'), '-o', 'missing.bin'], cwd)).toBe(3);
   });
 });
 
