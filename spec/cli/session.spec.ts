@@ -329,5 +329,7 @@ describe('rxtransfer session run --json', () => {
     expectSha(join(s.cwd, 'medium.bin'), 400000);
     expectSha(join(s.cwd, 'large.bin'), 1500000);
     expect((await s.list()).find((t) => t['id'] === 'missing')).toMatchObject({ state: 'failed', acked: true, error: { code: 'http', status: 404 } });
+    // Nothing a later task could continue is left behind.
+    expect(readdirSync(s.cwd).filter((f) => f.startsWith('missing.bin'))).toEqual([]);
   });
 });

@@ -416,6 +416,25 @@ describe('TransferSession', () => {
     expect(sha256(await readFile(to))).toBe(sha256(body));
   });
 
+  it('a failed download leaves no partial file that nothing could continue: none for a 404, none for bytes without a validator', async () => {
+    const session = await openSession({ id: name().id, retry: 0 });
+    const missing = name();
+    await session.download(server.put(missing.path, { status: 404 }), { to: missing.to, id: 'missing' });
+    const bare = name();
+    await session.download(server.put(bare.path, { body: bytes(2 * MiB, 41), resetAfter: 256 * KiB, resets: 1 }), { to: bare.to, id: 'bare' });
+    const ends = await nextCompletions(session, 2);
+    expect(Object.fromEntries(ends.map((c) => [c.taskId, c.state]))).toEqual({ missing: 'failed', bare: 'failed' });
+    for (const to of [missing.to, bare.to]) {
+      await expect(stat(to + '.partial')).rejects.toThrow();
+      await expect(stat(to + '.partial.json')).rejects.toThrow();
+    }
+    // Asked for again, the file is whole.
+    for (const id of ['missing', 'bare']) await session.ack(id);
+    await session.download(server.put(bare.path, { body: bytes(2 * MiB, 41) }), { to: bare.to, id: 'bare-again' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'bare-again', state: 'completed' });
+    expect(sha256(await readFile(bare.to))).toBe(sha256(bytes(2 * MiB, 41)));
+  });
+
   /**
    * A task 'old' that failed after writing part of `to` (its partial file kept), in a session
    * opened with `limits`: the start of the tests of tasks sharing one `to`.

@@ -376,7 +376,7 @@ export class SessionCore implements TransferSession {
     };
     const transfer: Observable<TransferEvent<DownloadResult<unknown> | UploadResult<unknown>>> =
       task.kind === 'download'
-        ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: true, overwrite: task.overwrite !== false, ...(publishesWithOwner(task) ? { [PUBLISH_OWNER]: this.ownerOf(task) } : {}), ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
+        ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: 'resumable', overwrite: task.overwrite !== false, ...(publishesWithOwner(task) ? { [PUBLISH_OWNER]: this.ownerOf(task) } : {}), ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
         : this.platform.upload(task.url, task.source!, { ...common, responseType: 'text' });
     run.sub = transfer.subscribe({
       next: (event) => {
