@@ -12,10 +12,12 @@ import {
   isTransferError,
   microtaskContext,
   toEap,
+  zoneContext,
+  type SchedulerLike,
   type Transfer,
   type TransferProgress,
 } from './eap-index.js';
-import { collectUnhandled, settleTasks } from '../helpers/eap-fakes.js';
+import { collectUnhandled, countOperations, settleTasks } from '../helpers/eap-fakes.js';
 
 const progress = (loaded: number, total = 10): TransferProgress => ({
   type: 'progress', direction: 'download', loaded, delta: loaded, total, percent: Math.floor((loaded * 100) / total), attempt: 1,
@@ -204,6 +206,25 @@ describe('toEap', () => {
     expect(() => component.getAsync(0, key)).not.toThrow(); // free again after its Completed
     // without a userState, concurrent calls are allowed
     expect(() => { component.getAsync(1); component.getAsync(1); }).not.toThrow();
+  });
+
+  it('E1 E4 E7 C5 a throw on the way to starting the transfer (the context, the timeout scheduler) is the operation\'s error, and the component stays usable', async () => {
+    const never = (): Transfer<string> => new Observable<never>(() => undefined);
+    let refusals = 1;
+    const zone = { run: <T>(fn: () => T): T => fn(), runOutsideAngular: <T>(fn: () => T): T => { if (refusals-- > 0) throw new Error('zone gone'); return fn(); } };
+    const noTimers: SchedulerLike = { now: () => 0, schedule: () => { throw new Error('no timers'); } };
+    for (const [context, options, message] of [
+      [zoneContext(zone), {}, 'zone gone'],
+      [microtaskContext(), { timeout: 10, scheduler: noTimers }, 'no timers'],
+    ] as const) {
+      const counted = countOperations(context);
+      const component = toEap({ op: never }, { mode: 'single', ...options });
+      const completed: Array<string | undefined> = [];
+      component.on('opCompleted', (e) => void completed.push(e.error?.message));
+      expect(() => SynchronizationContext.run(counted, () => component.opAsync())).not.toThrow();
+      await settleTasks(3);
+      expect({ completed, isBusy: component.isBusy, counts: { ...counted.counts } }).toEqual({ completed: [message], isBusy: false, counts: { started: 1, completed: 1 } });
+    }
   });
 
   it('E7 a call while busy throws InvalidOperationError; isBusy spans call to Completed', async () => {

@@ -419,7 +419,7 @@ describe('TransferSession', () => {
   it('a failed download leaves no partial file that nothing could continue: none for a 404, none for bytes without a validator', async () => {
     const session = await openSession({ id: name().id, retry: 0 });
     const missing = name();
-    await session.download(server.put(missing.path, { status: 404 }), { to: missing.to, id: 'missing' });
+    await session.download(server.put(missing.path, { body: Buffer.alloc(0), status: 404 }), { to: missing.to, id: 'missing' });
     const bare = name();
     await session.download(server.put(bare.path, { body: bytes(2 * MiB, 41), resetAfter: 256 * KiB, resets: 1 }), { to: bare.to, id: 'bare' });
     const ends = await nextCompletions(session, 2);

@@ -139,16 +139,21 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
     const record: PendingOperation = { name, userState, operation, settled: false, subscription: undefined, timer: undefined };
     this.#pending.push(record);
     if (this.#single) this.#busy = true;
-    operation.synchronizationContext.runOutside(() => this.#run(record, factory, args));
+    try {
+      operation.synchronizationContext.runOutside(() => this.#run(record, factory, args));
+    } catch (error) {
+      // The context could not run it (a zone that throws): registered already, so it ends (E1, E4, C5).
+      this.#settle(record, { kind: 'error', error: toError(error) });
+    }
   }
 
   #run(record: PendingOperation, factory: TransferFactory, args: unknown[]): void {
     const ms = this.#timeout;
-    if (ms !== undefined) {
-      // Through scheduleAfter: a timeout past 2^31 - 1 ms (24.8 days) waits, rather than firing at once.
-      record.timer = scheduleAfter(this.#scheduler, () => this.#settle(record, { kind: 'error', error: new TimeoutError('total', ms) }), ms);
-    }
     try {
+      if (ms !== undefined) {
+        // Through scheduleAfter: a timeout past 2^31 - 1 ms (24.8 days) waits, rather than firing at once.
+        record.timer = scheduleAfter(this.#scheduler, () => this.#settle(record, { kind: 'error', error: new TimeoutError('total', ms) }), ms);
+      }
       const transfer: unknown = factory(...args);
       if (!isObservable(transfer)) throw new TypeError(`${record.name}: the factory did not return an Observable`);
       const subscription = (transfer as Observable<TransferEvent<unknown>>).subscribe({
