@@ -175,3 +175,54 @@ describe('fromEap', () => {
     expect(((await new Promise((r) => none.subscribe({ error: r }))) as TransferError).code).toBe('invalid');
   });
 });
+
+describe('fromEap over a single-invocation component without userState (userState: false)', () => {
+  /** The pattern's simplest form: workAsync(n), no userState anywhere, cancelAsync() without arguments. */
+  class Worker extends EventEmitter {
+    busy = false;
+    cancels: unknown[][] = [];
+    private timer: NodeJS.Timeout | undefined;
+    workAsync(n: number): void {
+      if (this.busy) throw new Error('busy: one operation at a time');
+      this.busy = true;
+      this.timer = setTimeout(() => {
+        this.emit('workProgressChanged', new ProgressChangedEventArgs(50, undefined));
+        this.timer = setTimeout(() => {
+          this.busy = false;
+          this.emit('workCompleted', { error: null, cancelled: false, userState: undefined, result: n * 2 });
+        }, 5);
+      }, 5);
+    }
+    cancelAsync(...args: unknown[]): void {
+      this.cancels.push(args);
+      clearTimeout(this.timer);
+      if (!this.busy) return;
+      this.busy = false;
+      this.emit('workCompleted', { error: null, cancelled: true, userState: undefined });
+    }
+  }
+
+  it('calls workAsync(...args) alone, takes its events as its own, and ends (done, with progress to 100)', async () => {
+    const worker = new Worker();
+    const work = fromEap<number, [number]>(worker, 'work', { userState: false });
+    const { trace } = record(work(21));
+    await settleTasks(20);
+    for (let i = 0; i < 50 && trace.end === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(trace.end).toEqual({ kind: 'complete' });
+    expect(trace.events.map((e) => (e.type === 'progress' ? e.percent : e.result))).toEqual([50, 100, 42]);
+  });
+
+  it('unsubscribing calls cancelAsync() without arguments; a second call while busy is refused as invalid', async () => {
+    const worker = new Worker();
+    const work = fromEap<number, [number]>(worker, 'work', { userState: false });
+    const first = record(work(1));
+    const second = record(work(2));
+    expect(second.trace.end).toMatchObject({ kind: 'error' });
+    const refused = (second.trace.end as { error: unknown }).error;
+    expect(isTransferError(refused) && refused.code === 'invalid' && /busy/.test(refused.message)).toBe(true);
+    first.subscription.unsubscribe();
+    expect(worker.cancels).toEqual([[]]);
+    expect(worker.busy).toBe(false);
+    expect(first.trace.end).toBeUndefined();
+  });
+});

@@ -28,6 +28,14 @@ export interface FromEapOptions {
   readonly progressEvents?: readonly string[];
   /** How many arguments `<name>Async` takes before the userState. Default: its `length` minus one. */
   readonly arity?: number;
+  /**
+   * `false` for a single-invocation component whose `<name>Async` takes no userState (the
+   * pattern's simplest form: its events carry none, `cancelAsync()` takes none). Each
+   * subscription then calls `<name>Async(...args)`, takes the events without a userState as its
+   * own, and calls `cancelAsync()` when unsubscribed; a second subscription while one runs gets
+   * the component's refusal (it is busy). Default `true`: a userState of its own per subscription.
+   */
+  readonly userState?: boolean;
 }
 
 /**
@@ -65,7 +73,8 @@ export function fromEap<R = unknown, A extends unknown[] = unknown[]>(
 export function fromEap(component: EapComponentLike, name: string, options: FromEapOptions = {}): (...args: unknown[]) => Transfer<unknown> {
   return (...args: unknown[]) =>
     new Observable<TransferEvent<unknown>>((subscriber) => {
-      const userState = Symbol(`fromEap:${name}`);
+      const withState = options.userState !== false;
+      const userState = withState ? Symbol(`fromEap:${name}`) : undefined;
       const progress = new ForeignProgress();
       const scale = { upload: 'none', download: 'none' } as Record<TransferDirection, 'none' | 'bytes' | 'percent'>;
       const removers: (() => void)[] = [];
@@ -124,7 +133,7 @@ export function fromEap(component: EapComponentLike, name: string, options: From
         }
         const arity = options.arity ?? Math.max(0, method.length - 1);
         const padded = args.length >= arity ? args : [...args, ...new Array<undefined>(arity - args.length)];
-        const call = (): unknown => method.apply(component, [...padded, userState]);
+        const call = (): unknown => method.apply(component, withState ? [...padded, userState] : args);
         if (options.context) SynchronizationContext.run(options.context, call);
         else call();
       } catch (error) {
@@ -136,7 +145,8 @@ export function fromEap(component: EapComponentLike, name: string, options: From
         if (ended) return;
         end();
         try {
-          component.cancelAsync(userState);
+          if (withState) component.cancelAsync(userState);
+          else component.cancelAsync();
         } catch (error) {
           reportUnhandledError(error); // a component that breaks E10 cannot stop us letting go
         }
