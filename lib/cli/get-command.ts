@@ -4,13 +4,14 @@ import { download, isTransferError, type DownloadOptions, type TimeoutOptions } 
 import { PARTIAL_SUFFIX } from '../node/index.js';
 import { headersFrom, parseHttpUrl } from './arguments.js';
 import { filenameFromContentDisposition } from './content-disposition.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatBytes, formatRate } from './format.js';
 import { listenForInterrupt, type Interrupt } from './interrupt.js';
 import { outputMode, TransferView, type CliStreams } from './output.js';
 import { elapsedSeconds, runTransfer } from './run-transfer.js';
 import { FALLBACK_NAME, nameFromUrl, safeBaseName } from './safe-name.js';
-import { partialState, placeFile, planTarget, refuseExisting, type TargetPlan } from './target-file.js';
+import { existsError, partialState, placeFile, planTarget, refuseExisting, type TargetPlan } from './target-file.js';
+import { isTargetExistsError } from '../internal/node/file-sink.js';
 
 /** The options of `get`, as commander parses them. */
 export interface GetFlags {
@@ -99,7 +100,8 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
       `saved ${shortPath(path)} (${formatBytes(result.size)} in ${seconds.toFixed(1)} s, ${formatRate(result.size / seconds)})`,
     );
     return ExitCode.ok;
-  } catch (error) {
+  } catch (caught) {
+    const error = plan && isTargetExistsError(caught) ? await appeared(plan.path, caught) : caught;
     const hint = plan ? await afterFailure(plan.path, error) : undefined;
     view.error(error, hint);
     return interrupt?.received && isTransferError(error) && error.code === 'cancelled' ? interrupt.exitCode : exitCodeFor(error);
@@ -118,6 +120,16 @@ async function afterFailure(to: string, error: unknown): Promise<string | undefi
   const partial = await partialState(to);
   if (partial === undefined || !partial.resumable) return undefined;
   return `${formatBytes(partial.size)} kept in ${shortPath(to + PARTIAL_SUFFIX)}: run the same command with --resume to continue`;
+}
+
+/**
+ * A file that appeared at the name while the download ran (it was checked before): kept, and the
+ * error says where the download is, rather than leave a hidden file no one knows of.
+ */
+async function appeared(to: string, cause: unknown): Promise<CliError> {
+  const partial = await partialState(to);
+  if (partial === undefined || partial.size === 0) return existsError(shortPath(to), cause);
+  return new CliError('exists', `${shortPath(to)} appeared during the download and is kept; the download is in ${shortPath(to + PARTIAL_SUFFIX)} (move it, or use --force to replace ${shortPath(to)})`, { cause });
 }
 
 /** A path relative to the current directory when it is below it, for messages. */

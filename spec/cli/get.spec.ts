@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { bodyBytes, sha256 } from '../helpers/cli-server.js';
 import { cliFixture } from '../helpers/cli-fixture.js';
-import { cliEntry, jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
+import { cliEntry, jsonLines, runCli, startCli, toNotifications } from '../helpers/cli-run.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
@@ -218,6 +218,19 @@ describe('rxtransfer get: safe files', () => {
     expect(readFileSync(join(cwd, 'keep.bin'), 'utf8')).toBe('precious');
     expect(fixture.server.requests.length).toBe(before);
     expect(filesIn(cwd)).toEqual(['keep.bin']);
+  });
+
+  it('a file that appears at the name during the download is kept (exit 2, code exists), and the error says where the download is', async () => {
+    const cwd = freshDir();
+    const size = 300_000;
+    const run = startCli(['get', fixture.server.url(`/data/race.bin?size=${size}&chunk=16384&every=15`), '--json'], { cwd });
+    await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) > 0));
+    writeFileSync(join(cwd, 'race.bin'), 'precious');
+    const r = await run.exited;
+    expect(r.code).toBe(2);
+    expect(jsonLines(r.stdout).at(-1)).toEqual({ type: 'error', code: 'exists', message: 'race.bin appeared during the download and is kept; the download is in race.bin.partial (move it, or use --force to replace race.bin)' });
+    expect(readFileSync(join(cwd, 'race.bin'), 'utf8')).toBe('precious');
+    expect(readFileSync(join(cwd, 'race.bin.partial')).equals(bodyBytes(size))).toBe(true);
   });
 
   it('-o FILE is refused too when it exists; --force replaces it', async () => {

@@ -63,6 +63,20 @@ export function isLocalFileError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[LOCAL_FILE] === true;
 }
 
+const TARGET_EXISTS = Symbol.for('rxtransfer.targetExists');
+
+/** `overwrite: false` and a file is at `to` (found before the download, or appeared by its end). */
+function targetExists(path: string, cause?: unknown): TransferError {
+  const error = new TransferError('invalid', `${path} exists (overwrite is false)`, cause === undefined ? {} : { cause });
+  Object.defineProperty(error, TARGET_EXISTS, { value: true });
+  return error;
+}
+
+/** Whether `error` is the refusal of `overwrite: false` (see `targetExists`). */
+export function isTargetExistsError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[TARGET_EXISTS] === true;
+}
+
 /** A download to the same `to` is running: its partial file is not ours to touch. */
 class PartialLockedError extends TransferError {
   constructor(path: string, lock: string, pid: number | undefined) {
@@ -80,7 +94,7 @@ class PartialLockedError extends TransferError {
  */
 export async function openFileSink(path: string, options: FileSinkOptions, fs: { link: typeof link } = { link }): Promise<FileSink> {
   const target = resolve(path);
-  if (!options.overwrite && options.owner === undefined && (await exists(target))) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
+  if (!options.overwrite && options.owner === undefined && (await exists(target))) throw targetExists(path);
   const release = await lockPartial(path, options.closing);
   try {
     let owned: OwnedFile | undefined;
@@ -88,7 +102,7 @@ export async function openFileSink(path: string, options: FileSinkOptions, fs: {
       // A file this very task published, killed before its session recorded the completion (the
       // record beside it names the task and that file): its own to replace. Anyone else's is kept.
       owned = await ownedBy(target, options.owner);
-      if (!owned) throw new TransferError('invalid', `${path} exists (overwrite is false)`);
+      if (!owned) throw targetExists(path);
     }
     return await openLocked(path, owned ? { ...options, overwrite: true } : options, release, owned, fs);
   } catch (error) {
@@ -264,10 +278,10 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
         linked = true;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? '';
-        if (code === 'EEXIST') throw fail(`${path} exists (overwrite is false)`, error);
+        if (code === 'EEXIST') throw targetExists(path, error);
         if (!NO_HARD_LINKS.has(code)) throw error;
         // No hard links here (FAT, exFAT): checked, then renamed (a file appearing in between is the one race left).
-        if (await exists(target)) throw fail(`${path} exists (overwrite is false)`, error);
+        if (await exists(target)) throw targetExists(path, error);
         await rename(partial, target);
       }
       if (linked) await unlink(partial);
