@@ -11,7 +11,7 @@ import { outputMode, TransferView, type CliStreams } from './output.js';
 import { elapsedSeconds, runTransfer } from './run-transfer.js';
 import { FALLBACK_NAME, nameFromUrl, safeBaseName } from './safe-name.js';
 import { existsError, partialState, placeFile, planTarget, refuseExisting, type TargetPlan } from './target-file.js';
-import { isTargetExistsError } from '../internal/node/file-sink.js';
+import { isLocalFileError, isTargetExistsError } from '../internal/node/file-sink.js';
 
 /** The options of `get`, as commander parses them. */
 export interface GetFlags {
@@ -116,7 +116,8 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
  * download itself removed one it could not, `keepPartial: 'resumable'`).
  */
 async function afterFailure(to: string, error: unknown): Promise<string | undefined> {
-  if (!isTransferError(error) || error.code === 'invalid') return undefined;
+  // The disk under the download failed (no space, a size limit): what it wrote is kept as after a cut.
+  if (!isTransferError(error) || (error.code === 'invalid' && !isLocalFileError(error))) return undefined;
   const partial = await partialState(to);
   if (partial === undefined || !partial.resumable) return undefined;
   return `${formatBytes(partial.size)} kept in ${shortPath(to + PARTIAL_SUFFIX)}: run the same command with --resume to continue`;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { assertTransferGrammar } from 'rxtransfer/testing';
@@ -105,6 +105,14 @@ describe('rxtransfer get: exit codes', () => {
     expect(r.stderr).toMatch(/^rxtransfer: cannot write .*efbig\.bin\.partial: EFBIG/);
     expect(fixture.server.requests.filter((q) => q.url === '/data/efbig.bin?size=400000')).toHaveLength(1);
     expect(existsSync(join(cwd, 'efbig.bin'))).toBe(false);
+    // What was written is kept, as after a broken connection, and the line says how to continue.
+    const kept = statSync(join(cwd, 'efbig.bin.partial')).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/kept in efbig\.bin\.partial: run the same command with --resume to continue\n$/);
+    const resumed = await runCli(['get', url, '--resume'], { cwd });
+    expect(resumed.code).toBe(0);
+    expect(fixture.server.requests.at(-1)!.headers.range).toBe(`bytes=${kept}-`);
+    expect(readFileSync(join(cwd, 'efbig.bin')).equals(bodyBytes(400_000))).toBe(true);
   });
 
   it('2: an unsupported scheme, before any request', async () => {
