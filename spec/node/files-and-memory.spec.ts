@@ -157,6 +157,20 @@ describe('G5 file downloads', () => {
     expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
   });
 
+  it('G9 a resume with integrity hashes the bytes held before its request: a large partial file does not run the idle clock', async () => {
+    const to = target();
+    const size = 192 << 20;
+    const first = await runTransfer(toFile(server.url('/bytes', { size, seed: 45, etag: 'v45', cut: size - 100 }), to, { resume: true, retry: 0 }), 60_000);
+    expect(first.error).toMatchObject({ code: 'integrity', reason: 'truncated' });
+    expect((await open(to + PARTIAL_SUFFIX).then(async (h) => ((await h.stat()).size + (await h.close(), 0))))).toBe(size - 100);
+    // Hashing 192 MiB with sha512 takes a few times the idle limit (~0.3 s here); the 100 bytes left take far less.
+    const second = await runTransfer(toFile(server.url('/bytes', { size, seed: 45, etag: 'v45' }), to, { resume: true, integrity: seededIntegrity(45, size, 'sha512'), timeout: { idle: 120 } }), 60_000);
+    expect(second.error).toBeUndefined();
+    expect(second.result!.size).toBe(size);
+    expect(server.requests.at(-1)!.headers.range).toBe(`bytes=${size - 100}-`);
+    rmSync(to);
+  }, 90_000);
+
   it('G5 a retry after a cut continues the side file with Range within the same run', async () => {
     const to = target();
     const query = { size: 900_000, seed: 40, etag: 'same', key: 'f-retry', fail: 1, failWith: 'cut' };

@@ -297,6 +297,9 @@ export class TransferRun<R> {
   private async exchange(transport: Transport, hop: Hop, sink: BodySink<unknown>): Promise<Outcome<R>> {
     const { n, reporter } = this;
     const context = { url: hop.url, method: hop.method };
+    // The digest of the bytes a resume continues, worked out before the request: read once the
+    // head had come, a large partial file left the socket unread past the idle limit (G9).
+    if (n.integrity && n.to !== undefined && sink.offset > 0 && this.validator !== undefined) await this.hasherFrom(sink.offset, sink as unknown as FileSink);
     const attempt = new AttemptAbort();
     const stopFollowingRun = this.abort.onAbort(() => attempt.abort(this.abort.reason));
     const watchdog = new Watchdog(n.timer, n.timeouts, (phase, ms) => attempt.abort(new TimeoutError(phase, ms, context)));
@@ -549,6 +552,7 @@ export class TransferRun<R> {
     this.hashing = { hasher, bytes: 0 };
     if (start > 0 && fileSink) {
       for await (const chunk of fileSink.existing()) {
+        this.throwIfAborted();
         hasher.update(chunk);
         this.hashing.bytes += chunk.byteLength;
       }
