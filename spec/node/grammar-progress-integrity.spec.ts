@@ -3,6 +3,9 @@ import { recordTransfer, assertTransferGrammar } from 'rxtransfer/testing';
 import { startFaultServer, type FaultServer, type Query } from '../helpers/fault-server';
 import { seededBytes, seededIntegrity, seededSha256Hex, sha256Hex } from '../helpers/fault-bytes';
 import { delay, runTransfer, within } from '../helpers/fault-trace';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 
 let server: FaultServer;
 beforeAll(async () => {
@@ -279,5 +282,100 @@ describe('G10 throttling keeps the first and final events', () => {
   it('G10 the default interval still ends in 100%', async () => {
     const run = await runTransfer(downloadBytes({ size: 3_000_000, chunk: 65_536 }));
     expect(run.progress.at(-1)).toMatchObject({ loaded: 3_000_000, percent: 100 });
+  });
+});
+
+describe('Content-Encoding as servers send it', () => {
+  /** A server answering every request with `headers` and `body` (raw bytes as given), counting requests. */
+  async function answering(headers: Record<string, string | string[]>, body: Uint8Array) {
+    let requests = 0;
+    const http = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, headers);
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/x`;
+    return { url, requests: () => requests, close: () => new Promise<void>((resolve) => (http.closeAllConnections(), http.close(() => resolve()))) };
+  }
+
+  it('an empty chunked body labelled gzip (as gzip middleware sends an empty answer) is an empty result', async () => {
+    const run = await runTransfer(downloadBytes({ size: 0, encoding: 'gzip', length: 0 }, { responseType: 'text', retry: 0 }));
+    expect(run.error).toBeUndefined();
+    expect(run.result!.data).toBe('');
+  });
+
+  it("'deflate' is decoded zlib-wrapped (RFC 9110) or raw (as some servers send it, and axios and browsers take)", async () => {
+    for (const body of [deflateSync(Buffer.from('wrapped deflate')), deflateRawSync(Buffer.from('raw deflate'))]) {
+      const s = await answering({ 'Content-Encoding': 'deflate', 'Content-Length': String(body.length) }, body);
+      try {
+        const run = await runTransfer(download(s.url, { responseType: 'text', retry: 0 }));
+        expect(run.error).toBeUndefined();
+        expect(run.result!.data).toBe(inflateRawOrWrapped(body));
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
+  it('a list of codings is undone last applied first (gzip then br; gzip twice, as two headers), never delivered still encoded', async () => {
+    const text = 'layered '.repeat(200);
+    for (const [header, body] of [
+      ['gzip, br', brotliCompressSync(gzipSync(Buffer.from(text)))],
+      [['gzip', 'gzip'], gzipSync(gzipSync(Buffer.from(text)))],
+      ['identity, gzip', gzipSync(Buffer.from(text))],
+    ] as const) {
+      const s = await answering({ 'Content-Encoding': header as string | string[], 'Content-Length': String(body.length) }, body);
+      try {
+        const run = await runTransfer(download(s.url, { responseType: 'text', retry: 0 }));
+        expect(run.error).toBeUndefined();
+        expect(run.result!.data).toBe(text);
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
+  it("a body that is not the coding it is labelled with, whole on the wire, is an IntegrityError 'malformed', not a retried network error", async () => {
+    const bad = Buffer.concat([gzipSync(Buffer.alloc(1000, 65)).subarray(0, 10), Buffer.alloc(50, 0xff)]);
+    const s = await answering({ 'Content-Encoding': 'gzip', 'Content-Length': String(bad.length) }, bad);
+    try {
+      const run = await runTransfer(download(s.url, { retry: { count: 3, baseDelay: 1 } }));
+      expect(run.error).toMatchObject({ code: 'integrity', reason: 'malformed' });
+      expect((run.error as Error).message).toMatch(/^the body is not valid gzip: /);
+      expect(s.requests()).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+function inflateRawOrWrapped(body: Buffer): string {
+  try {
+    return inflateSync(body).toString();
+  } catch {
+    return inflateRawSync(body).toString();
+  }
+}
+
+describe('G11 the body excerpt of an error', () => {
+  it('keeps what arrived when the rest does not come in time, or the connection breaks', async () => {
+    for (const then of ['stall', 'reset'] as const) {
+      const http = createServer((_req, res) => {
+        res.writeHead(500, { 'Content-Length': '100', 'Content-Type': 'text/plain; charset=iso-8859-1' });
+        res.write(Buffer.from('caf\xe9 down', 'latin1'));
+        if (then === 'reset') setTimeout(() => res.socket?.resetAndDestroy(), 50);
+      });
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      try {
+        const started = Date.now();
+        const run = await runTransfer(download(`http://127.0.0.1:${(http.address() as AddressInfo).port}/e`, { retry: 0 }), 10_000);
+        expect(run.error).toMatchObject({ code: 'http', status: 500, body: 'café down' });
+        expect(Date.now() - started).toBeLessThan(then === 'stall' ? 4000 : 1500);
+      } finally {
+        http.closeAllConnections();
+        await new Promise((resolve) => http.close(resolve));
+      }
+    }
   });
 });

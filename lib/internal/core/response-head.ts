@@ -1,7 +1,7 @@
 import type { ResponseHeaders } from './events.js';
 import type { TransportResponse } from './transport.js';
 import { BODY_EXCERPT_LIMIT } from './errors/http-status-error.js';
-import { decodeText } from './sink.js';
+import { concatChunks, decodeText } from './sink.js';
 
 /** A parsed `Content-Range`: `bytes start-end/size`, or `bytes * /size` (start and end undefined). */
 export interface ContentRange {
@@ -53,21 +53,30 @@ export function strongValidator(headers: ResponseHeaders): string | undefined {
   return Number.isFinite(at) && Number.isFinite(date) && date - at >= 1000 ? modified : undefined;
 }
 
-/** Reads at most {@link BODY_EXCERPT_LIMIT} bytes of a body as text (in the charset `contentType` names), then stops. */
-export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: { readonly aborted: boolean }, contentType?: string): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+/** The first {@link BODY_EXCERPT_LIMIT} bytes of a body as they arrive, readable as text at any time. */
+export class BodyExcerpt {
+  private readonly chunks: Uint8Array[] = [];
+  private size = 0;
+
+  constructor(private readonly contentType: string | undefined) {}
+
+  /** Keeps `chunk`; true once the excerpt is full. */
+  add(chunk: Uint8Array): boolean {
+    this.chunks.push(chunk);
+    this.size += chunk.byteLength;
+    return this.size >= BODY_EXCERPT_LIMIT;
+  }
+
+  /** What arrived so far, in the charset `contentType` names. */
+  text(): string {
+    return decodeText(concatChunks(this.chunks, this.size).subarray(0, BODY_EXCERPT_LIMIT), this.contentType);
+  }
+}
+
+/** Reads at most {@link BODY_EXCERPT_LIMIT} bytes of a body into `excerpt`, then stops; resolves with its text. */
+export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: { readonly aborted: boolean }, excerpt = new BodyExcerpt(undefined)): Promise<string> {
   for await (const chunk of body) {
-    if (signal.aborted) break;
-    chunks.push(chunk);
-    size += chunk.byteLength;
-    if (size >= BODY_EXCERPT_LIMIT) break;
+    if (signal.aborted || excerpt.add(chunk)) break;
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return decodeText(all.subarray(0, BODY_EXCERPT_LIMIT), contentType);
+  return excerpt.text();
 }

@@ -20,7 +20,7 @@ import { backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
 import { nextHop, refusedFollowed, REDIRECT_STATUSES, type Hop } from './redirect.js';
 import { originOf, redactUrl } from './redact.js';
 import { toBase64, type Hasher } from './integrity.js';
-import { readExcerpt, parseContentRange, strongValidator, declaredLength } from './response-head.js';
+import { BodyExcerpt, readExcerpt, parseContentRange, strongValidator, declaredLength } from './response-head.js';
 
 /** How one exchange ended: a result, a redirect to follow, or a resumed range to drop and ask again. */
 type Outcome<R> =
@@ -472,7 +472,9 @@ export class TransferRun<R> {
     }
     // Bounded in time as in size: a transport that hands the body over only whole (XHR), or a
     // body that trickles, must not hold the error (or its retry) up.
-    const excerpt = await orAfter(readExcerpt(response.body, attempt, response.headers['content-type']).catch(() => ''), this.n.timer, EXCERPT_WAIT_MS, '');
+    // What arrived is kept when the rest does not come in time, or the body breaks.
+    const held = new BodyExcerpt(response.headers['content-type']);
+    const excerpt = await orAfter(readExcerpt(response.body, attempt, held).catch(() => held.text()), this.n.timer, EXCERPT_WAIT_MS, () => held.text());
     attempt.abort();
     throw new HttpStatusError(status, response.headers, excerpt, context);
   }
@@ -620,10 +622,10 @@ function otherVersion(headers: ResponseHeaders, sent: string): boolean {
   return value !== undefined && value.trim() !== sent;
 }
 
-/** What `work` resolves with, or `fallback` once `ms` have passed on `timer`, whichever is first. */
-function orAfter<T>(work: Promise<T>, timer: SchedulerLike, ms: number, fallback: T): Promise<T> {
+/** What `work` resolves with, or `fallback()` once `ms` have passed on `timer`, whichever is first. */
+function orAfter<T>(work: Promise<T>, timer: SchedulerLike, ms: number, fallback: () => T): Promise<T> {
   return new Promise<T>((resolve) => {
-    const late = scheduleAfter(timer, () => resolve(fallback), ms);
+    const late = scheduleAfter(timer, () => resolve(fallback()), ms);
     void work.then((value) => {
       late.unsubscribe();
       resolve(value);

@@ -1,6 +1,6 @@
 import axios from 'axios';
 import type { IncomingMessage } from 'node:http';
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import type { AxiosLike } from '../core/options.js';
 import type { Transport, TransportRequest, TransportResponse } from '../core/transport.js';
@@ -15,13 +15,68 @@ import { ATTEMPT_ABORT, type WithAttemptAbort } from '../core/abort.js';
 
 const noop = (): void => undefined;
 
-/** Encodings this transport can decode; others are passed through as raw bytes of unknown length. */
-const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+/**
+ * Content codings this transport decodes, each made for the first bytes it will read. `deflate`
+ * is zlib-wrapped as RFC 9110 says, or raw, as some servers send it (axios and browsers take both).
+ */
+const DECODERS: Record<string, (first: Uint8Array | undefined) => Transform> = {
   gzip: () => zlib.createGunzip(),
   'x-gzip': () => zlib.createGunzip(),
-  deflate: () => zlib.createInflate(),
+  deflate: (first) => (first === undefined || isZlibHeader(first) ? zlib.createInflate() : zlib.createInflateRaw()),
   br: () => zlib.createBrotliDecompress(),
 };
+
+/** More layers than this is no real server's answer: passed through undecoded. */
+const MAX_CODINGS = 3;
+
+/** RFC 1950's header: CM 8 (deflate) in the low nibble, and the two bytes a multiple of 31. */
+function isZlibHeader(bytes: Uint8Array): boolean {
+  return (bytes[0]! & 0x0f) === 8 && (bytes.length < 2 || ((bytes[0]! << 8) | bytes[1]!) % 31 === 0);
+}
+
+/**
+ * The codings of a Content-Encoding header, in the order they were applied (`identity` left out);
+ * undefined when one is not decoded here: the body is then passed on as raw bytes of unknown length.
+ */
+function codingsOf(header: string | undefined): string[] | undefined {
+  const codings = (header ?? '').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+  return codings.length <= MAX_CODINGS && codings.every((c) => Object.hasOwn(DECODERS, c)) ? codings : undefined;
+}
+
+/**
+ * The body with its codings undone, last applied first. An empty body is empty whatever its label
+ * (gzip middleware labels empty answers too). A coding that fails on a body whose HTTP framing
+ * arrived whole is an IntegrityError ('malformed'): the same bytes would come again, so it is not
+ * the network's to retry. A body cut short fails as the raw body does (chunks() tells which).
+ */
+async function* decoded(raw: IncomingMessage, codings: readonly string[], context: { url: string; method: string }): AsyncGenerator<Uint8Array> {
+  const source = raw[Symbol.asyncIterator]();
+  let rawFailed = false;
+  const next = async (): Promise<IteratorResult<Buffer>> => {
+    try {
+      return (await source.next()) as IteratorResult<Buffer>;
+    } catch (error) {
+      rawFailed = true;
+      throw error;
+    }
+  };
+  const first = await next();
+  if (first.done) return;
+  async function* all(): AsyncGenerator<Buffer> {
+    yield first.value as Buffer;
+    for (let chunk = await next(); !chunk.done; chunk = await next()) yield chunk.value;
+  }
+  const layers = [...codings].reverse().map((coding, i) => DECODERS[coding]!(i === 0 ? first.value : undefined));
+  const out = pipeline([Readable.from(all(), { objectMode: false }), ...layers] as never, () => undefined) as unknown as Readable;
+  try {
+    for await (const chunk of out) yield chunk as Buffer;
+  } catch (error) {
+    if (rawFailed || !raw.complete) throw error;
+    throw new IntegrityError('malformed', `the body is not valid ${codings.join(', ')}: ${(error as Error).message ?? String(error)}`, { ...context, cause: error });
+  } finally {
+    out.destroy();
+  }
+}
 
 /** The credentials a client may add by default (G11); `Proxy-Authorization` stays: it is the proxy's. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie'] as const;
@@ -108,22 +163,17 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       }
       const raw = response.data;
       const responseHeaders = lowerCaseHeaders(response.headers);
-      const encoding = responseHeaders['content-encoding']?.trim().toLowerCase();
       // No body to decode: HEAD, 204, 304, or an empty one (`Content-Length: 0` under gzip is no gzip stream at all).
       const empty = req.method === 'HEAD' || response.status === 204 || response.status === 304 || responseHeaders['content-length']?.trim() === '0';
-      const decoder = encoding && !empty ? DECODERS[encoding] : undefined;
-      let body: Readable = raw;
-      if (decoder) {
-        const stream = decoder() as unknown as Readable;
-        body = pipeline(raw, stream as never, () => undefined) as unknown as Readable;
-      }
+      const codings = empty ? [] : codingsOf(responseHeaders['content-encoding']);
+      const decoding = codings !== undefined && codings.length > 0;
       return {
         status: response.status,
         statusText: response.statusText ?? '',
         headers: responseHeaders,
         url: req.url,
-        decoded: decoder !== undefined,
-        body: chunks(body, raw, context, data),
+        decoded: decoding,
+        body: chunks(decoding ? decoded(raw, codings, context) : raw, raw, context, data),
       };
     },
   };
@@ -147,7 +197,7 @@ function abortsDirectly(client: unknown, given: boolean): boolean {
  * A decoded body is counted in its encoded bytes too: the core cannot see its Content-Length, so
  * one cut short of it is reported here as an IntegrityError (G5), as an identity body would be.
  */
-async function* chunks(body: Readable, raw: IncomingMessage, context: { url: string; method: string }, upload: Readable | undefined): AsyncGenerator<Uint8Array> {
+async function* chunks(body: AsyncIterable<Uint8Array>, raw: IncomingMessage, context: { url: string; method: string }, upload: Readable | undefined): AsyncGenerator<Uint8Array> {
   const header = body !== raw ? raw.headers?.['content-length'] : undefined;
   const declared = header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
   let received = 0;
@@ -164,7 +214,6 @@ async function* chunks(body: Readable, raw: IncomingMessage, context: { url: str
     const errno = (error as { code?: string }).code;
     throw truncated(error) ?? new NetworkError(`body interrupted: ${(error as Error).message ?? String(error)}`, errno, { ...context, cause: error });
   } finally {
-    body.destroy();
     raw.destroy();
     upload?.destroy();
   }
