@@ -179,6 +179,9 @@ describe('fromEap', () => {
 describe('fromEap over a single-invocation component without userState (userState: false)', () => {
   /** The pattern's simplest form: workAsync(n), no userState anywhere, cancelAsync() without arguments. */
   class Worker extends EventEmitter {
+    constructor(private readonly none: undefined | null) {
+      super();
+    }
     busy = false;
     cancels: unknown[][] = [];
     private timer: NodeJS.Timeout | undefined;
@@ -186,10 +189,10 @@ describe('fromEap over a single-invocation component without userState (userStat
       if (this.busy) throw new Error('busy: one operation at a time');
       this.busy = true;
       this.timer = setTimeout(() => {
-        this.emit('workProgressChanged', new ProgressChangedEventArgs(50, undefined));
+        this.emit('workProgressChanged', new ProgressChangedEventArgs(50, this.none));
         this.timer = setTimeout(() => {
           this.busy = false;
-          this.emit('workCompleted', { error: null, cancelled: false, userState: undefined, result: n * 2 });
+          this.emit('workCompleted', { error: null, cancelled: false, userState: this.none, result: n * 2 });
         }, 5);
       }, 5);
     }
@@ -198,12 +201,12 @@ describe('fromEap over a single-invocation component without userState (userStat
       clearTimeout(this.timer);
       if (!this.busy) return;
       this.busy = false;
-      this.emit('workCompleted', { error: null, cancelled: true, userState: undefined });
+      this.emit('workCompleted', { error: null, cancelled: true, userState: this.none });
     }
   }
 
   it('calls workAsync(...args) alone, takes its events as its own, and ends (done, with progress to 100)', async () => {
-    const worker = new Worker();
+    const worker = new Worker(undefined);
     const work = fromEap<number, [number]>(worker, 'work', { userState: false });
     const { trace } = record(work(21));
     await settleTasks(20);
@@ -212,8 +215,16 @@ describe('fromEap over a single-invocation component without userState (userStat
     expect(trace.events.map((e) => (e.type === 'progress' ? e.percent : e.result))).toEqual([50, 100, 42]);
   });
 
+  it('takes events whose userState is null as its own too (how .NET components say none)', async () => {
+    const work = fromEap<number, [number]>(new Worker(null), 'work', { userState: false });
+    const { trace } = record(work(5));
+    for (let i = 0; i < 50 && trace.end === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(trace.end).toEqual({ kind: 'complete' });
+    expect(trace.events.at(-1)).toEqual({ type: 'done', result: 10 });
+  });
+
   it('unsubscribing calls cancelAsync() without arguments; a second call while busy is refused as invalid', async () => {
-    const worker = new Worker();
+    const worker = new Worker(undefined);
     const work = fromEap<number, [number]>(worker, 'work', { userState: false });
     const first = record(work(1));
     const second = record(work(2));

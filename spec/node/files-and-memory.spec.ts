@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -400,6 +400,47 @@ describe('uploads: the body sent is the body declared', () => {
       expect(server.hits(key)).toBe(2);
     }
   }, 60_000);
+
+  it("a file that holds more than its size by the end of the read (grown meanwhile; a /proc file, whose stat says 0) is 'invalid', never sent cut short", async () => {
+    const before = server.requests.length;
+    const proc = await runTransfer(upload(server.url('/upload'), fileBody('/proc/self/status'), { method: 'PUT', retry: { count: 2, baseDelay: 1 } }));
+    expect(proc.error).toMatchObject({ code: 'invalid' });
+    expect((proc.error as Error).message).toContain('/proc/self/status holds more than the 0 bytes it had when fileBody() read its size');
+    expect(server.requests.length - before).toBeLessThanOrEqual(1);
+    // Appended to once its first MiB was read.
+    const from = target();
+    writeFileSync(from, new Uint8Array(3 << 20));
+    const body = fileBody(from);
+    const grows = {
+      ...body,
+      async *open() {
+        let first = true;
+        for await (const chunk of body.open()) {
+          yield chunk;
+          if (first) appendFileSync(from, new Uint8Array(1000));
+          first = false;
+        }
+      },
+    };
+    const run = await runTransfer(upload(server.url('/upload'), grows, { method: 'PUT' }));
+    expect(run.error).toMatchObject({ code: 'invalid' });
+    expect((run.error as Error).message).toMatch(/holds more than the 3145728 bytes .*\(it grew while it was read\)/);
+  });
+
+  it("a stream body that breaks before the connection is up ends the upload at once as 'invalid' (not at the connect limit)", async () => {
+    const hole = await startBlackhole();
+    try {
+      const broken = new Readable({ read() {} });
+      setTimeout(() => broken.destroy(new Error('the source broke')), 50);
+      const started = Date.now();
+      const run = await runTransfer(upload(hole.url, broken, { method: 'PUT', timeout: { connect: 5000 } }), 10_000);
+      expect(run.error).toMatchObject({ code: 'invalid' });
+      expect((run.error as Error).message).toContain('cannot send the request body: the source broke');
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await hole.close();
+    }
+  });
 
   it("a source that throws is 'invalid' with its own message, not a retried network error", async () => {
     let opens = 0;

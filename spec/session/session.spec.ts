@@ -594,6 +594,9 @@ describe('TransferSession', () => {
     await expect(session.download('http://127.0.0.1/y', { to: 'a', overwrite: 'no' as never })).rejects.toThrow(/overwrite must be a boolean/);
     await expect(session.download('http://127.0.0.1/y', { to: 'a', integrity: 'bogus' })).rejects.toThrow(/integrity "bogus" is not/);
     await expect(session.download('http://127.0.0.1/y', { to: 'a', integrity: 42 as never })).rejects.toThrow(/integrity must be a string/);
+    // A header that can never be sent is refused when added, not stored to fail each time the task runs.
+    await expect(session.download('http://127.0.0.1/y', { to: 'a', headers: { 'X-Token': 'tok\u20acn' } })).rejects.toThrow(/^header "X-Token" must be Latin-1 text .*\(the value is not shown\)$/);
+    await expect(session.download('http://127.0.0.1/y', { to: 'a', headers: { 'Bad Name': 'x' } })).rejects.toThrow(/header name "Bad Name" is not valid/);
     expect(session.tasks()).toEqual([]);
     await expect(session.ack('nope')).rejects.toThrow(/no task/);
   });

@@ -139,6 +139,24 @@ export const PUBLISH_OWNER: unique symbol = Symbol.for('rxtransfer.publishOwner'
 const DEFAULT_CONNECT_MS = 30_000;
 const DEFAULT_IDLE_MS = 60_000;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Request headers as a plain record, or what is wrong with them: names must be HTTP tokens,
+ * values text that can be sent as given (never shown: they may be secrets).
+ */
+export function checkHeaders(given: unknown = {}): Record<string, string> | string {
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) return 'headers must be an object of name: value pairs';
+  // A fetch `Headers` (or a Map) has no own enumerable entries: read it as what it is rather than drop every header.
+  const entries = typeof (given as Map<string, string>).entries === 'function' && typeof (given as Map<string, string>).forEach === 'function' ? [...(given as Map<string, string>).entries()] : Object.entries(given);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of entries) {
+    if (!TOKEN.test(name)) return `header name "${name.slice(0, 40)}" is not valid`;
+    if (typeof value !== 'string') return `header "${name}" must be a string`;
+    if (!isSendableHeaderValue(value)) return `header "${name}" must be Latin-1 text without CR, LF, NUL or other control characters but tab (the value is not shown)`;
+    headers[name] = value;
+  }
+  return headers;
+}
 const RESPONSE_TYPES: readonly ResponseType[] = ['arraybuffer', 'uint8array', 'text', 'json', 'blob'];
 
 function isMs(value: unknown): value is number {
@@ -165,17 +183,8 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   const method = (options.method ?? (kind === 'download' ? 'GET' : 'POST')).toUpperCase();
   if (!TOKEN.test(method)) return `method "${String(options.method).slice(0, 40)}" is not an HTTP method`;
 
-  const headers: Record<string, string> = {};
-  const given: unknown = options.headers ?? {};
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) return 'headers must be an object of name: value pairs';
-  // A fetch `Headers` (or a Map) has no own enumerable entries: read it as what it is rather than drop every header.
-  const entries = typeof (given as Map<string, string>).entries === 'function' && typeof (given as Map<string, string>).forEach === 'function' ? [...(given as Map<string, string>).entries()] : Object.entries(given);
-  for (const [name, value] of entries) {
-    if (!TOKEN.test(name)) return `header name "${name.slice(0, 40)}" is not valid`;
-    if (typeof value !== 'string') return `header "${name}" must be a string`;
-    if (!isSendableHeaderValue(value)) return `header "${name}" must be Latin-1 text without CR, LF, NUL or other control characters but tab (the value is not shown)`;
-    headers[name] = value;
-  }
+  const headers = checkHeaders(options.headers ?? {});
+  if (typeof headers === 'string') return headers;
 
   const t = typeof options.timeout === 'number' ? { total: options.timeout } : options.timeout ?? {};
   if (typeof t !== 'object') return 'timeout must be ms or { connect, idle, total }';

@@ -85,8 +85,10 @@ export function fromEap(component: EapComponentLike, name: string, options: From
         for (const remove of removers.splice(0)) remove();
       };
 
+      // Without a userState of ours, the events that carry none are ours (null is how .NET says none).
+      const ours = (e: any): boolean => (withState ? e?.userState === userState : e?.userState === undefined || e?.userState === null);
       const onProgress = (e: any): void => {
-        if (ended || e?.userState !== userState || e === lastArgs) return;
+        if (ended || !ours(e) || e === lastArgs) return;
         lastArgs = e;
         const direct = e.progress as TransferProgress | undefined;
         if (direct && direct.type === 'progress' && typeof direct.loaded === 'number') {
@@ -103,7 +105,7 @@ export function fromEap(component: EapComponentLike, name: string, options: From
       };
 
       const onCompleted = (e: any): void => {
-        if (ended || e?.userState !== userState) return;
+        if (ended || !ours(e)) return;
         end();
         if (e.cancelled) return subscriber.error(new CancelledError({}, `${name} was cancelled by the component`));
         if (e.error) return subscriber.error(toTransferError(e.error));

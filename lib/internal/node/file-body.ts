@@ -43,6 +43,10 @@ async function* readFile(path: string, size: number): AsyncGenerator<Uint8Array>
       at += bytesRead;
       yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
     }
+    // Grown while read (or a file whose stat says less than it holds, as /proc's say 0): the
+    // Content-Length sent would cut it short.
+    const { bytesRead: more } = await handle.read(Buffer.alloc(1), 0, 1, size);
+    if (more > 0) throw new Error(`${path} holds more than the ${size} bytes it had when fileBody() read its size (it grew while it was read)`);
   } finally {
     await handle.close();
   }

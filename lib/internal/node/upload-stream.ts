@@ -55,8 +55,13 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
   const fail = (error: Error) => (failure ??= error);
   // The source's own error comes first; once the counter is destroyed (the request failed or was
   // let go), what the source reports is the teardown, not a failure of the body.
+  let started = false;
   source.once('error', (error: unknown) => {
-    if (!counter.destroyed) fail(typeof (error as Error | undefined)?.message === 'string' ? (error as Error) : new Error(String(error)));
+    if (counter.destroyed) return;
+    const failed = fail(typeof (error as Error | undefined)?.message === 'string' ? (error as Error) : new Error(String(error)));
+    // Failed while it waits for the connection (a stream that breaks on its own): the request
+    // ends now, not when the host answers or the connect limit runs out.
+    if (!started) counter.destroy(failed);
   });
   let loaded = 0;
   const counter = new Transform({
@@ -72,6 +77,7 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
     },
   });
   const start = () => {
+    started = true;
     // Released before the connection was up: nothing was read; the source is closed unread.
     if (counter.destroyed) source.destroy();
     else pipeline(source, counter, () => undefined);

@@ -2,6 +2,7 @@ import { asyncScheduler, Observable, ReplaySubject, Subject, type SchedulerLike,
 import type { DownloadResult, TransferEvent, UploadResult } from '../core/events.js';
 import { isHttpStatusError } from '../core/errors/http-status-error.js';
 import { parseIntegrity } from '../core/integrity.js';
+import { checkHeaders } from '../core/options.js';
 import { PUBLISH_OWNER } from '../core/options.js';
 import type { SessionStoreHandle } from './session-store.js';
 import { isFinal, type SessionEvent, type TaskCompletion, type TaskFailure, type TaskRecord, type TaskResult, type TaskState } from './session-task.js';
@@ -306,6 +307,10 @@ export class SessionCore implements TransferSession {
     if (spec.priority !== undefined && !Number.isFinite(spec.priority)) return 'priority must be a finite number';
     if (spec.overwrite !== undefined && typeof spec.overwrite !== 'boolean') return 'overwrite must be a boolean';
     // Refused when added, not stored to fail each time the task runs.
+    if (spec.headers !== undefined) {
+      const headers = checkHeaders(spec.headers);
+      if (typeof headers === 'string') return headers;
+    }
     if (spec.integrity !== undefined) {
       const parsed = parseIntegrity(spec.integrity);
       if (typeof parsed === 'string') return parsed;
