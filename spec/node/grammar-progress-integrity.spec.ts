@@ -336,6 +336,34 @@ describe('Content-Encoding as servers send it', () => {
     }
   });
 
+  it('G9 every raw byte of a coded body resets the idle clock, also while the decoder has nothing to give yet', async () => {
+    const gz = gzipSync(Buffer.from('payload'));
+    const head = Buffer.from(gz.subarray(0, 10));
+    head[3] = 0x08; // FLG.FNAME: a file name follows the header, which the decoder reads without output
+    const body = Buffer.concat([head, Buffer.from('n'.repeat(12) + '\0'), gz.subarray(10)]);
+    const http = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Encoding': 'gzip' });
+      let at = 0;
+      const step = () => {
+        if (res.destroyed) return;
+        if (at >= body.length) return void res.end();
+        res.write(body.subarray(at, at + 1));
+        at++;
+        setTimeout(step, at < 23 ? 60 : 0);
+      };
+      step();
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await runTransfer(download(`http://127.0.0.1:${(http.address() as AddressInfo).port}/t`, { responseType: 'text', timeout: { idle: 250 }, retry: 0 }), 10_000);
+      expect(run.error).toBeUndefined();
+      expect(run.result!.data).toBe('payload');
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+
   it("a body that is not the coding it is labelled with, whole on the wire, is an IntegrityError 'malformed', not a retried network error", async () => {
     const bad = Buffer.concat([gzipSync(Buffer.alloc(1000, 65)).subarray(0, 10), Buffer.alloc(50, 0xff)]);
     const s = await answering({ 'Content-Encoding': 'gzip', 'Content-Length': String(bad.length) }, bad);

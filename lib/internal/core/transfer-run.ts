@@ -439,6 +439,7 @@ export class TransferRun<R> {
         watchdog.touch();
         watchdog.connected();
       },
+      onActivity: () => watchdog.touch(),
       onDownloadProgress: (loaded: number) => {
         watchdog.touch();
         if (!download.started) return;

@@ -34,6 +34,8 @@ export interface TransportRequest {
   onConnect(): void;
   /** Cumulative raw bytes received, for transports that buffer the body before handing it over. */
   onDownloadProgress(loaded: number): void;
+  /** Bytes arrived that no chunk of the body shows yet (a coded body's, before its decoder gives any): the idle clock starts over (G9). */
+  onActivity(): void;
 }
 
 /** The head of a response and its body, as a stream of chunks. */

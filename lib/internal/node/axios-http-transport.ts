@@ -167,6 +167,8 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       const empty = req.method === 'HEAD' || response.status === 204 || response.status === 304 || responseHeaders['content-length']?.trim() === '0';
       const codings = empty ? [] : codingsOf(responseHeaders['content-encoding']);
       const decoding = codings !== undefined && codings.length > 0;
+      // A decoder can hold bytes back (a gzip header, a block): each raw one still resets the idle clock.
+      if (decoding) raw.on('data', () => req.onActivity());
       return {
         status: response.status,
         statusText: response.statusText ?? '',
