@@ -8,6 +8,7 @@ import { bytes, sha256, startSessionServer, type SessionServer } from '../helper
 import { killAllSessionChildren, startSessionChild } from '../helpers/session-process';
 import { memorySessionStore } from '../../lib/internal/session/memory-store';
 import { isSessionLockedError, SessionLockedError } from '../../lib/internal/session/session-locked-error';
+import { SessionInvalidatedError } from '../../lib/internal/session/session-invalidated-error';
 import type { SessionStore, TaskChange } from '../../lib/internal/session/session-store';
 import type { TransferSession as Session } from '../../lib/internal/session/transfer-session';
 import type { SessionEvent, TaskCompletion } from '../../lib/internal/session/session-task';
@@ -686,5 +687,115 @@ describe('TransferSession', () => {
     expect(ended).toMatchObject({ taskId: 'careful', state: 'failed', error: { code: 'invalid' } });
     expect(ended!.error!.message).toContain('exists (overwrite is false)');
     expect(await readFile(to, 'utf8')).toBe('the user wrote this');
+  });
+});
+
+describe('TransferSession: ends told once, in order, and never undone', () => {
+  /** A memory store whose writes take `ms` each, one after another (a slow disk's fsync). */
+  function slowStore(ms: number, inner = memorySessionStore()): SessionStore & { failNext: boolean } {
+    const store = {
+      name: 'slow',
+      failNext: false,
+      async open(id: string) {
+        const h = await inner.open(id);
+        let chain = Promise.resolve();
+        return {
+          tasks: h.tasks,
+          write: (changes: readonly TaskChange[]) => {
+            const p = chain.then(() => new Promise<void>((r) => setTimeout(r, ms))).then(() => {
+              if (store.failNext) {
+                store.failNext = false;
+                throw new Error('EIO: the write failed');
+              }
+              return h.write(changes);
+            });
+            chain = p.catch(() => undefined);
+            return p;
+          },
+          close: () => h.close(),
+        };
+      },
+    };
+    return store;
+  }
+
+  it('S4 a subscriber that arrives while an end is being written gets that completion once, not again after ack()', async () => {
+    const session = await openSession({ id: name().id, store: slowStore(150) });
+    const { path, to } = name();
+    await session.download(server.put(path, { body: bytes(4 * KiB, 50) }), { to, id: 'd' });
+    // The task shows as completed as soon as its end is being written: the app subscribes then.
+    for (let i = 0; i < 500 && session.task('d')?.state !== 'completed'; i++) await new Promise((r) => setTimeout(r, 2));
+    expect(session.task('d')?.state).toBe('completed');
+    const got: string[] = [];
+    session.completions$.subscribe((c) => {
+      got.push(`${c.taskId}:${c.state}:acked=${String(session.task(c.taskId)?.acked)}`);
+      void c.ack();
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(got).toEqual(['d:completed:acked=false']);
+  });
+
+  it('finished$ comes after the completions of the queue it reports drained, once', async () => {
+    const session = await openSession({ id: name().id, store: slowStore(60), maxPerHost: 2 });
+    const log: string[] = [];
+    session.completions$.subscribe((c) => log.push(`completion ${c.taskId}`));
+    session.finished$.subscribe(() => log.push('finished'));
+    const a = name();
+    const b = name();
+    await Promise.all([
+      session.download(server.put(a.path, { body: bytes(4 * KiB, 1) }), { to: a.to, id: 'a' }),
+      session.download(server.put(b.path, { body: bytes(4 * KiB, 2) }), { to: b.to, id: 'b' }),
+    ]);
+    await nextCompletions(session, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(log.filter((l) => l === 'finished')).toHaveLength(1);
+    expect(log.at(-1)).toBe('finished');
+  });
+
+  it('S2 a task whose add() fails (the store refused the write) never runs, and is not there after a reopen', async () => {
+    const inner = memorySessionStore();
+    const store = slowStore(30, inner);
+    const { id, path, to } = name();
+    const session = await openSession({ id, store });
+    store.failNext = true;
+    await expect(session.download(server.put(path, { body: bytes(4 * KiB, 7) }), { to, id: 'ghost' })).rejects.toThrow(/EIO/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(0);
+    await session.close();
+    const reopened = await openSession({ id, store: slowStore(0, inner) });
+    expect(reopened.task('ghost')).toBeUndefined();
+  });
+
+  it('S6 a suspend racing a cancel (or invalidate({ cancelTasks: true })) never undoes the cancel', async () => {
+    for (const how of ['cancel', 'invalidate'] as const) {
+      const inner = memorySessionStore();
+      const { id, path, to } = name();
+      const session = await openSession({ id, store: inner });
+      const states: string[] = [];
+      session.events$.subscribe((e) => void (e.type === 'state' && states.push(e.state)));
+      await session.download(server.put(path, { body: bytes(2 * MiB, 40), etag: '"r"', rate: 512 * KiB }), { to, id: 'x' });
+      await firstValueFrom(session.events$.pipe(filter((e) => e.type === 'progress'), timeout(10_000)));
+      if (how === 'cancel') {
+        const [suspended, cancelled] = await Promise.all([session.suspend('x'), session.cancel('x')]);
+        expect([suspended, cancelled]).toEqual([false, true]);
+        expect(session.task('x')?.state).toBe('cancelled');
+        await session.close();
+      } else {
+        void session.suspend('x');
+        await session.invalidate({ cancelTasks: true });
+      }
+      expect(states.at(-1)).toBe('cancelled');
+      const reopened = await openSession({ id, store: inner });
+      expect(reopened.task('x')?.state).toBe('cancelled');
+    }
+  });
+
+  it('cancel() after close() is refused as suspend() is, not a "true" that recorded nothing', async () => {
+    const session = await openSession({ id: name().id, store: memorySessionStore() });
+    const { path, to } = name();
+    await session.download(server.put(path, { body: bytes(64 * KiB, 3), rate: 1024 }), { to, id: 'q' });
+    await session.close();
+    await expect(session.cancel('q')).rejects.toThrow(SessionInvalidatedError);
+    await expect(session.suspend('q')).rejects.toThrow(SessionInvalidatedError);
   });
 });

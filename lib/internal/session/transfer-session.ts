@@ -100,6 +100,13 @@ export class SessionCore implements TransferSession {
   private readonly records = new Map<string, TaskRecord>();
   private readonly runs = new Map<string, Run>();
   private readonly creating = new Map<string, Promise<void>>();
+  /**
+   * Tasks whose end was told on completions$ (or was found in the store at open): only those are
+   * replayed to a new subscriber. An end still being written is told once written, not twice.
+   */
+  private readonly announced = new Set<string>();
+  /** Ends being written: the queue has not drained (finished$) while one is. */
+  private ending = 0;
   private readonly events = new Subject<SessionEvent>();
   private readonly finished = new Subject<void>();
   private readonly completed = new Subject<TaskCompletion>();
@@ -119,7 +126,7 @@ export class SessionCore implements TransferSession {
   readonly invalidated$ = this.invalidation.asObservable();
   readonly completions$ = new Observable<TaskCompletion>((subscriber) => {
     const live = this.completed.subscribe(subscriber);
-    for (const task of this.sorted()) if (isFinal(task) && !task.acked) subscriber.next(this.completionOf(task));
+    for (const task of this.sorted()) if (isFinal(task) && !task.acked && this.announced.has(task.id)) subscriber.next(this.completionOf(task));
     return live;
   });
 
@@ -134,6 +141,7 @@ export class SessionCore implements TransferSession {
     const settling: Promise<void>[] = [];
     for (const task of store.tasks) {
       this.records.set(task.id, task);
+      if (isFinal(task)) this.announced.add(task.id);
       this.seq = Math.max(this.seq, task.seq);
       // Completed, and maybe killed before its platform heard of it (published): said again,
       // before any task starts (one to the same `to` would find the side file's lock taken).
@@ -174,6 +182,7 @@ export class SessionCore implements TransferSession {
     const task = this.usable(taskId);
     if (!isFinal(task) || !task.acked) return false;
     this.records.delete(taskId);
+    this.announced.delete(taskId);
     await this.store.write([{ type: 'delete', id: taskId }]);
     // A failed download kept its partial file for whoever adds the same `to` again; forgetting
     // the task gives it up.
@@ -185,8 +194,11 @@ export class SessionCore implements TransferSession {
     const task = this.usable(taskId);
     if (isFinal(task) || task.state === 'suspended') return false;
     await this.stop(taskId);
-    await this.persist({ ...task, state: 'suspended' });
-    this.emitState(taskId, 'suspended');
+    // Ended meanwhile (a cancel, or its last byte): that end stands.
+    const now = this.records.get(taskId);
+    if (!now || isFinal(now) || now.state === 'suspended') return false;
+    await this.persist({ ...now, state: 'suspended' });
+    if (this.records.get(taskId)?.state === 'suspended') this.emitState(taskId, 'suspended');
     this.pump();
     return true;
   }
@@ -201,9 +213,16 @@ export class SessionCore implements TransferSession {
   }
 
   async cancel(taskId: string): Promise<boolean> {
+    if (this.ended) throw new SessionInvalidatedError(this.id, 'is closed');
+    return this.cancelTask(taskId);
+  }
+
+  /** Cancels a task that has not ended; false if it had, or ends meanwhile (its end stands). */
+  private async cancelTask(taskId: string): Promise<boolean> {
+    if (!this.records.get(taskId) || isFinal(this.records.get(taskId)!)) return false;
+    await this.stop(taskId);
     const task = this.records.get(taskId);
     if (!task || isFinal(task)) return false;
-    await this.stop(taskId);
     await this.end(task, 'cancelled', {});
     return true;
   }
@@ -216,7 +235,7 @@ export class SessionCore implements TransferSession {
       if (cancelTasks) {
         for (const task of this.sorted()) {
           if (this.storeError) break;
-          if (!isFinal(task)) await this.cancel(task.id);
+          if (!isFinal(task)) await this.cancelTask(task.id);
         }
       } else if (this.hasWork()) {
         await new Promise<void>((resolve) => {
@@ -337,13 +356,14 @@ export class SessionCore implements TransferSession {
   private pump(): void {
     if (this.ended && !this.draining) return;
     const running = [...this.runs.keys()].map((id) => this.records.get(id)!);
-    const queued = this.sorted().filter((t) => t.state === 'queued' && !this.runs.has(t.id));
+    // A task starts once it is stored (S2): one whose add() may still fail never runs.
+    const queued = this.sorted().filter((t) => t.state === 'queued' && !this.runs.has(t.id) && !this.creating.has(t.id));
     const limits = {
       maxConcurrent: this.options.maxConcurrent ?? SESSION_DEFAULTS.maxConcurrent,
       maxPerHost: this.options.maxPerHost ?? SESSION_DEFAULTS.maxPerHost,
     };
     for (const task of tasksToStart(queued, running, limits)) this.start(task);
-    if (this.runs.size > 0) {
+    if (this.runs.size > 0 || this.ending > 0) {
       this.busy = true;
       return;
     }
@@ -444,18 +464,25 @@ export class SessionCore implements TransferSession {
     const current = this.records.get(task.id) ?? task;
     const { result: _r, error: _e, ...rest } = current;
     const ended: TaskRecord = { ...rest, state, acked: false, ...extra };
+    this.ending++;
     try {
-      await this.persist(ended);
-    } catch (error) {
-      await this.storeFailed(error);
-      return;
+      try {
+        await this.persist(ended);
+      } catch (error) {
+        await this.storeFailed(error);
+        return;
+      }
+      if (state === 'cancelled') await this.discard(ended);
+      await this.settlePublished(ended);
+      if (state === 'completed' && ended.result) this.events.next({ type: 'done', taskId: task.id, result: ended.result });
+      else if (state === 'failed' && ended.error) this.events.next({ type: 'error', taskId: task.id, error: ended.error });
+      this.emitState(task.id, state);
+      this.announced.add(task.id);
+      // Acknowledged already (by id, before it was told): nothing left to deliver.
+      if (!this.records.get(task.id)?.acked) this.completed.next(this.completionOf(ended));
+    } finally {
+      this.ending--;
     }
-    if (state === 'cancelled') await this.discard(ended);
-    await this.settlePublished(ended);
-    if (state === 'completed' && ended.result) this.events.next({ type: 'done', taskId: task.id, result: ended.result });
-    else if (state === 'failed' && ended.error) this.events.next({ type: 'error', taskId: task.id, error: ended.error });
-    this.emitState(task.id, state);
-    this.completed.next(this.completionOf(ended));
     this.pump();
   }
 
