@@ -4,6 +4,9 @@ import { startFaultServer, type FaultServer, type Query } from '../helpers/fault
 import { seededBytes, seededIntegrity, seededSha256Hex, sha256Hex } from '../helpers/fault-bytes';
 import { delay, runTransfer, within } from '../helpers/fault-trace';
 import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 
@@ -303,6 +306,20 @@ describe('Content-Encoding as servers send it', () => {
     const run = await runTransfer(downloadBytes({ size: 0, encoding: 'gzip', length: 0 }, { responseType: 'text', retry: 0 }));
     expect(run.error).toBeUndefined();
     expect(run.result!.data).toBe('');
+  });
+
+  it('a coded body to a file is decoded whole (the head is read, the file opened, then the body)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxtransfer-coded-'));
+    try {
+      for (const length of [0, 1]) {
+        const to = join(dir, `coded-${length}.bin`);
+        const run = await runTransfer(download(bytesUrl({ size: 300_000, seed: 8, gzip: 1, length }), { to, retry: 0 }));
+        expect(run.error).toBeUndefined();
+        expect(sha256Hex(readFileSync(to))).toBe(seededSha256Hex(8, 300_000));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("'deflate' is decoded zlib-wrapped (RFC 9110) or raw (as some servers send it, and axios and browsers take)", async () => {

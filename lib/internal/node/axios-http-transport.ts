@@ -48,13 +48,18 @@ function codingsOf(header: string | undefined): string[] | undefined {
  * (gzip middleware labels empty answers too). A coding that fails on a body whose HTTP framing
  * arrived whole is an IntegrityError ('malformed'): the same bytes would come again, so it is not
  * the network's to retry. A body cut short fails as the raw body does (chunks() tells which).
+ * Read only once the core reads the body: a listener on `raw` before then would make it flow
+ * into nothing.
  */
-async function* decoded(raw: IncomingMessage, codings: readonly string[], context: { url: string; method: string }): AsyncGenerator<Uint8Array> {
+async function* decoded(raw: IncomingMessage, codings: readonly string[], context: { url: string; method: string }, onActivity: () => void): AsyncGenerator<Uint8Array> {
   const source = raw[Symbol.asyncIterator]();
   let rawFailed = false;
   const next = async (): Promise<IteratorResult<Buffer>> => {
     try {
-      return (await source.next()) as IteratorResult<Buffer>;
+      const chunk = (await source.next()) as IteratorResult<Buffer>;
+      // A decoder can hold bytes back (a gzip header, a block): each raw one still resets the idle clock.
+      if (!chunk.done) onActivity();
+      return chunk;
     } catch (error) {
       rawFailed = true;
       throw error;
@@ -167,15 +172,13 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       const empty = req.method === 'HEAD' || response.status === 204 || response.status === 304 || responseHeaders['content-length']?.trim() === '0';
       const codings = empty ? [] : codingsOf(responseHeaders['content-encoding']);
       const decoding = codings !== undefined && codings.length > 0;
-      // A decoder can hold bytes back (a gzip header, a block): each raw one still resets the idle clock.
-      if (decoding) raw.on('data', () => req.onActivity());
       return {
         status: response.status,
         statusText: response.statusText ?? '',
         headers: responseHeaders,
         url: req.url,
         decoded: decoding,
-        body: chunks(decoding ? decoded(raw, codings, context) : raw, raw, context, data),
+        body: chunks(decoding ? decoded(raw, codings, context, req.onActivity) : raw, raw, context, data),
       };
     },
   };
