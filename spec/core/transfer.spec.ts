@@ -254,6 +254,8 @@ describe('transfer: cancellation, transports and limits', () => {
         const integrity = 'sha256-' + createHash('sha256').update('abc').digest('base64');
         const trace = await ended(record(createTransfer(platform, 'download', URL_A, undefined, { timer, integrity, retry: 3 }), undefined), timer);
         expect(errorOf(trace)).toMatchObject({ code: 'invalid', message: expect.stringContaining('integrity needs WebCrypto') });
+        // Said with the URL, as every error of a transfer is.
+        expect((errorOf(trace) as Error).message).toMatch(/\(GET https:\/\/a\.test\/[^)]*\)$/);
         expect(fake.requests).toHaveLength(0);
       } finally {
         if (crypto) Object.defineProperty(globalThis, 'crypto', crypto);

@@ -1,4 +1,4 @@
-import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, toArray } from 'rxjs';
 import { fromXhr, isHttpStatusError, isCancelledError, isTimeoutError, isNetworkError, isIntegrityError, type TransferEvent, type XhrResult } from './eap-index.js';
 import { FakeXhr } from '../helpers/eap-fake-xhr.js';
 
@@ -77,7 +77,28 @@ describe('fromXhr (fake XMLHttpRequest)', () => {
     xhrs[1].respond(200, 'ok');
     expect((await second).map((e) => e.type)).toEqual(['progress', 'done']);
     expect(xhrs[1].aborted).toBe(0); // finished requests are not aborted
-    const thrower = lastValueFrom(fromXhr(() => { throw new Error('open failed'); }).pipe(toArray())).catch((e: unknown) => e);
-    expect(isNetworkError(await thrower)).toBe(true);
+  });
+
+  it("G8 a factory that throws, or an XHR that cannot be sent, is 'invalid' (the caller's mistake, never retried), told after subscribe() returns", async () => {
+    const notOpened = new FakeXhr();
+    notOpened.send = () => {
+      throw new Error("Failed to execute 'send': the object's state must be OPENED");
+    };
+    for (const [make, message] of [
+      [() => { throw new Error('open failed'); }, 'open failed'],
+      [() => notOpened, 'state must be OPENED'],
+    ] as const) {
+      let error: unknown;
+      let inSubscribe = true;
+      let syncError = false;
+      fromXhr(make as () => FakeXhr).subscribe({ error: (e: unknown) => ((error = e), (syncError = inSubscribe)) });
+      inSubscribe = false;
+      await Promise.resolve();
+      expect(syncError).toBe(false);
+      expect(isNetworkError(error)).toBe(false);
+      expect(error).toMatchObject({ code: 'invalid' });
+      expect((error as Error).message).toContain(`fromXhr: the XMLHttpRequest could not be sent: `);
+      expect((error as Error).message).toContain(message);
+    }
   });
 });

@@ -58,6 +58,10 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
     streamsBodies: false,
     send(req: TransportRequest): Promise<TransportResponse> {
       const context = { url: req.url, method: req.method };
+      // An XHR drops the body of a GET or a HEAD without a word: refused, not reported as sent.
+      if (req.body && (req.method === 'GET' || req.method === 'HEAD')) {
+        return Promise.reject(new TransferError('invalid', `a browser sends no body with ${req.method}: use POST or PUT`, context));
+      }
       return new Promise<TransportResponse>((resolve, reject) => {
         let head: TransportResponse | undefined;
         let settle!: { resolve(bytes: Uint8Array): void; reject(error: unknown): void };

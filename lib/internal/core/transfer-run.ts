@@ -168,7 +168,15 @@ export class TransferRun<R> {
     }
     // Made before any request: a platform that cannot digest (a browser page outside a secure
     // context has no WebCrypto) says so at once, not after the body.
-    if (n.integrity) this.hashing = { hasher: this.platform.createHasher(n.integrity.algorithm), bytes: 0 };
+    if (n.integrity) {
+      try {
+        this.hashing = { hasher: this.platform.createHasher(n.integrity.algorithm), bytes: 0 };
+      } catch (error) {
+        // Said with the URL, as every error of a transfer is.
+        const message = (error as { message?: unknown } | undefined)?.message;
+        throw new TransferError('invalid', typeof message === 'string' ? message : String(error), { url: n.url, method: n.method, cause: error });
+      }
+    }
     const sink = await this.openSink();
     this.validator = n.to !== undefined ? (sink as FileSink).validator : undefined;
     // A file is let go of even when the run does not unwind after an abort (a layer below that

@@ -4,10 +4,9 @@ import { HttpStatusError } from '../core/errors/http-status-error.js';
 import { IntegrityError } from '../core/errors/integrity-error.js';
 import { NetworkError } from '../core/errors/network-error.js';
 import { TimeoutError } from '../core/errors/timeout-error.js';
-import type { TransferErrorContext } from '../core/errors/transfer-error.js';
+import { TransferError, type TransferErrorContext } from '../core/errors/transfer-error.js';
 import type { DownloadResult, ResponseHeaders, Transfer, TransferDirection, TransferEvent } from '../core/events.js';
 import { ForeignProgress } from './foreign-progress.js';
-import { toTransferError } from './to-transfer-error.js';
 
 /** What `fromXhr` needs of a progress event. */
 export interface XhrProgressEventLike {
@@ -130,7 +129,11 @@ export function fromXhr<T = unknown>(open: () => XhrLike, options: FromXhrOption
       for (const type of EVENTS) on(request, type, handlers[type]);
       request.send(options.body ?? null);
     } catch (error) {
-      fail(toTransferError(error, context));
+      // The factory threw, or gave an XHR that cannot be sent (not opened): the caller's mistake,
+      // not the network's, so never retried; told after subscribe() returns, as every end is (G7).
+      const message = (error as { message?: unknown } | undefined)?.message;
+      const refused = new TransferError('invalid', `fromXhr: the XMLHttpRequest could not be sent: ${typeof message === 'string' ? message : String(error)}`, { ...context, cause: error });
+      queueMicrotask(() => fail(refused));
     }
     return () => {
       const wasEnded = ended;

@@ -212,6 +212,14 @@ describe('rxtransfer in headless Chromium', () => {
     expect(report.message).not.toContain('s3cret');
   });
 
+  it("G8 a body with GET or HEAD, which an XHR drops without a word, is 'invalid' before any request (it reported the body sent)", async () => {
+    const report = await run('bodyWithGet');
+    expect(report.ends).toEqual([
+      { method: 'GET', code: 'invalid', message: expect.stringMatching(/^a browser sends no body with GET: use POST or PUT \(GET http:\/\/127\.0\.0\.1:\d+\/bytes\?size=10\)$/) },
+      { method: 'HEAD', code: 'invalid', message: expect.stringMatching(/^a browser sends no body with HEAD/) },
+    ]);
+  });
+
   it('S1 S4 S8 S9 a TransferSession on the default IndexedDB store keeps its task and acknowledgement across reopening', async () => {
     const report = await run('session', { id: `e2e-${Date.now()}`, size: 200_000 });
     expect(report.store).toBe('indexeddb');

@@ -73,6 +73,12 @@ export interface Scenarios {
   crossOriginGet(args: { origin: string; size: number }): Promise<CrossOriginReport>;
   redirects(args: { origin: string; size: number }): Promise<RedirectsReport>;
   cadence(args: { id: string; ms: number; idle: number; direction?: 'download' | 'upload' }): Promise<CadenceReport>;
+  bodyWithGet(): Promise<BodyWithGetReport>;
+}
+
+/** `upload(url, body, { method })` for GET and HEAD, whose body an XHR drops: each transfer's end. */
+export interface BodyWithGetReport {
+  ends: Array<{ method: string; code?: string; message?: string; sent?: number }>;
 }
 
 /**
@@ -567,7 +573,26 @@ async function interceptorScenario(args: { retry: number }): Promise<Interceptor
   return report;
 }
 
+async function bodyWithGetScenario(): Promise<BodyWithGetReport> {
+  const r = row('a body with GET and HEAD');
+  const report: BodyWithGetReport = { ends: [] };
+  for (const method of ['GET', 'HEAD']) {
+    const trace = await within(recordTransfer(upload(`${location.origin}/bytes?size=10`, 'abcdef', { method })).ended, 10_000, method);
+    const end = trace.at(-1);
+    if (end?.kind === 'error') {
+      const error = end.error as { code?: string; message?: string };
+      report.ends.push({ method, ...(error.code !== undefined ? { code: error.code } : {}), ...(error.message !== undefined ? { message: error.message } : {}) });
+    } else {
+      const done = trace.find((n) => n.kind === 'next' && (n.value as TransferEvent<{ sent: number }>).type === 'done');
+      report.ends.push({ method, sent: ((done as { value: { result: { sent: number } } } | undefined)?.value.result.sent) ?? -1 });
+    }
+  }
+  r.end(report.ends.every((e) => e.code === 'invalid'), JSON.stringify(report.ends));
+  return report;
+}
+
 window.scenarios = {
+  bodyWithGet: bodyWithGetScenario,
   interceptor: interceptorScenario,
   cadence: cadenceScenario,
   redirects: redirectsScenario,
