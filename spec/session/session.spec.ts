@@ -790,6 +790,33 @@ describe('TransferSession: ends told once, in order, and never undone', () => {
     }
   });
 
+  it('G4 on events$: a task run again from zero (resumed without a validator) shows no progress going back', async () => {
+    const session = await openSession({ id: name().id, store: memorySessionStore(), progressInterval: 0 });
+    const { path, to } = name();
+    const body = bytes(2 * MiB, 60);
+    const loaded: number[] = [];
+    let previous = 0;
+    let deltasAddUp = true;
+    session.events$.subscribe((e) => {
+      if (e.type !== 'progress' || e.taskId !== 'z') return;
+      loaded.push(e.loaded);
+      if (e.loaded - previous !== e.delta) deltasAddUp = false;
+      previous = e.loaded;
+    });
+    // No ETag: a resume cannot continue the bytes held, so it starts over.
+    await session.download(server.put(path, { body, rate: 2 * MiB }), { to, id: 'z' });
+    await firstValueFrom(session.events$.pipe(filter((e) => e.type === 'progress' && e.taskId === 'z' && e.loaded >= 512 * KiB), timeout(10_000)));
+    expect(await session.suspend('z')).toBe(true);
+    server.resources.get(path)!.rate = undefined;
+    expect(await session.resume('z')).toBe(true);
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'z', state: 'completed' });
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.range)).toEqual([undefined, undefined]);
+    expect(loaded.every((l, i) => i === 0 || l >= loaded[i - 1]!)).toBe(true);
+    expect(loaded.at(-1)).toBe(body.length);
+    expect(deltasAddUp).toBe(true);
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+  });
+
   it('cancel() after close() is refused as suspend() is, not a "true" that recorded nothing', async () => {
     const session = await openSession({ id: name().id, store: memorySessionStore() });
     const { path, to } = name();

@@ -1,9 +1,8 @@
 import { asyncScheduler, Observable, ReplaySubject, Subject, type SchedulerLike, type Subscription } from 'rxjs';
-import type { DownloadResult, TransferEvent, UploadResult } from '../core/events.js';
+import type { DownloadResult, TransferEvent, TransferProgress, UploadResult } from '../core/events.js';
 import { isHttpStatusError } from '../core/errors/http-status-error.js';
 import { parseIntegrity } from '../core/integrity.js';
-import { checkHeaders } from '../core/options.js';
-import { PUBLISH_OWNER } from '../core/options.js';
+import { checkHeaders, PUBLISH_OWNER } from '../core/options.js';
 import type { SessionStoreHandle } from './session-store.js';
 import { isFinal, type SessionEvent, type TaskCompletion, type TaskFailure, type TaskRecord, type TaskResult, type TaskState } from './session-task.js';
 import { ChallengeGate, type CredentialsSent } from './challenge-gate.js';
@@ -107,6 +106,8 @@ export class SessionCore implements TransferSession {
   private readonly announced = new Set<string>();
   /** Ends being written: the queue has not drained (finished$) while one is. */
   private ending = 0;
+  /** Per task and direction, the progress events$ last showed (see progressShown). */
+  private readonly shownProgress = new Map<string, { loaded: number; percent?: number }>();
   private readonly events = new Subject<SessionEvent>();
   private readonly finished = new Subject<void>();
   private readonly completed = new Subject<TaskCompletion>();
@@ -407,7 +408,8 @@ export class SessionCore implements TransferSession {
       next: (event) => {
         if (this.runs.get(task.id) !== run) return;
         if (event.type === 'progress') {
-          this.events.next({ ...event, taskId: task.id });
+          const shown = this.progressShown(task.id, event);
+          if (shown) this.events.next({ ...shown, taskId: task.id });
           this.checkpoint(task.id, run, event.loaded, event.total, event.direction === (task.kind === 'download' ? 'download' : 'upload'));
         } else {
           void this.end(task, 'completed', { result: summarize(task, event.result) }, run);
@@ -419,6 +421,20 @@ export class SessionCore implements TransferSession {
       },
       complete: () => run.settle(),
     });
+  }
+
+  /**
+   * A task's progress as events$ shows it: never back (G4), across the runs of one task (a replay
+   * after a challenge, a resume that starts over): a run below what was shown is held until it
+   * passes it, as the core holds a retry's. `delta` counts from what was shown.
+   */
+  private progressShown(taskId: string, event: TransferProgress): TransferProgress | undefined {
+    const key = `${taskId}\u0000${event.direction}`;
+    const before = this.shownProgress.get(key);
+    if (before !== undefined && event.loaded < before.loaded) return undefined;
+    if (before !== undefined && event.percent !== undefined && before.percent !== undefined && event.percent < before.percent) return undefined;
+    this.shownProgress.set(key, { loaded: event.loaded, ...(event.percent !== undefined ? { percent: event.percent } : {}) });
+    return before === undefined ? event : { ...event, delta: event.loaded - before.loaded };
   }
 
   /** A progress checkpoint, at most every `checkpointInterval` ms per task (S10). */
@@ -465,6 +481,7 @@ export class SessionCore implements TransferSession {
     const { result: _r, error: _e, ...rest } = current;
     const ended: TaskRecord = { ...rest, state, acked: false, ...extra };
     this.ending++;
+    for (const direction of ['upload', 'download']) this.shownProgress.delete(`${task.id}\u0000${direction}`);
     try {
       try {
         await this.persist(ended);
