@@ -381,6 +381,35 @@ describe('Content-Encoding as servers send it', () => {
     }
   });
 
+  it("a body that is not gzip, still arriving when the decoder fails, is 'malformed' at once: not retried, not read to its end", async () => {
+    const garbage = Buffer.alloc(2 << 20, 0x41);
+    let requests = 0;
+    const http = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'Content-Encoding': 'gzip' });
+      let at = 0;
+      const drip = setInterval(() => {
+        if (res.destroyed || at >= garbage.length) {
+          clearInterval(drip);
+          if (!res.destroyed) res.end();
+          return;
+        }
+        res.write(garbage.subarray(at, at + 65536));
+        at += 65536;
+      }, 20);
+      res.on('close', () => clearInterval(drip));
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await runTransfer(download(`http://127.0.0.1:${(http.address() as AddressInfo).port}/g`, { retry: { count: 2, baseDelay: 1 } }), 10_000);
+      expect(run.error).toMatchObject({ code: 'integrity', reason: 'malformed' });
+      expect(requests).toBe(1);
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+
   it("a body that is not the coding it is labelled with, whole on the wire, is an IntegrityError 'malformed', not a retried network error", async () => {
     const bad = Buffer.concat([gzipSync(Buffer.alloc(1000, 65)).subarray(0, 10), Buffer.alloc(50, 0xff)]);
     const s = await answering({ 'Content-Encoding': 'gzip', 'Content-Length': String(bad.length) }, bad);

@@ -67,16 +67,20 @@ async function* decoded(raw: IncomingMessage, codings: readonly string[], contex
   };
   const first = await next();
   if (first.done) return;
+  let rawEnded = false;
   async function* all(): AsyncGenerator<Buffer> {
     yield first.value as Buffer;
     for (let chunk = await next(); !chunk.done; chunk = await next()) yield chunk.value;
+    rawEnded = true;
   }
   const layers = [...codings].reverse().map((coding, i) => DECODERS[coding]!(i === 0 ? first.value : undefined));
   const out = pipeline([Readable.from(all(), { objectMode: false }), ...layers] as never, () => undefined) as unknown as Readable;
   try {
     for await (const chunk of out) yield chunk as Buffer;
   } catch (error) {
-    if (rawFailed || !raw.complete) throw error;
+    // The connection's failure, or a body that ended short of its framing: chunks() says which.
+    // Otherwise the decoder failed on bytes that arrived: the body is not what it is labelled.
+    if (rawFailed || (rawEnded && !raw.complete)) throw error;
     throw new IntegrityError('malformed', `the body is not valid ${codings.join(', ')}: ${(error as Error).message ?? String(error)}`, { ...context, cause: error });
   } finally {
     out.destroy();

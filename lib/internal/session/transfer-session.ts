@@ -99,6 +99,8 @@ export class SessionCore implements TransferSession {
   private readonly records = new Map<string, TaskRecord>();
   private readonly runs = new Map<string, Run>();
   private readonly creating = new Map<string, Promise<void>>();
+  /** Tasks a suspend or a cancel is stopping: not started again before their new state is stored. */
+  private readonly holding = new Set<string>();
   /**
    * Tasks whose end was told on completions$ (or was found in the store at open): only those are
    * replayed to a new subscriber. An end still being written is told once written, not twice.
@@ -107,7 +109,7 @@ export class SessionCore implements TransferSession {
   /** Ends being written: the queue has not drained (finished$) while one is. */
   private ending = 0;
   /** Per task and direction, the progress events$ last showed (see progressShown). */
-  private readonly shownProgress = new Map<string, { loaded: number; percent?: number }>();
+  private readonly shownProgress = new Map<string, { loaded: number; total: number | undefined }>();
   private readonly events = new Subject<SessionEvent>();
   private readonly finished = new Subject<void>();
   private readonly completed = new Subject<TaskCompletion>();
@@ -194,12 +196,17 @@ export class SessionCore implements TransferSession {
   async suspend(taskId: string): Promise<boolean> {
     const task = this.usable(taskId);
     if (isFinal(task) || task.state === 'suspended') return false;
-    await this.stop(taskId);
-    // Ended meanwhile (a cancel, or its last byte): that end stands.
-    const now = this.records.get(taskId);
-    if (!now || isFinal(now) || now.state === 'suspended') return false;
-    await this.persist({ ...now, state: 'suspended' });
-    if (this.records.get(taskId)?.state === 'suspended') this.emitState(taskId, 'suspended');
+    this.holding.add(taskId);
+    try {
+      await this.stop(taskId);
+      // Ended meanwhile (a cancel, or its last byte): that end stands.
+      const now = this.records.get(taskId);
+      if (!now || isFinal(now) || now.state === 'suspended') return false;
+      await this.persist({ ...now, state: 'suspended' });
+      if (this.records.get(taskId)?.state === 'suspended') this.emitState(taskId, 'suspended');
+    } finally {
+      this.holding.delete(taskId);
+    }
     this.pump();
     return true;
   }
@@ -221,11 +228,16 @@ export class SessionCore implements TransferSession {
   /** Cancels a task that has not ended; false if it had, or ends meanwhile (its end stands). */
   private async cancelTask(taskId: string): Promise<boolean> {
     if (!this.records.get(taskId) || isFinal(this.records.get(taskId)!)) return false;
-    await this.stop(taskId);
-    const task = this.records.get(taskId);
-    if (!task || isFinal(task)) return false;
-    await this.end(task, 'cancelled', {});
-    return true;
+    this.holding.add(taskId);
+    try {
+      await this.stop(taskId);
+      const task = this.records.get(taskId);
+      if (!task || isFinal(task)) return false;
+      await this.end(task, 'cancelled', {});
+      return true;
+    } finally {
+      this.holding.delete(taskId);
+    }
   }
 
   invalidate(options: { cancelTasks?: boolean } = {}): Promise<void> {
@@ -280,7 +292,9 @@ export class SessionCore implements TransferSession {
     const existing = this.records.get(id);
     if (existing) {
       await this.creating.get(id);
-      return this.view(this.records.get(id) ?? existing);
+      const stored = this.records.get(id);
+      if (stored) return this.view(stored);
+      // The first add() of this id failed: this one makes the task anew.
     }
     const draft: TaskRecord = {
       id,
@@ -307,6 +321,9 @@ export class SessionCore implements TransferSession {
       await written;
     } catch (error) {
       this.records.delete(id);
+      this.creating.delete(id);
+      // A drain (invalidate) that waited for this task must hear that it is gone.
+      this.pump();
       throw error;
     } finally {
       this.creating.delete(id);
@@ -358,16 +375,18 @@ export class SessionCore implements TransferSession {
     if (this.ended && !this.draining) return;
     const running = [...this.runs.keys()].map((id) => this.records.get(id)!);
     // A task starts once it is stored (S2): one whose add() may still fail never runs.
-    const queued = this.sorted().filter((t) => t.state === 'queued' && !this.runs.has(t.id) && !this.creating.has(t.id));
+    const queued = this.sorted().filter((t) => t.state === 'queued' && !this.runs.has(t.id) && !this.creating.has(t.id) && !this.holding.has(t.id));
     const limits = {
       maxConcurrent: this.options.maxConcurrent ?? SESSION_DEFAULTS.maxConcurrent,
       maxPerHost: this.options.maxPerHost ?? SESSION_DEFAULTS.maxPerHost,
     };
     for (const task of tasksToStart(queued, running, limits)) this.start(task);
-    if (this.runs.size > 0 || this.ending > 0) {
+    if (this.runs.size > 0) {
       this.busy = true;
       return;
     }
+    // An end still being written: the drain is told once it is (it pumps again).
+    if (this.ending > 0) return;
     if (this.busy) {
       this.busy = false;
       this.finished.next();
@@ -380,7 +399,7 @@ export class SessionCore implements TransferSession {
   }
 
   private hasWork(): boolean {
-    return this.runs.size > 0 || [...this.records.values()].some((t) => t.state === 'queued');
+    return this.runs.size > 0 || this.ending > 0 || [...this.records.values()].some((t) => t.state === 'queued');
   }
 
   private start(task: TaskRecord): void {
@@ -431,10 +450,11 @@ export class SessionCore implements TransferSession {
   private progressShown(taskId: string, event: TransferProgress): TransferProgress | undefined {
     const key = `${taskId}\u0000${event.direction}`;
     const before = this.shownProgress.get(key);
-    if (before !== undefined && event.loaded < before.loaded) return undefined;
-    if (before !== undefined && event.percent !== undefined && before.percent !== undefined && event.percent < before.percent) return undefined;
-    this.shownProgress.set(key, { loaded: event.loaded, ...(event.percent !== undefined ? { percent: event.percent } : {}) });
-    return before === undefined ? event : { ...event, delta: event.loaded - before.loaded };
+    // Held only against the same total: another total is another version of the resource (or a
+    // first one known), whose progress is its own; and a last event (loaded === total) always shows.
+    if (before !== undefined && event.total === before.total && event.loaded < before.loaded && event.loaded !== event.total) return undefined;
+    this.shownProgress.set(key, { loaded: event.loaded, total: event.total });
+    return before === undefined || event.loaded < before.loaded ? event : { ...event, delta: event.loaded - before.loaded };
   }
 
   /** A progress checkpoint, at most every `checkpointInterval` ms per task (S10). */
@@ -495,8 +515,9 @@ export class SessionCore implements TransferSession {
       else if (state === 'failed' && ended.error) this.events.next({ type: 'error', taskId: task.id, error: ended.error });
       this.emitState(task.id, state);
       this.announced.add(task.id);
-      // Acknowledged already (by id, before it was told): nothing left to deliver.
-      if (!this.records.get(task.id)?.acked) this.completed.next(this.completionOf(ended));
+      // Acknowledged already (by id, before it was told), or forgotten: nothing left to deliver.
+      const now = this.records.get(task.id);
+      if (now && !now.acked) this.completed.next(this.completionOf(ended));
     } finally {
       this.ending--;
     }
