@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, ReplaySubject, Subject, type SchedulerLike, type Subscription } from 'rxjs';
-import type { DownloadResult, TransferEvent, TransferProgress, UploadResult } from '../core/events.js';
+import type { DownloadResult, TransferDirection, TransferEvent, TransferProgress, UploadResult } from '../core/events.js';
 import { isHttpStatusError } from '../core/errors/http-status-error.js';
 import { parseIntegrity } from '../core/integrity.js';
 import { checkHeaders, PUBLISH_OWNER } from '../core/options.js';
@@ -108,8 +108,8 @@ export class SessionCore implements TransferSession {
   private readonly announced = new Set<string>();
   /** Ends being written: the queue has not drained (finished$) while one is. */
   private ending = 0;
-  /** Per task and direction, the progress events$ last showed (see progressShown). */
-  private readonly shownProgress = new Map<string, { loaded: number; total: number | undefined }>();
+  /** Per task, by direction, the progress events$ last showed (see progressShown). */
+  private readonly shownProgress = new Map<string, Partial<Record<TransferDirection, { loaded: number; total: number | undefined }>>>();
   private readonly events = new Subject<SessionEvent>();
   private readonly finished = new Subject<void>();
   private readonly completed = new Subject<TaskCompletion>();
@@ -227,7 +227,8 @@ export class SessionCore implements TransferSession {
 
   /** Cancels a task that has not ended; false if it had, or ends meanwhile (its end stands). */
   private async cancelTask(taskId: string): Promise<boolean> {
-    if (!this.records.get(taskId) || isFinal(this.records.get(taskId)!)) return false;
+    const before = this.records.get(taskId);
+    if (!before || isFinal(before)) return false;
     this.holding.add(taskId);
     try {
       await this.stop(taskId);
@@ -321,14 +322,12 @@ export class SessionCore implements TransferSession {
       await written;
     } catch (error) {
       this.records.delete(id);
-      this.creating.delete(id);
-      // A drain (invalidate) that waited for this task must hear that it is gone.
-      this.pump();
       throw error;
     } finally {
       this.creating.delete(id);
+      // Stored, it may start; failed, a drain (invalidate) that waited for it hears it is gone.
+      this.pump();
     }
-    this.pump();
     return this.view(this.records.get(id) ?? task);
   }
 
@@ -448,12 +447,12 @@ export class SessionCore implements TransferSession {
    * passes it, as the core holds a retry's. `delta` counts from what was shown.
    */
   private progressShown(taskId: string, event: TransferProgress): TransferProgress | undefined {
-    const key = `${taskId}\u0000${event.direction}`;
-    const before = this.shownProgress.get(key);
+    const shown = this.shownProgress.get(taskId) ?? {};
+    const before = shown[event.direction];
     // Held only against the same total: another total is another version of the resource (or a
     // first one known), whose progress is its own; and a last event (loaded === total) always shows.
     if (before !== undefined && event.total === before.total && event.loaded < before.loaded && event.loaded !== event.total) return undefined;
-    this.shownProgress.set(key, { loaded: event.loaded, total: event.total });
+    this.shownProgress.set(taskId, { ...shown, [event.direction]: { loaded: event.loaded, total: event.total } });
     return before === undefined || event.loaded < before.loaded ? event : { ...event, delta: event.loaded - before.loaded };
   }
 
@@ -501,7 +500,7 @@ export class SessionCore implements TransferSession {
     const { result: _r, error: _e, ...rest } = current;
     const ended: TaskRecord = { ...rest, state, acked: false, ...extra };
     this.ending++;
-    for (const direction of ['upload', 'download']) this.shownProgress.delete(`${task.id}\u0000${direction}`);
+    this.shownProgress.delete(task.id);
     try {
       try {
         await this.persist(ended);
