@@ -29,7 +29,7 @@ Examples:
   $ rxtransfer put ./photo.jpg https://example.com/upload --method POST -H 'Content-Type: image/jpeg'
   $ rxtransfer put ./data.bin https://example.com/up --json
 
-Exit codes: 0 ok, 2 usage (or the file cannot be read), 3 HTTP error, 4 network, 5 timeout, 6 integrity (a response cut short), 130 Ctrl-C, 141 stdout closed, 143 SIGTERM.`;
+Exit codes: 0 ok, 1 the file changed size or could no longer be read while it was sent, 2 usage (or the file cannot be read), 3 HTTP error, 4 network, 5 timeout, 6 integrity (a response cut short), 130 Ctrl-C, 141 stdout closed, 143 SIGTERM.`;
 
 const DEMO_EXAMPLES = `
 Examples:

@@ -102,7 +102,7 @@ describe('rxtransfer put: a file that changes while it is sent', () => {
 describe('rxtransfer usage and help', () => {
   it.each([
     [['get', '--help'], /Usage: rxtransfer get \[options\] <url>[\s\S]*--content-disposition[\s\S]*Examples:[\s\S]*Exit codes:/],
-    [['put', '--help'], /Usage: rxtransfer put \[options\] <file> <url>[\s\S]*--method[\s\S]*Examples:/],
+    [['put', '--help'], /Usage: rxtransfer put \[options\] <file> <url>[\s\S]*--method[\s\S]*Examples:[\s\S]*Exit codes: 0 ok, 1 [^,]*file[^,]*, 2 usage/],
     [['--help'], /Commands:[\s\S]*get[\s\S]*put[\s\S]*Examples:/],
     [['help', 'get'], /Usage: rxtransfer get/],
   ])('%j prints help on stdout and exits 0', async (args, pattern) => {

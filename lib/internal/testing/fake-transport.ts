@@ -15,7 +15,10 @@ export interface FakeHead {
 
 /**
  * One request seen by the {@link FakeTransport}: inspect it, then drive it step by step.
- * Every method is a no-op once the request has ended or was aborted.
+ * Every method is a no-op once the core aborted the request. Once it has ended (`end`, `fail`,
+ * `flush`), `chunk` and `fail` are no-ops too; `respond` answers only a head not yet answered
+ * (after `end` alone: with an empty body), and the core ignores whatever comes after the
+ * transfer's end.
  *
  * @example
  * ```ts
