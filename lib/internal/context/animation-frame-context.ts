@@ -1,3 +1,5 @@
+import { asyncScheduler } from 'rxjs';
+import { scheduleAfter } from '../core/schedule-after.js';
 import { SynchronizationContext } from './synchronization-context.js';
 import { TaskQueue, requestMacrotask } from './task-queue.js';
 
@@ -49,10 +51,11 @@ export class AnimationFrameContext extends SynchronizationContext {
       const once = () => {
         if (ran) return;
         ran = true;
-        clearTimeout(timer);
+        timer.unsubscribe();
         flush();
       };
-      const timer = setTimeout(once, maxWait);
+      // Through scheduleAfter: a wait past 2^31 - 1 ms (or Infinity) is not cut to 1 ms by the platform.
+      const timer = scheduleAfter(asyncScheduler, once, maxWait);
       raf(once);
     });
   }

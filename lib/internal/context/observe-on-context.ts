@@ -1,4 +1,4 @@
-import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import { Observable, takeWhile, type MonoTypeOperatorFunction } from 'rxjs';
 import type { SynchronizationContext } from './synchronization-context.js';
 
 /**
@@ -18,12 +18,19 @@ export function observeOnContext<T>(context: SynchronizationContext): MonoTypeOp
   return (source) =>
     new Observable<T>((subscriber) => {
       let active = true;
-      const deliver = (notify: () => void): void =>
+      // Set as soon as the consumer lets go, also while the source is still inside subscribe():
+      // a synchronous source on a synchronous context then stops, as with observeOn.
+      subscriber.add(() => {
+        active = false;
+      });
+      const deliver = (notify: () => void): void => {
+        if (!active) return;
         context.post(() => {
           if (active) notify();
         });
+      };
       const subscription = context.runOutside(() =>
-        source.subscribe({
+        source.pipe(takeWhile(() => active)).subscribe({
           next: (value) => deliver(() => subscriber.next(value)),
           error: (error: unknown) => deliver(() => subscriber.error(error)),
           complete: () => deliver(() => subscriber.complete()),

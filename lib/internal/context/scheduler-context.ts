@@ -5,7 +5,7 @@ import { SynchronizationContext } from './synchronization-context.js';
 /**
  * A context that posts to an RxJS scheduler: `asapScheduler`, `animationFrameScheduler`, a
  * `TestScheduler`, anything. Callbacks run in FIFO order (C1) even on a scheduler that does not
- * promise it: each scheduled action runs the oldest waiting callback.
+ * promise it: each scheduled action runs the callbacks waiting, oldest first.
  *
  * @example
  * ```ts
@@ -23,7 +23,16 @@ export class SchedulerContext extends SynchronizationContext {
 
   protected override dispatch(task: () => void): void {
     this.queue.push(task);
-    this.scheduler.schedule(() => this.queue.shift()?.());
+    this.scheduler.schedule(() => this.drain());
+  }
+
+  /**
+   * Runs the callbacks waiting when the action started, oldest first. Usually that is one (each
+   * post schedules an action); more when the scheduler dropped an action (RxJS schedulers drop
+   * the rest of a flush when one action throws), so a lost action never holds back later posts.
+   */
+  private drain(): void {
+    for (let waiting = this.queue.length; waiting > 0; waiting--) this.queue.shift()?.();
   }
 }
 

@@ -1,3 +1,4 @@
+import { reportUnhandledError } from './report-error.js';
 import { SynchronizationContext } from './synchronization-context.js';
 import { TaskQueue, requestMicrotask } from './task-queue.js';
 
@@ -30,7 +31,24 @@ export class ZoneContext extends SynchronizationContext {
 
   constructor(readonly zone: ZoneLike) {
     super();
-    this.queue = new TaskQueue((flush) => this.runOutside(() => requestMicrotask(() => this.zone.run(flush))));
+    this.queue = new TaskQueue((flush) => this.runOutside(() => requestMicrotask(() => this.enter(flush))));
+  }
+
+  /**
+   * Runs a batch inside the zone. A zone whose `run` throws is reported (C6); if it threw before
+   * running the batch, the batch runs here instead: lost, it would also stall every later post.
+   */
+  private enter(flush: () => void): void {
+    let ran = false;
+    try {
+      this.zone.run(() => {
+        ran = true;
+        flush();
+      });
+    } catch (error) {
+      reportUnhandledError(error);
+      if (!ran) flush();
+    }
   }
 
   /** Runs `callback` inside the zone, now. */

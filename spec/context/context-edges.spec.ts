@@ -1,0 +1,108 @@
+import { Observable, VirtualTimeScheduler, from, observeOn, queueScheduler, take, tap } from 'rxjs';
+import { animationFrameContext, immediateContext, schedulerContext, observeOnContext, toEap, zoneContext, SynchronizationContext, type ZoneLike } from '../eap/eap-index.js';
+import { collectUnhandled, settleTasks } from '../helpers/eap-fakes.js';
+
+describe('contexts: edge cases', () => {
+  it('C6 E1 E7 a zone whose run throws once does not stop later deliveries nor leave an EAP component busy forever', async () => {
+    await collectUnhandled(async (unhandled) => {
+      let failures = 1;
+      const zone: ZoneLike = {
+        run: <T>(fn: () => T): T => {
+          if (failures > 0) {
+            failures -= 1;
+            throw new Error('zone refused');
+          }
+          return fn();
+        },
+      };
+      const ctx = zoneContext(zone);
+      const log: number[] = [];
+      ctx.post(() => log.push(1));
+      await settleTasks(2);
+      ctx.post(() => log.push(2));
+      await settleTasks(2);
+      expect(log).toEqual([1, 2]); // nothing lost, and the context still delivers
+      expect(unhandled.map((e) => (e as Error).message)).toEqual(['zone refused']); // and the zone's error is reported
+
+      // The same through an EAP component in single mode: the next operation must complete.
+      failures = 1;
+      const component = toEap({ job: () => new Observable<never>((s) => { s.next({ type: 'done', result: 1 } as never); s.complete(); }) }, { mode: 'single' });
+      const completed: unknown[] = [];
+      component.on('jobCompleted', (e) => completed.push(e.result));
+      SynchronizationContext.run(ctx, () => component.jobAsync());
+      await settleTasks(2);
+      expect(component.isBusy).toBe(false);
+      SynchronizationContext.run(ctx, () => component.jobAsync());
+      await settleTasks(2);
+      expect(completed).toEqual([1, 1]);
+      expect(ctx.outstandingOperations).toBe(0);
+    });
+  });
+
+  it('C6 an error thrown by the zone after it ran the batch (change detection) is reported, not left uncaught', async () => {
+    await collectUnhandled(async (unhandled) => {
+      const ctx = zoneContext({ run: <T>(fn: () => T): T => { fn(); throw new Error('change detection failed'); } });
+      const log: number[] = [];
+      ctx.post(() => log.push(1));
+      await settleTasks(2);
+      ctx.post(() => log.push(2));
+      await settleTasks(2);
+      expect(log).toEqual([1, 2]);
+      expect(unhandled.map((e) => (e as Error).message)).toEqual(['change detection failed', 'change detection failed']);
+    });
+  });
+
+  it('observeOnContext on a synchronous context stops a synchronous source when the consumer unsubscribes, as observeOn(queueScheduler) does', () => {
+    function* naturals(counter: { produced: number }): Generator<number> {
+      // Bounded so that the defect shows as a count rather than a hang.
+      for (let i = 0; i < 10_000; i++) {
+        counter.produced += 1;
+        yield i;
+      }
+    }
+    const viaRx = { produced: 0 };
+    const rx: number[] = [];
+    from(naturals(viaRx)).pipe(observeOn(queueScheduler), take(3)).subscribe((v) => rx.push(v));
+    const viaCtx = { produced: 0 };
+    const got: number[] = [];
+    from(naturals(viaCtx)).pipe(observeOnContext(immediateContext()), take(3)).subscribe((v) => got.push(v));
+    expect(got).toEqual(rx);
+    expect(viaCtx.produced).toBeLessThanOrEqual(viaRx.produced + 1); // not the whole source
+  });
+
+  it('C3 a maxFrameWaitMs past what a platform timer keeps (2^31 - 1 ms, or Infinity) waits for the frame instead of running at once', async () => {
+    for (const maxFrameWaitMs of [Infinity, 2 ** 31, 40 * 24 * 3600 * 1000]) {
+      let frame: (() => void) | undefined;
+      const ctx = animationFrameContext({ requestAnimationFrame: (cb) => (frame = () => cb(0)), maxFrameWaitMs });
+      const ran: number[] = [];
+      ctx.post(() => ran.push(1));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(ran).toEqual([]); // still waiting for its frame
+      frame!();
+      expect(ran).toEqual([1]);
+    }
+  });
+
+  it('observeOnContext drops nothing for a synchronous source that completes normally', () => {
+    const seen: number[] = [];
+    let finished = false;
+    from([1, 2, 3]).pipe(tap(() => undefined), observeOnContext(immediateContext())).subscribe({ next: (v) => seen.push(v), complete: () => (finished = true) });
+    expect(seen).toEqual([1, 2, 3]);
+    expect(finished).toBe(true);
+  });
+
+  it('C1 C6 schedulerContext: a scheduler dropping one of its actions (another action threw in the same flush) does not hold back every later callback', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const ctx = schedulerContext(scheduler);
+    const log: string[] = [];
+    ctx.post(() => log.push('a'));
+    scheduler.schedule(() => {
+      throw new Error('someone else\'s action');
+    });
+    ctx.post(() => log.push('b'));
+    expect(() => scheduler.flush()).toThrow("someone else's action"); // the scheduler drops the actions left in its flush
+    ctx.post(() => log.push('c'));
+    scheduler.flush();
+    expect(log).toEqual(['a', 'b', 'c']); // with one action per callback, 'c' waited for a post that may never come
+  });
+});
