@@ -25,7 +25,8 @@ let installedStore: ContextStore | undefined;
 
 /**
  * Installs {@link asyncLocalContextStore} as the context store, once; the Node entry calls it.
- * Returns the store in force.
+ * Returns the store it installed. Calling it again changes nothing: a store set later with
+ * `setContextStore` stays in force (pass the returned store to `setContextStore` to go back).
  *
  * @example
  * ```ts
