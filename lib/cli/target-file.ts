@@ -10,7 +10,7 @@
  * same for the same URL and directory, so `--resume` continues it.
  */
 import { createHash } from 'node:crypto';
-import { link, lstat, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from '../node/index.js';
 import { CliError } from './exit-codes.js';
@@ -60,6 +60,10 @@ export function existsError(path: string, cause?: unknown): CliError {
  */
 export async function placeFile(side: string, final: string, replace: boolean, keep = false): Promise<void> {
   if (replace) {
+    // A file replaced keeps its permissions (a private file stays private), as the library's own
+    // publish keeps them for `-o FILE`.
+    const replaced = await lstat(final).catch(() => undefined);
+    if (replaced?.isFile()) await chmod(side, replaced.mode & 0o777).catch(() => undefined);
     await rename(side, final).catch((error: NodeJS.ErrnoException) => {
       // The download is whole: say where it is rather than leave a hidden file no one knows of.
       throw new CliError('io', `cannot rename the download to ${final}: ${error.code ?? error.message}; it is complete in ${side}`, { cause: error });

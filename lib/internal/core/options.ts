@@ -41,6 +41,12 @@ export interface TransferOptions {
   progressInterval?: number;
   /** Redirects followed at most. Default 5. */
   maxRedirects?: number;
+  /**
+   * Names of request headers that are credentials too (an API key such as `X-Api-Key`): like
+   * `Authorization`, `Cookie` and `Proxy-Authorization`, they are dropped once a redirect leaves
+   * the first origin (G11). Default none.
+   */
+  sensitiveHeaders?: readonly string[];
   /** Largest body accepted, in bytes. Default no limit. */
   maxBytes?: number;
   /** Your own axios instance (interceptors, agents, proxy settings). */
@@ -115,6 +121,8 @@ export interface NormalizedOptions {
   readonly timer: SchedulerLike;
   readonly progressInterval: number;
   readonly maxRedirects: number;
+  /** {@link TransferOptions.sensitiveHeaders}, lower-cased. */
+  readonly sensitiveHeaders: ReadonlySet<string>;
   readonly maxBytes: number;
   readonly signal: AbortSignal | undefined;
   readonly responseType: ResponseType;
@@ -198,6 +206,8 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   if (!isMs(progressInterval)) return `progressInterval must be a number of ms >= 0, got ${String(options.progressInterval)}`;
   const maxRedirects = options.maxRedirects ?? 5;
   if (!Number.isInteger(maxRedirects) || maxRedirects < 0) return `maxRedirects must be a whole number >= 0, got ${String(options.maxRedirects)}`;
+  const sensitive = options.sensitiveHeaders ?? [];
+  if (!Array.isArray(sensitive) || !sensitive.every((h) => typeof h === 'string' && TOKEN.test(h))) return 'sensitiveHeaders must be an array of header names';
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   if (!isMs(maxBytes)) return `maxBytes must be a number >= 0, got ${String(options.maxBytes)}`;
   if (options.signal !== undefined && !isSignal(options.signal)) return 'signal must be an AbortSignal';
@@ -235,6 +245,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
     timer: options.timer ?? asyncScheduler,
     progressInterval,
     maxRedirects,
+    sensitiveHeaders: new Set(sensitive.map((h) => h.toLowerCase())),
     maxBytes,
     signal: options.signal,
     responseType,

@@ -5,6 +5,7 @@ export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 30
 
 /** Headers that are credentials: dropped when a redirect leaves the origin (G11). */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+const NO_NAMES: ReadonlySet<string> = new Set();
 /** Headers that describe a body: dropped when a redirect turns the request into a GET. */
 const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'transfer-encoding']);
 
@@ -20,10 +21,10 @@ export interface Hop {
 
 /**
  * The next hop after a redirect, or a reason to refuse it: only http(s), never https to http,
- * credentials dropped once the chain leaves the first origin, 303 (and 301/302 after a POST)
+ * credentials (and the `sensitive` headers, lower-case names) dropped once the chain leaves the first origin, 303 (and 301/302 after a POST)
  * become GET without a body, as browsers do.
  */
-export function nextHop(current: Hop, firstOrigin: string, status: number, location: string): Hop | string {
+export function nextHop(current: Hop, firstOrigin: string, status: number, location: string, sensitive: ReadonlySet<string> = NO_NAMES): Hop | string {
   let target: URL;
   try {
     target = new URL(location, current.url);
@@ -38,7 +39,7 @@ export function nextHop(current: Hop, firstOrigin: string, status: number, locat
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(current.headers)) {
     const lower = name.toLowerCase();
-    if (leaves && CREDENTIAL_HEADERS.has(lower)) continue;
+    if (leaves && (CREDENTIAL_HEADERS.has(lower) || sensitive.has(lower))) continue;
     if (toGet && BODY_HEADERS.has(lower)) continue;
     headers[name] = value;
   }

@@ -242,7 +242,7 @@ export class TransferRun<R> {
       if (++redirects > n.maxRedirects) {
         throw new HttpStatusError(outcome.status, outcome.headers, '', context, `too many redirects (more than ${n.maxRedirects})`);
       }
-      const next = nextHop(hop, (firstOrigin ??= originOf(n.url)), outcome.status, outcome.location);
+      const next = nextHop(hop, (firstOrigin ??= originOf(n.url)), outcome.status, outcome.location, n.sensitiveHeaders);
       if (typeof next === 'string') throw new HttpStatusError(outcome.status, outcome.headers, '', context, next);
       if (next.withBody && this.body && !this.body.replayable) {
         throw new HttpStatusError(outcome.status, outcome.headers, '', context, `cannot follow a ${outcome.status} redirect with a one-shot stream body`);

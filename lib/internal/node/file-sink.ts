@@ -195,6 +195,11 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
   let offset = 0;
   let validator: string | undefined;
   let handle: FileHandle | undefined;
+  // The bytes that will replace a file are no less private than it while they are written and
+  // when a failure keeps them for a resume: the side file has the replaced file's permissions for
+  // the group and others (the owner keeps read and write; publish() sets the exact mode).
+  const replaced = await lstat(target).catch(() => undefined);
+  const privateMode = replaced?.isFile() ? (replaced.mode & 0o777) | 0o600 : undefined;
   if (options.resume) {
     try {
       const stat = await lstat(partial);
@@ -203,6 +208,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       // is started over under a new inode (the `rm` below takes only this name).
       if (stat.isFile() && stat.nlink === 1) {
         handle = await open(partial, constants.O_RDWR | constants.O_NOFOLLOW);
+        if (privateMode !== undefined && (stat.mode & 0o777 & ~privateMode) !== 0) await handle.chmod(privateMode).catch(() => undefined);
         offset = stat.size;
         const record = await readRecord(meta);
         // Another URL's bytes, even under the same validator, are not these: start over.
@@ -221,7 +227,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
   if (!handle) {
     await rm(partial, { force: true });
     try {
-      handle = await open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      handle = await open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, privateMode ?? 0o644);
     } catch (error) {
       throw fail(`cannot create ${partial}: ${(error as Error).message}`, error);
     }

@@ -83,6 +83,14 @@ export class ChallengeGate {
     return Object.assign(out, auth);
   }
 
+  /**
+   * The names of the headers {@link withCredentials} adds for `url`: credentials, dropped by a
+   * redirect that leaves the origin (G11), whatever their name (a `headers` answer's `X-Api-Key`).
+   */
+  credentialNames(url: string): string[] {
+    return [...Object.keys(this.scope(PROXY).auth), ...Object.keys(this.scope(originOf(url)).auth)];
+  }
+
   /** A task whose requests carried `sent` was challenged. */
   challenge(sent: CredentialsSent, challenge: Omit<AuthChallenge, 'previousAnswers'>): Promise<ChallengeVerdict> {
     if (!this.handler) return Promise.resolve({ type: 'reject' });

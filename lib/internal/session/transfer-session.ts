@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, ReplaySubject, Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import type { DownloadResult, TransferDirection, TransferEvent, TransferProgress, UploadResult } from '../core/events.js';
-import { isHttpStatusError } from '../core/errors/http-status-error.js';
+import { isHttpStatusError, type HttpStatusError } from '../core/errors/http-status-error.js';
+import { originOf } from '../core/redact.js';
 import { parseIntegrity } from '../core/integrity.js';
 import { checkHeaders, PUBLISH_OWNER } from '../core/options.js';
 import type { SessionStoreHandle } from './session-store.js';
@@ -411,6 +412,7 @@ export class SessionCore implements TransferSession {
     const headers = this.gate.withCredentials(task.url, task.headers ?? {});
     const common = {
       headers,
+      sensitiveHeaders: this.gate.credentialNames(task.url),
       signal: run.controller.signal,
       retry: this.options.retry ?? SESSION_DEFAULTS.retry,
       progressInterval: this.options.progressInterval ?? SESSION_DEFAULTS.progressInterval,
@@ -469,7 +471,9 @@ export class SessionCore implements TransferSession {
   private async failed(task: TaskRecord, run: Run, error: unknown): Promise<void> {
     if (this.runs.get(task.id) !== run) return;
     const status = isHttpStatusError(error) ? error.status : undefined;
-    if ((status === 401 || status === 407) && this.options.onChallenge && run.challenges < MAX_CHALLENGES_PER_RUN) {
+    // A 401 from another origin than the task's (met after a redirect) is not the task's origin
+    // asking: an answer would be filed under, and replayed to, the task's origin (G11). It fails.
+    if ((status === 401 || status === 407) && this.options.onChallenge && run.challenges < MAX_CHALLENGES_PER_RUN && (status === 407 || sameOrigin(task.url, (error as HttpStatusError).url))) {
       let verdict;
       try {
         verdict = await this.gate.challenge(run.credentials, { taskId: task.id, url: task.url, status, headers: isHttpStatusError(error) ? error.headers : {} });
@@ -658,3 +662,12 @@ function randomId(): string {
 }
 
 export { hostOf };
+
+/** Whether `url` (a redacted one: the origin is kept) is on the same origin as `taskUrl`. */
+function sameOrigin(taskUrl: string, url: string | undefined): boolean {
+  try {
+    return url !== undefined && originOf(url) === originOf(taskUrl);
+  } catch {
+    return false;
+  }
+}
