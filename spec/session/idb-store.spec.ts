@@ -103,4 +103,69 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
   it('S9 fails clearly where there is no IndexedDB', async () => {
     await expect(TransferSession.open({ id: 'none', store: indexedDbSessionStore() })).rejects.toThrow(/IndexedDB is not available/);
   });
+
+  describe('one owner without Web Locks (a page that is not a secure context)', () => {
+    const task = { id: 'a', kind: 'download', url: 'http://127.0.0.1/a', priority: 0, seq: 1, createdAt: 0, state: 'queued', acked: false } as never;
+    /** What another tab does when it takes the session: its own token in the owner record. */
+    const takeOver = (indexedDB: IDBFactory, name: string) =>
+      new Promise<void>((resolve, reject) => {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => {
+          const db = request.result;
+          const tx = db.transaction('owner', 'readwrite');
+          tx.objectStore('owner').put('another-tab', 'owner');
+          tx.oncomplete = () => (db.close(), resolve());
+          tx.onabort = () => reject(tx.error);
+        };
+        request.onerror = () => reject(request.error);
+      });
+    const within = <T>(promise: Promise<T>, ms: number) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      return Promise.race([promise, new Promise<string>((r) => (timer = setTimeout(() => r(`nothing within ${ms} ms`), ms)))]).finally(() => clearTimeout(timer));
+    };
+
+    it('S8 a connection another tab took the session from writes nothing more, and is lost saying why', async () => {
+      const indexedDB = new IDBFactory();
+      const handle = await indexedDbSessionStore({ indexedDB }).open('fenced');
+      await handle.write([{ type: 'put', task }]);
+      await takeOver(indexedDB, 'rxtransfer-session:fenced');
+      await expect(handle.write([{ type: 'put', task: { ...(task as object), state: 'suspended' } as never }])).rejects.toThrow(/opened in another tab or window/);
+      expect(await within(handle.lost!, 2000)).toMatchObject({ message: expect.stringMatching(/opened in another tab or window/) });
+      await handle.close();
+      // Its last write was not made.
+      const reopened = await indexedDbSessionStore({ indexedDB }).open('fenced');
+      expect(reopened.tasks).toEqual([expect.objectContaining({ id: 'a', state: 'queued' })]);
+      await reopened.close();
+    });
+
+    it('S8 told on the BroadcastChannel that another tab took the session, the owner ends at once (no write needed)', async () => {
+      const indexedDB = new IDBFactory();
+      const handle = await indexedDbSessionStore({ indexedDB }).open('told');
+      await takeOver(indexedDB, 'rxtransfer-session:told');
+      const channel = new BroadcastChannel('rxtransfer-session:told');
+      channel.postMessage({ type: 'taken' });
+      channel.close();
+      expect(await within(handle.lost!, 2000)).toMatchObject({ message: expect.stringMatching(/opened in another tab or window/) });
+      await handle.close();
+    });
+
+    it('S1 opens a database of the first version (tasks only) with its tasks', async () => {
+      const indexedDB = new IDBFactory();
+      await new Promise<void>((resolve, reject) => {
+        const request = indexedDB.open('rxtransfer-session:v1', 1);
+        request.onupgradeneeded = () => request.result.createObjectStore('tasks', { keyPath: 'id' });
+        request.onsuccess = () => {
+          const db = request.result;
+          const tx = db.transaction('tasks', 'readwrite');
+          tx.objectStore('tasks').put(task);
+          tx.oncomplete = () => (db.close(), resolve());
+        };
+        request.onerror = () => reject(request.error);
+      });
+      const handle = await indexedDbSessionStore({ indexedDB }).open('v1');
+      expect(handle.tasks).toEqual([expect.objectContaining({ id: 'a' })]);
+      await handle.write([{ type: 'put', task: { ...(task as object), state: 'suspended' } as never }]);
+      await handle.close();
+    });
+  });
 });

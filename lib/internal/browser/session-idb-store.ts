@@ -12,6 +12,16 @@ export interface IndexedDbLike {
 type IdbFactory = Pick<IDBFactory, 'open'>;
 
 const STORE = 'tasks';
+/**
+ * One record (key `owner`): the token of the connection that last took the session. Every write
+ * checks it in its own transaction, so a connection that was not kept out (no Web Locks API) can
+ * never write over the tasks of one that took the session after it.
+ */
+const OWNER = 'owner';
+/** Version 1 had `tasks` only; 2 adds `owner`. */
+const VERSION = 2;
+/** Without Web Locks: how long an opener waits for an owner in another tab to say it holds the session. */
+const ASK_MS = 250;
 /** Sessions opened by this page (or process): one owner at a time. */
 const owned = new Set<string>();
 
@@ -20,7 +30,11 @@ const owned = new Set<string>();
  * one record per task keyed by its id. Each write is one `readwrite` transaction with strict
  * durability, resolved on `complete`: IndexedDB's transactions are atomic, so a crash leaves
  * every task as it was before or after a write, never torn. One owner per page; across tabs the
- * Web Locks API is used when the browser has it.
+ * Web Locks API keeps a second opener out. Where the browser has no Web Locks (a page that is not
+ * a secure context: plain http), the owner answers openers on a `BroadcastChannel` named for the
+ * database, and every write checks, in its transaction, that this connection still owns the
+ * session: of two tabs opening at the same moment, the one that took it first ends as
+ * `store-failed`, never writing over the other's tasks.
  *
  * @see docs/sessions.md (Stores)
  */
@@ -35,9 +49,14 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
       if (owned.has(name)) throw new SessionLockedError(id);
       owned.add(name);
       let unlock: (() => void) | undefined;
+      let db: IDBDatabase | undefined;
+      let channel: BroadcastChannelLike | undefined;
       try {
         unlock = await webLock(name, id);
-        const db = await openDb(factory, name);
+        // No Web Locks: an owner in another tab says so when asked.
+        if (!unlock && (await ownerAnswers(name))) throw new SessionLockedError(id);
+        db = await openDb(factory, name);
+        const conn = db;
         // Another connection deletes or upgrades the database (another tab clearing the site's
         // data, a newer app): this one closes at once instead of blocking it for as long as the
         // session is open, and every later write fails saying why (the session ends as
@@ -49,27 +68,44 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
           if (lost) return;
           lost = error;
           reportLost(error);
+          channel?.close();
         };
-        db.onversionchange = () => {
+        conn.onversionchange = () => {
           lose(new Error(`the session's IndexedDB database "${name}" was deleted or upgraded by another connection`));
-          db.close();
+          conn.close();
         };
-        db.onclose = () => lose(new Error(`the browser closed the session's IndexedDB database "${name}" (storage cleared or failing)`));
-        const tasks = await readAll(db);
+        conn.onclose = () => lose(new Error(`the browser closed the session's IndexedDB database "${name}" (storage cleared or failing)`));
+        const token = randomToken();
+        const takenOver = () => lose(new Error(`session "${id}" was opened in another tab or window, which now owns its IndexedDB database "${name}" (this browser has no Web Locks API to keep it out: the page is not a secure context)`));
+        await claim(conn, token);
+        if (!unlock) channel = answerAsOwner(name, conn, token, takenOver);
+        const tasks = await readAll(conn);
         let closed = false;
+        const leaving = pageLeaving();
         return {
           tasks,
           lost: lostPromise,
-          write: (changes) => (closed ? Promise.reject(new Error('the session store is closed')) : lost ? Promise.reject(lost) : writeAll(db, changes)),
+          write: (changes) =>
+            closed
+              ? Promise.reject(new Error('the session store is closed'))
+              : lost
+                ? Promise.reject(lost)
+                : leaving.left
+                  ? Promise.reject(new Error(`the page is being unloaded: session "${id}" stores nothing more until a page opens it again`))
+                  : writeAll(conn, changes, token, takenOver).catch((error: unknown) => Promise.reject(lost ?? error)),
           async close() {
             if (closed) return;
             closed = true;
-            db.close();
+            leaving.dispose();
+            channel?.close();
+            conn.close();
             unlock?.();
             owned.delete(name);
           },
         };
       } catch (error) {
+        channel?.close();
+        db?.close();
         unlock?.();
         owned.delete(name);
         throw error;
@@ -80,10 +116,24 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
 
 function openDb(factory: IdbFactory, name: string): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
-    const request = factory.open(name, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: 'id' });
+    const request = factory.open(name, VERSION);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id' });
+      if (!db.objectStoreNames.contains(OWNER)) db.createObjectStore(OWNER);
+    };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
+  });
+}
+
+/** Makes `token` the owner's. */
+function claim(db: IDBDatabase, token: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(OWNER, 'readwrite');
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error ?? new Error('the IndexedDB transaction was aborted'));
+    tx.objectStore(OWNER).put(token, OWNER);
   });
 }
 
@@ -95,28 +145,40 @@ function readAll(db: IDBDatabase): Promise<TaskRecord[]> {
   });
 }
 
-function writeAll(db: IDBDatabase, changes: readonly TaskChange[]): Promise<void> {
+function writeAll(db: IDBDatabase, changes: readonly TaskChange[], token: string, takenOver: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const tx = (db.transaction as (s: string, m: IDBTransactionMode, o?: { durability: string }) => IDBTransaction)(STORE, 'readwrite', { durability: 'strict' });
+    const tx = (db.transaction as (s: string[], m: IDBTransactionMode, o?: { durability: string }) => IDBTransaction)([STORE, OWNER], 'readwrite', { durability: 'strict' });
     tx.oncomplete = () => resolve();
     // A failed request: its own error (the transaction's is not set yet while it bubbles).
     tx.onerror = (event) => reject((event.target as IDBRequest | null)?.error ?? tx.error ?? new Error('an IndexedDB request failed'));
     tx.onabort = () => reject(tx.error ?? new Error('the IndexedDB transaction was aborted'));
-    const store = tx.objectStore(STORE);
-    try {
-      for (const c of changes) {
-        if (c.type === 'put') store.put(c.task);
-        else store.delete(c.id);
-      }
-    } catch (error) {
-      // A change that cannot be stored (DataCloneError): none of the batch is, as the contract of a write says.
+    const abort = () => {
       try {
         tx.abort();
       } catch {
         // already finished
       }
-      reject(error);
-    }
+    };
+    // Still the owner? Checked in this very transaction: no other connection writes in between.
+    const owner = tx.objectStore(OWNER).get(OWNER);
+    owner.onsuccess = () => {
+      if (owner.result !== token) {
+        takenOver();
+        abort();
+        return;
+      }
+      const store = tx.objectStore(STORE);
+      try {
+        for (const c of changes) {
+          if (c.type === 'put') store.put(c.task);
+          else store.delete(c.id);
+        }
+      } catch (error) {
+        // A change that cannot be stored (DataCloneError): none of the batch is, as the contract of a write says.
+        abort();
+        reject(error);
+      }
+    };
   });
 }
 
@@ -135,4 +197,90 @@ async function webLock(name: string, id: string): Promise<(() => void) | undefin
       })
       .catch(reject);
   });
+}
+
+interface BroadcastChannelLike {
+  postMessage(message: unknown): void;
+  close(): void;
+  onmessage: ((event: { data: unknown }) => void) | null;
+}
+
+function broadcastChannel(name: string): BroadcastChannelLike | undefined {
+  const BC = (globalThis as { BroadcastChannel?: new (name: string) => BroadcastChannelLike }).BroadcastChannel;
+  return BC ? new BC(name) : undefined;
+}
+
+/** Without Web Locks: asks the tabs of this origin whether one owns the session (an owner answers within ASK_MS). */
+function ownerAnswers(name: string): Promise<boolean> {
+  const channel = broadcastChannel(name);
+  if (!channel) return Promise.resolve(false);
+  const nonce = randomToken();
+  return new Promise<boolean>((resolve) => {
+    const done = (answer: boolean) => {
+      clearTimeout(timer);
+      channel.close();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(false), ASK_MS);
+    channel.onmessage = (event) => {
+      const data = event.data as { type?: unknown; nonce?: unknown } | null;
+      if (data?.type === 'mine' && data.nonce === nonce) done(true);
+    };
+    channel.postMessage({ type: 'who', nonce });
+  });
+}
+
+/**
+ * Without Web Locks: the owner answers `who`, and tells that it took the session; told that
+ * another took it, it checks the owner record and, if it is no longer its own, stops at once.
+ */
+function answerAsOwner(name: string, db: IDBDatabase, token: string, takenOver: () => void): BroadcastChannelLike | undefined {
+  const channel = broadcastChannel(name);
+  if (!channel) return undefined;
+  const check = () => {
+    try {
+      const request = db.transaction(OWNER, 'readonly').objectStore(OWNER).get(OWNER);
+      request.onsuccess = () => {
+        if (request.result !== token) takenOver();
+      };
+    } catch {
+      // closed meanwhile
+    }
+  };
+  channel.onmessage = (event) => {
+    const data = event.data as { type?: unknown; nonce?: unknown } | null;
+    if (data?.type === 'who') channel.postMessage({ type: 'mine', nonce: data.nonce });
+    else if (data?.type === 'taken') check();
+  };
+  channel.postMessage({ type: 'taken' });
+  // Another tab that took the session between this one's claim and the channel listening told
+  // no one who could hear: the record says so. (One that takes it later is heard.)
+  check();
+  return channel;
+}
+
+/**
+ * Whether the page is being unloaded (`pagehide`, not into the back/forward cache). The browser
+ * then aborts the page's requests, and a session would record the tasks it was running as failed
+ * (a body cut short) if that write won the race with the page's end: they are not failed, they
+ * are interrupted, and the next page that opens the session runs them again (S1). Nothing is
+ * stored from then on.
+ */
+function pageLeaving(): { readonly left: boolean; dispose(): void } {
+  const target = globalThis as { addEventListener?: (type: string, listener: (event: Event) => void) => void; removeEventListener?: (type: string, listener: (event: Event) => void) => void };
+  const state = {
+    left: false,
+    dispose: () => target.removeEventListener?.('pagehide', onHide),
+  };
+  function onHide(event: Event): void {
+    if ((event as Event & { persisted?: boolean }).persisted !== true) state.left = true;
+  }
+  target.addEventListener?.('pagehide', onHide);
+  return state;
+}
+
+function randomToken(): string {
+  const c = (globalThis as { crypto?: { getRandomValues?<T extends Uint8Array>(a: T): T } }).crypto;
+  if (c?.getRandomValues) return Array.from(c.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
 }

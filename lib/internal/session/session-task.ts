@@ -16,8 +16,10 @@ export interface TaskResult {
   /** Downloads with `to`: the file written. */
   readonly path?: string;
   readonly integrity?: string;
-  /** Uploads (and downloads without `to`): the response body, when it is text or JSON. */
+  /** Uploads (and downloads without `to`): the response body, when it is text or JSON; at most its first 65,536 characters. */
   readonly data?: unknown;
+  /** `data` holds only the start of a longer response text (see `data`). */
+  readonly truncated?: true;
 }
 
 /** Why a task failed, as stored: the error's name, stable code and message. */

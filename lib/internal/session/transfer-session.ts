@@ -22,7 +22,7 @@ import {
 const SETTLE_MS = 10_000;
 /** The most challenges one run of a task answers before it fails (a server that keeps refusing). */
 const MAX_CHALLENGES_PER_RUN = 3;
-/** The largest response text kept in an upload's stored result. */
+/** The most characters of response text kept in a stored result (longer: cut, and marked `truncated`). */
 const MAX_STORED_TEXT = 64 * 1024;
 
 interface Run {
@@ -633,7 +633,8 @@ function publishesWithOwner(task: TaskRecord): boolean {
 }
 
 function summarize(task: TaskRecord, result: DownloadResult<unknown> | UploadResult<unknown>): TaskResult {
-  const data = typeof result.data === 'string' ? result.data.slice(0, MAX_STORED_TEXT) : undefined;
+  const text = typeof result.data === 'string' ? result.data : undefined;
+  const data = text?.slice(0, MAX_STORED_TEXT);
   const size = 'size' in result ? result.size : result.sent;
   return {
     status: result.status,
@@ -641,7 +642,7 @@ function summarize(task: TaskRecord, result: DownloadResult<unknown> | UploadRes
     size,
     ...('path' in result && result.path !== undefined ? { path: result.path } : {}),
     ...('integrity' in result && result.integrity !== undefined ? { integrity: result.integrity } : {}),
-    ...(data !== undefined && (task.kind === 'upload' || task.to === undefined) ? { data } : {}),
+    ...(data !== undefined && (task.kind === 'upload' || task.to === undefined) ? { data, ...(data.length < text!.length ? { truncated: true as const } : {}) } : {}),
   };
 }
 
