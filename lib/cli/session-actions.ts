@@ -48,6 +48,17 @@ async function administer<T>(id: string, dir: string | undefined, action: 'add' 
   }
 }
 
+/** The ids of the tasks a session holds, read without its lock (none when it does not exist). */
+async function storedTaskIds(id: string, dir: string | undefined): Promise<Set<string>> {
+  try {
+    const paths = await sessionPaths(id, dir);
+    if (!(await sessionExists(paths))) return new Set();
+    return new Set((await readTasks(paths)).map((t) => t.id));
+  } catch {
+    return new Set();
+  }
+}
+
 /** A task as stored: in an administrator's session nothing runs, so `running` means queued. */
 function stored(task: TaskRecord): TaskRecord {
   return task.state === 'running' ? { ...task, state: 'queued' } : task;
@@ -58,13 +69,18 @@ export async function runSessionAdd(id: string, rawUrl: string, flags: SessionAd
   const url = parseHttpUrl(rawUrl);
   const headers = headersFrom(flags.header);
   const plan = await planTarget(url, flags.output, false);
-  if (!flags.force) await refuseExisting(plan.path);
+  // Refused before the session is opened (no session is created for it); an id that exists is
+  // checked again below, where adding it changes nothing whatever is at its file.
+  const known = flags.id !== undefined && (await storedTaskIds(id, flags.dir)).has(flags.id);
+  if (!flags.force && !known) await refuseExisting(plan.path);
   // The task runs later, maybe from another directory: its file's directory must exist by then.
   await mkdir(dirname(resolve(plan.path)), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     throw new CliError('usage', `cannot create the directory of ${plan.path}: ${error.code ?? error.message}`, { cause: error });
   });
   const { task, existed } = await administer(id, flags.dir, 'add', async (session) => {
     const before = flags.id !== undefined ? session.task(flags.id) : undefined;
+    // Checked again under the lock: another `add` may have made (or the id not have) it meanwhile.
+    if (before === undefined && !flags.force) await refuseExisting(plan.path);
     try {
       const added = await session.download(url.href, {
         to: plan.path,

@@ -4,9 +4,9 @@
  */
 import { firstValueFrom, race, map, filter, type Subscription } from 'rxjs';
 import { isSessionLockedError, type SessionEvent, type TaskCompletion, type TimeoutOptions, type TransferSession } from '../index.node.js';
-import { ExitCode, exitCodeForErrorCode } from './exit-codes.js';
+import { CliError, ExitCode, exitCodeForErrorCode } from './exit-codes.js';
 import { listenForInterrupt } from './interrupt.js';
-import { jsonProgress, outputMode, printError, writeJsonLine, type CliStreams, type OutputMode } from './output.js';
+import { jsonError, jsonProgress, outputMode, printError, writeJsonLine, type CliStreams, type OutputMode } from './output.js';
 import { noSession, openOwner, sessionExists, sessionPaths, withoutCredentials } from './session-access.js';
 import { lockedError, type SessionCommonFlags } from './session-errors.js';
 import { sizeAndRate, TaskBars, taskLabel } from './session-display.js';
@@ -75,8 +75,12 @@ export async function runSessionRun(id: string, flags: SessionRunFlags, streams:
       }
       if (ended === 'store-failed') {
         const why = await firstValueFrom(session.invalidated$, { defaultValue: undefined });
+        const failure = new CliError('io', `session "${id}" could not be written${why?.error instanceof Error ? `: ${why.error.message}` : ''}`);
+        // With --json, every task shown gets its one end, and the failure is an error object too.
+        report.abandoned('the session could not be written: the task stays queued (its partial file kept); run again to resume');
         report.stop();
-        printError(streams, new Error(`session "${id}" could not be written${why?.error instanceof Error ? `: ${why.error.message}` : ''}`), 'run it again: unfinished tasks continue');
+        if (mode === 'json') writeJsonLine(streams, jsonError(failure));
+        printError(streams, failure, 'run it again: unfinished tasks continue');
         await session.close();
         return ExitCode.failure;
       }
@@ -100,6 +104,10 @@ class RunReport {
   private readonly acks: Promise<void>[] = [];
   private readonly counts = { completed: 0, failed: 0, cancelled: 0 };
   private firstFailure: number | undefined;
+  /** With --json: tasks whose transfer lines began (progress) and have not ended (done/error). */
+  private readonly open = new Set<string>();
+  /** With --json: tasks ended here (the run stopped under them): nothing more is printed for them. */
+  private readonly abandonedIds = new Set<string>();
 
   constructor(
     private readonly mode: OutputMode,
@@ -118,6 +126,9 @@ class RunReport {
     const task = this.session.task(event.taskId);
     const label = task ? taskLabel(task) : event.taskId;
     if (this.mode === 'json') {
+      if (this.abandonedIds.has(event.taskId)) return;
+      if (event.type === 'progress') this.open.add(event.taskId);
+      else if (event.type === 'done' || event.type === 'error') this.open.delete(event.taskId);
       if (event.type === 'progress') {
         const p = jsonProgress(event);
         writeJsonLine(this.streams, { type: p['type'], taskId: event.taskId, ...p });
@@ -180,6 +191,19 @@ class RunReport {
     }
     const queued = this.session.tasks().filter((t) => t.state === 'queued' || t.state === 'running').length;
     printError(this.streams, new Error(`interrupted: ${queued} task${queued === 1 ? '' : 's'} left in session "${this.session.id}" (partial files kept)`), `run \`rxtransfer session ${this.session.id} run\` again to resume`);
+  }
+
+  /**
+   * The run stops under its tasks (the session could not be written): with --json, each task
+   * whose transfer lines began gets its one end, a `cancelled` error (the task stays queued).
+   */
+  abandoned(message: string): void {
+    if (this.mode !== 'json') return;
+    for (const taskId of this.open) {
+      this.abandonedIds.add(taskId);
+      writeJsonLine(this.streams, { type: 'error', taskId, code: 'cancelled', message });
+    }
+    this.open.clear();
   }
 
   /** Resolves once every reported completion is acknowledged. */

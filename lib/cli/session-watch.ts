@@ -37,7 +37,10 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
   const bars = new TaskBars(mode, streams);
   const seen = new Map<string, TaskView>();
   let firstFailure: number | undefined;
+  /** The process that runs the session: held its lock over two polls, or while tasks ran or ended. */
   let ownerSeen: number | undefined;
+  /** The process that held the lock at the last poll: maybe an `add` or `cancel`, which hold it for moments. */
+  let lastHolder: number | undefined;
   let waitingSaid = false;
   let polledAt = 0;
   let introduced = false;
@@ -63,6 +66,7 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
         const open = views.filter((v) => UNFINISHED.has(v.state)).length;
         say(`watching session "${printable(id)}": ${views.length} task${views.length === 1 ? '' : 's'}, ${open} unfinished${owner ? `, run by process ${owner.pid}` : ''}`);
       }
+      let ran = false;
       for (const found of views) {
         const before = seen.get(found.id);
         // Like a transfer's progress, the count never goes back while the task is unfinished (the
@@ -71,6 +75,7 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
         seen.set(view.id, view);
         const ended = before !== undefined && before.state !== view.state && !UNFINISHED.has(view.state);
         if (ended && view.state === 'failed' && firstFailure === undefined) firstFailure = exitCodeForErrorCode(view.error?.code ?? 'failure');
+        if (view.state === 'running' || (ended && view.state !== 'cancelled')) ran = true;
         if (before && view.bytes > before.bytes && now > polledAt) {
           const rate = ((view.bytes - before.bytes) * 1000) / (now - polledAt);
           const old = rates.get(view.id);
@@ -96,15 +101,26 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
         return firstFailure ?? ExitCode.ok;
       }
       if (owner) {
-        ownerSeen = owner.pid;
-        waitingSaid = false;
+        // An `add` or `cancel` holds the lock for a few milliseconds and runs nothing: it is not
+        // a run, and its going away is no run stopping.
+        if (ran || owner.pid === lastHolder || owner.pid === ownerSeen) {
+          ownerSeen = owner.pid;
+          waitingSaid = false;
+        }
+        lastHolder = owner.pid;
       } else if (ownerSeen !== undefined) {
         bars.stop();
-        streams.stderr.write(`rxtransfer: the run of session "${printable(id)}" (process ${ownerSeen}) stopped with ${open.length} task${open.length === 1 ? '' : 's'} unfinished; \`rxtransfer session ${printable(id)} run\` continues them\n`);
+        const stopped = `the run of session "${printable(id)}" (process ${ownerSeen}) stopped with ${open.length} task${open.length === 1 ? '' : 's'} unfinished`;
+        // With --json, errors are JSON objects on stdout too.
+        if (mode === 'json') writeJsonLine(streams, { type: 'error', code: 'stopped', message: stopped, unfinished: open.length });
+        streams.stderr.write(`rxtransfer: ${stopped}; \`rxtransfer session ${printable(id)} run\` continues them\n`);
         return ExitCode.failure;
-      } else if (!waitingSaid) {
-        waitingSaid = true;
-        say(`nobody runs session "${printable(id)}" now: waiting for \`rxtransfer session ${printable(id)} run\` (Ctrl-C to stop watching)`);
+      } else {
+        lastHolder = undefined;
+        if (!waitingSaid) {
+          waitingSaid = true;
+          say(`nobody runs session "${printable(id)}" now: waiting for \`rxtransfer session ${printable(id)} run\` (Ctrl-C to stop watching)`);
+        }
       }
       await sleep(WATCH_INTERVAL_MS, interrupt.signal);
     }

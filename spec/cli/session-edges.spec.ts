@@ -1,0 +1,88 @@
+import { assertTransferGrammar } from 'rxtransfer/testing';
+import { cliFixture } from '../helpers/cli-fixture.js';
+import { jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
+import { sessionCli, transferLinesByTask, waitFor } from '../helpers/cli-session-run.js';
+
+jest.setTimeout(40_000);
+
+const fixture = cliFixture('rxtransfer-cli-review-');
+const freshDir = () => fixture.freshDir();
+const hit = (path: string) => fixture.server.requests.filter((r) => r.url.startsWith(path)).length;
+
+const SLOW = `/data/slow.bin?size=${2 * 1024 * 1024}&chunk=16384&every=20`;
+
+describe('rxtransfer session run --json: a session that can no longer be written', () => {
+  it('ends every task it showed with one error line, and prints the failure as a JSON error object (exit 1)', async () => {
+    const s = sessionCli('storefail', freshDir);
+    // Enough tasks for a journal past 1 KiB, so the run's first write to it fails (ulimit -f 1: EFBIG).
+    for (let i = 0; i < 8; i++) expect((await s.run(['add', fixture.server.url(`/data/f${i}.bin?size=100`), '-o', `f${i}.bin`, '--id', `f${i}`])).code).toBe(0);
+    const run = await runCli(['session', 'storefail', 'run', '--json', '--dir', s.dir], { cwd: s.cwd, fileSizeLimitKiB: 1 });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/could not be written/);
+    const lines = jsonLines(run.stdout);
+    // The failure itself is on stdout too ("errors too, as {"type":"error",…}").
+    expect(lines.at(-1)).toMatchObject({ type: 'error', message: expect.stringMatching(/could not be written/) });
+    const byTask = transferLinesByTask(lines.filter((l) => typeof l['taskId'] === 'string'));
+    expect(byTask.size).toBeGreaterThan(0);
+    // Per task, the lines follow the transfer grammar: progress, then exactly one end.
+    for (const [, events] of byTask) assertTransferGrammar(toNotifications(events));
+  });
+});
+
+describe('rxtransfer session watch --json', () => {
+  it('when the run stops with tasks left, says so as a JSON error object on stdout (exit 1)', async () => {
+    const s = sessionCli('watchstop', freshDir);
+    expect((await s.run(['add', fixture.server.url(SLOW), '-o', 'slow.bin', '--id', 'slow'])).code).toBe(0);
+    const watch = s.start(['watch', '--json'], 30_000);
+    await watch.waitForStdout((out) => out.includes('"state":"queued"'));
+    const run = s.start(['run', '--json'], 30_000);
+    await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) > 0));
+    await waitFor(() => watch.stdout().includes('"state":"running"'), () => watch.stdout());
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(130);
+    const watched = await watch.exited;
+    expect(watched.code).toBe(1);
+    expect(watched.stderr).toMatch(/stopped with 1 task unfinished/);
+    const lines = jsonLines(watched.stdout);
+    expect(lines.at(-1)).toMatchObject({ type: 'error', message: expect.stringMatching(/stopped with 1 task unfinished/) });
+  });
+});
+
+describe('rxtransfer session add --id: adding an id that exists changes nothing', () => {
+  it('re-adding a task whose file is now downloaded exits 0 and says it was already there (not "exists; use --force")', async () => {
+    const s = sessionCli('idem', freshDir);
+    const add = ['add', fixture.server.url('/data/idem.bin?size=100'), '-o', 'idem.bin', '--id', 'idem'];
+    expect((await s.run(add)).code).toBe(0);
+    expect((await s.run(['run', '-q'])).code).toBe(0);
+    const again = await s.run(add);
+    expect(again.stderr).not.toMatch(/use --force/);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('idem\n');
+    expect(again.stderr).toMatch(/task "idem" was already in session "idem" \(completed\); nothing added/);
+    // A new id onto that file is still refused.
+    const other = await s.run(['add', fixture.server.url('/data/idem.bin?size=100'), '-o', 'idem.bin', '--id', 'other']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/idem\.bin exists; use --force/);
+  });
+});
+
+describe('rxtransfer session watch: an add is not a run', () => {
+  it('keeps waiting while adds (which hold the lock for moments) come and go; no "run stopped", no exit 1', async () => {
+    const s = sessionCli('addsnotrun', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/w0.bin?size=10'), '-o', 'w0.bin', '--id', 'w0'])).code).toBe(0);
+    const watch = s.start(['watch'], 60_000);
+    await waitFor(() => /nobody runs session "addsnotrun" now/.test(watch.stderr()), () => watch.stderr());
+    // Rounds of adds started at once: each holds the lock a few ms, so watch's polls meet them.
+    for (let round = 0; round < 5 && watch.child.exitCode === null; round++) {
+      const adds = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => s.run(['add', fixture.server.url(`/data/r${round}-${i}.bin?size=10`), '-o', `r${round}-${i}.bin`])));
+      expect(adds.map((a) => a.code)).toEqual([0, 0, 0, 0, 0, 0]);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a poll after the last add
+    }
+    expect(watch.stderr()).not.toMatch(/stopped with/);
+    expect(watch.child.exitCode).toBeNull();
+    watch.child.kill('SIGINT');
+    const watched = await watch.exited;
+    expect(watched.code).toBe(130);
+    expect(hit('/data/r')).toBe(0); // nothing ran
+  }, 60_000);
+});
