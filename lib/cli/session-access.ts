@@ -18,6 +18,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { Observable } from 'rxjs';
 import {
   createSessionApi,
+  isSessionLockedError,
   JournalStoreHandle,
   TransferSession,
   type DownloadFunction,
@@ -71,12 +72,33 @@ const adminApi = createSessionApi({
 
 /** Opens the session as its owner, to run its tasks. Rejects with `SessionLockedError`. */
 export function openOwner(options: SessionOptions): Promise<TransferSession> {
-  return TransferSession.open(options);
+  return openWhenFree(() => TransferSession.open(options));
+}
+
+/** How long a command waits for a session another command holds for moments (`add`, `cancel`). */
+export const LOCK_WAIT_MS = 2_000;
+
+/**
+ * Opens with `open`, waiting while the session is locked, for at most {@link LOCK_WAIT_MS}: an
+ * `add` or `cancel` holds it for a few milliseconds (several started at once by a script, or an
+ * `add` then a `run`, all land). A `run` holds it until it ends: after the wait, the
+ * `SessionLockedError` is thrown.
+ */
+export async function openWhenFree(open: () => Promise<TransferSession>): Promise<TransferSession> {
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (let pause = 25; ; pause = Math.min(pause * 2, 200)) {
+    try {
+      return await open();
+    } catch (error) {
+      if (!isSessionLockedError(error) || Date.now() + pause > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }
 
 /** Opens the session as its owner without running anything: for adding and cancelling tasks. */
 export function openAdmin(id: string, dir: string | undefined): Promise<TransferSession> {
-  return adminApi.open({ id, ...(dir !== undefined ? { directory: dir } : {}) });
+  return openWhenFree(() => adminApi.open({ id, ...(dir !== undefined ? { directory: dir } : {}) }));
 }
 
 /** Whether the session has a directory (it was used before). */

@@ -21,24 +21,14 @@ export interface SessionAddFlags extends SessionCommonFlags {
   force?: boolean;
 }
 
-/** How long `add` and `cancel` wait for a session another command holds. */
-const ADMIN_LOCK_WAIT_MS = 2_000;
-
 /** Opens the session to change it (nothing runs), or explains that a `run` holds it. */
 async function administer<T>(id: string, dir: string | undefined, action: 'add' | 'cancel', work: (session: TransferSession) => Promise<T>): Promise<T> {
-  let session: TransferSession | undefined;
-  // Another `add` or `cancel` holds the session for a few milliseconds: waited for (several
-  // `add`s started at once by a script all land). A `run` holds it until it ends: after the
-  // wait, the locked error (exit 7).
-  const until = Date.now() + ADMIN_LOCK_WAIT_MS;
-  for (let pause = 25; session === undefined; pause = Math.min(pause * 2, 200)) {
-    try {
-      session = await openAdmin(id, dir);
-    } catch (error) {
-      if (!isSessionLockedError(error)) throw error;
-      if (Date.now() + pause > until) throw lockedError(id, error.ownerPid, action);
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
+  let session: TransferSession;
+  try {
+    session = await openAdmin(id, dir);
+  } catch (error) {
+    if (isSessionLockedError(error)) throw lockedError(id, error.ownerPid, action);
+    throw error;
   }
   try {
     return await work(session);

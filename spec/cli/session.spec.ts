@@ -154,6 +154,17 @@ describe('rxtransfer session add: what it leaves alone, what it refuses', () => 
     expect((await s.list()).map((t) => t['id']).sort()).toEqual(ids);
   });
 
+  it('a run started while another holds the session for moments (an add) waits for it (no exit 7)', async () => {
+    const s = sessionCli('busy-adds', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/first.bin?size=10'), '-o', 'first.bin', '--id', 'first'])).code).toBe(0);
+    const held = await TransferSession.open({ id: 'busy-adds', directory: s.dir });
+    const run = s.run(['run', '-q']);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await held.close();
+    expect(await run).toMatchObject({ code: 0, stderr: '' });
+  });
+
+
   it('run -q prints failure lines without the control characters of task ids or file names', async () => {
     const s = sessionCli('esc', freshDir);
     const name = 'x\u001b[2K\rrxtransfer: all good';
