@@ -273,18 +273,22 @@ describe('rxtransfer session: one owner at a time', () => {
     const table = await s.run(['list']);
     expect(table.stdout).toMatch(new RegExp(`^session "busy": 1 task, running in process ${owner.child.pid}\n`));
 
-    const second = await s.run(['run']);
+    // Each waits up to 2 s for the lock (an add holds it for moments), then gives up: run at once.
+    const [second, secondJson, add, cancel] = await Promise.all([
+      s.run(['run']),
+      s.run(['run', '--json']),
+      s.run(['add', fixture.server.url('/data/late.bin?size=10'), '-o', 'late.bin']),
+      s.run(['cancel', 'slow']),
+    ]);
     expect(second.code).toBe(7);
     expect(second.stderr).toBe(
       `rxtransfer: session "busy" is open in process ${owner.child.pid}, which holds its lock; it is already running there; follow it with \`rxtransfer session busy watch\`\n`,
     );
-    const secondJson = await s.run(['run', '--json']);
     expect(secondJson.code).toBe(7);
     expect(jsonLines(secondJson.stdout)).toEqual([expect.objectContaining({ type: 'error', code: 'locked', ownerPid: owner.child.pid })]);
-    const add = await s.run(['add', fixture.server.url('/data/late.bin?size=10'), '-o', 'late.bin']);
     expect(add.code).toBe(7);
     expect(add.stderr).toMatch(/^rxtransfer: session "busy" is open in process \d+, which holds its lock; add tasks before `run` or once it ends/);
-    expect((await s.run(['cancel', 'slow'])).code).toBe(7);
+    expect(cancel.code).toBe(7);
     expect(owner.child.exitCode).toBeNull(); // all of this while the owner was still running
 
     const done = await owner.exited;
