@@ -124,7 +124,8 @@ export function sessionCommand(streams: CliStreams, exit: { code: number }): Com
 export async function runSession(args: readonly string[], streams: CliStreams): Promise<number> {
   const json = args.includes('--json');
   const code = { value: ExitCode.ok as number };
-  const [id, ...rest] = args;
+  const [id, ...given] = args;
+  const rest = optionsAfterAction(given);
   const program = actionsProgram(id === undefined || id.startsWith('-') || id === 'help' ? '<id>' : id, streams, code);
   try {
     if (id === undefined || id === '-h' || id === '--help' || id === 'help') {
@@ -155,6 +156,22 @@ export async function runSession(args: readonly string[], streams: CliStreams): 
     reportSessionError(streams, shown, json);
     return sessionExitCode(shown);
   }
+}
+
+/**
+ * Every action takes `--dir <path>` and `--json`: given before the action (`session x --dir D
+ * list`), they are moved after it, where the action's own parser reads them.
+ */
+function optionsAfterAction(args: readonly string[]): string[] {
+  const moved: string[] = [];
+  let at = 0;
+  for (; at < args.length; at++) {
+    const arg = args[at]!;
+    if (arg === '--json' || arg.startsWith('--dir=')) moved.push(arg);
+    else if (arg === '--dir' && at + 1 < args.length) moved.push(arg, args[++at]!);
+    else break;
+  }
+  return [...args.slice(at), ...moved];
 }
 
 /** The actions, as a program of their own named `rxtransfer session <id>` (for the help's usage lines). */

@@ -86,3 +86,16 @@ describe('rxtransfer session watch: an add is not a run', () => {
     expect(hit('/data/r')).toBe(0); // nothing ran
   }, 60_000);
 });
+
+describe('rxtransfer session <id> --dir D <action>: the common options before the action', () => {
+  it('are taken as if given after it', async () => {
+    const s = sessionCli('dirfirst', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/d.bin?size=10'), '-o', 'd.bin', '--id', 'd'])).code).toBe(0);
+    const listed = await runCli(['session', 'dirfirst', '--dir', s.dir, '--json', 'list'], { cwd: s.cwd });
+    expect([listed.code, listed.stderr]).toEqual([0, '']);
+    expect(jsonLines(listed.stdout)).toEqual([expect.objectContaining({ id: 'd', state: 'queued' })]);
+    const missing = await runCli(['session', 'nothing-here', `--dir=${s.dir}`, 'list'], { cwd: s.cwd });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^rxtransfer: no session "nothing-here" in /);
+  });
+});
