@@ -197,7 +197,7 @@ export function predict(sc: Scenario): Prediction {
       if (new URL(url).origin !== new URL(BASE_URL).origin) credentials = false;
       continue;
     }
-    const allowed = end.retryable && attempt <= sc.retry && (sc.unsafeMethods || IDEMPOTENT.has(method)) && !oneShot;
+    const allowed = end.retryable && attempt <= sc.retry && (sc.unsafeMethods || IDEMPOTENT.has(method)) && !(oneShot && withBody); // the GET after a 303 sends no body
     if (!allowed) return done({ type: 'error', code: end.code, detail: end.detail });
     attempt++;
   }

@@ -73,9 +73,13 @@ export class BodyExcerpt {
   }
 }
 
-/** Reads at most {@link BODY_EXCERPT_LIMIT} bytes of a body into `excerpt`, then stops; resolves with its text. */
-export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: { readonly aborted: boolean }, excerpt = new BodyExcerpt(undefined)): Promise<string> {
+/**
+ * Reads at most {@link BODY_EXCERPT_LIMIT} bytes of a body into `excerpt`, then stops; resolves with its text.
+ * `onChunk` hears every chunk (the idle watchdog: bytes of an error body are bytes moving, G9).
+ */
+export async function readExcerpt(body: AsyncIterable<Uint8Array>, signal: { readonly aborted: boolean }, excerpt = new BodyExcerpt(undefined), onChunk?: () => void): Promise<string> {
   for await (const chunk of body) {
+    onChunk?.();
     if (signal.aborted || excerpt.add(chunk)) break;
   }
   return excerpt.text();

@@ -65,6 +65,8 @@ export function normalizeRetry(retry: number | RetryPolicy | undefined): Normali
   }
   if (!(n.jitter >= 0 && n.jitter <= 1)) return `retry.jitter must be between 0 and 1, got ${String(n.jitter)}`;
   if (!Array.isArray(n.statuses) || !n.statuses.every((s) => Number.isInteger(s))) return 'retry.statuses must be an array of HTTP status codes';
+  // A string such as 'false' is truthy: taken as is it would retry every POST.
+  if (typeof n.unsafeMethods !== 'boolean') return `retry.unsafeMethods must be true or false, got ${String(n.unsafeMethods)}`;
   if (n.shouldRetry !== undefined && typeof n.shouldRetry !== 'function') return 'retry.shouldRetry must be a function';
   return n;
 }
@@ -102,7 +104,9 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   // Every HTTP-date form has a time of day; Date.parse alone would read "1.5" or "-1" as a date in 2001.
   if (!/\d{1,2}:\d{2}:\d{2}/.test(text)) return undefined;
-  const date = Date.parse(text);
+  // Every HTTP-date is GMT (RFC 9110 §5.6.7), the asctime form too, though it does not say so:
+  // Date.parse would read a date without a zone in the local one, hours off.
+  const date = Date.parse(/(?:GMT|UTC|Z|[+-]\d{4})$/i.test(text) ? text : `${text} GMT`);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }

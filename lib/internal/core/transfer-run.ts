@@ -257,7 +257,8 @@ export class TransferRun<R> {
     const policy = n.retry;
     if (attempt > policy.count) return undefined;
     if (!isRetryable(error, hop.method, policy)) return undefined;
-    if (this.bodyOpened && this.body && !this.body.replayable) return undefined;
+    // Only a hop that sends the body again needs it again (not the GET a 303 leads to).
+    if (hop.withBody && this.bodyOpened && this.body && !this.body.replayable) return undefined;
     if (policy.shouldRetry) {
       let verdict: boolean;
       try {
@@ -348,7 +349,7 @@ export class TransferRun<R> {
         attempt.abort();
         throw new HttpStatusError(status, response.headers, '', context, followed);
       }
-      if (status >= 400) return await this.refused(hop, response, sink, fileSink, offset, ifRange, attempt);
+      if (status >= 400) return await this.refused(hop, response, sink, fileSink, offset, ifRange, attempt, watchdog);
 
       let start = 0;
       if (offset > 0) {
@@ -464,7 +465,7 @@ export class TransferRun<R> {
    * An error status: a 416 to a resumed range that proves the whole body is held already ends the
    * transfer (done) or restarts it; any other is an HttpStatusError with an excerpt of its body.
    */
-  private async refused(hop: Hop, response: TransportResponse, sink: BodySink<unknown>, fileSink: FileSink | undefined, offset: number, ifRange: string | undefined, attempt: AttemptAbort): Promise<Outcome<R>> {
+  private async refused(hop: Hop, response: TransportResponse, sink: BodySink<unknown>, fileSink: FileSink | undefined, offset: number, ifRange: string | undefined, attempt: AttemptAbort, watchdog: Watchdog): Promise<Outcome<R>> {
     const context = { url: hop.url, method: hop.method };
     const { status } = response;
     if (offset > 0 && status === 416) {
@@ -483,7 +484,7 @@ export class TransferRun<R> {
     // body that trickles, must not hold the error (or its retry) up.
     // What arrived is kept when the rest does not come in time, or the body breaks.
     const held = new BodyExcerpt(response.headers['content-type']);
-    const excerpt = await orAfter(readExcerpt(response.body, attempt, held).catch(() => held.text()), this.n.timer, EXCERPT_WAIT_MS, () => held.text());
+    const excerpt = await orAfter(readExcerpt(response.body, attempt, held, () => watchdog.touch()).catch(() => held.text()), this.n.timer, EXCERPT_WAIT_MS, () => held.text());
     attempt.abort();
     throw new HttpStatusError(status, response.headers, excerpt, context);
   }

@@ -32,7 +32,11 @@ export interface TransportRequest {
   onUploadProgress(loaded: number): void;
   /** The connection is established (transports that can tell). */
   onConnect(): void;
-  /** Cumulative raw bytes received, for transports that buffer the body before handing it over. */
+  /**
+   * Cumulative bytes of the body received, for transports that buffer the body before handing it
+   * over: counted as the body is delivered (decoded, when the response is `decoded`), as XHR's
+   * progress events count them, so that they meet the chunks' count and `maxBytes`.
+   */
   onDownloadProgress(loaded: number): void;
   /** Bytes arrived that no chunk of the body shows yet (a coded body's, before its decoder gives any): the idle clock starts over (G9). */
   onActivity(): void;

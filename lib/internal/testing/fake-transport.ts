@@ -83,7 +83,7 @@ export class FakeRequest {
     if (!this.aborted) this.request.onUploadProgress(loaded);
     return this;
   }
-  /** Reports raw bytes received, as a buffering transport (XHR) does. */
+  /** Reports the body's bytes received so far (decoded ones for a `decoded` response), as a buffering transport (XHR) does. */
   downloadProgress(loaded: number): this {
     if (!this.aborted) this.request.onDownloadProgress(loaded);
     return this;
