@@ -1,22 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { buildSync } from 'esbuild';
 import { download, upload, isHttpStatusError, isTransferError, type TransferEvent } from 'rxtransfer';
-import { FakeTransport, assertTransferGrammar, type Notification } from 'rxtransfer/testing';
-import { advance, drive, progressOf, record, settle, type Recorder } from '../helpers/trace-driver.js';
+import { FakeTransport } from 'rxtransfer/testing';
+import { advance, drive, ended, errorOf, progressOf, record, settle } from '../helpers/trace-driver.js';
 import { VirtualTimer } from '../helpers/virtual-timer.js';
 
 /** Review of retry, timeouts and progress: each test names the rule or doc line it holds the code to. */
 const URL_A = 'https://a.test/file';
 
-async function ended<R>(recorder: Recorder<R>, timer: VirtualTimer): Promise<Notification<R>[]> {
-  await drive(timer, () => recorder.ended(), 'the end');
-  assertTransferGrammar(recorder.trace);
-  return recorder.trace;
-}
-function errorOf(trace: readonly Notification<unknown>[]): unknown {
-  const last = trace[trace.length - 1];
-  return last?.kind === 'error' ? last.error : undefined;
-}
 
 describe('edges: timeouts', () => {
   it('G9 the idle limit does not fire while an error body is still flowing: the excerpt holds all of it', async () => {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { config, type Observable } from 'rxjs';
 import { download, upload, isTimeoutError, isHttpStatusError, isIntegrityError, isTransferError, type TransferEvent } from 'rxtransfer';
-import { FakeTransport, assertTransferGrammar, type Notification } from 'rxtransfer/testing';
+import { FakeTransport, type Notification } from 'rxtransfer/testing';
 import type { Transport, TransportRequest, TransportResponse } from '../../lib/internal/core/transport.js';
-import { advance, drive, progressOf, record, settle, type Recorder } from '../helpers/trace-driver.js';
+import { advance, drive, ended, errorOf, progressOf, record, settle } from '../helpers/trace-driver.js';
 import { VirtualTimer } from '../helpers/virtual-timer.js';
 import { createTransfer } from '../../lib/internal/core/transfer.js';
 import { webHasher } from '../../lib/internal/browser/web-hasher.js';
@@ -17,16 +17,7 @@ function setup() {
   return { timer, fake };
 }
 
-async function ended<R>(recorder: Recorder<R>, timer: VirtualTimer): Promise<Notification<R>[]> {
-  await drive(timer, () => recorder.ended(), 'the end');
-  assertTransferGrammar(recorder.trace);
-  return recorder.trace;
-}
 
-function errorOf(trace: readonly Notification<unknown>[]): unknown {
-  const last = trace[trace.length - 1];
-  return last?.kind === 'error' ? last.error : undefined;
-}
 
 function resultOf<R>(trace: readonly Notification<R>[]): R {
   const done = trace[trace.length - 2];

@@ -1,6 +1,6 @@
 import { asapScheduler, asyncScheduler, queueScheduler, type Observable, type Subscription } from 'rxjs';
 import { download, upload, type TransferEvent, type TransferProgress } from 'rxtransfer';
-import { FakeTransport, type FakeRequest, type Notification } from 'rxtransfer/testing';
+import { FakeTransport, assertTransferGrammar, type FakeRequest, type Notification } from 'rxtransfer/testing';
 import { IDLE_MS, type DeliveryKind, type Scenario } from './arbitraries.js';
 import { BASE_URL, planFor, predict, stepsOf, type Step } from './trace-oracle.js';
 import { RecordingScheduler, VirtualTimer } from './virtual-timer.js';
@@ -158,6 +158,19 @@ export async function drive(timer: VirtualTimer, until: () => boolean, what: str
 }
 
 /** The upload body of a scenario: bytes, or a one-shot stream of them. */
+/** Drives virtual time until the transfer ends; checks its trace against the grammar and returns it. */
+export async function ended<R>(recorder: Recorder<R>, timer: VirtualTimer): Promise<Notification<R>[]> {
+  await drive(timer, () => recorder.ended(), 'the end');
+  assertTransferGrammar(recorder.trace);
+  return recorder.trace;
+}
+
+/** The error a trace ended with, or undefined. */
+export function errorOf(trace: readonly Notification<unknown>[]): unknown {
+  const last = trace[trace.length - 1];
+  return last?.kind === 'error' ? last.error : undefined;
+}
+
 export function uploadBodyOf(sc: Scenario): Uint8Array | AsyncIterable<Uint8Array> {
   const bytes = new Uint8Array(sc.uploadSize).fill(7);
   if (sc.uploadBody === 'bytes') return bytes;
