@@ -78,10 +78,13 @@ async function runTour(streams: CliStreams): Promise<number> {
     }
     if (safety.signal.aborted) {
       printError(streams, new Error(`demo: still running after ${DEMO_SAFETY_MS / 1000} s, gave up`));
+      // The summary counts every step: one that never ran is not ok.
+      for (const s of STEPS.slice(outcomes.length)) outcomes.push({ step: s.name, ok: false, detail: 'not run: the demo gave up' });
     }
     const seconds = (Date.now() - started) / 1000;
     out.write(`\n${formatSummary(outcomes, seconds)}`);
-    out.write('\nNext: `rxtransfer demo --web` (the browser demo), `rxtransfer get --help`, docs/cli.md, docs/transfers.md.\n');
+    // `npx`: in a clone (where `npm start` runs this) the command is not on PATH; npx finds it.
+    out.write('\nNext: `npx rxtransfer demo --web` (the browser demo), `npx rxtransfer get --help`, docs/cli.md, docs/transfers.md.\n');
     const allOk = outcomes.length === STEPS.length && outcomes.every((o) => o.ok);
     return allOk ? ExitCode.ok : ExitCode.failure;
   } catch (error) {

@@ -19,8 +19,10 @@ export function eapStep(ctx: DemoContext): Promise<StepOutcome> {
     let progressEvents = 0;
     let lastPercent = -1;
     let monotonic = true;
+    let userStates = true;
     client.on('downloadProgressChanged', (e) => {
       progressEvents++;
+      if (e.userState !== 'report') userStates = false;
       if (e.progressPercentage < lastPercent) monotonic = false;
       lastPercent = e.progressPercentage;
       say(`downloadProgressChanged  ${String(e.progressPercentage).padStart(3)}%  ${formatBytes(e.bytesTransferred)}/${formatBytes(e.totalBytes ?? 0)}  userState=${String(e.userState)}`);
@@ -36,8 +38,10 @@ export function eapStep(ctx: DemoContext): Promise<StepOutcome> {
       const e = await completed;
       const what = e.error ? `error=${e.error.message}` : e.cancelled ? 'cancelled=true' : `result.size=${formatBytes(e.result.size)}`;
       say(`downloadCompleted        cancelled=${e.cancelled} error=${e.error ? e.error.name : 'null'} ${what}  userState=${String(e.userState)}`);
-      const ok = !e.error && !e.cancelled && e.result.size === size && progressEvents > 0 && monotonic && lastPercent === 100;
-      return { step: 'eap', ok, detail: `toEap(): ${progressEvents} downloadProgressChanged up to ${lastPercent}%, then downloadCompleted (userState 'report')` };
+      if (e.userState !== 'report') userStates = false;
+      const ok = !e.error && !e.cancelled && e.result.size === size && progressEvents > 0 && monotonic && lastPercent === 100 && userStates;
+      const state = userStates ? `userState 'report'` : 'userState LOST';
+      return { step: 'eap', ok, detail: `toEap(): ${progressEvents} downloadProgressChanged up to ${lastPercent}%, then downloadCompleted (${state})` };
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
     }

@@ -44,13 +44,18 @@ export function resumeStep(ctx: DemoContext): Promise<StepOutcome> {
     const first = await TransferSession.open(options);
     const before = new StepProgress(ctx.out, 'session', ctx.bars);
     try {
-      const reached40 = new Promise<void>((resolve) => {
+      // 40%, or the task's end if it comes first (an error: the step fails with it, at once).
+      const reached40 = new Promise<void>((resolve, reject) => {
         first.events$.subscribe((e) => {
+          if (e.taskId !== TASK_ID) return;
+          if (e.type === 'error') reject(new Error(`the first run of the task failed: ${e.error.message}`));
+          else if (e.type === 'done') reject(new Error('the task finished before the app could quit at 40%'));
           if (!isTaskProgress(e)) return;
           before.update(e);
           if ((e.percent ?? 0) >= 40) resolve();
         });
       });
+      reached40.catch(() => undefined); // handled below; it may fail before it is awaited
       await first.download(url, { to, id: TASK_ID, integrity: sriFromHex(expected) });
       await unlessAborted(reached40, ctx.signal);
     } finally {

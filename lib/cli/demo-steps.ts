@@ -80,15 +80,17 @@ export function downloadStep(ctx: DemoContext): Promise<StepOutcome> {
     const size = 8 * MiB;
     const expected = patternBody(size).sha256;
     const to = join(ctx.dir, 'download.bin');
+    const integrity = sriFromHex(expected);
     const view = new StepProgress(ctx.out, 'download', ctx.bars);
     try {
       const result = await runTransfer(
-        download(`${ctx.origin}/api/bytes?size=${size}&id=download&delay=5`, { to, integrity: sriFromHex(expected), timeout: STEP_TIMEOUT, signal: ctx.signal }),
+        download(`${ctx.origin}/api/bytes?size=${size}&id=download&delay=5`, { to, integrity, timeout: STEP_TIMEOUT, signal: ctx.signal }),
         (e) => view.update(e),
       );
       const onDisk = (await stat(to)).size;
       const digest = await sha256OfFile(to);
-      const ok = onDisk === size && digest === expected && !existsSync(to + PARTIAL_SUFFIX);
+      // The library checked the digest (result.integrity), and the file on disk is that body.
+      const ok = result.integrity === integrity && onDisk === size && digest === expected && !existsSync(to + PARTIAL_SUFFIX);
       view.end(`saved ${formatBytes(result.size)} to ${to}, integrity ${result.integrity ?? 'unchecked'}`);
       return { step: 'download', ok, detail: `${formatBytes(onDisk)} to a temp file, sha256 ${ok ? 'verified' : 'WRONG'} (integrity: sha256-…)` };
     } finally {
@@ -145,6 +147,11 @@ export function cancelStep(ctx: DemoContext): Promise<StepOutcome> {
       return { step: 'cancel', ok: false, detail: 'the transfer finished before it was cancelled' };
     } catch (error) {
       if (!isCancelledError(error)) throw error;
+      if (!controller.signal.aborted) {
+        // Stopped by the demo (Ctrl-C, the safety timer), not by this step's own AbortSignal.
+        view.end(`stopped by the demo after ${formatBytes(loaded)}, before the cancel at 1 MiB`);
+        return { step: 'cancel', ok: false, detail: `stopped by the demo after ${formatBytes(loaded)}, before the cancel at 1 MiB` };
+      }
       const closed = await eventually(() => ctx.stats.downloads['cancel']?.closedEarly === true, 3_000, ctx.signal);
       const leftovers = existsSync(to) || existsSync(to + PARTIAL_SUFFIX);
       view.end(`${error.name} after ${formatBytes(loaded)}: ${error.message}`);
