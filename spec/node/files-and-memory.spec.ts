@@ -50,6 +50,35 @@ describe('G5 file downloads', () => {
     expect(existsSync(to)).toBe(true);
   });
 
+  it('G2 G5 a cancel or total timeout that comes while the finished file is renamed into place does not turn the download into an error', async () => {
+    // The rename is held for 400 ms; the total timeout (and, in the second run, the caller's
+    // signal) fires meanwhile, too late to stop anything: the file is published, the end is done.
+    const fsp = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
+    const rename = fsp.rename;
+    const spy = jest.spyOn(fsp, 'rename').mockImplementation(async (from, to) => {
+      await delay(400);
+      return rename(from, to);
+    });
+    try {
+      const timed = target();
+      const run = await runTransfer(toFile(server.url('/bytes', { size: 1000 }), timed, { timeout: { total: 250 } }));
+      expect(run.error).toBeUndefined();
+      expect(run.result!.size).toBe(1000);
+      expect(readFileSync(timed).length).toBe(1000);
+      const cancelled = target();
+      const controller = new AbortController();
+      const transfer = toFile(server.url('/bytes', { size: 1000 }), cancelled, { signal: controller.signal });
+      const ran = runTransfer(transfer);
+      await eventually(() => spy.mock.calls.some(([, to]) => to === cancelled), 5_000);
+      controller.abort();
+      const second = await ran;
+      expect(second.error).toBeUndefined();
+      expect(existsSync(cancelled)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('G5 a successful file download has the right bytes at `to` and no side file', async () => {
     const to = target();
     const run = await runTransfer(toFile(server.url('/bytes', { size: 3_000_000, seed: 31 }), to));

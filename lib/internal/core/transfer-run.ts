@@ -63,6 +63,12 @@ export class TransferRun<R> {
   private bodyOpened = false;
   /** Set by {@link finish}: the run has settled, or it is aborted. */
   private finished = false;
+  /**
+   * The sink is published (the file renamed into place, the body complete): the transfer has
+   * succeeded, and a cancel or timeout that comes now, too late to stop it, does not turn it
+   * into an error (the file at `to` would then be there after an error).
+   */
+  private published = false;
   private responseContentType: string | undefined;
   /** Validator of the bytes the sink holds (strong ETag or Last-Modified), for `If-Range`. */
   private validator: string | undefined;
@@ -97,7 +103,7 @@ export class TransferRun<R> {
       })
       .then(
         (result) => {
-          if (this.abort.aborted && this.abort.reason !== UNSUBSCRIBED) throw this.abort.reason;
+          if (this.abort.aborted && this.abort.reason !== UNSUBSCRIBED && !this.published) throw this.abort.reason;
           this.reporter.flush();
           this.finish();
           this.subscriber.next({ type: 'done', result });
@@ -135,6 +141,7 @@ export class TransferRun<R> {
       const reason: unknown = this.abort.reason;
       if (reason === UNSUBSCRIBED) return;
       const grace = scheduleAfter(n.timer, () => {
+        if (this.published) return; // the run delivers its done
         this.finish();
         this.subscriber.error(toTransferError(reason, context));
       }, ABORT_GRACE_MS);
@@ -595,6 +602,7 @@ export class TransferRun<R> {
     let published: { data: unknown; path?: string };
     try {
       published = await sink.finish();
+      this.published = true;
     } catch (error) {
       if (isTransferError(error)) throw error;
       if (error instanceof SyntaxError) {
@@ -602,7 +610,6 @@ export class TransferRun<R> {
       }
       throw error;
     }
-    this.throwIfAborted();
     this.reporter.observe('download', size, size);
     const finalUrl = response.url || hop.url;
     const base = { url: finalUrl === this.n.url ? this.n.safeUrl : redactUrl(finalUrl), status: response.status, headers: response.headers };
