@@ -171,6 +171,9 @@ function isMs(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && !Number.isNaN(value);
 }
 
+/** No header names (the default `sensitiveHeaders`), shared: nothing to build per request. */
+const NO_HEADER_NAMES: ReadonlySet<string> = new Set();
+
 /**
  * Validates once and fills in defaults (the one normalization point). Returns a message naming
  * what is wrong instead of throwing: the caller turns it into `TransferError('invalid')`.
@@ -206,8 +209,8 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   if (!isMs(progressInterval)) return `progressInterval must be a number of ms >= 0, got ${String(options.progressInterval)}`;
   const maxRedirects = options.maxRedirects ?? 5;
   if (!Number.isInteger(maxRedirects) || maxRedirects < 0) return `maxRedirects must be a whole number >= 0, got ${String(options.maxRedirects)}`;
-  const sensitive = options.sensitiveHeaders ?? [];
-  if (!Array.isArray(sensitive) || !sensitive.every((h) => typeof h === 'string' && TOKEN.test(h))) return 'sensitiveHeaders must be an array of header names';
+  const sensitive = options.sensitiveHeaders;
+  if (sensitive !== undefined && (!Array.isArray(sensitive) || !sensitive.every((h) => typeof h === 'string' && TOKEN.test(h)))) return 'sensitiveHeaders must be an array of header names';
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   if (!isMs(maxBytes)) return `maxBytes must be a number >= 0, got ${String(options.maxBytes)}`;
   if (options.signal !== undefined && !isSignal(options.signal)) return 'signal must be an AbortSignal';
@@ -245,7 +248,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
     timer: options.timer ?? asyncScheduler,
     progressInterval,
     maxRedirects,
-    sensitiveHeaders: new Set(sensitive.map((h) => h.toLowerCase())),
+    sensitiveHeaders: sensitive === undefined || sensitive.length === 0 ? NO_HEADER_NAMES : new Set(sensitive.map((h) => h.toLowerCase())),
     maxBytes,
     signal: options.signal,
     responseType,
