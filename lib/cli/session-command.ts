@@ -160,7 +160,7 @@ export async function runSession(args: readonly string[], streams: CliStreams): 
 
 /**
  * Every action takes `--dir <path>` and `--json`: given before the action (`session x --dir D
- * list`), they are moved after it, where the action's own parser reads them.
+ * list`), they are moved to just after it, where the action's own parser reads them.
  */
 function optionsAfterAction(args: readonly string[]): string[] {
   const moved: string[] = [];
@@ -171,7 +171,8 @@ function optionsAfterAction(args: readonly string[]): string[] {
     else if (arg === '--dir' && at + 1 < args.length) moved.push(arg, args[++at]!);
     else break;
   }
-  return [...args.slice(at), ...moved];
+  // Right after the action, not at the end: after a `--` they would be operands.
+  return at < args.length ? [args[at]!, ...moved, ...args.slice(at + 1)] : moved;
 }
 
 /** The actions, as a program of their own named `rxtransfer session <id>` (for the help's usage lines). */

@@ -98,4 +98,13 @@ describe('rxtransfer session <id> --dir D <action>: the common options before th
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^rxtransfer: no session "nothing-here" in /);
   });
+
+  it('the options moved after the action stay options when the action ends its options with --', async () => {
+    const s = sessionCli('dashes', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/d.bin?size=10'), '-o', 'd.bin', '--id', 'd'])).code).toBe(0);
+    // `--` ends the options of `cancel`; --dir and --json given before the action are still options.
+    const cancelled = await runCli(['session', 'dashes', '--dir', s.dir, '--json', 'cancel', '--', 'd'], { cwd: s.cwd });
+    expect([cancelled.code, cancelled.stderr]).toEqual([0, '']);
+    expect(jsonLines(cancelled.stdout)).toEqual([expect.objectContaining({ id: 'd', state: 'cancelled' })]);
+  });
 });

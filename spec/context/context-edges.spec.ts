@@ -106,3 +106,41 @@ describe('contexts: edge cases', () => {
     expect(log).toEqual(['a', 'b', 'c']); // with one action per callback, 'c' waited for a post that may never come
   });
 });
+
+describe('schedulerContext: posts interleave with the rest of the scheduler\'s work as they were scheduled', () => {
+  it('C1 C4 two contexts on one scheduler deliver in the order their callbacks were posted', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const a = schedulerContext(scheduler);
+    const b = schedulerContext(scheduler);
+    const log: string[] = [];
+    a.post(() => log.push('a1'));
+    b.post(() => log.push('b1'));
+    a.post(() => log.push('a2'));
+    scheduler.flush();
+    expect(log).toEqual(['a1', 'b1', 'a2']);
+  });
+
+  it('C1 C4 an action scheduled directly between two posts runs between them', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const ctx = schedulerContext(scheduler);
+    const log: string[] = [];
+    ctx.post(() => log.push('a'));
+    scheduler.schedule(() => void log.push('x'));
+    ctx.post(() => log.push('b'));
+    scheduler.flush();
+    expect(log).toEqual(['a', 'x', 'b']);
+  });
+
+  it('C1 a callback that posts again while the context drains runs once, after the ones already waiting', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const ctx = schedulerContext(scheduler);
+    const log: string[] = [];
+    ctx.post(() => {
+      log.push('a');
+      ctx.post(() => log.push('c'));
+    });
+    ctx.post(() => log.push('b'));
+    scheduler.flush();
+    expect(log).toEqual(['a', 'b', 'c']);
+  });
+});

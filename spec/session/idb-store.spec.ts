@@ -168,4 +168,19 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
       await handle.close();
     });
   });
+
+  it('on Node (no tabs), opening asks no other tab on the BroadcastChannel (which would make every open wait for answers that cannot come)', async () => {
+    const indexedDB = new IDBFactory();
+    const heard: unknown[] = [];
+    const listener = new BroadcastChannel('rxtransfer-session:quiet');
+    listener.onmessage = (event) => heard.push(event.data);
+    try {
+      const handle = await indexedDbSessionStore({ indexedDB }).open('quiet');
+      await handle.close();
+      await new Promise((resolve) => setTimeout(resolve, 50)); // messages arrive asynchronously
+      expect(heard.filter((m) => (m as { type?: unknown }).type === 'who')).toEqual([]);
+    } finally {
+      listener.close();
+    }
+  });
 });

@@ -54,7 +54,7 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
       try {
         unlock = await webLock(name, id);
         // No Web Locks: an owner in another tab says so when asked.
-        if (!unlock && (await ownerAnswers(name))) throw new SessionLockedError(id);
+        if (!unlock && inBrowser() && (await ownerAnswers(name))) throw new SessionLockedError(id);
         db = await openDb(factory, name);
         const conn = db;
         // Another connection deletes or upgrades the database (another tab clearing the site's
@@ -208,6 +208,16 @@ interface BroadcastChannelLike {
 function broadcastChannel(name: string): BroadcastChannelLike | undefined {
   const BC = (globalThis as { BroadcastChannel?: new (name: string) => BroadcastChannelLike }).BroadcastChannel;
   return BC ? new BC(name) : undefined;
+}
+
+/**
+ * Whether other pages of this origin can exist: a window or a worker. Node (fake-indexeddb in
+ * tests, an app) has no tabs: its BroadcastChannel reaches only its own worker threads, whose
+ * databases are their own, so asking would only make every open wait {@link ASK_MS}.
+ */
+function inBrowser(): boolean {
+  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
+  return g.document !== undefined || g.WorkerGlobalScope !== undefined;
 }
 
 /** Without Web Locks: asks the tabs of this origin whether one owns the session (an owner answers within ASK_MS). */

@@ -5,7 +5,7 @@ import { SynchronizationContext } from './synchronization-context.js';
 /**
  * A context that posts to an RxJS scheduler: `asapScheduler`, `animationFrameScheduler`, a
  * `TestScheduler`, anything. Callbacks run in FIFO order (C1) even on a scheduler that does not
- * promise it: each scheduled action runs the callbacks waiting, oldest first.
+ * promise it: the action of each post runs the callbacks waiting up to that post, oldest first.
  *
  * @example
  * ```ts
@@ -15,24 +15,30 @@ import { SynchronizationContext } from './synchronization-context.js';
  * ```
  */
 export class SchedulerContext extends SynchronizationContext {
-  private readonly queue: (() => void)[] = [];
+  /** Callbacks waiting, oldest first, each with the number of its post. */
+  private readonly queue: Array<{ readonly seq: number; readonly task: () => void }> = [];
+  private posted = 0;
 
   constructor(readonly scheduler: SchedulerLike) {
     super();
   }
 
   protected override dispatch(task: () => void): void {
-    this.queue.push(task);
-    this.scheduler.schedule(() => this.drain());
+    const seq = ++this.posted;
+    this.queue.push({ seq, task });
+    this.scheduler.schedule(() => this.drain(seq));
   }
 
   /**
-   * Runs the callbacks waiting when the action started, oldest first. Usually that is one (each
-   * post schedules an action); more when the scheduler dropped an action (RxJS schedulers drop
-   * the rest of a flush when one action throws), so a lost action never holds back later posts.
+   * The action of post number `seq`: runs the callbacks waiting up to and including that post,
+   * oldest first. Usually that is its own alone (the earlier ones ran from their own actions), so
+   * callbacks interleave with the scheduler's other work as they were posted; more when the
+   * scheduler dropped an action (RxJS schedulers drop the rest of a flush when one action throws),
+   * or runs actions out of order: a lost action never holds back later posts, and FIFO holds (C1).
+   * A callback posted while this runs has a later number: its own action runs it.
    */
-  private drain(): void {
-    for (let waiting = this.queue.length; waiting > 0; waiting--) this.queue.shift()?.();
+  private drain(seq: number): void {
+    while (this.queue.length > 0 && this.queue[0]!.seq <= seq) this.queue.shift()!.task();
   }
 }
 
