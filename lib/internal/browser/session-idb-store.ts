@@ -1,6 +1,7 @@
 import type { SessionStore, SessionStoreHandle, TaskChange } from '../session/session-store.js';
 import type { TaskRecord } from '../session/session-task.js';
 import { SessionLockedError } from '../session/session-locked-error.js';
+import { randomId } from '../session/random-id.js';
 
 /**
  * The part of the IndexedDB API this store uses (the global `indexedDB`, or fake-indexeddb in
@@ -75,7 +76,7 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
           conn.close();
         };
         conn.onclose = () => lose(new Error(`the browser closed the session's IndexedDB database "${name}" (storage cleared or failing)`));
-        const token = randomToken();
+        const token = randomId();
         const takenOver = () => lose(new Error(`session "${id}" was opened in another tab or window, which now owns its IndexedDB database "${name}" (this browser has no Web Locks API to keep it out: the page is not a secure context)`));
         await claim(conn, token);
         if (!unlock) channel = answerAsOwner(name, conn, token, takenOver);
@@ -224,7 +225,7 @@ function inBrowser(): boolean {
 function ownerAnswers(name: string): Promise<boolean> {
   const channel = broadcastChannel(name);
   if (!channel) return Promise.resolve(false);
-  const nonce = randomToken();
+  const nonce = randomId();
   return new Promise<boolean>((resolve) => {
     const done = (answer: boolean) => {
       clearTimeout(timer);
@@ -287,10 +288,4 @@ function pageLeaving(): { readonly left: boolean; dispose(): void } {
   }
   target.addEventListener?.('pagehide', onHide);
   return state;
-}
-
-function randomToken(): string {
-  const c = (globalThis as { crypto?: { getRandomValues?<T extends Uint8Array>(a: T): T } }).crypto;
-  if (c?.getRandomValues) return Array.from(c.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
 }

@@ -2,6 +2,7 @@ import { asyncScheduler, Observable, ReplaySubject, Subject, type SchedulerLike,
 import type { DownloadResult, TransferDirection, TransferEvent, TransferProgress, UploadResult } from '../core/events.js';
 import { isHttpStatusError, type HttpStatusError } from '../core/errors/http-status-error.js';
 import { originOf } from '../core/redact.js';
+import { randomId } from './random-id.js';
 import { parseIntegrity } from '../core/integrity.js';
 import { checkHeaders, PUBLISH_OWNER } from '../core/options.js';
 import type { SessionStoreHandle } from './session-store.js';
@@ -654,12 +655,6 @@ function failure(error: unknown): TaskFailure {
     message: typeof e?.message === 'string' ? e.message : String(error),
     ...(typeof e?.status === 'number' ? { status: e.status } : {}),
   };
-}
-
-function randomId(): string {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (c?.randomUUID) return c.randomUUID();
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
 }
 
 export { hostOf };
