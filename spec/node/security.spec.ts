@@ -101,6 +101,60 @@ describe('security: session challenges (S7, G11)', () => {
     expect(asked.every((url) => !url.startsWith(a.origin))).toBe(true);
     expect(a.seen.map((r) => r.headers.authorization)).not.toContain(`Bearer ${SECRET}`);
   });
+
+  it("S7 G11 a 407's answer goes with the tasks of the origin that was challenged, not with every task", async () => {
+    // A's requests meet a proxy asking for credentials (407); B's do not (NO_PROXY, or a direct
+    // route): B is a server, and must never see the proxy's credentials.
+    a.handle = (req, res) => {
+      if (!req.headers['proxy-authorization']) return void res.writeHead(407, { 'proxy-authenticate': 'Basic realm="proxy"', 'content-length': '0' }).end();
+      res.writeHead(200, { 'content-length': '2' }).end('ok');
+    };
+    b.handle = (_req, res) => res.writeHead(200, { 'content-length': '2' }).end('ok');
+    const asked: Array<[string, number]> = [];
+    const session = await TransferSession.open({
+      id: 'sec-3',
+      store: memorySessionStore(),
+      onChallenge: (challenge) => {
+        asked.push([challenge.url, challenge.status]);
+        return { type: 'credentials', username: 'me', password: SECRET };
+      },
+    });
+    sessions.push(session);
+    const proxyAuth = `Basic ${Buffer.from(`me:${SECRET}`).toString('base64')}`;
+    await session.download(`${a.origin}/one`, { to: join(dir, 's3a'), id: 'a' });
+    const [first] = await firstValueFrom(session.completions$.pipe(take(1), toArray(), timeout(10_000)));
+    expect(first!.state).toBe('completed');
+    await first!.ack();
+    await session.download(`${b.origin}/two`, { to: join(dir, 's3b'), id: 'b' });
+    await session.download(`${a.origin}/three`, { to: join(dir, 's3c'), id: 'c' });
+    const rest = await firstValueFrom(session.completions$.pipe(take(2), toArray(), timeout(10_000)));
+    expect(rest.map((c) => [c.taskId, c.state]).sort()).toEqual([['b', 'completed'], ['c', 'completed']]);
+    expect(asked).toEqual([[`${a.origin}/one`, 407]]);
+    expect(b.seen.map((r) => r.headers['proxy-authorization'])).toEqual([undefined]);
+    // A's later task starts with the answer (no second challenge).
+    expect(a.seen.map((r) => [r.path, r.headers['proxy-authorization']])).toEqual([['/one', undefined], ['/one', proxyAuth], ['/three', proxyAuth]]);
+  });
+
+  it('S7 a 407 met on the other origin of a redirect fails the task without asking', async () => {
+    a.handle = (_req, res) => res.writeHead(302, { location: `${b.origin}/file`, 'content-length': '0' }).end();
+    b.handle = (_req, res) => res.writeHead(407, { 'proxy-authenticate': 'Basic realm="proxy"', 'content-length': '0' }).end();
+    const asked: string[] = [];
+    const session = await TransferSession.open({
+      id: 'sec-4',
+      store: memorySessionStore(),
+      onChallenge: (challenge) => {
+        asked.push(challenge.url);
+        return { type: 'credentials', username: 'me', password: SECRET };
+      },
+    });
+    sessions.push(session);
+    await session.download(`${a.origin}/file`, { to: join(dir, 's4'), id: 't' });
+    const [done] = await firstValueFrom(session.completions$.pipe(take(1), toArray(), timeout(10_000)));
+    expect(done!.state).toBe('failed');
+    expect(done!.task.error?.status).toBe(407);
+    expect(asked).toEqual([]);
+    expect(a.seen).toHaveLength(1);
+  });
 });
 
 describe('security: user-declared sensitive headers (G11)', () => {

@@ -10,8 +10,8 @@ export interface AuthChallenge {
   /** The response's headers: `www-authenticate` or `proxy-authenticate` say what is asked. */
   readonly headers: ResponseHeaders;
   /**
-   * How many answers this session already gave for the same origin (for the proxy, on a 407):
-   * 0 for the first challenge.
+   * How many answers this session already gave for the same origin (on a 407, for the proxy of
+   * that origin's requests): 0 for the first challenge.
    */
   readonly previousAnswers: number;
 }
@@ -41,7 +41,7 @@ export interface CredentialsSent {
   readonly proxy: number;
 }
 
-/** The answers given for one origin (401s), or for the proxy (407s). */
+/** The answers given for one origin: to its 401s, or to its 407s (the proxy its requests go through). */
 interface Scope {
   /** Bumped with each answer that supplies credentials. */
   generation: number;
@@ -50,13 +50,20 @@ interface Scope {
   pending: Promise<ChallengeVerdict> | undefined;
 }
 
-/** The key of the proxy's scope: `Proxy-Authorization` is the proxy's, whatever the origin (G11). */
-const PROXY = 'proxy';
+/**
+ * The key of the scope of the proxy that `origin`'s requests go through. Kept per origin: a
+ * session does not know which proxy (if any) another origin's requests take. With
+ * `NO_PROXY`, or an https origin (tunnelled: the proxy answers the CONNECT, and a header goes
+ * inside the tunnel), a `Proxy-Authorization` sent with every task would reach origin servers.
+ */
+function proxyScope(origin: string): string {
+  return `proxy ${origin}`;
+}
 
 /**
  * Answers challenges (S7), per origin: credentials given for a 401 go only to requests for the
- * origin that asked (G11: never to another origin), those for a 407 to every request (they are
- * the proxy's). Within an origin, one challenge at a time: the first task challenged asks the
+ * origin that asked (G11: never to another origin), and so do those for a 407, which are the
+ * proxy's that the origin's requests went through (see {@link proxyScope}). Within an origin, one challenge at a time: the first task challenged asks the
  * handler; tasks challenged while it answers wait for the same answer, and a task challenged with
  * credentials older than the current ones is replayed at once without asking again. The
  * credentials live in memory only, never in the store.
@@ -68,7 +75,8 @@ export class ChallengeGate {
 
   /** The credentials a request to `url` starts with now. */
   sent(url: string): CredentialsSent {
-    return { origin: this.scope(originOf(url)).generation, proxy: this.scope(PROXY).generation };
+    const origin = originOf(url);
+    return { origin: this.scope(origin).generation, proxy: this.scope(proxyScope(origin)).generation };
   }
 
   /**
@@ -76,7 +84,8 @@ export class ChallengeGate {
    * the same name in any case (one `Authorization`, not two).
    */
   withCredentials(url: string, headers: Readonly<Record<string, string>>): Record<string, string> {
-    const auth = { ...this.scope(PROXY).auth, ...this.scope(originOf(url)).auth };
+    const origin = originOf(url);
+    const auth = { ...this.scope(proxyScope(origin)).auth, ...this.scope(origin).auth };
     const replaced = new Set(Object.keys(auth).map((name) => name.toLowerCase()));
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers)) if (!replaced.has(name.toLowerCase())) out[name] = value;
@@ -88,14 +97,16 @@ export class ChallengeGate {
    * redirect that leaves the origin (G11), whatever their name (a `headers` answer's `X-Api-Key`).
    */
   credentialNames(url: string): string[] {
-    return [...Object.keys(this.scope(PROXY).auth), ...Object.keys(this.scope(originOf(url)).auth)];
+    const origin = originOf(url);
+    return [...Object.keys(this.scope(proxyScope(origin)).auth), ...Object.keys(this.scope(origin).auth)];
   }
 
   /** A task whose requests carried `sent` was challenged. */
   challenge(sent: CredentialsSent, challenge: Omit<AuthChallenge, 'previousAnswers'>): Promise<ChallengeVerdict> {
     if (!this.handler) return Promise.resolve({ type: 'reject' });
     const proxy = challenge.status === 407;
-    const scope = this.scope(proxy ? PROXY : originOf(challenge.url));
+    const origin = originOf(challenge.url);
+    const scope = this.scope(proxy ? proxyScope(origin) : origin);
     if ((proxy ? sent.proxy : sent.origin) < scope.generation) return Promise.resolve({ type: 'replay' });
     if (!scope.pending) {
       const handler = this.handler;

@@ -472,9 +472,10 @@ export class SessionCore implements TransferSession {
   private async failed(task: TaskRecord, run: Run, error: unknown): Promise<void> {
     if (this.runs.get(task.id) !== run) return;
     const status = isHttpStatusError(error) ? error.status : undefined;
-    // A 401 from another origin than the task's (met after a redirect) is not the task's origin
-    // asking: an answer would be filed under, and replayed to, the task's origin (G11). It fails.
-    if ((status === 401 || status === 407) && this.options.onChallenge && run.challenges < MAX_CHALLENGES_PER_RUN && (status === 407 || sameOrigin(task.url, (error as HttpStatusError).url))) {
+    // A 401 or 407 met on another origin than the task's (after a redirect) is not the task's
+    // origin (or its proxy) asking: an answer would be filed under, and replayed to, the task's
+    // origin (G11), and a redirect that leaves it drops the answer's headers anyway. It fails.
+    if ((status === 401 || status === 407) && this.options.onChallenge && run.challenges < MAX_CHALLENGES_PER_RUN && sameOrigin(task.url, (error as HttpStatusError).url)) {
       let verdict;
       try {
         verdict = await this.gate.challenge(run.credentials, { taskId: task.id, url: task.url, status, headers: isHttpStatusError(error) ? error.headers : {} });
