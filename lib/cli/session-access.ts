@@ -46,6 +46,8 @@ export interface SessionPaths {
 
 export async function sessionPaths(id: string, dir: string | undefined): Promise<SessionPaths> {
   const root = dir ?? defaultSessionDirectory();
+  const found = await stat(root).catch(() => undefined);
+  if (found && !found.isDirectory()) throw new CliError('usage', `${dir !== undefined ? '--dir ' : 'the sessions directory '}${root} is not a directory`);
   const own = await existingSessionDirectory(root, id);
   return { root, dir: own, journal: join(own, 'journal.log'), lock: join(own, 'lock') };
 }

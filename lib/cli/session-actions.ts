@@ -1,5 +1,5 @@
 /** `rxtransfer session <id> add | list | cancel`. */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isSessionLockedError, type TaskRecord, type TransferSession } from '../index.node.js';
 import { headersFrom, parseHttpUrl } from './arguments.js';
@@ -58,6 +58,7 @@ function stored(task: TaskRecord): TaskRecord {
 export async function runSessionAdd(id: string, rawUrl: string, flags: SessionAddFlags, streams: CliStreams): Promise<number> {
   const url = parseHttpUrl(rawUrl);
   const headers = headersFrom(flags.header);
+  const paths = await sessionPaths(id, flags.dir);
   const plan = await planTarget(url, flags.output, false);
   // Refused before the session is opened (no session is created for it); an id that exists is
   // checked again below, where adding it changes nothing whatever is at its file.
@@ -67,10 +68,12 @@ export async function runSessionAdd(id: string, rawUrl: string, flags: SessionAd
   await mkdir(dirname(resolve(plan.path)), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     throw new CliError('usage', `cannot create the directory of ${plan.path}: ${error.code ?? error.message}`, { cause: error });
   });
+  const fresh = !(await sessionExists(paths));
   const { task, existed } = await administer(id, flags.dir, 'add', async (session) => {
     const before = flags.id !== undefined ? session.task(flags.id) : undefined;
     // Checked again under the lock: another `add` may have made (or the id not have) it meanwhile.
     if (before === undefined && !flags.force) await refuseExisting(plan.path);
+    if (before === undefined) refuseSharedTarget(session, id, resolve(plan.path));
     try {
       const added = await session.download(url.href, {
         to: plan.path,
@@ -87,11 +90,29 @@ export async function runSessionAdd(id: string, rawUrl: string, flags: SessionAd
       if (error instanceof TypeError) throw new CliError('usage', error.message);
       throw error;
     }
+  }).catch(async (error: unknown) => {
+    // Opening made the session's directory: a first `add` that fails leaves no session behind.
+    if (fresh) await removeIfEmpty(paths.dir);
+    throw error;
   });
   if (flags.json) writeJsonLine(streams, { ...(await viewOf(task)) });
   else streams.stdout.write(`${task.id}\n`);
   if (existed && !flags.json) streams.stderr.write(`rxtransfer: task "${printable(task.id)}" was already in session "${printable(id)}" (${task.state}); nothing added\n`);
   return ExitCode.ok;
+}
+
+/**
+ * Refuses a second unfinished task writing the same file: the two would take turns at one
+ * `<to>.partial`, and the one that runs second fails (`invalid`) while the other holds it.
+ */
+function refuseSharedTarget(session: TransferSession, id: string, to: string): void {
+  const other = session.tasks().find((t) => t.kind === 'download' && t.to === to && !['completed', 'failed', 'cancelled'].includes(t.state));
+  if (other) throw new CliError('usage', `task "${printable(other.id)}" of session "${printable(id)}" already downloads to ${to} (${stored(other).state}); cancel it first, or choose another file`);
+}
+
+/** Removes a directory if nothing is in it (another command may have just begun using it). */
+async function removeIfEmpty(dir: string): Promise<void> {
+  await rmdir(dir).catch(() => undefined);
 }
 
 /** `list`: every task, read without taking the lock (works while a `run` holds it). */

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { cliFixture } from '../helpers/cli-fixture.js';
 import { jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
@@ -106,5 +107,45 @@ describe('rxtransfer session <id> --dir D <action>: the common options before th
     const cancelled = await runCli(['session', 'dashes', '--dir', s.dir, '--json', 'cancel', '--', 'd'], { cwd: s.cwd });
     expect([cancelled.code, cancelled.stderr]).toEqual([0, '']);
     expect(jsonLines(cancelled.stdout)).toEqual([expect.objectContaining({ id: 'd', state: 'cancelled' })]);
+  });
+});
+
+describe('rxtransfer session add: what a refused add leaves', () => {
+  it('a first add refused by the library (a malformed --integrity) exits 2 and leaves no session behind', async () => {
+    const s = sessionCli('badsri', freshDir);
+    const add = await s.run(['add', fixture.server.url('/data/b.bin?size=10'), '-o', 'b.bin', '--integrity', 'sha256-not*base64']);
+    expect(add.code).toBe(2);
+    const listed = await s.run(['list']);
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toMatch(/^rxtransfer: no session "badsri" in /);
+  });
+
+  it('a refused add to a session that exists keeps it and its tasks', async () => {
+    const s = sessionCli('badsri2', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/k.bin?size=10'), '-o', 'k.bin', '--id', 'k'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/data/b.bin?size=10'), '-o', 'b.bin', '--integrity', 'sha256-not*base64'])).code).toBe(2);
+    expect(await s.list()).toEqual([expect.objectContaining({ id: 'k', state: 'queued' })]);
+  });
+
+  it('a second unfinished task to the same file is refused (exit 2), naming the first; once that one ended, it is taken', async () => {
+    const s = sessionCli('samefile', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/one.bin?size=10'), '-o', 'same.bin', '--id', 'one'])).code).toBe(0);
+    const second = await s.run(['add', fixture.server.url('/data/two.bin?size=10'), '-o', './same.bin', '--id', 'two', '--force']);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/task "one" of session "samefile" already downloads to .*same\.bin \(queued\)/);
+    expect((await s.list()).map((t) => t['id'])).toEqual(['one']);
+    expect((await s.run(['cancel', 'one'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/data/two.bin?size=10'), '-o', 'same.bin', '--id', 'two'])).code).toBe(0);
+    expect((await s.list()).map((t) => [t['id'], t['state']])).toEqual([['one', 'cancelled'], ['two', 'queued']]);
+  });
+
+  it('--dir naming a file is a usage error (exit 2), for every action', async () => {
+    const s = sessionCli('dirfile', freshDir);
+    const file = `${s.cwd}/not-a-dir`;
+    writeFileSync(file, 'x');
+    for (const action of [['add', fixture.server.url('/data/x.bin?size=10'), '-o', 'x.bin'], ['list'], ['run'], ['cancel', 'x']]) {
+      const r = await runCli(['session', 'dirfile', ...action, '--dir', file], { cwd: s.cwd });
+      expect([action[0], r.code, r.stderr]).toEqual([action[0], 2, `rxtransfer: --dir ${file} is not a directory\n`]);
+    }
   });
 });
