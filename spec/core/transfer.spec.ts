@@ -417,3 +417,16 @@ describe('transfer: cancellation, transports and limits', () => {
     await ended(b, timer);
   });
 });
+
+describe('resultOf', () => {
+  it('resolves with the result, and rejects (never hangs) when what it is given completes without a done', async () => {
+    const { resultOf: result } = await import('rxtransfer');
+    const { EMPTY, of, take, filter } = await import('rxjs');
+    const done = { type: 'done' as const, result: 'r' };
+    await expect(result(of(done))).resolves.toBe('r');
+    await expect(result(EMPTY)).rejects.toMatchObject({ code: 'network', message: expect.stringMatching(/without a result/) });
+    const progress = { type: 'progress' as const, direction: 'download' as const, loaded: 0, delta: 0, attempt: 1 };
+    await expect(result(of(progress, done).pipe(take(1)))).rejects.toMatchObject({ code: 'network' });
+    await expect(result(of(progress, done).pipe(filter((e) => e.type === 'progress')))).rejects.toMatchObject({ code: 'network' });
+  }, 5_000);
+});

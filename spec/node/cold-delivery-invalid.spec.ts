@@ -45,6 +45,29 @@ describe('G1 cold', () => {
   });
 });
 
+describe('G1 G8 an upload body that cannot be opened', () => {
+  it("G1 a second subscription to a one-shot stream body is 'invalid' at once, not a network error retried into the same failure", async () => {
+    async function* once() {
+      yield new TextEncoder().encode('abc');
+    }
+    const transfer = upload(server.url('/upload', { key: 'one-shot-twice' }), once(), { method: 'PUT', retry: { count: 2, baseDelay: 1 } });
+    expect((await runTransfer(transfer)).error).toBeUndefined();
+    const second = await runTransfer(transfer);
+    expect((second.error as TransferError).code).toBe('invalid');
+    expect((second.error as Error).message).toMatch(/one-shot stream and was already sent \(PUT http/);
+    expect(server.hits('one-shot-twice')).toBe(1);
+  });
+
+  it("G8 a body source whose open() throws is 'invalid' and not retried", async () => {
+    let opened = 0;
+    const source = { kind: 'source' as const, replayable: true, open: (): AsyncIterable<Uint8Array> => { opened++; throw new Error('no such file'); } };
+    const run = await runTransfer(upload(server.url('/upload', { key: 'open-throws' }), source, { method: 'PUT', retry: { count: 2, baseDelay: 1 } }));
+    expect((run.error as TransferError).code).toBe('invalid');
+    expect((run.error as Error).message).toContain('no such file');
+    expect(opened).toBe(1);
+  });
+});
+
 /** A scheduler that delivers through asyncScheduler and knows when it is running work. */
 class RecordingScheduler implements SchedulerLike {
   scheduled = 0;
@@ -183,6 +206,15 @@ describe('G8 never throws', () => {
     const run = await runTransfer(download(server.url('/bytes'), { axios: instance }));
     expect(isTransferError(run.error)).toBe(true);
     expect((run.error as Error).message).toContain('interceptor bug');
+  });
+
+  it("G8 an axios response interceptor that unwraps the response (r => r.data) is 'invalid' at once: not a body cut short, not retried", async () => {
+    const instance = axios.create();
+    instance.interceptors.response.use((response) => response.data);
+    const run = await runTransfer(download(server.url('/bytes', { size: 100, key: 'unwrapped' }), { axios: instance, retry: { count: 2, baseDelay: 1 } }));
+    expect((run.error as TransferError).code).toBe('invalid');
+    expect((run.error as Error).message).toContain('response.data');
+    expect(server.hits('unwrapped')).toBe(1);
   });
 
   it('G8 a throwing subscriber callback does not break other subscribers nor throw from download()', async () => {

@@ -170,6 +170,21 @@ describe('security: user-declared sensitive headers (G11)', () => {
     expect(b.seen.map((r) => [r.headers['x-api-key'], r.headers['x-trace']])).toEqual([[undefined, 'kept']]);
   });
 
+  it("G11 sensitiveHeaders also withholds the user's axios instance's own (a default header, one an interceptor sets) past the first origin", async () => {
+    const { default: axios } = await import('axios');
+    a.handle = (_req, res) => res.writeHead(302, { location: `${b.origin}/there`, 'content-length': '0' }).end();
+    b.handle = (_req, res) => res.writeHead(200, { 'content-length': '2' }).end('ok');
+    const instance = axios.create({ headers: { 'X-Api-Key': SECRET } });
+    instance.interceptors.request.use((config) => {
+      config.headers.set('X-Other-Key', SECRET);
+      return config;
+    });
+    const run = await runTransfer(download(`${a.origin}/start`, { axios: instance, sensitiveHeaders: ['X-Api-Key', 'x-other-key'] }), 10_000);
+    expect(run.error).toBeUndefined();
+    expect(a.seen.map((r) => [r.headers['x-api-key'], r.headers['x-other-key']])).toEqual([[SECRET, SECRET]]);
+    expect(b.seen.map((r) => [r.headers['x-api-key'], r.headers['x-other-key']])).toEqual([[undefined, undefined]]);
+  });
+
   it('G8 sensitiveHeaders that are not header names are invalid', async () => {
     const run = await runTransfer(download(`${a.origin}/x`, { sensitiveHeaders: ['bad name'] }), 10_000);
     expect((run.error as TransferError).code).toBe('invalid');

@@ -25,3 +25,15 @@ export function fromAxiosError(error: unknown, context: { url: string; method: s
   const errno = e.cause?.code ?? (e.code && /^E[A-Z]+$/.test(e.code) ? e.code : undefined);
   return new NetworkError(errno ? 'connection failed' : `request failed: ${message}`, errno, { ...context, cause });
 }
+
+/**
+ * Why what the caller's axios resolved with is not an axios response with a body of the kind
+ * asked for (`isBody`), or undefined when it is one. A response interceptor that unwraps it
+ * (`(response) => response.data`, common in apps) leaves no status to read: said at once as
+ * 'invalid', not read as a success with an empty body, a body cut short, or a retry.
+ */
+export function notAResponse(value: unknown, isBody: (data: unknown) => boolean, context: { url: string; method: string }): TransferError | undefined {
+  const response = value as { status?: unknown; headers?: unknown; data?: unknown } | null | undefined;
+  if (typeof response === 'object' && response !== null && typeof response.status === 'number' && typeof response.headers === 'object' && response.headers !== null && isBody(response.data)) return undefined;
+  return new TransferError('invalid', 'the axios instance resolved with something other than its response and body (a response interceptor that returns response.data?)', context);
+}

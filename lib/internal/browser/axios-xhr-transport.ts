@@ -1,7 +1,7 @@
 import axios from 'axios';
 import type { AxiosLike } from '../core/options.js';
 import type { OpenedBody, Transport, TransportRequest, TransportResponse } from '../core/transport.js';
-import { fromAxiosError } from '../axios/axios-errors.js';
+import { fromAxiosError, notAResponse } from '../axios/axios-errors.js';
 import { TransferError } from '../core/errors/transfer-error.js';
 import { lowerCaseHeaders, parseHeaderBlock } from '../core/headers.js';
 import { sameResource } from '../core/redirect.js';
@@ -130,6 +130,12 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
           })
           .then(
             (res) => {
+              const unusable = notAResponse(res, (data) => data === null || data === undefined || data instanceof ArrayBuffer, context);
+              if (unusable) {
+                if (head) settle.reject(unusable);
+                else reject(unusable);
+                return;
+              }
               const bytes = new Uint8Array(res.data ?? new ArrayBuffer(0));
               if (!head) open(res.status, res.statusText, lowerCaseHeaders(res.headers) as Record<string, string>, res.request?.responseURL || req.url);
               settle.resolve(bytes);

@@ -329,7 +329,7 @@ export class TransferRun<R> {
       const fileSink = n.to !== undefined ? (sink as unknown as FileSink) : undefined;
       const headers: Record<string, string> = { ...hop.headers };
       const { offset, ifRange } = sink.offset > 0 || (n.resume && fileSink) ? await this.resumeFrom(headers, sink, fileSink !== undefined) : FROM_START;
-      const opened = hop.withBody && this.body ? this.openUpload(headers) : undefined;
+      const opened = hop.withBody && this.body ? this.openUpload(headers, context) : undefined;
       const uploadTotal = opened ? this.body!.size : undefined;
       // Filled in when the head is read; the download-progress hook reads it.
       const download: DownloadState = { started: false, start: 0, total: undefined, loaded: 0 };
@@ -427,9 +427,17 @@ export class TransferRun<R> {
   }
 
   /** Opens the request body for this attempt, with its type when the caller's headers give none. */
-  private openUpload(headers: Record<string, string>): ReturnType<NormalizedBody['open']> {
+  private openUpload(headers: Record<string, string>, context: { url: string; method: string }): ReturnType<NormalizedBody['open']> {
     const body = this.body!;
-    const opened = body.open();
+    let opened: ReturnType<NormalizedBody['open']>;
+    try {
+      opened = body.open();
+    } catch (error) {
+      // The body's own failure (a source whose open() threw, a one-shot stream a second
+      // subscription finds sent already): 'invalid' as docs/transfers.md says, not a network
+      // error that is retried into the same failure.
+      throw isTransferError(error) ? error : new TransferError('invalid', `the upload body could not be opened: ${error instanceof Error ? error.message : String(error)}`, { ...context, cause: error });
+    }
     this.bodyOpened = true;
     this.reporter.observe('upload', 0, body.size);
     if (body.contentType && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = body.contentType;
@@ -446,6 +454,7 @@ export class TransferRun<R> {
       body: opened,
       bodySize: uploadTotal,
       crossOrigin: hop.crossOrigin === true,
+      sensitiveHeaders: n.sensitiveHeaders,
       onUploadProgress: (loaded: number) => {
         watchdog.touch();
         if (loaded > 0) watchdog.connected();

@@ -26,6 +26,12 @@ export interface TransportRequest {
    * false for the first hop.
    */
   readonly crossOrigin?: boolean;
+  /**
+   * The caller's `sensitiveHeaders` (lower-case names): with `crossOrigin`, the transport sends
+   * none of these either but those in `headers` (an axios instance's default `X-Api-Key`, one an
+   * interceptor sets), as for `Authorization`.
+   */
+  readonly sensitiveHeaders?: ReadonlySet<string>;
   /** Aborts the exchange: the transport closes the connection and rejects (or ends the body) promptly. */
   readonly signal: AbortSignal;
   /** Cumulative bytes of the body handed to the network in this exchange. */

@@ -6,7 +6,7 @@ import type { AxiosLike } from '../core/options.js';
 import type { Transport, TransportRequest, TransportResponse } from '../core/transport.js';
 import { NetworkError } from '../core/errors/network-error.js';
 import { IntegrityError } from '../core/errors/integrity-error.js';
-import { fromAxiosError } from '../axios/axios-errors.js';
+import { fromAxiosError, notAResponse } from '../axios/axios-errors.js';
 import { connectAwareTransport } from './connect-aware.js';
 import { countedUploadStream, type CountedUpload } from './upload-stream.js';
 import { localFileError } from './file-sink.js';
@@ -90,6 +90,15 @@ async function* decoded(raw: IncomingMessage, codings: readonly string[], contex
 /** The credentials a client may add by default (G11); `Proxy-Authorization` stays: it is the proxy's. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie'] as const;
 
+/**
+ * The headers a hop past the first origin sends only when the core gave them (lower case):
+ * credentials and the caller's sensitive ones, never the proxy's own `Proxy-Authorization`.
+ */
+function withheldHeaders(sensitive: ReadonlySet<string> | undefined): readonly string[] {
+  if (sensitive === undefined || sensitive.size === 0) return CREDENTIAL_HEADERS;
+  return [...CREDENTIAL_HEADERS, ...[...sensitive].filter((name) => name !== 'proxy-authorization' && !(CREDENTIAL_HEADERS as readonly string[]).includes(name))];
+}
+
 function hasHeader(headers: Record<string, string>, name: string): boolean {
   return Object.keys(headers).some((h) => h.toLowerCase() === name);
 }
@@ -138,7 +147,9 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       // dropped them); `false` keeps the client's defaults from adding them back, and the socket
       // layer strips any an interceptor set (connect-aware.ts).
       const crossOrigin = req.crossOrigin === true;
-      if (crossOrigin) for (const name of CREDENTIAL_HEADERS) if (!hasHeader(headers, name)) (headers as Record<string, string | false>)[name] = false;
+      // The caller's sensitiveHeaders are credentials too: withheld the same way.
+      const withheld = crossOrigin ? withheldHeaders(req.sensitiveHeaders) : undefined;
+      if (withheld) for (const name of withheld) if (!hasHeader(headers, name)) (headers as Record<string, string | false>)[name] = false;
       let response;
       try {
         const config: Record<string, unknown> = {
@@ -155,7 +166,7 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
           // `data` is then no longer the IncomingMessage whose `complete` and headers are read below.
           maxContentLength: -1,
           validateStatus: null,
-          transport: connectAwareTransport(onConnect, abort, crossOrigin),
+          transport: connectAwareTransport(onConnect, abort, withheld),
         };
         if (signal) config['signal'] = signal;
         if (crossOrigin) config['auth'] = null;
@@ -169,6 +180,13 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
         const failed = upload?.failure();
         if (failed) throw localFileError('cannot send the request body', failed, context);
         throw fromAxiosError(error, context);
+      }
+      const unusable = notAResponse(response, (body) => body instanceof Readable, context);
+      if (unusable) {
+        // What it resolved with may be the response stream itself: its connection is let go.
+        for (const stream of [response, (response as { data?: unknown } | undefined)?.data]) if (stream instanceof Readable) stream.destroy();
+        data?.destroy();
+        throw unusable;
       }
       const raw = response.data;
       const responseHeaders = lowerCaseHeaders(response.headers);

@@ -21,12 +21,13 @@ class ConnectAwareTransport {
   constructor(
     private readonly onConnect: () => void,
     private readonly abort: RunAbort | undefined,
-    private readonly crossOrigin: boolean,
+    /** Set past the first origin: the (lower-case) header names to strip, see {@link stripCredentials}. */
+    private readonly withheld: readonly string[] | undefined,
   ) {}
 
   request(options: RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest {
     const { onConnect, abort } = this;
-    if (this.crossOrigin) stripCredentials(options);
+    if (this.withheld) stripCredentials(options, this.withheld);
     const secure = options.protocol === 'https:';
     const req = (secure ? https : http).request(options, callback);
     req.once('socket', (socket: Socket & { encrypted?: boolean; _secureEstablished?: boolean }) => {
@@ -45,21 +46,22 @@ class ConnectAwareTransport {
 }
 
 /**
- * A hop past the first origin (G11) goes out with no `Authorization`, no `Cookie` and no basic
- * `auth`, whatever set them on the way down: the client's defaults, or an interceptor (which
- * runs for every hop, as a redirect the client followed itself would not run it).
- * `Proxy-Authorization` is left: set here, it is the configured proxy's, not the origin's.
+ * A hop past the first origin (G11) goes out with no `Authorization`, no `Cookie`, none of the
+ * caller's `sensitiveHeaders` and no basic `auth`, whatever set them on the way down: the
+ * client's defaults, or an interceptor (which runs for every hop, as a redirect the client
+ * followed itself would not run it). The core has dropped them from the hop's own headers
+ * already. `Proxy-Authorization` is left: set here, it is the configured proxy's, not the origin's.
  */
-function stripCredentials(options: RequestOptions): void {
+function stripCredentials(options: RequestOptions, withheld: readonly string[]): void {
   delete options.auth;
   const headers = options.headers;
   if (headers === undefined || Array.isArray(headers)) return;
   for (const name of Object.keys(headers)) {
-    const lower = name.toLowerCase();
-    if (lower === 'authorization' || lower === 'cookie') delete (headers as Record<string, unknown>)[name];
+    if (withheld.includes(name.toLowerCase())) delete (headers as Record<string, unknown>)[name];
   }
 }
 
-export function connectAwareTransport(onConnect: () => void, abort?: RunAbort, crossOrigin = false): { request(options: RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest } {
-  return new ConnectAwareTransport(onConnect, abort, crossOrigin);
+/** `withheld`: past the first origin, the lower-case names of the headers to strip (credentials); undefined before. */
+export function connectAwareTransport(onConnect: () => void, abort?: RunAbort, withheld?: readonly string[]): { request(options: RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest } {
+  return new ConnectAwareTransport(onConnect, abort, withheld);
 }

@@ -212,6 +212,12 @@ describe('rxtransfer in headless Chromium', () => {
     expect(report.message).not.toContain('s3cret');
   });
 
+  it("G8 an axios response interceptor that unwraps the response (r => r.data) is 'invalid' and not retried: not an empty or cut-short body", async () => {
+    const report = await run('interceptor', { retry: 2, unwraps: true });
+    expect(report).toMatchObject({ name: 'TransferError', code: 'invalid', calls: 1 });
+    expect(report.message).toMatch(/response\.data/);
+  });
+
   it("G8 a body with GET or HEAD, which an XHR drops without a word, is 'invalid' before any request (it reported the body sent)", async () => {
     const report = await run('bodyWithGet');
     expect(report.ends).toEqual([

@@ -63,7 +63,7 @@ export interface UnsubscribeReport {
 }
 
 export interface Scenarios {
-  interceptor(args: { retry: number }): Promise<InterceptorReport>;
+  interceptor(args: { retry: number; unwraps?: boolean }): Promise<InterceptorReport>;
   download(args: { size: number; chunk: number; delay: number }): Promise<DownloadReport>;
   upload(args: { id: string; size: number; delay: number }): Promise<UploadReport>;
   fake(): Promise<FakeReport>;
@@ -555,14 +555,22 @@ async function cadenceScenario(args: { id: string; ms: number; idle: number; dir
   return report;
 }
 
-async function interceptorScenario(args: { retry: number }): Promise<InterceptorReport> {
-  const r = row('a throwing axios interceptor');
+async function interceptorScenario(args: { retry: number; unwraps?: boolean }): Promise<InterceptorReport> {
+  const r = row(args.unwraps ? 'an axios interceptor that unwraps the response' : 'a throwing axios interceptor');
   const instance = axios.create();
   const report: InterceptorReport = { calls: 0 };
-  instance.interceptors.request.use(() => {
-    report.calls++;
-    throw new Error('token refresh failed at https://user:s3cret@auth.example/token');
-  });
+  if (args.unwraps) {
+    // What many apps' instances do: (response) => response.data.
+    instance.interceptors.response.use((response) => {
+      report.calls++;
+      return response.data as never;
+    });
+  } else {
+    instance.interceptors.request.use(() => {
+      report.calls++;
+      throw new Error('token refresh failed at https://user:s3cret@auth.example/token');
+    });
+  }
   const trace = await within(recordTransfer(download(`${location.origin}/bytes?size=10`, { axios: instance, retry: args.retry })).ended, 10_000, 'interceptor');
   const end = trace.at(-1);
   if (end?.kind === 'error') {
