@@ -365,6 +365,66 @@ describe('G5 file downloads', () => {
     expect(run.error).toBeUndefined();
     expect(await fileSha256(to)).toBe(seededSha256Hex(39, 500_000));
   });
+
+  it('G5 a 206 to a request for the whole body is never done with the part: a part from byte 0 is a body cut short (a retry continues it), any other fails', async () => {
+    // A server that answers a request without Range with the first 400 bytes of 1000 (or, on
+    // /middle, bytes 200-599), and a Range request as it should.
+    const body = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+    const seen: Array<string | undefined> = [];
+    const parts = createServer((req, res) => {
+      seen.push(req.headers['range']);
+      const m = /^bytes=(\d+)-$/.exec(req.headers['range'] ?? '');
+      const [from, to] = m ? [Number(m[1]), 999] : req.url === '/middle' ? [200, 599] : [0, 399];
+      res.writeHead(206, { ETag: '"p"', 'Content-Range': `bytes ${from}-${to}/1000`, 'Content-Length': to - from + 1 }).end(body.subarray(from, to + 1));
+    });
+    await new Promise<void>((ready) => parts.listen(0, '127.0.0.1', ready));
+    try {
+      const { port } = parts.address() as AddressInfo;
+      const once = target();
+      const cut = await runTransfer(toFile(`http://127.0.0.1:${port}/first`, once));
+      expect(cut.error).toMatchObject({ code: 'integrity', reason: 'truncated', message: expect.stringContaining('400 of 1000 bytes') });
+      expect(existsSync(once)).toBe(false);
+      seen.length = 0;
+      const retried = target();
+      const whole = await runTransfer(toFile(`http://127.0.0.1:${port}/first`, retried, { retry: { count: 1, baseDelay: 1 } }));
+      expect(whole.error).toBeUndefined();
+      expect(seen).toEqual([undefined, 'bytes=400-']);
+      expect(readFileSync(retried).equals(body)).toBe(true);
+      const middle = target();
+      const other = await runTransfer(toFile(`http://127.0.0.1:${port}/middle`, middle));
+      expect(other.error).toMatchObject({ code: 'network', message: expect.stringContaining('bytes 200-599/1000') });
+      expect(existsSync(middle)).toBe(false);
+    } finally {
+      await new Promise<void>((closed) => parts.close(() => closed()));
+      parts.closeAllConnections();
+    }
+  });
+
+  it("G5 S3 bytes of the caller's own Range are never continued as the start of the file by a later resume", async () => {
+    const to = target();
+    // Bytes 500 000-799 999 asked for, cut after 100 000 of them: kept (resume), but they are not the file's start.
+    const first = await runTransfer(toFile(server.url('/bytes', { size: 800_000, seed: 51, etag: 'v51', cut: 100_000 }), to, { resume: true, headers: { Range: 'bytes=500000-' } }));
+    expect(first.error).toMatchObject({ code: 'integrity', reason: 'truncated' });
+    const key = `user-range-${n}`;
+    const run = await runTransfer(toFile(server.url('/bytes', { size: 800_000, seed: 51, etag: 'v51', key }), to, { resume: true }));
+    expect(run.error).toBeUndefined();
+    expect(server.requests.filter((r) => r.query.get('key') === key).map((r) => r.headers['range'])).toEqual([undefined]);
+    expect(await fileSha256(to)).toBe(seededSha256Hex(51, 800_000));
+  });
+
+  it('G5 bytes kept after a digest mismatch (keepPartial: true) are never resumed: the next run starts over instead of failing on them again', async () => {
+    const to = target();
+    const size = 300_000;
+    // The first answer is seed 53's bytes, not those the integrity names (seed 52's).
+    const bad = await runTransfer(toFile(server.url('/bytes', { size, seed: 53, etag: 'v52' }), to, { resume: true, integrity: seededIntegrity(52, size) }));
+    expect(bad.error).toMatchObject({ code: 'integrity', reason: 'digest' });
+    expect(existsSync(to + PARTIAL_SUFFIX)).toBe(true);
+    const key = `digest-kept-${n}`;
+    const run = await runTransfer(toFile(server.url('/bytes', { size, seed: 52, etag: 'v52', key }), to, { resume: true, integrity: seededIntegrity(52, size) }));
+    expect(run.error).toBeUndefined();
+    expect(server.requests.filter((r) => r.query.get('key') === key).map((r) => r.headers['range'])).toEqual([undefined]);
+    expect(await fileSha256(to)).toBe(seededSha256Hex(52, size));
+  });
 });
 
 describe('uploads: the body sent is the body declared', () => {
@@ -454,6 +514,33 @@ describe('uploads: the body sent is the body declared', () => {
     const run = await runTransfer(upload(server.url('/upload'), grows, { method: 'PUT' }));
     expect(run.error).toMatchObject({ code: 'invalid' });
     expect((run.error as Error).message).toMatch(/holds more than the 3145728 bytes .*\(it grew while it was read\)/);
+  });
+
+  it("a file that grew while it was read is never sent whole to its first size: the server never gets a complete request it could answer", async () => {
+    // A server that answers as soon as the declared bytes are in: the upload must fail before
+    // the last of them goes out, or the answer can come first and the cut file be `done`.
+    for (let round = 0; round < 3; round++) {
+      const from = target();
+      writeFileSync(from, new Uint8Array(3 << 20));
+      const body = fileBody(from);
+      const grows = {
+        ...body,
+        async *open() {
+          let first = true;
+          for await (const chunk of body.open()) {
+            yield chunk;
+            if (first) appendFileSync(from, new Uint8Array(1000));
+            first = false;
+          }
+        },
+      };
+      const requested = server.nextRequest('/upload');
+      const run = await runTransfer(upload(server.url('/upload'), grows, { method: 'PUT' }));
+      expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining('(it grew while it was read)') });
+      const received = await within((await requested).bodyEnded, 5_000, undefined);
+      expect(received).toMatchObject({ complete: false });
+      expect(received!.bytes).toBeLessThan(3 << 20);
+    }
   });
 
   it("a stream body that breaks before the connection is up ends the upload at once as 'invalid' (not at the connect limit)", async () => {

@@ -75,6 +75,7 @@ export interface DownloadOptions extends TransferOptions {
    * Keep the partial side file when the download fails. Default: the value of `resume`.
    * `'resumable'` keeps it only when `resume` could continue it: bytes with a validator that did
    * not fail a check (a body cut short is kept; a digest mismatch or an oversized body is not).
+   * `true` keeps bytes that failed a check too, without their validator: a resume starts them over.
    */
   keepPartial?: boolean | 'resumable';
   /** With `to`: replace an existing file on success. Default true; false fails if the file exists. */

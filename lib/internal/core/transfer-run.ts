@@ -359,13 +359,30 @@ export class TransferRun<R> {
       if (status >= 400) return await this.refused(hop, response, sink, fileSink, offset, ifRange, attempt, watchdog);
 
       let start = 0;
+      // The size of the whole representation when this body is a range of it from byte 0.
+      let rangeSize: number | undefined;
+      // Whether this body begins the representation: only then can its bytes be continued.
+      let prefix = true;
       if (offset > 0) {
         const continued = await this.continuedAt(hop, response, sink, offset, ifRange!, attempt);
         if (continued === undefined) return { type: 'restart' };
         start = continued;
+        if (start > 0) rangeSize = parseContentRange(response.headers['content-range'])?.size;
+      } else if (status === 206) {
+        // A range that continued nothing: the caller's own `Range`, or one no one asked for.
+        const range = parseContentRange(response.headers['content-range']);
+        prefix = range?.start === 0;
+        if (!Object.keys(headers).some((h) => h.toLowerCase() === 'range')) {
+          // Asked for the whole body: a part of it is never `done` (G5). From byte 0 it is a body
+          // cut short of its Content-Range size (a retry continues it); any other part is not one.
+          if (!prefix || range?.size === undefined) {
+            attempt.abort();
+            throw new NetworkError(`the server answered a request for the whole body with a part of it (206, Content-Range: ${response.headers['content-range'] ?? 'none'})`, undefined, context);
+          }
+          rangeSize = range.size;
+        }
       }
       const length = declaredLength(response, hop.method);
-      const rangeSize = start > 0 ? parseContentRange(response.headers['content-range'])?.size : undefined;
       const downloadTotal = rangeSize ?? (length === undefined ? undefined : start + length);
       download.total = downloadTotal;
       download.start = start;
@@ -375,7 +392,9 @@ export class TransferRun<R> {
       }
       this.responseContentType = response.headers['content-type'];
       // A 206 that repeats no validator continues the version sent in If-Range: that one stays.
-      this.validator = response.decoded ? undefined : strongValidator(response.headers) ?? (start > 0 ? ifRange : undefined);
+      // Bytes that do not begin the representation (the caller's `Range: bytes=500-`) get none:
+      // a later resume would append the rest of the file to them.
+      this.validator = response.decoded || !prefix ? undefined : strongValidator(response.headers) ?? (start > 0 ? ifRange : undefined);
       if (fileSink) await fileSink.remember(this.validator);
       if (opened && uploadTotal !== undefined) reporter.observe('upload', uploadTotal, uploadTotal);
       download.started = true;

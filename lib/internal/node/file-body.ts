@@ -36,17 +36,21 @@ async function* readFile(path: string, size: number): AsyncGenerator<Uint8Array>
   try {
     const now = (await handle.stat()).size;
     if (now !== size) throw new Error(`${path} changed size since fileBody(): ${size} bytes then, ${now} now`);
+    // Grown while read (or a file whose stat says less than it holds, as /proc's say 0): the
+    // Content-Length sent would cut it short. The last read asks for one byte more, so that this
+    // is found before the last declared byte goes out: a server never gets a whole request of a
+    // cut file (and never answers it before the upload fails).
+    const grown = () => new Error(`${path} holds more than the ${size} bytes it had when fileBody() read its size (it grew while it was read)`);
+    if (size === 0 && (await handle.read(Buffer.alloc(1), 0, 1, 0)).bytesRead > 0) throw grown();
     for (let at = 0; at < size; ) {
-      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - at));
+      const want = Math.min(READ_CHUNK, size - at);
+      const buffer = Buffer.allocUnsafe(at + want === size ? want + 1 : want);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
       if (bytesRead === 0) throw new Error(`${path} shrank to ${at} bytes while it was read (${size} expected)`);
+      if (bytesRead > want) throw grown();
       at += bytesRead;
       yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
     }
-    // Grown while read (or a file whose stat says less than it holds, as /proc's say 0): the
-    // Content-Length sent would cut it short.
-    const { bytesRead: more } = await handle.read(Buffer.alloc(1), 0, 1, size);
-    if (more > 0) throw new Error(`${path} holds more than the ${size} bytes it had when fileBody() read its size (it grew while it was read)`);
   } finally {
     await handle.close();
   }

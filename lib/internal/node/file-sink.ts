@@ -368,6 +368,10 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
         if (!keeps(options.keepPartial, offset, validator, reason)) {
           await rm(partial, { force: true });
           await rm(meta, { force: true });
+        } else if (failedCheck(reason) && validator !== undefined) {
+          // Kept (`keepPartial: true`) for a look, but never continued: a resume of bytes that
+          // failed a check would only meet the same failure (a 416 for a whole file, every run).
+          await writeRecord({ ...(owned ?? {}) });
         }
       } finally {
         await release();
@@ -381,8 +385,13 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
 function keeps(keepPartial: boolean | 'resumable', size: number, validator: string | undefined, reason: unknown): boolean {
   if (keepPartial !== 'resumable') return keepPartial;
   // Bytes that failed a check cannot be continued; a body cut short can.
-  if (isIntegrityError(reason) && reason.reason !== 'truncated') return false;
+  if (failedCheck(reason)) return false;
   return size > 0 && validator !== undefined;
+}
+
+/** Whether a download failed because its bytes failed a check (a digest, a size), not because they stopped. */
+function failedCheck(reason: unknown): boolean {
+  return isIntegrityError(reason) && reason.reason !== 'truncated';
 }
 
 /**
