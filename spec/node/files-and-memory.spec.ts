@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { download, upload, isIntegrityError, isTransferError, type DownloadResult, type Transfer } from 'rxtransfer';
+import { download, upload, isIntegrityError, isTransferError, type BodySource, type DownloadResult, type Transfer } from 'rxtransfer';
 import { fileBody, PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from 'rxtransfer/node';
 import { recordTransfer } from 'rxtransfer/testing';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server';
@@ -490,17 +490,12 @@ describe('uploads: the body sent is the body declared', () => {
     }
   }, 60_000);
 
-  it("a file that holds more than its size by the end of the read (grown meanwhile; a /proc file, whose stat says 0) is 'invalid', never sent cut short", async () => {
-    const before = server.requests.length;
-    const proc = await runTransfer(upload(server.url('/upload'), fileBody('/proc/self/status'), { method: 'PUT', retry: { count: 2, baseDelay: 1 } }));
-    expect(proc.error).toMatchObject({ code: 'invalid' });
-    expect((proc.error as Error).message).toContain('/proc/self/status holds more than the 0 bytes it had when fileBody() read its size');
-    expect(server.requests.length - before).toBeLessThanOrEqual(1);
-    // Appended to once its first MiB was read.
+  /** A 3 MiB file as a `fileBody`, appended to once its first read went out. */
+  function growingFile(): BodySource {
     const from = target();
     writeFileSync(from, new Uint8Array(3 << 20));
     const body = fileBody(from);
-    const grows = {
+    return {
       ...body,
       async *open() {
         let first = true;
@@ -511,7 +506,16 @@ describe('uploads: the body sent is the body declared', () => {
         }
       },
     };
-    const run = await runTransfer(upload(server.url('/upload'), grows, { method: 'PUT' }));
+  }
+
+  it("a file that holds more than its size by the end of the read (grown meanwhile; a /proc file, whose stat says 0) is 'invalid', never sent cut short", async () => {
+    const before = server.requests.length;
+    const proc = await runTransfer(upload(server.url('/upload'), fileBody('/proc/self/status'), { method: 'PUT', retry: { count: 2, baseDelay: 1 } }));
+    expect(proc.error).toMatchObject({ code: 'invalid' });
+    expect((proc.error as Error).message).toContain('/proc/self/status holds more than the 0 bytes it had when fileBody() read its size');
+    expect(server.requests.length - before).toBeLessThanOrEqual(1);
+    // Appended to once its first MiB was read.
+    const run = await runTransfer(upload(server.url('/upload'), growingFile(), { method: 'PUT' }));
     expect(run.error).toMatchObject({ code: 'invalid' });
     expect((run.error as Error).message).toMatch(/holds more than the 3145728 bytes .*\(it grew while it was read\)/);
   });
@@ -520,22 +524,8 @@ describe('uploads: the body sent is the body declared', () => {
     // A server that answers as soon as the declared bytes are in: the upload must fail before
     // the last of them goes out, or the answer can come first and the cut file be `done`.
     for (let round = 0; round < 3; round++) {
-      const from = target();
-      writeFileSync(from, new Uint8Array(3 << 20));
-      const body = fileBody(from);
-      const grows = {
-        ...body,
-        async *open() {
-          let first = true;
-          for await (const chunk of body.open()) {
-            yield chunk;
-            if (first) appendFileSync(from, new Uint8Array(1000));
-            first = false;
-          }
-        },
-      };
       const requested = server.nextRequest('/upload');
-      const run = await runTransfer(upload(server.url('/upload'), grows, { method: 'PUT' }));
+      const run = await runTransfer(upload(server.url('/upload'), growingFile(), { method: 'PUT' }));
       expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining('(it grew while it was read)') });
       const received = await within((await requested).bodyEnded, 5_000, undefined);
       expect(received).toMatchObject({ complete: false });
