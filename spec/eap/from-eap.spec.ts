@@ -16,7 +16,7 @@ import {
   type Transfer,
   type TransferEvent,
 } from './eap-index.js';
-import { scriptedTransfer, settleTasks, Sequence, type Script, type SourceEvent } from '../helpers/eap-fakes.js';
+import { collectUnhandled, scriptedTransfer, settleTasks, Sequence, type Script, type SourceEvent } from '../helpers/eap-fakes.js';
 
 interface Trace {
   events: TransferEvent<unknown>[];
@@ -174,6 +174,82 @@ describe('fromEap', () => {
     const none = fromEap(Object.assign(new EventEmitter(), { cancelAsync: () => undefined }), 'nothing')();
     expect(((await new Promise((r) => none.subscribe({ error: r }))) as TransferError).code).toBe('invalid');
   });
+
+  it('E12 a component that reuses one args object for its progress loses no reading (it ended in a false IntegrityError)', async () => {
+    const component = Object.assign(new EventEmitter(), {
+      getAsync(state: unknown) {
+        const args = { userState: state, progressPercentage: 0, bytes: 0 };
+        setTimeout(() => {
+          Object.assign(args, { progressPercentage: 50, bytes: 5 });
+          component.emit('getProgressChanged', args);
+          Object.assign(args, { progressPercentage: 100, bytes: 10 });
+          component.emit('getProgressChanged', args);
+          component.emit('getCompleted', { error: null, cancelled: false, userState: state, result: 'ok' });
+        }, 1);
+      },
+      cancelAsync: () => undefined,
+    });
+    const get$ = fromEap<string, []>(component, 'get', { progress: (e) => ({ loaded: e.bytes, total: 10 }) });
+    const events: TransferEvent<string>[] = [];
+    await new Promise<void>((resolve, reject) => get$().subscribe({ next: (e) => events.push(e), error: reject, complete: resolve }));
+    expect(events.map((e) => (e.type === 'progress' ? e.loaded : e.result))).toEqual([5, 10, 'ok']);
+  });
+
+  it('E12 G8 a progress reader that throws ends the transfer as invalid and cancels the operation; nothing is thrown into the component', async () => {
+    const cancels: unknown[] = [];
+    const states: unknown[] = [];
+    const component = Object.assign(new EventEmitter(), {
+      getAsync: (s: unknown) => void states.push(s),
+      cancelAsync: (s: unknown) => void cancels.push(s),
+    });
+    const get$ = fromEap<string, []>(component, 'get', { progress: () => { throw new Error('bad reader'); } });
+    const { trace } = record(get$());
+    // The component raises its progress (synchronously, as its own code would): nothing may come back at it.
+    expect(() => component.emit('getProgressChanged', { userState: states[0], progressPercentage: 5 })).not.toThrow();
+    expect(trace.end).toMatchObject({ kind: 'error', error: { code: 'invalid' } });
+    expect(((trace.end as { error: Error }).error).message).toContain('bad reader');
+    expect(cancels).toEqual(states);
+    expect(component.listenerCount('getCompleted')).toBe(0);
+  });
+
+  it('E12 a component without cancelAsync (the pattern asks for one only where possible): unsubscribing lets go without an error', () =>
+    collectUnhandled(async (unhandled) => {
+      const component = Object.assign(new EventEmitter(), { getAsync: (_state: unknown) => undefined });
+      fromEap<string, []>(component, 'get')().subscribe().unsubscribe();
+      await settleTasks(2);
+      expect(unhandled).toEqual([]);
+      expect(component.listenerCount('getCompleted')).toBe(0);
+    }));
+
+  it('E12 the result option reads out-style Completed args (properties of their own, no result); it is not read after an error', async () => {
+    let fail = false;
+    const component = Object.assign(new EventEmitter(), {
+      getAsync(state: unknown) {
+        queueMicrotask(() => {
+          const args = fail
+            ? { error: new Error('reset'), cancelled: false, userState: state }
+            : { error: null, cancelled: false, userState: state, data: 'body', status: 200 };
+          component.emit('getCompleted', args);
+        });
+      },
+      cancelAsync: () => undefined,
+    });
+    const reads: unknown[] = [];
+    const get$ = fromEap<{ data: string; status: number }, []>(component, 'get', {
+      result: (e: { data: string; status: number }) => (reads.push(e), { data: e.data, status: e.status }),
+    });
+    const done = await new Promise((resolve, reject) => get$().subscribe({ next: resolve, error: reject }));
+    expect(done).toEqual({ type: 'done', result: { data: 'body', status: 200 } });
+    fail = true;
+    const error = await new Promise((resolve) => get$().subscribe({ error: resolve }));
+    expect((error as Error).message).toBe('reset');
+    expect(reads).toHaveLength(1);
+    fail = false;
+    const broken = fromEap<string, []>(component, 'get', { result: () => { throw new Error('no such property'); } });
+    const refused = await new Promise((resolve) => broken().subscribe({ error: resolve }));
+    expect(refused).toMatchObject({ code: 'invalid' });
+    expect((refused as Error).message).toContain('the result option threw: no such property');
+  });
 });
 
 describe('fromEap over a single-invocation component without userState (userState: false)', () => {
@@ -228,6 +304,8 @@ describe('fromEap over a single-invocation component without userState (userStat
     const work = fromEap<number, [number]>(worker, 'work', { userState: false });
     const first = record(work(1));
     const second = record(work(2));
+    expect(second.trace.end).toBeUndefined(); // G7: told after subscribe() returns
+    await Promise.resolve();
     expect(second.trace.end).toMatchObject({ kind: 'error' });
     const refused = (second.trace.end as { error: unknown }).error;
     expect(isTransferError(refused) && refused.code === 'invalid' && /busy/.test(refused.message)).toBe(true);
@@ -235,5 +313,19 @@ describe('fromEap over a single-invocation component without userState (userStat
     expect(worker.cancels).toEqual([[]]);
     expect(worker.busy).toBe(false);
     expect(first.trace.end).toBeUndefined();
+  });
+
+  it('a refused subscription let go before its refusal arrives cancels nothing: the running operation is another subscription\'s', async () => {
+    const worker = new Worker(undefined);
+    const work = fromEap<number, [number]>(worker, 'work', { userState: false });
+    const first = record(work(1));
+    const second = record(work(2));
+    second.subscription.unsubscribe();
+    await Promise.resolve();
+    expect(worker.cancels).toEqual([]);
+    expect(worker.busy).toBe(true);
+    expect(second.trace.end).toBeUndefined();
+    first.subscription.unsubscribe();
+    expect(worker.cancels).toEqual([[]]);
   });
 });

@@ -145,4 +145,30 @@ describe('fromEmitter', () => {
       clearInterval(component?.timer); // bounded even when the adapter does not stop it
     }
   });
+
+  it("G7 G8 a create or start that throws is 'invalid' (the caller's mistake, never retried), told after subscribe() returns, and nothing is stopped", async () => {
+    let stops = 0;
+    const cases: [() => EventEmitter, (c: EventEmitter) => unknown, string][] = [
+      [() => { throw new Error('Destination Folder must exist'); }, () => undefined, 'Destination Folder must exist'],
+      [() => new EventEmitter(), () => { throw new TypeError('dl.start is not a function'); }, 'dl.start is not a function'],
+    ];
+    for (const [create, start, message] of cases) {
+      let error: unknown;
+      let inSubscribe = true;
+      let syncError = false;
+      fromEmitter(create, { start, stop: () => void (stops += 1), end: { event: 'end', result: () => 1 } }).subscribe({
+        error: (e: unknown) => ((error = e), (syncError = inSubscribe)),
+      });
+      inSubscribe = false;
+      await Promise.resolve();
+      expect(syncError).toBe(false);
+      expect(error).toMatchObject({ code: 'invalid' });
+      expect((error as Error).message).toContain(message);
+    }
+    expect(stops).toBe(0);
+    // The real helper refuses a folder that does not exist in its constructor.
+    const missing = await lastValueFrom(downloadWithHelper(`${server.url}/file`, join(folder, 'missing'))).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'invalid' });
+    expect((missing as Error).message).toContain('Destination Folder must exist');
+  });
 });

@@ -11,9 +11,13 @@ import { ForeignProgress, type ProgressReading } from './foreign-progress.js';
 import { toTransferError } from './to-transfer-error.js';
 import type { EapComponent, EapMode, TransferFactories, TransferResultOf } from './to-eap-types.js';
 
-/** Any component following the EAP pattern: `<name>Async`, its events, and `cancelAsync(userState)`. */
+/**
+ * Any component following the EAP pattern: `<name>Async`, its events, and `cancelAsync(userState)`
+ * where it supports cancellation (the pattern asks for it only where possible: without one,
+ * unsubscribing lets the operation run on, unheard).
+ */
 export interface EapComponentLike extends EventSourceLike {
-  cancelAsync(userState?: unknown): unknown;
+  cancelAsync?(userState?: unknown): unknown;
 }
 
 /** Options of {@link fromEap}. */
@@ -22,9 +26,20 @@ export interface FromEapOptions {
   readonly context?: SynchronizationContext;
   /** The direction of progress that has no byte counts. Default `'download'`. */
   readonly direction?: TransferDirection;
-  /** Reads byte counts from foreign progress args (return `undefined` to fall back to the percentage). */
+  /**
+   * Reads byte counts from foreign progress args (return `undefined` to fall back to the
+   * percentage). One that throws ends the transfer with a `TransferError` of code `'invalid'`
+   * and cancels the operation, as unsubscribing would.
+   */
   readonly progress?: (args: any) => (ProgressReading & { readonly direction?: TransferDirection }) | undefined;
-  /** The progress events to listen to. Default `<name>ProgressChanged` and `progressChanged` (the same args object counts once). */
+  /**
+   * Reads the result from the Completed args of a success, for components whose args carry it
+   * in properties of their own (out-style parameters, such as `{ data, headers }`) rather than
+   * in `result`. Default: `args.result`. Called only after a success; one that throws ends the
+   * transfer with a `TransferError` of code `'invalid'`.
+   */
+  readonly result?: (args: any) => unknown;
+  /** The progress events to listen to. Default `<name>ProgressChanged` and `progressChanged` (the same reading raised on both counts once). */
   readonly progressEvents?: readonly string[];
   /** How many arguments `<name>Async` takes before the userState. Default: its `length` minus one. */
   readonly arity?: number;
@@ -80,40 +95,67 @@ export function fromEap(component: EapComponentLike, name: string, options: From
       const removers: (() => void)[] = [];
       let ended = false;
       let lastArgs: unknown;
+      let lastDirect: unknown;
       const end = (): void => {
         ended = true;
         for (const remove of removers.splice(0)) remove();
+      };
+      const cancel = (): void => {
+        try {
+          if (typeof component.cancelAsync !== 'function') return; // nothing to call: it runs on, unheard
+          if (withState) component.cancelAsync(userState);
+          else component.cancelAsync();
+        } catch (error) {
+          reportUnhandledError(error); // a component that breaks E10 cannot stop us letting go
+        }
       };
 
       // Without a userState of ours, the events that carry none are ours (null is how .NET says none).
       const ours = (e: any): boolean => (withState ? e?.userState === userState : e?.userState === undefined || e?.userState === null);
       const onProgress = (e: any): void => {
-        if (ended || !ours(e) || e === lastArgs) return;
-        lastArgs = e;
-        const direct = e.progress as TransferProgress | undefined;
+        if (ended || !ours(e)) return;
+        const direct = e?.progress as TransferProgress | undefined;
         if (direct && direct.type === 'progress' && typeof direct.loaded === 'number') {
+          // The same args raised again under another name (toEap raises <name>ProgressChanged,
+          // then progressChanged) count once. Other args go through ForeignProgress, which drops
+          // what adds nothing, so a component that reuses one args object loses no reading.
+          if (e === lastArgs && direct === lastDirect) return;
+          lastArgs = e;
+          lastDirect = direct;
           scale[direct.direction] = 'bytes';
           subscriber.next(direct);
           progress.update(direct.direction, { loaded: direct.loaded, total: direct.total });
           return;
         }
-        const reading = options.progress?.(e);
+        let reading: ReturnType<NonNullable<FromEapOptions['progress']>>;
+        try {
+          reading = options.progress?.(e);
+        } catch (error) {
+          // Our reader failed, not the component, which is still running: it ends the transfer
+          // and stops the operation, as an unsubscribe would (never thrown into the component).
+          end();
+          cancel();
+          subscriber.error(new TransferError('invalid', `${name}: the progress option threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+          return;
+        }
         const direction = reading?.direction ?? options.direction ?? 'download';
         if (scale[direction] === 'none') scale[direction] = reading ? 'bytes' : 'percent';
-        const event = progress.update(direction, reading ?? { loaded: Number(e.progressPercentage) || 0, total: 100 });
+        const event = progress.update(direction, reading ?? { loaded: Number(e?.progressPercentage) || 0, total: 100 });
         if (event) subscriber.next(event);
       };
 
       const onCompleted = (e: any): void => {
         if (ended || !ours(e)) return;
         end();
-        if (e.cancelled) return subscriber.error(new CancelledError({}, `${name} was cancelled by the component`));
-        if (e.error) return subscriber.error(toTransferError(e.error));
+        if (e?.cancelled) return subscriber.error(new CancelledError({}, `${name} was cancelled by the component`));
+        if (e?.error) return subscriber.error(toTransferError(e.error));
         let result: unknown;
         try {
-          result = 'result' in e ? e.result : undefined;
+          result = options.result ? options.result(e) : typeof e === 'object' && e !== null && 'result' in e ? e.result : undefined;
         } catch (error) {
-          return subscriber.error(toTransferError(error));
+          // A result option that throws is the caller's mistake (G8); a result getter that throws, the component's failure.
+          if (!options.result) return subscriber.error(toTransferError(error));
+          return subscriber.error(new TransferError('invalid', `${name}: the result option threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
         }
         for (const direction of ['upload', 'download'] as const) {
           const check = progress.finish(direction, scale[direction] === 'percent');
@@ -139,19 +181,19 @@ export function fromEap(component: EapComponentLike, name: string, options: From
         if (options.context) SynchronizationContext.run(options.context, call);
         else call();
       } catch (error) {
-        end();
-        subscriber.error(new TransferError('invalid', `${name}Async refused the call: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        // Refused (busy, bad arguments): nothing runs, so nothing is cancelled on unsubscribe;
+        // told after subscribe() returns, as every end of a transfer is (G7).
+        const refused = new TransferError('invalid', `${name}Async refused the call: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        if (!ended) {
+          end();
+          queueMicrotask(() => subscriber.error(refused));
+        }
       }
 
       return () => {
         if (ended) return;
         end();
-        try {
-          if (withState) component.cancelAsync(userState);
-          else component.cancelAsync();
-        } catch (error) {
-          reportUnhandledError(error); // a component that breaks E10 cannot stop us letting go
-        }
+        cancel();
       };
     });
 }

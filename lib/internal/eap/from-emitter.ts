@@ -4,7 +4,7 @@ import { reportUnhandledError } from '../context/report-error.js';
 import { CancelledError } from '../core/errors/cancelled-error.js';
 import { IntegrityError } from '../core/errors/integrity-error.js';
 import { TimeoutError } from '../core/errors/timeout-error.js';
-import type { TransferErrorContext } from '../core/errors/transfer-error.js';
+import { TransferError, type TransferErrorContext } from '../core/errors/transfer-error.js';
 import type { Transfer, TransferDirection, TransferEvent } from '../core/events.js';
 import { listen, type EventSourceLike } from './event-target-like.js';
 import { ForeignProgress, type ProgressReading } from './foreign-progress.js';
@@ -12,7 +12,11 @@ import { toTransferError } from './to-transfer-error.js';
 
 /** How {@link fromEmitter} drives and reads an event-emitting component. */
 export interface FromEmitterOptions<C, R> {
-  /** Starts the work. May return a promise: a rejection before the end becomes the error. */
+  /**
+   * Starts the work. May return a promise: a rejection before the end becomes the error. A
+   * synchronous throw, here or in `create`, is the caller's mistake: a `TransferError` of code
+   * `'invalid'`, told after `subscribe()` returns.
+   */
   readonly start: (component: C) => unknown;
   /**
    * Stops the work; called when the subscriber unsubscribes before the end (G6), and when the
@@ -75,7 +79,11 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
     const end = (): void => {
       ended = true;
       for (const remove of removers.splice(0)) remove();
-      if (component) listen(component, errorEvent, swallow); // see the TSDoc: late errors must not crash
+      try {
+        if (component) listen(component, errorEvent, swallow); // see the TSDoc: late errors must not crash
+      } catch {
+        // A component without listener methods: it was refused below, and emits nothing.
+      }
     };
     const fail = (error: unknown): void => {
       if (ended) return;
@@ -128,7 +136,15 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
       }
       settle(options.start(component), fail);
     } catch (error) {
-      fail(error);
+      // `create`, the component's listener methods or `start` threw: the caller's mistake (a bad
+      // URL or folder handed to the component), not the network's, so never retried; told after
+      // subscribe() returns, as every end is (G7, G8), as fromXhr does.
+      if (!ended) {
+        const message = (error as { message?: unknown } | undefined)?.message;
+        const refused = new TransferError('invalid', `fromEmitter: the component could not be started: ${typeof message === 'string' ? message : String(error)}`, { ...context, cause: error });
+        end();
+        queueMicrotask(() => subscriber.error(refused));
+      }
     }
     function stop(): void {
       try {
