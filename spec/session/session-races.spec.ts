@@ -275,3 +275,61 @@ describe('review of f33a6fe / a63400d', () => {
     expect(firstAfter!.loaded).toBeLessThanOrEqual(shownAtSuspend.loaded + 512 * KiB);
   });
 });
+
+describe('a store write that fails while the session goes on', () => {
+  /** Runs `action` with the store's next write failing (EIO); says how the action settled. */
+  async function withFailedWrite(store: ReturnType<typeof gatedStore>, action: () => Promise<unknown>): Promise<string> {
+    store.hold = true;
+    const settled = action().then(() => 'resolved', (e: Error) => `rejected: ${e.message}`);
+    await until(() => store.heldCount() === 1);
+    store.hold = false;
+    store.release(false);
+    return settled;
+  }
+
+  it('S4 ack() whose write failed writes again when called again: the completion is not delivered after a reopen', async () => {
+    const inner = memorySessionStore();
+    const store = gatedStore(inner);
+    const { id, path, to } = name();
+    const session = await openSession({ id, store });
+    await session.download(server.put(path, { body: bytes(4 * KiB, 15) }), { to, id: 'k' });
+    await firstValueFrom(session.completions$.pipe(filter((c) => c.taskId === 'k'), timeout(10_000)));
+    expect(await withFailedWrite(store, () => session.ack('k'))).toMatch(/EIO/);
+    // Not acknowledged: a new subscriber still gets it, and the app acknowledges it again.
+    const pending: string[] = [];
+    session.completions$.subscribe((c) => pending.push(c.taskId)).unsubscribe();
+    expect(pending).toEqual(['k']);
+    await session.ack('k');
+    await session.close();
+    expect(inner.snapshot(id).map((t) => [t.id, t.acked])).toEqual([['k', true]]);
+  });
+
+  it('forget() whose write failed keeps the task (it is still stored), and a second forget() removes it', async () => {
+    const inner = memorySessionStore();
+    const store = gatedStore(inner);
+    const { id, path, to } = name();
+    const session = await openSession({ id, store });
+    await session.download(server.put(path, { body: bytes(4 * KiB, 16) }), { to, id: 'g' });
+    await firstValueFrom(session.completions$.pipe(filter((c) => c.taskId === 'g'), timeout(10_000)));
+    await session.ack('g');
+    expect(await withFailedWrite(store, () => session.forget('g'))).toMatch(/EIO/);
+    expect(session.task('g')).toMatchObject({ state: 'completed', acked: true });
+    expect(await session.forget('g')).toBe(true);
+    await session.close();
+    expect(inner.snapshot(id)).toEqual([]);
+  });
+
+  it('S6 resume() whose write failed leaves the task suspended: a second resume() queues it', async () => {
+    const inner = memorySessionStore();
+    const store = gatedStore(inner);
+    const { id, path, to } = name();
+    const session = await openSession({ id, store });
+    await session.download(server.put(path, { body: bytes(512 * KiB, 17), etag: '"r"', rate: 256 * KiB }), { to, id: 'r' });
+    await sleep(100);
+    await session.suspend('r');
+    expect(await withFailedWrite(store, () => session.resume('r'))).toMatch(/EIO/);
+    expect(session.task('r')?.state).toBe('suspended');
+    expect(await session.resume('r')).toBe(true);
+    await firstValueFrom(session.completions$.pipe(filter((c) => c.taskId === 'r'), timeout(10_000)));
+  });
+});

@@ -325,6 +325,23 @@ describe('TransferSession', () => {
     expect((await nextCompletions(plain, 1))[0]).toMatchObject({ state: 'failed', error: { code: 'http', status: 401 } });
   });
 
+  it('S7 an answer that cannot be sent (a token read with its newline) fails the task saying so, and is not kept: the next challenge asks again', async () => {
+    const { id, path, to } = name();
+    const url = server.put(path, { body: bytes(10 * KiB, 40), authorization: 'Bearer fresh' });
+    const answers = ['fresh\n', 'fresh'];
+    let calls = 0;
+    const session = await openSession({ id, store: memorySessionStore(), onChallenge: () => ({ type: 'token', token: answers[calls++]! }) });
+    await session.download(url, { to, id: 'nl' });
+    const [bad] = await nextCompletions(session, 1);
+    expect(bad).toMatchObject({ taskId: 'nl', state: 'failed', error: { code: 'invalid' } });
+    expect(bad!.error!.message).toMatch(/challenge/);
+    expect(bad!.error!.message).not.toContain('fresh');
+    await bad!.ack();
+    await session.download(url, { to, id: 'ok' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'ok', state: 'completed' });
+    expect(calls).toBe(2);
+  });
+
   it('S7 credentials supplied by the callback are sent as Basic', async () => {
     const { id, path, to } = name();
     const url = server.put(path, { body: bytes(10 * KiB, 35), authorization: 'Basic ' + Buffer.from('u:p').toString('base64') });
@@ -598,6 +615,9 @@ describe('TransferSession', () => {
     // A header that can never be sent is refused when added, not stored to fail each time the task runs.
     await expect(session.download('http://127.0.0.1/y', { to: 'a', headers: { 'X-Token': 'tok\u20acn' } })).rejects.toThrow(/^header "X-Token" must be Latin-1 text .*\(the value is not shown\)$/);
     await expect(session.download('http://127.0.0.1/y', { to: 'a', headers: { 'Bad Name': 'x' } })).rejects.toThrow(/header name "Bad Name" is not valid/);
+    // So is a method that can never be sent.
+    await expect(session.download('http://127.0.0.1/y', { to: 'a', method: 'BAD METHOD' })).rejects.toThrow(/method "BAD METHOD" is not an HTTP method/);
+    await expect(session.upload('http://127.0.0.1/y', 'a', { method: 5 as never })).rejects.toThrow(/method "5" is not an HTTP method/);
     expect(session.tasks()).toEqual([]);
     await expect(session.ack('nope')).rejects.toThrow(/no task/);
   });

@@ -149,6 +149,11 @@ const DEFAULT_CONNECT_MS = 30_000;
 const DEFAULT_IDLE_MS = 60_000;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** Says what is wrong with a request method given by the caller, or undefined. */
+export function checkMethod(method: unknown): string | undefined {
+  return typeof method === 'string' && TOKEN.test(method) ? undefined : `method "${String(method).slice(0, 40)}" is not an HTTP method`;
+}
+
 /**
  * Request headers as a plain record, or what is wrong with them: names must be HTTP tokens,
  * values text that can be sent as given (never shown: they may be secrets).

@@ -58,8 +58,9 @@ interface Held {
 
 /**
  * The locks this process holds now, by token. A lock naming this process's pid with a token not
- * in here was left by a process that is gone and had the same pid (a container restarted with
- * pid 1), or leaked by this one: it is stale. Kept on `globalThis`, so that two copies of the
+ * in here was left by a process of this pid namespace that is gone and had the same pid, or
+ * leaked by this one: it is stale. (A container restarted runs in a new pid namespace: its old
+ * locks are another namespace's, respected, see {@link stale}.) Kept on `globalThis`, so that two copies of the
  * package in one process (CommonJS and ESM, two versions) see each other's locks as live.
  */
 const held: Map<string, Held> = ((globalThis as Record<symbol, unknown>)[Symbol.for('rxtransfer.lockFiles')] ??= new Map()) as Map<string, Held>;

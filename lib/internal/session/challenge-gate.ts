@@ -1,5 +1,7 @@
 import type { ResponseHeaders } from '../core/events.js';
 import { originOf } from '../core/redact.js';
+import { checkHeaders } from '../core/options.js';
+import { TransferError } from '../core/errors/transfer-error.js';
 
 /** An authentication challenge (401 or 407) met by a task (NSURLSession's DidReceiveChallenge). */
 export interface AuthChallenge {
@@ -114,7 +116,7 @@ export class ChallengeGate {
         try {
           const answer = await handler({ ...challenge, previousAnswers: scope.answers });
           scope.answers++;
-          return apply(scope, answer, challenge.status);
+          return apply(scope, answer, challenge);
         } finally {
           scope.pending = undefined;
         }
@@ -133,23 +135,32 @@ export class ChallengeGate {
   }
 }
 
-function apply(scope: Scope, answer: ChallengeAnswer, status: 401 | 407): ChallengeVerdict {
-  const header = status === 407 ? 'Proxy-Authorization' : 'Authorization';
+/**
+ * Keeps an answer's credentials and says to replay. An answer that cannot be sent (a token read
+ * from a file with its newline, a header name with a space) throws, and is not kept: kept, it
+ * would make every later request to the origin fail before it is sent, and no 401 would ask again.
+ */
+function apply(scope: Scope, answer: ChallengeAnswer, challenge: Omit<AuthChallenge, 'previousAnswers'>): ChallengeVerdict {
+  const header = challenge.status === 407 ? 'Proxy-Authorization' : 'Authorization';
+  let auth: unknown;
   switch (answer?.type) {
     case 'credentials':
-      scope.auth[header] = `Basic ${toBase64(`${answer.username}:${answer.password}`)}`;
+      auth = { [header]: `Basic ${toBase64(`${answer.username}:${answer.password}`)}` };
       break;
     case 'token':
-      scope.auth[header] = `Bearer ${answer.token}`;
+      auth = { [header]: `Bearer ${answer.token}` };
       break;
     case 'headers':
-      Object.assign(scope.auth, answer.headers);
+      auth = answer.headers;
       break;
     case 'cancel':
       return { type: 'cancel' };
     default:
       return { type: 'reject' };
   }
+  const checked = checkHeaders(auth);
+  if (typeof checked === 'string') throw new TransferError('invalid', `the answer to the ${challenge.status} challenge cannot be sent: ${checked}`, { url: challenge.url });
+  Object.assign(scope.auth, checked);
   scope.generation++;
   return { type: 'replay' };
 }

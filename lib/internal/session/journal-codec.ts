@@ -43,6 +43,11 @@ export interface DecodedJournal {
   readonly damaged: number;
   /** True when the text ends in an incomplete line (a torn append, skipped). */
   readonly torn: boolean;
+  /**
+   * Complete lines a newer version wrote: of another format (`J2 …`), or sound (their checksum
+   * right) but of a kind this version does not know. Never damage: they must not be dropped.
+   */
+  readonly newer: number;
 }
 
 /** Replays a journal: later records of a task replace earlier ones; `del` removes it. */
@@ -52,8 +57,13 @@ export function decodeJournal(text: string): DecodedJournal {
   const tail = lines.pop() ?? '';
   let records = 0;
   let damaged = 0;
+  let newer = 0;
   for (const line of lines) {
     const change = decodeLine(line);
+    if (change === 'unknown') {
+      newer++;
+      continue;
+    }
     if (!change) {
       if (line.length > 0) damaged++;
       continue;
@@ -62,22 +72,29 @@ export function decodeJournal(text: string): DecodedJournal {
     if (change.type === 'put') tasks.set(change.task.id, change.task);
     else tasks.delete(change.id);
   }
-  return { tasks: [...tasks.values()].sort((a, b) => a.seq - b.seq), records, damaged, torn: tail.length > 0 };
+  return { tasks: [...tasks.values()].sort((a, b) => a.seq - b.seq), records, damaged, torn: tail.length > 0, newer };
 }
 
-function decodeLine(line: string): TaskChange | undefined {
+/** Another format's prefix: `J` and a version number other than 1. */
+const OTHER_FORMAT = /^J(?:[2-9]|[1-9][0-9]+) /;
+
+/** A line's change; undefined for a damaged line, 'unknown' for one a newer version wrote. */
+function decodeLine(line: string): TaskChange | 'unknown' | undefined {
+  if (OTHER_FORMAT.test(line)) return 'unknown';
   if (!line.startsWith(PREFIX) || line.charAt(PREFIX.length + 8) !== ' ') return undefined;
   const crc = line.slice(PREFIX.length, PREFIX.length + 8);
   const json = line.slice(PREFIX.length + 9);
   if (!/^[0-9a-f]{8}$/.test(crc) || parseInt(crc, 16) !== crc32(json)) return undefined;
+  let value: { t?: string; task?: TaskRecord; id?: string } | null;
   try {
-    const value = JSON.parse(json) as { t?: string; task?: TaskRecord; id?: string };
-    if (value.t === 'put' && value.task && typeof value.task.id === 'string') return { type: 'put', task: value.task };
-    if (value.t === 'del' && typeof value.id === 'string') return { type: 'delete', id: value.id };
+    value = JSON.parse(json) as typeof value;
   } catch {
     return undefined;
   }
-  return undefined;
+  if (value?.t === 'put' && value.task && typeof value.task.id === 'string') return { type: 'put', task: value.task };
+  if (value?.t === 'del' && typeof value.id === 'string') return { type: 'delete', id: value.id };
+  // Its checksum is right: not damage, but a record this version cannot read.
+  return 'unknown';
 }
 
 /** The journal holding exactly `tasks`: what compaction writes. */

@@ -42,10 +42,19 @@ export class JournalStoreHandle implements SessionStoreHandle {
   private next: Promise<void> | undefined;
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
+  /**
+   * An append failed: the journal's end is unknown (a torn record, which the next append would
+   * join and spoil, or a whole one reported as failed). The next write rewrites it whole.
+   */
+  private unsound = false;
 
-  /** Reads and recovers the journal, then returns a handle on it. */
+  /**
+   * Reads and recovers the journal, then returns a handle on it. A journal holding records of a
+   * newer version is refused, left as it is (a recovery would rewrite it without them).
+   */
   static async open(file: JournalFile, release: () => Promise<void>, compaction: JournalCompaction = {}): Promise<JournalStoreHandle> {
     const decoded = decodeJournal(await file.read());
+    if (decoded.newer > 0) throw new Error(`the session's journal holds ${decoded.newer} record(s) written by a newer version of rxtransfer: open the session with that version (the journal was left as it is)`);
     const handle = new JournalStoreHandle(file, release, decoded.tasks, decoded.records, compaction.slack ?? COMPACT_SLACK, compaction.factor ?? COMPACT_FACTOR);
     if (decoded.torn || decoded.damaged > 0) await handle.compact();
     return handle;
@@ -91,14 +100,34 @@ export class JournalStoreHandle implements SessionStoreHandle {
     this.batch = [];
     this.next = undefined;
     let text = '';
+    // What the changes replace, put back if they cannot be written: a failed write is undone,
+    // never made durable later by a compaction.
+    const before = new Map<string, TaskRecord | undefined>();
     for (const change of batch) {
       text += encodeChange(change);
-      if (change.type === 'put') this.live.set(change.task.id, change.task);
-      else this.live.delete(change.id);
+      const id = change.type === 'put' ? change.task.id : change.id;
+      if (!before.has(id)) before.set(id, this.live.get(id));
+      if (change.type === 'put') this.live.set(id, change.task);
+      else this.live.delete(id);
     }
-    await this.file.append(text);
+    try {
+      if (this.unsound) {
+        await this.compact();
+        this.unsound = false;
+        return;
+      }
+      await this.file.append(text);
+    } catch (error) {
+      if (!this.unsound) this.unsound = true;
+      for (const [id, task] of before) {
+        if (task) this.live.set(id, task);
+        else this.live.delete(id);
+      }
+      throw error;
+    }
     this.records += batch.length;
-    if (this.records > this.compactSlack + this.live.size && this.records > this.compactFactor * this.live.size) await this.compact();
+    // The changes are durable: a failed compaction leaves the journal as it was, tried again later.
+    if (this.records > this.compactSlack + this.live.size && this.records > this.compactFactor * this.live.size) await this.compact().catch(() => undefined);
   }
 
   private async compact(): Promise<void> {

@@ -4,7 +4,7 @@ import { isHttpStatusError, type HttpStatusError } from '../core/errors/http-sta
 import { originOf } from '../core/redact.js';
 import { randomId } from './random-id.js';
 import { parseIntegrity } from '../core/integrity.js';
-import { checkHeaders, PUBLISH_OWNER } from '../core/options.js';
+import { checkHeaders, checkMethod, PUBLISH_OWNER } from '../core/options.js';
 import type { SessionStoreHandle } from './session-store.js';
 import { isFinal, type SessionEvent, type TaskCompletion, type TaskFailure, type TaskRecord, type TaskResult, type TaskState } from './session-task.js';
 import { ChallengeGate, type CredentialsSent } from './challenge-gate.js';
@@ -186,9 +186,19 @@ export class SessionCore implements TransferSession {
   async forget(taskId: string): Promise<boolean> {
     const task = this.usable(taskId);
     if (!isFinal(task) || !task.acked) return false;
+    const announced = this.announced.has(taskId);
     this.records.delete(taskId);
     this.announced.delete(taskId);
-    await this.store.write([{ type: 'delete', id: taskId }]);
+    try {
+      await this.store.write([{ type: 'delete', id: taskId }]);
+    } catch (error) {
+      // Still stored: still the session's (a second forget() removes it).
+      if (!this.records.has(taskId)) {
+        this.records.set(taskId, task);
+        if (announced) this.announced.add(taskId);
+      }
+      throw error;
+    }
     // A failed download kept its partial file for whoever adds the same `to` again; forgetting
     // the task gives it up.
     if (task.state === 'failed') await this.discard(task);
@@ -333,7 +343,7 @@ export class SessionCore implements TransferSession {
     return this.view(this.records.get(id) ?? task);
   }
 
-  private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string>; overwrite?: boolean; integrity?: string }): string | undefined {
+  private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string>; method?: string; overwrite?: boolean; integrity?: string }): string | undefined {
     let url: URL;
     try {
       url = new URL(spec.url);
@@ -345,6 +355,10 @@ export class SessionCore implements TransferSession {
     if (spec.priority !== undefined && !Number.isFinite(spec.priority)) return 'priority must be a finite number';
     if (spec.overwrite !== undefined && typeof spec.overwrite !== 'boolean') return 'overwrite must be a boolean';
     // Refused when added, not stored to fail each time the task runs.
+    if (spec.method !== undefined) {
+      const problem = checkMethod(spec.method);
+      if (problem) return problem;
+    }
     if (spec.headers !== undefined) {
       const headers = checkHeaders(spec.headers);
       if (typeof headers === 'string') return headers;
@@ -586,9 +600,23 @@ export class SessionCore implements TransferSession {
 
   // --- helpers ---
 
-  private persist(task: TaskRecord): Promise<void> {
+  /**
+   * Records a task's new state and stores it. A write that fails is undone here too (unless a
+   * newer state came meanwhile): the session shows what the store holds, and calling again
+   * (an `ack()`, a `resume()`) writes again instead of finding it done.
+   */
+  private async persist(task: TaskRecord): Promise<void> {
+    const before = this.records.get(task.id);
     this.records.set(task.id, task);
-    return this.store.write([{ type: 'put', task }]);
+    try {
+      await this.store.write([{ type: 'put', task }]);
+    } catch (error) {
+      if (this.records.get(task.id) === task) {
+        if (before) this.records.set(task.id, before);
+        else this.records.delete(task.id);
+      }
+      throw error;
+    }
   }
 
   private usable(taskId: string): TaskRecord {
