@@ -4,7 +4,8 @@ import { startFaultServer, type FaultServer, type Query } from '../helpers/fault
 import { seededBytes, seededIntegrity, seededSha256Hex, sha256Hex } from '../helpers/fault-bytes';
 import { delay, runTransfer, within } from '../helpers/fault-trace';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileBody } from 'rxtransfer/node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -170,6 +171,42 @@ describe('G4 ordered progress', () => {
     expect(received.complete).toBe(false);
     expect(received.bytes).toBeLessThan(size);
   });
+
+  it('G4 on a slow link upload progress moves in small steps, though the file is read in 1 MiB reads', async () => {
+    // A server that takes ~4 MB/s: once the socket buffers (several MiB on loopback) are full,
+    // 1 MiB is taken in ~0.25 s; counted as whole reads, the progress would move 4 times a second.
+    const slow = createServer((req, res) => {
+      let got = 0;
+      const timer = setInterval(() => {
+        const chunk = req.read(Math.min(64 * 1024, req.readableLength || 64 * 1024)) as Buffer | null;
+        got += chunk?.length ?? 0;
+      }, 16);
+      req.on('end', () => {
+        clearInterval(timer);
+        res.end(String(got));
+      });
+      req.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const dir = mkdtempSync(join(tmpdir(), 'rx-slices-'));
+    const size = 10 * 1024 * 1024;
+    try {
+      const path = join(dir, 'body.bin');
+      writeFileSync(path, Buffer.alloc(size, 3));
+      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/up`;
+      const run = await runTransfer(upload(url, fileBody(path), { method: 'PUT', progressInterval: 0, responseType: 'text' }), 30_000);
+      expect(run.error).toBeUndefined();
+      expect(run.result!.data).toBe(String(size));
+      const uploads = run.progress.filter((p) => p.direction === 'upload');
+      expect(uploads.at(-1)!.loaded).toBe(size);
+      // In 1 MiB steps it would be 10 events; where the link sets the pace, it moves by 64 KiB.
+      expect(uploads.filter((p) => p.delta > 0 && p.delta <= 64 * 1024).length).toBeGreaterThanOrEqual(32);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      slow.closeAllConnections();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  }, 40_000);
 });
 
 describe('G5 success means complete', () => {

@@ -1,11 +1,32 @@
 import { Readable, Transform, pipeline } from 'node:stream';
 import type { OpenedBody } from '../core/transport.js';
 
-/** Chunk size used to feed in-memory bodies, so their upload progress moves smoothly. */
-const SLICE = 256 * 1024;
+/** The chunks an in-memory body is handed on in (views, not copies), as a file's reads are. */
+const CHUNK = 1024 * 1024;
+/** What a chunk is cut into on a slow link, so that upload progress moves there too. */
+const SLICE = 64 * 1024;
+/** A chunk that took longer than this to be taken by the request marks the link as slow. */
+const SLOW_MS = 50;
 
-function* slices(data: Uint8Array): Generator<Uint8Array> {
-  for (let at = 0; at < data.byteLength; at += SLICE) yield data.subarray(at, Math.min(at + SLICE, data.byteLength));
+function* slices(data: Uint8Array, size: number): Generator<Uint8Array> {
+  for (let at = 0; at < data.byteLength; at += size) yield data.subarray(at, Math.min(at + size, data.byteLength));
+}
+
+/**
+ * The chunks of `source`, handed on whole while the request takes them fast, and in slices of
+ * {@link SLICE} while it does not (and at the start, before the link's pace is known): progress
+ * counts bytes as the request takes them (G4), so a 1 MiB chunk on a 100 KB/s link would move it
+ * once in 10 s. On a fast link (loopback, a LAN) whole chunks spare the writes: 64 KiB slices
+ * cost a 256 MiB loopback upload 10–25% more time.
+ */
+async function* paced(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let slow = true;
+  for await (const chunk of source) {
+    const began = performance.now();
+    if (slow && chunk.byteLength > SLICE) yield* slices(chunk, SLICE);
+    else yield chunk;
+    slow = performance.now() - began > SLOW_MS;
+  }
 }
 
 function isNodeReadable(value: unknown): value is Readable {
@@ -35,7 +56,7 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
   let contentType: string | undefined;
   switch (body.kind) {
     case 'bytes':
-      source = Readable.from(slices(body.data), { objectMode: false });
+      source = Readable.from(slices(body.data, CHUNK), { objectMode: false });
       break;
     case 'blob':
       source = Readable.fromWeb(body.data.stream() as never);
@@ -80,7 +101,7 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
     started = true;
     // Released before the connection was up: nothing was read; the source is closed unread.
     if (counter.destroyed) source.destroy();
-    else pipeline(source, counter, () => undefined);
+    else pipeline(source, paced, counter, () => undefined);
   };
   if (connected) void connected.then(start);
   else start();
