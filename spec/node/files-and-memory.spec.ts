@@ -38,6 +38,36 @@ async function fileSha256(path: string): Promise<string> {
 }
 
 describe('G5 file downloads', () => {
+  it("a 304 to the caller's conditional request leaves the file at `to` as it is (never an empty one) and ends in done", async () => {
+    const body = Buffer.from('the cached copy, still current');
+    const cond = createServer((req, res) => {
+      if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304, { etag: '"v1"' }).end();
+      res.writeHead(200, { etag: '"v1"', 'content-length': String(body.length) }).end(body);
+    });
+    await new Promise<void>((r) => cond.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(cond.address() as AddressInfo).port}/file`;
+      const to = target();
+      expect((await runTransfer(toFile(url, to))).error).toBeUndefined();
+      for (const options of [{}, { resume: true }, { integrity: `sha256-${createHash('sha256').update(body).digest('base64')}` }]) {
+        const run = await runTransfer(toFile(url, to, { headers: { 'If-None-Match': '"v1"' }, ...options }));
+        expect(run.error).toBeUndefined();
+        expect(run.result).toMatchObject({ status: 304, size: 0, path: to });
+        expect(run.result!.integrity).toBeUndefined();
+        expect(readFileSync(to)).toEqual(body);
+        expect(existsSync(`${to}.partial`)).toBe(false);
+      }
+      // No copy at `to`: nothing is made there either.
+      const none = target();
+      const run = await runTransfer(toFile(url, none, { headers: { 'If-None-Match': '"v1"' } }));
+      expect(run.result).toMatchObject({ status: 304, size: 0 });
+      expect(existsSync(none)).toBe(false);
+    } finally {
+      cond.closeAllConnections();
+      await new Promise<void>((r) => cond.close(() => r()));
+    }
+  });
+
   it('G1 a file download touches neither the network nor the disk before subscribe', async () => {
     const to = target();
     const before = server.requests.length;

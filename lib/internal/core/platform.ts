@@ -31,6 +31,8 @@ export interface FileSinkOptions {
 
 /** A sink that writes to a file and can resume it. */
 export interface FileSink extends BodySink<undefined> {
+  /** The file the sink publishes to (`to`, as the platform resolves it): `result.path`. */
+  readonly path: string;
   /** The validator (strong ETag or Last-Modified) of the partial bytes, for `If-Range`. */
   readonly validator: string | undefined;
   /** Records the validator of the response being written. */

@@ -357,6 +357,7 @@ export class TransferRun<R> {
         throw new HttpStatusError(status, response.headers, '', context, followed);
       }
       if (status >= 400) return await this.refused(hop, response, sink, fileSink, offset, ifRange, attempt, watchdog);
+      if (status === 304 && fileSink) return { type: 'done', result: await this.notModified(hop, response, fileSink, attempt) };
 
       let start = 0;
       // The size of the whole representation when this body is a range of it from byte 0.
@@ -522,6 +523,23 @@ export class TransferRun<R> {
     const excerpt = await orAfter(readExcerpt(response.body, attempt, held, () => watchdog.touch()).catch(() => held.text()), this.n.timer, EXCERPT_WAIT_MS, () => held.text());
     attempt.abort();
     throw new HttpStatusError(status, response.headers, excerpt, context);
+  }
+
+  /**
+   * A 304 to a download to a file (the caller sent `If-None-Match` or `If-Modified-Since`): the
+   * copy the caller holds is current, and there is no body. The file at `to` is left as it is —
+   * never replaced by an empty one — and nothing is written; `done` says 304, with `size` 0 and
+   * no `integrity` (there was no body to check).
+   */
+  private async notModified(hop: Hop, response: TransportResponse, fileSink: FileSink, attempt: AttemptAbort): Promise<R> {
+    attempt.abort();
+    this.throwIfAborted();
+    // Gives the side file up as a failure would (a resumable one from an earlier run is kept).
+    await fileSink.abort();
+    this.reporter.observe('download', 0, 0);
+    const finalUrl = response.url || hop.url;
+    const result: DownloadResult<undefined> = { url: finalUrl === this.n.url ? this.n.safeUrl : redactUrl(finalUrl), status: response.status, headers: response.headers, size: 0, data: undefined, path: fileSink.path };
+    return result as R;
   }
 
   /**

@@ -299,6 +299,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
   };
 
   const sink: FileSink = {
+    path: target,
     get offset() {
       return offset;
     },
@@ -383,10 +384,11 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
 
 /** Whether a failed download's partial file stays (`keepPartial`; see DownloadOptions). */
 function keeps(keepPartial: boolean | 'resumable', size: number, validator: string | undefined, reason: unknown): boolean {
+  if (size === 0) return false; // nothing to keep (a failure before the first byte, a 304)
   if (keepPartial !== 'resumable') return keepPartial;
   // Bytes that failed a check cannot be continued; a body cut short can.
   if (failedCheck(reason)) return false;
-  return size > 0 && validator !== undefined;
+  return validator !== undefined;
 }
 
 /** Whether a download failed because its bytes failed a check (a digest, a size), not because they stopped. */
