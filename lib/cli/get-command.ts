@@ -103,12 +103,19 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
   } catch (caught) {
     const error = plan && isTargetExistsError(caught) ? await appeared(plan.path, caught) : caught;
     const hint = plan ? await afterFailure(plan.path, error) : undefined;
-    view.error(error, hint);
+    view.error(outputLost(interrupt, error) ?? error, hint);
     return interrupt?.received && isTransferError(error) && error.code === 'cancelled' ? interrupt.exitCode : exitCodeFor(error);
   } finally {
     view.close();
     interrupt?.dispose();
   }
+}
+
+/** The error to show when the transfer was stopped because stdout could no longer be written (not EPIPE). */
+export function outputLost(interrupt: Interrupt | undefined, error: unknown): CliError | undefined {
+  if (interrupt?.received !== 'output' || !isTransferError(error) || error.code !== 'cancelled') return undefined;
+  const cause = interrupt.outputError;
+  return new CliError('io', `cannot write to standard output: ${cause?.code ?? cause?.message ?? 'write failed'}; the transfer was stopped`, { cause });
 }
 
 /**

@@ -1,12 +1,17 @@
 import { ExitCode } from './exit-codes.js';
 
-/** Ctrl-C (SIGINT), SIGTERM, or stdout closed by its reader, turned into an AbortSignal for the transfer. */
+/** Ctrl-C (SIGINT), SIGTERM, or a stdout that can no longer be written, turned into an AbortSignal for the transfer. */
 export interface Interrupt {
-  /** Aborted on the first SIGINT or SIGTERM, or when writing to stdout fails with EPIPE. */
+  /** Aborted on the first SIGINT or SIGTERM, or when writing to stdout fails. */
   readonly signal: AbortSignal;
-  /** Which signal arrived, if one did (`SIGPIPE`: stdout's reader went away). */
-  readonly received: 'SIGINT' | 'SIGTERM' | 'SIGPIPE' | undefined;
-  /** The exit code for the signal that arrived (130, 143 or 141). */
+  /**
+   * Which signal arrived, if one did (`SIGPIPE`: stdout's reader went away; `output`: another
+   * write error on stdout, such as a full disk under `--json > file`).
+   */
+  readonly received: 'SIGINT' | 'SIGTERM' | 'SIGPIPE' | 'output' | undefined;
+  /** With `received` `output`: the error writing to stdout. */
+  readonly outputError: NodeJS.ErrnoException | undefined;
+  /** The exit code for the signal that arrived (130, 143 or 141; 1 for `output`). */
   readonly exitCode: number;
   /** Removes the handlers: the default behaviour (terminate) comes back. */
   dispose(): void;
@@ -19,7 +24,8 @@ export interface Interrupt {
  */
 export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
   const controller = new AbortController();
-  let received: 'SIGINT' | 'SIGTERM' | 'SIGPIPE' | undefined;
+  let received: 'SIGINT' | 'SIGTERM' | 'SIGPIPE' | 'output' | undefined;
+  let outputError: NodeJS.ErrnoException | undefined;
   /** A signal came already: the next one exits at once (also after stdout closed). */
   let signalled = false;
   const handler = (name: 'SIGINT' | 'SIGTERM') => {
@@ -33,9 +39,11 @@ export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
   const onTerm = () => handler('SIGTERM');
   // `--json | head`: the reader has what it wanted. Node ignores SIGPIPE, so the write fails
   // instead; the run then ends as on Ctrl-C (partial file kept), quietly, with the shell's 141.
+  // Any other write error (a full disk under `> file`) ends it the same way, with 1: its output is lost.
   const onStdoutError = (error: NodeJS.ErrnoException) => {
-    if (error?.code !== 'EPIPE' || received) return;
-    received = 'SIGPIPE';
+    if (received || error?.code === 'ERR_STREAM_DESTROYED') return;
+    received = error?.code === 'EPIPE' ? 'SIGPIPE' : 'output';
+    if (received === 'output') outputError = error;
     controller.abort();
   };
   process.on('SIGINT', onInt);
@@ -46,7 +54,11 @@ export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
     get received() {
       return received;
     },
+    get outputError() {
+      return outputError;
+    },
     get exitCode() {
+      if (received === 'output') return ExitCode.failure;
       return received === 'SIGTERM' ? ExitCode.terminated : received === 'SIGPIPE' ? ExitCode.brokenPipe : ExitCode.interrupted;
     },
     dispose() {
@@ -58,14 +70,22 @@ export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
 }
 
 /**
- * Keeps a failed write to stdout or stderr (EPIPE: its reader went away) from crashing the
- * process with an unhandled 'error' event; later writes are dropped. A closed stdout ends the
- * command in progress (it hears of it through {@link listenForInterrupt}); a closed stderr does
- * not: the transfer ends as it would, its messages unread. Other errors are thrown as before.
+ * Keeps a failed write to stdout or stderr (EPIPE: its reader went away; ENOSPC: a full disk
+ * under `> file`) from crashing the process with an unhandled 'error' event and a stack trace;
+ * later writes are dropped. A failed stdout ends the command in progress (it hears of it through
+ * {@link listenForInterrupt}); a failed stderr does not: the transfer ends as it would, its
+ * messages unread. Returns the first error other than EPIPE, once there is one: output that
+ * was lost, which a command that succeeded must not hide (`main.ts` exits 1 then).
  */
-export function tolerateClosedOutput(output: NodeJS.EventEmitter): void {
+export function tolerateClosedOutput(output: NodeJS.EventEmitter): { readonly failed: NodeJS.ErrnoException | undefined } {
+  let failed: NodeJS.ErrnoException | undefined;
   output.on('error', (error: NodeJS.ErrnoException) => {
     if (error?.code === 'EPIPE' || error?.code === 'ERR_STREAM_DESTROYED') return;
-    throw error;
+    failed ??= error;
   });
+  return {
+    get failed() {
+      return failed;
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { ExitCode } from './exit-codes.js';
 import { runCli } from './program.js';
 import { tolerateClosedOutput } from './interrupt.js';
 
-tolerateClosedOutput(process.stdout);
+const stdout = tolerateClosedOutput(process.stdout);
 tolerateClosedOutput(process.stderr);
 
 let finished = false;
@@ -18,9 +18,17 @@ process.once('beforeExit', () => {
   process.exit(ExitCode.failure);
 });
 
-void runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then((code) => {
+void runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then((ran) => {
   finished = true;
-  process.exitCode = code;
-  // A keep-alive socket or a stray timer must not hold a finished command open.
-  setTimeout(() => process.exit(code), 1000).unref();
+  process.exitCode = ran;
+  // A write to stdout that failed (a full disk under `> file`) is told a tick after it: a command
+  // that succeeded but whose output is lost (put's answer, the done line) must not exit 0.
+  setImmediate(() => {
+    const lost = stdout.failed;
+    const code = ran === ExitCode.ok && lost ? ExitCode.failure : ran;
+    if (code !== ran) process.stderr.write(`rxtransfer: cannot write to standard output: ${lost?.code ?? lost?.message}\n`);
+    process.exitCode = code;
+    // A keep-alive socket or a stray timer must not hold a finished command open.
+    setTimeout(() => process.exit(code), 1000).unref();
+  });
 });

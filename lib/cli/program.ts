@@ -148,7 +148,7 @@ export async function runCli(argv: readonly string[], streams: CliStreams): Prom
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
       if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-      const usage = new CliError('usage', `${error.message.replace(/^error:\s*/, '')} (see rxtransfer ${commandName(argv)}--help)`);
+      const usage = new CliError('usage', `${withoutSecrets(error.message.replace(/^error:\s*/, ''))} (see rxtransfer ${commandName(argv)}--help)`);
       if (argv.includes('--json')) writeJsonLine(streams, jsonError(usage));
       printError(streams, usage);
       return ExitCode.usage;
@@ -156,6 +156,17 @@ export async function runCli(argv: readonly string[], streams: CliStreams): Prom
     printError(streams, error);
     return ExitCode.failure;
   }
+}
+
+/**
+ * Commander's message without what may be a secret it quotes from the command line: a URL's
+ * `user:password@` (`rxtransfer https://u:pw@host/x`, the command forgotten: "unknown command
+ * '…'"), and the value of an unknown `--option=value` (`--headr='Authorization: Bearer …'`).
+ */
+export function withoutSecrets(message: string): string {
+  return message
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, '$1')
+    .replace(/(unknown option '-[^'=\s]*)=[^']*'/g, "$1=…'");
 }
 
 function commandName(argv: readonly string[]): string {

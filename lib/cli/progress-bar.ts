@@ -2,6 +2,9 @@ import cliProgress from 'cli-progress';
 import type { TransferProgress } from '../index.node.js';
 import { etaSeconds, formatBytes, formatDuration, formatRate } from './format.js';
 
+/** Shows the cursor and turns line wrapping back on: what stopping a bar does (barOptions hides and turns off both). */
+export const RESTORE_TERMINAL = '\u001b[?25h\u001b[?7h';
+
 /** Redraws per second at most: fast enough to look live, slow enough to read. */
 export const BAR_FPS = 8;
 const BAR_WIDTH = 24;
@@ -47,8 +50,18 @@ export class ProgressBar {
   private readonly bar: cliProgress.SingleBar;
   private started = false;
   private payload: Payload;
+  /**
+   * A process that exits while the bar is drawn (a second Ctrl-C exits at once) gives the
+   * terminal back its cursor and line wrapping, which the bar turned off.
+   */
+  private readonly restoreTerminal = () => {
+    if (this.started) this.stream.write(RESTORE_TERMINAL);
+  };
 
-  constructor(stream: NodeJS.WritableStream, label: string) {
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    label: string,
+  ) {
     this.payload = { label, event: undefined };
     this.bar = new cliProgress.SingleBar(barOptions(stream));
   }
@@ -56,6 +69,7 @@ export class ProgressBar {
   start(): void {
     if (this.started) return;
     this.started = true;
+    process.once('exit', this.restoreTerminal);
     this.bar.start(1, 0, this.payload);
   }
 
@@ -69,6 +83,7 @@ export class ProgressBar {
   stop(): void {
     if (!this.started) return;
     this.started = false;
+    process.off('exit', this.restoreTerminal);
     this.bar.stop();
   }
 }

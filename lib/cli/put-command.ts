@@ -5,7 +5,7 @@ import { fileBody } from '../node/index.js';
 import { headersFrom, parseHttpUrl } from './arguments.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatBytes, formatRate, terminalSafe } from './format.js';
-import { printableHeaders, timeoutsFrom } from './get-command.js';
+import { outputLost, printableHeaders, timeoutsFrom } from './get-command.js';
 import { listenForInterrupt, type Interrupt } from './interrupt.js';
 import { outputMode, TransferView, type CliStreams } from './output.js';
 import { elapsedSeconds, runTransfer } from './run-transfer.js';
@@ -67,7 +67,7 @@ export async function runPut(file: string, rawUrl: string, flags: PutFlags, stre
     }
     return ExitCode.ok;
   } catch (error) {
-    view.error(error);
+    view.error(outputLost(interrupt, error) ?? error);
     return interrupt?.received && isTransferError(error) && error.code === 'cancelled' ? interrupt.exitCode : exitCodeFor(error);
   } finally {
     view.close();

@@ -36,7 +36,9 @@ const SIDE_FILE = /\.partial(\.json|\.lock(\.(stale-)?[a-z0-9]{8})?)?$/i;
  */
 export function safeBaseName(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  let name = raw.normalize('NFC').replace(UNSAFE_CHARS, '');
+  // Normalized once the invisible characters are gone: one between a letter and its accent
+  // (`e\u200b\u0301`) would leave a decomposed name, a look-alike of the composed one.
+  let name = raw.replace(UNSAFE_CHARS, '').normalize('NFC');
   // Only the last segment, whichever separator the sender meant.
   name = name.split(/[/\\]/).pop() ?? '';
   name = name.replace(/^[A-Za-z]:/, '');

@@ -29,6 +29,8 @@ export async function planTarget(url: URL, output: string | undefined, contentDi
   let dir = '.';
   if (output !== undefined) {
     if (output.length === 0) throw new CliError('usage', '-o needs a file or directory name');
+    // curl's and wget's stdout: not a file named '-' that no one asked for.
+    if (output === '-') throw new CliError('usage', "-o - (standard output) is not supported: get writes to a file (-o ./- names a file '-')");
     if (!(await isDirectory(output))) return { path: output };
     dir = output;
   }

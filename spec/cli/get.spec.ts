@@ -251,6 +251,20 @@ describe('rxtransfer get: safe files', () => {
     expect(readFileSync(join(cwd, 'out.bin'))).toEqual(bodyBytes(1000));
   });
 
+  it('-o - (standard output, for curl and wget) is refused before any request, not taken as a file named "-"', async () => {
+    const cwd = freshDir();
+    const before = fixture.server.requests.length;
+    const r = await runCli(['get', fixture.server.url('/data/dash.bin?size=100'), '-o', '-'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^rxtransfer: -o - \(standard output\) is not supported/);
+    expect(r.stdout).toBe('');
+    expect(filesIn(cwd)).toEqual([]);
+    expect(fixture.server.requests.length).toBe(before);
+    // A file named '-' is still had with a path.
+    expect((await runCli(['get', fixture.server.url('/data/dash.bin?size=100'), '-o', './-'], { cwd })).code).toBe(0);
+    expect(filesIn(cwd)).toEqual(['-']);
+  });
+
   it('-o DIR/ puts the URL name in that directory', async () => {
     const cwd = freshDir();
     const r = await runCli(['get', fixture.server.url('/data/in-dir.bin?size=100'), '-o', `${cwd}/`], { cwd: freshDir() });

@@ -1,9 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { bodyBytes, sha256 } from '../helpers/cli-server.js';
 import { cliFixture } from '../helpers/cli-fixture.js';
-import { jsonLines, runCli, startCli, toNotifications } from '../helpers/cli-run.js';
+import { cliEntry, jsonLines, runCli, startCli, toNotifications } from '../helpers/cli-run.js';
 
 const fixture = cliFixture('rxtransfer-cli-int-');
 const freshDir = () => fixture.freshDir();
@@ -108,6 +110,39 @@ describe('rxtransfer get: Ctrl-C then --resume', () => {
     expect(r.code).toBe(0);
     expect(readdirSync(cwd)).toEqual(['named.bin']);
     expect(sha256(readFileSync(join(cwd, 'named.bin')))).toBe(sha256(bodyBytes(SIZE)));
+  });
+
+  /** Runs the command with stdout on /dev/full (every write fails with ENOSPC, as on a full disk under `> file`). */
+  async function runToFullDisk(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
+    const out = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [cliEntry(), ...args], { cwd, stdio: ['ignore', out, 'pipe'] });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const [code] = (await once(child, 'close')) as [number | null];
+      clearTimeout(killer);
+      return { code, stderr };
+    } finally {
+      closeSync(out);
+    }
+  }
+
+  (existsSync('/dev/full') ? it : it.skip)('`--json > file` on a full disk: one line and exit 1, not a crash; the partial kept and its lock released; put says its answer is lost', async () => {
+    const cwd = freshDir();
+    const r = await runToFullDisk(['get', fixture.server.url(SLOW), '--json', '-o', 'full.bin'], cwd);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rxtransfer: cannot write to standard output: ENOSPC; the transfer was stopped; .* kept in full\.bin\.partial: run the same command with --resume to continue\n$/);
+    expect(existsSync(join(cwd, 'full.bin'))).toBe(false);
+    expect(existsSync(join(cwd, 'full.bin.partial.lock'))).toBe(false);
+    const resumed = await runCli(['get', fixture.server.url(SLOW), '-o', 'full.bin', '--resume'], { cwd });
+    expect(resumed.code).toBe(0);
+    expect(sha256(readFileSync(join(cwd, 'full.bin')))).toBe(sha256(bodyBytes(SIZE)));
+
+    // put: sent, but the server's answer could not be written: not a silent 0.
+    const put = await runToFullDisk(['put', join(cwd, 'full.bin'), fixture.server.url('/upload')], cwd);
+    expect(put.code).toBe(1);
+    expect(put.stderr).toMatch(/^sent full\.bin .*: HTTP 201\nrxtransfer: cannot write to standard output: ENOSPC\n$/);
   });
 
   it('the server sees the connection close promptly after SIGINT', async () => {

@@ -135,6 +135,21 @@ describe('rxtransfer usage and help', () => {
   });
 });
 
+describe('rxtransfer usage errors never print credentials', () => {
+  it.each([
+    // the command forgotten: commander quotes the URL as an unknown command
+    [['https://alice:s3cret-pw@example.com/a.iso'], /^rxtransfer: unknown command 'https:\/\/example\.com\/a\.iso'/],
+    [['http://alice:p@ss-s3cret@example.com/a.iso', '--json'], /^rxtransfer: unknown command 'http:\/\/example\.com\/a\.iso'/],
+    // a misspelt option given with '=': its value is a header
+    [['get', 'http://x/a', '--headr=Authorization: Bearer tok-s3cret'], /^rxtransfer: unknown option '--headr=…'/],
+  ])('%j exits 2 without the secret', async (args, pattern) => {
+    const r = await runCli(args, { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stdout + r.stderr).not.toMatch(/s3cret/);
+  });
+});
+
 describe('rxtransfer on a terminal', () => {
   const hasScript = spawnSync('script', ['--version']).status === 0;
   (hasScript ? it : it.skip)('draws a progress bar with percent, bytes, rate and ETA, and restores the cursor', async () => {

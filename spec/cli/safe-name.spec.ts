@@ -44,6 +44,19 @@ describe('safeBaseName: names from the network reduced to one safe segment', () 
     expect(safeBaseName(raw)).toBeUndefined();
   });
 
+  it('normalizes once invisible characters are removed: no decomposed look-alike of a composed name', () => {
+    // e + ZERO WIDTH SPACE + COMBINING ACUTE: without the space, é; it must be the composed é.
+    expect(safeBaseName('e\u200b\u0301.txt')).toBe('\u00e9.txt');
+    expect(safeBaseName('cafe\u202e\u0301')).toBe('caf\u00e9');
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('e', 'a', '.', '/', ':', ' ', '\u0301', '\u0308', '\u200b', '\u202e', '\u0000', '\ufeff', 'con'), { maxLength: 40 }), (parts) => {
+        const name = safeBaseName(parts.join(''));
+        if (name !== undefined) expect(name).toBe(name.normalize('NFC'));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('bounds the length in UTF-8 bytes and keeps the extension', () => {
     const name = safeBaseName(`${'é'.repeat(300)}.tar.gz`)!;
     expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_NAME_BYTES);
