@@ -300,6 +300,32 @@ describe('G5 file downloads', () => {
     }
   });
 
+  it('G5 a partial file that holds the whole body (a 416 on resume) over maxBytes is too large, not done', async () => {
+    const full = createServer((req, res) => {
+      if (req.headers['range'] === 'bytes=1000-') return void res.writeHead(416, { ETag: '"v1"', 'Content-Range': 'bytes */1000' }).end();
+      res.writeHead(200, { ETag: '"v1"', 'Content-Length': 1000 }).end(Buffer.alloc(1000, 1));
+    });
+    await new Promise<void>((ready) => full.listen(0, '127.0.0.1', ready));
+    try {
+      const url = `http://127.0.0.1:${(full.address() as AddressInfo).port}/whole`;
+      const to = target();
+      writeFileSync(`${to}.partial`, Buffer.alloc(1000, 1));
+      writeFileSync(`${to}.partial.json`, JSON.stringify({ validator: '"v1"' }));
+      const run = await runTransfer(toFile(url, to, { resume: true, maxBytes: 500 }));
+      expect(run.error).toMatchObject({ code: 'integrity', reason: 'too-large' });
+      expect(existsSync(to)).toBe(false);
+      // Within the limit, the same bytes are done.
+      writeFileSync(`${to}.partial`, Buffer.alloc(1000, 1));
+      writeFileSync(`${to}.partial.json`, JSON.stringify({ validator: '"v1"' }));
+      const ok = await runTransfer(toFile(url, to, { resume: true, maxBytes: 1000 }));
+      expect(ok.error).toBeUndefined();
+      expect(ok.result).toMatchObject({ status: 416, size: 1000 });
+    } finally {
+      full.closeAllConnections();
+      await new Promise<void>((closed) => full.close(() => closed()));
+    }
+  });
+
   it('G5 a 416 of another version whose size is the bytes held is not taken for "already complete"', async () => {
     // Version "a" (1000 bytes of 0x61) is cut after 600; the resource is then "b", 600 bytes of
     // 0x62, and a server that ignores If-Range answers `Range: bytes=600-` with 416 */600.

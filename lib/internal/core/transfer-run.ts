@@ -510,7 +510,8 @@ export class TransferRun<R> {
       // A validator on the 416 that is not the one sent is another version of that size
       // (a server that ignores If-Range): the bytes held are not its body.
       if (range && range.start === undefined && range.size === offset && !otherVersion(response.headers, ifRange!)) {
-        // The whole body is on disk already; integrity is still checked over it.
+        // The whole body is on disk already; integrity and maxBytes are still checked over it.
+        if (offset > this.n.maxBytes) throw new IntegrityError('too-large', `body of ${offset} bytes is over maxBytes (${this.n.maxBytes})`, context);
         return { type: 'done', result: await this.complete(hop, response, sink, offset, await this.verify(offset, fileSink, context)) };
       }
       await sink.reset();
