@@ -5,6 +5,7 @@ import {
   ProgressChangedEventArgs,
   SynchronizationContext,
   TimeoutError,
+  fromEap,
   TransferError,
   immediateContext,
   isInvalidOperationError,
@@ -148,6 +149,15 @@ describe('toEap', () => {
     expect((e.error as TimeoutError).ms).toBe(10);
     expect(hung.unsubscribed).toBe(1);
     expect(() => toEap({ get: () => hung.transfer }, { timeout: -1 })).toThrow(TypeError);
+  });
+
+  it('an arity that is not a whole number of arguments is refused when the adapter is made (toEap and fromEap)', () => {
+    const get = (url: string): Transfer<string> => new Observable((s) => s.next({ type: 'done', result: url }));
+    for (const arity of [-1, 1.5, Number.NaN, Infinity, '1' as unknown as number]) {
+      expect(() => toEap({ get }, { arity: { get: arity } })).toThrow(/arity of get must be a whole number/);
+      expect(() => fromEap(toEap({ get }), 'get', { arity })).toThrow(/arity must be a whole number/);
+    }
+    expect(() => fromEap(toEap({ get }, { arity: { get: 1 } }), 'get', { arity: 1 })).not.toThrow();
   });
 
   it('E5 a timeout longer than a platform timer keeps (2^31 ms, 24.8 days) does not fire at once', async () => {

@@ -86,6 +86,7 @@ export function fromEap<R = unknown, A extends unknown[] = unknown[]>(
   options?: FromEapOptions,
 ): (...args: A) => Transfer<R>;
 export function fromEap(component: EapComponentLike, name: string, options: FromEapOptions = {}): (...args: unknown[]) => Transfer<unknown> {
+  if (options.arity !== undefined && !(Number.isInteger(options.arity) && options.arity >= 0)) throw new TypeError(`fromEap: arity must be a whole number of arguments, not ${String(options.arity)}`);
   return (...args: unknown[]) =>
     new Observable<TransferEvent<unknown>>((subscriber) => {
       const withState = options.userState !== false;

@@ -90,7 +90,9 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
     this.#timeout = timeout;
     this.#scheduler = options.scheduler ?? asyncScheduler;
     for (const [name, factory] of Object.entries(factories)) {
-      this.#define(name, factory, options.arity?.[name] ?? factory.length);
+      const arity = options.arity?.[name];
+      if (arity !== undefined && !(Number.isInteger(arity) && arity >= 0)) throw new TypeError(`toEap: arity of ${name} must be a whole number of arguments, not ${String(arity)}`);
+      this.#define(name, factory, arity ?? factory.length);
     }
     if (this.#single) Object.defineProperty(this, 'isBusy', { get: () => this.#busy, enumerable: true });
   }
