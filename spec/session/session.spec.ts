@@ -606,6 +606,12 @@ describe('TransferSession', () => {
     await expect(TransferSession.open({ id: '..' })).rejects.toThrow(/not a valid session identifier/);
     // Half a surrogate pair can be no file name (it failed as "URIError: URI malformed"); shown as U+FFFD.
     await expect(TransferSession.open({ id: 'a\uD800b\uDC00' })).rejects.toThrow(/id "a\uFFFDb\uFFFD" is not a valid session identifier: it holds half of a surrogate pair/);
+    await expect(TransferSession.open({ id: 'x', maxPerHost: 0, store: memorySessionStore() })).rejects.toThrow(/maxPerHost must be a whole number >= 1, got 0/);
+    // An interval that would checkpoint on every progress event (S10) is refused.
+    for (const bad of [Number.NaN, -1, Infinity, '100' as unknown as number]) {
+      await expect(TransferSession.open({ id: 'x', checkpointInterval: bad, store: memorySessionStore() })).rejects.toThrow(/checkpointInterval must be a finite number of ms >= 0/);
+      await expect(TransferSession.open({ id: 'x', progressInterval: bad, store: memorySessionStore() })).rejects.toThrow(/progressInterval must be a finite number of ms >= 0/);
+    }
     const session = await openSession({ id: name().id, store: memorySessionStore() });
     await expect(session.download('ftp://x/y', { to: 'a' })).rejects.toThrow(/unsupported scheme/);
     await expect(session.download('http://127.0.0.1/y')).rejects.toThrow(/needs `to`/);

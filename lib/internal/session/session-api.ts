@@ -31,6 +31,11 @@ export function createSessionApi(platform: SessionPlatform): TransferSessionStat
         const value = options[key];
         if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new TypeError(`${key} must be a whole number >= 1, got ${String(value)}`);
       }
+      // NaN or a negative interval would checkpoint (write the journal) on every progress event (S10).
+      for (const key of ['progressInterval', 'checkpointInterval'] as const) {
+        const value = options[key];
+        if (value !== undefined && !(typeof value === 'number' && value >= 0 && Number.isFinite(value))) throw new TypeError(`${key} must be a finite number of ms >= 0, got ${String(value)}`);
+      }
       const store = options.store ?? platform.defaultStore({ ...(options.directory !== undefined ? { directory: options.directory } : {}) });
       const handle = await store.open(options.id);
       return new SessionCore(options.id, platform, handle, options);
