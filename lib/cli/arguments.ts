@@ -65,3 +65,14 @@ export function parseHttpUrl(raw: string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('usage', `unsupported URL scheme ${url.protocol} (only http: and https:)`);
   return url;
 }
+
+/**
+ * Commander's message without what may be a secret it quotes from the command line: a URL's
+ * `user:password@` (`rxtransfer https://u:pw@host/x`, the command forgotten: "unknown command
+ * '…'"), and the value of an unknown `--option=value` (`--headr='Authorization: Bearer …'`).
+ */
+export function withoutSecrets(message: string): string {
+  return message
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, '$1')
+    .replace(/(unknown option '-[^'=\s]*)=[^']*'/g, "$1=…'");
+}

@@ -79,6 +79,16 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
     const started = Date.now();
     view.start();
     const result = await runTransfer(download(url, options), (e) => view.progress(e));
+    if (result.status === 304) {
+      // Not Modified (the caller's -H 'If-None-Match: …'): nothing was written, nothing is to be
+      // named (with -J there is no side file to name), and the file at -o is kept as it is.
+      const kept = plan.nameLater ? undefined : (result.path ?? resolve(plan.path));
+      view.done(
+        { url: result.url, status: result.status, headers: printableHeaders(result.headers), size: 0, ...(kept !== undefined ? { path: kept } : {}) },
+        kept !== undefined ? `not modified (304): ${shortPath(kept)} kept as it is` : 'not modified (304): nothing downloaded',
+      );
+      return ExitCode.ok;
+    }
     let path = result.path ?? resolve(plan.path);
     if (plan.nameLater) {
       const name = safeBaseName(filenameFromContentDisposition(result.headers['content-disposition'])) ?? nameFromUrl(url) ?? FALLBACK_NAME;

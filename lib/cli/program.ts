@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { collectHeader, parseCount, parseSeconds } from './arguments.js';
+import { collectHeader, parseCount, parseSeconds, withoutSecrets } from './arguments.js';
 import { parsePort, runDemo, type DemoFlags } from './demo-command.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { runGet, type GetFlags } from './get-command.js';
@@ -156,17 +156,6 @@ export async function runCli(argv: readonly string[], streams: CliStreams): Prom
     printError(streams, error);
     return ExitCode.failure;
   }
-}
-
-/**
- * Commander's message without what may be a secret it quotes from the command line: a URL's
- * `user:password@` (`rxtransfer https://u:pw@host/x`, the command forgotten: "unknown command
- * '…'"), and the value of an unknown `--option=value` (`--headr='Authorization: Bearer …'`).
- */
-export function withoutSecrets(message: string): string {
-  return message
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, '$1')
-    .replace(/(unknown option '-[^'=\s]*)=[^']*'/g, "$1=…'");
 }
 
 function commandName(argv: readonly string[]): string {

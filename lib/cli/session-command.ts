@@ -6,7 +6,7 @@
  * parses them again with a program of its own (commander), whose commands are the actions.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { collectHeader, parseCount, parseSeconds } from './arguments.js';
+import { collectHeader, parseCount, parseSeconds, withoutSecrets } from './arguments.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { CliStreams } from './output.js';
 import { SESSION_LOCKED_EXIT } from './session-access.js';
@@ -148,7 +148,7 @@ export async function runSession(args: readonly string[], streams: CliStreams): 
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
       if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       const action = rest.find((a) => (ACTIONS as readonly string[]).includes(a));
-      const usage = new CliError('usage', `${error.message.replace(/^error:\s*/, '')} (see rxtransfer session <id> ${action ? `${action} ` : ''}--help)`);
+      const usage = new CliError('usage', `${withoutSecrets(error.message.replace(/^error:\s*/, ''))} (see rxtransfer session <id> ${action ? `${action} ` : ''}--help)`);
       reportSessionError(streams, usage, json);
       return ExitCode.usage;
     }

@@ -157,7 +157,9 @@ class RunReport {
     let line: string;
     if (c.state === 'completed') {
       const size = c.result?.size ?? 0;
-      line = `[${c.taskId}] ${c.task.kind === 'download' ? `saved ${label}` : `sent ${label}: HTTP ${c.result?.status ?? '?'}`} (${sizeAndRate(size, seconds)})${when}`;
+      // A 304 (the task's own If-None-Match) saved nothing: the file is kept as it is.
+      if (c.task.kind === 'download' && c.result?.status === 304) line = `[${c.taskId}] not modified (304): ${label} kept as it is${when}`;
+      else line = `[${c.taskId}] ${c.task.kind === 'download' ? `saved ${label}` : `sent ${label}: HTTP ${c.result?.status ?? '?'}`} (${sizeAndRate(size, seconds)})${when}`;
     } else if (c.state === 'failed') {
       line = `[${c.taskId}] failed${when}: ${c.error?.message ?? 'unknown error'}`;
     } else {

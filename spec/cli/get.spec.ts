@@ -26,6 +26,21 @@ describe('rxtransfer get: exit codes', () => {
     expect(r.stderr.includes('\u001b')).toBe(false);
   });
 
+  it("0: a 304 to the user's If-None-Match says the file is kept as it is (with -J: nothing to name), and leaves it", async () => {
+    const cwd = freshDir();
+    writeFileSync(join(cwd, 'cached'), 'the copy');
+    const url = fixture.server.url('/status/304');
+    const kept = await runCli(['get', url, '-H', 'If-None-Match: "v1"', '-o', 'cached', '--force'], { cwd });
+    expect(kept.code).toBe(0);
+    expect(kept.stderr).toBe('not modified (304): cached kept as it is\n');
+    const named = await runCli(['get', url, '-H', 'If-None-Match: "v1"', '-J', '--json'], { cwd });
+    expect(named.code).toBe(0);
+    expect(jsonLines(named.stdout).at(-1)).toMatchObject({ type: 'done', result: { status: 304, size: 0 } });
+    expect(jsonLines(named.stdout).at(-1)!['result']).not.toHaveProperty('path');
+    expect(filesIn(cwd)).toEqual(['cached']);
+    expect(readFileSync(join(cwd, 'cached'), 'utf8')).toBe('the copy');
+  });
+
   it('3: an HTTP error, one line on stderr, no file left', async () => {
     const cwd = freshDir();
     const r = await runCli(['get', fixture.server.url('/status/404')], { cwd });

@@ -142,6 +142,9 @@ describe('rxtransfer usage errors never print credentials', () => {
     [['http://alice:p@ss-s3cret@example.com/a.iso', '--json'], /^rxtransfer: unknown command 'http:\/\/example\.com\/a\.iso'/],
     // a misspelt option given with '=': its value is a header
     [['get', 'http://x/a', '--headr=Authorization: Bearer tok-s3cret'], /^rxtransfer: unknown option '--headr=…'/],
+    // the same under `session`: `add` forgotten, or a misspelt option of an action
+    [['session', 's', 'https://alice:s3cret-pw@example.com/a.iso', '-o', 'a.iso'], /^rxtransfer: unknown command 'https:\/\/example\.com\/a\.iso'/],
+    [['session', 's', 'add', 'http://x/a', '-o', 'a', '--headr=Authorization: Bearer tok-s3cret', '--json'], /^rxtransfer: unknown option '--headr=…'/],
   ])('%j exits 2 without the secret', async (args, pattern) => {
     const r = await runCli(args, { cwd });
     expect(r.code).toBe(2);

@@ -22,6 +22,18 @@ const SLOWER = `/data/slower.bin?size=${SLOWER_SIZE}&chunk=8192&every=20`;
 const hit = (path: string) => fixture.server.requests.filter((r) => r.url.startsWith(path)).length;
 
 describe('rxtransfer session: add, then run in another process', () => {
+  it("run reports a 304 to the task's If-None-Match as not modified, the file kept as it is (not saved)", async () => {
+    const s = sessionCli('cond', freshDir);
+    writeFileSync(join(s.cwd, 'c.bin'), 'the copy');
+    const add = await s.run(['add', fixture.server.url('/status/304'), '-o', 'c.bin', '--id', 'c', '--force', '-H', 'If-None-Match: "v1"']);
+    expect(add.code).toBe(0);
+    const run = await s.run(['run']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/\[c\] not modified \(304\): c\.bin kept as it is\n/);
+    expect(run.stderr).not.toMatch(/saved/);
+    expect(readFileSync(join(s.cwd, 'c.bin'), 'utf8')).toBe('the copy');
+  });
+
   it('add persists tasks without a request; run downloads them with the right sha256 and acknowledges them', async () => {
     const s = sessionCli('sync', freshDir);
     const a = await s.run(['add', fixture.server.url('/data/a.bin?size=70000'), '-o', 'a.bin']);

@@ -333,3 +333,23 @@ describe('a store write that fails while the session goes on', () => {
     await firstValueFrom(session.completions$.pipe(filter((c) => c.taskId === 'r'), timeout(10_000)));
   });
 });
+
+describe('a suspend whose write failed', () => {
+  it('S6 suspend() whose write failed leaves the task queued, and it runs again (it was neither suspended nor left stopped)', async () => {
+    const inner = memorySessionStore();
+    const store = gatedStore(inner);
+    const { id, path, to } = name();
+    const session = await openSession({ id, store });
+    await session.download(server.put(path, { body: bytes(256 * KiB, 18), etag: '"s"', rate: 512 * KiB }), { to, id: 's' });
+    await until(() => session.task('s')?.state === 'running');
+    store.hold = true;
+    const settled = session.suspend('s').then(() => 'resolved', (e: Error) => `rejected: ${e.message}`);
+    await until(() => store.heldCount() === 1);
+    store.hold = false;
+    store.release(false);
+    expect(await settled).toMatch(/EIO/);
+    // What the store holds (queued): so the task runs on, to its end, with nothing else happening.
+    const completion = await firstValueFrom(session.completions$.pipe(filter((c) => c.taskId === 's'), timeout(10_000)));
+    expect(completion.state).toBe('completed');
+  });
+});

@@ -668,6 +668,25 @@ describe('TransferSession', () => {
     for (const side of ['.partial', '.partial.json', '.partial.lock']) await expect(stat(to + side)).rejects.toThrow();
   });
 
+  it('overwrite: false: a task that published its file, killed, then stopped again before its first byte, still completes on the next open (its record is kept)', async () => {
+    const { id, path, to } = name();
+    const body = bytes(32 * KiB, 49);
+    const url = server.put(path, { body, etag: '"k5"' });
+    const first = await openSession({ id, store: dyingAtCompletion('again') });
+    await first.download(url, { to, id: 'again', overwrite: false });
+    await ended(first);
+    // The next run waits before its request (a 503 and a retry) and is closed meanwhile: no byte came.
+    server.resources.get(path)!.unavailable = 1;
+    const seen = server.requests.length;
+    const second = await openSession({ id, retry: { count: 1, baseDelay: 10_000 } });
+    for (let t = 0; t < 5000 && server.requests.length === seen; t += 5) await new Promise((r) => setTimeout(r, 5));
+    await second.close();
+    const third = await openSession({ id });
+    const [done] = await nextCompletions(third, 1);
+    expect(done).toMatchObject({ taskId: 'again', state: 'completed', result: { size: body.length } });
+    expect(sha256(await readFile(to))).toBe(sha256(body));
+  });
+
   it('overwrite: false: a file put in place of the one a killed task published is kept, and the failed task leaves no record beside it', async () => {
     const { id, path, to } = name();
     const url = server.put(path, { body: bytes(16 * KiB, 48), etag: '"k4"' });

@@ -368,7 +368,10 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
         await handle!.close().catch(() => undefined);
         if (!keeps(options.keepPartial, offset, validator, reason)) {
           await rm(partial, { force: true });
-          await rm(meta, { force: true });
+          // The record that the file at `to` is this task's own stays with it: stopped before a
+          // byte came (a close, a 304), the task must still know that file on its next run.
+          if (owned) await writeRecord({ ...owned });
+          else await rm(meta, { force: true });
         } else if (failedCheck(reason) && validator !== undefined) {
           // Kept (`keepPartial: true`) for a look, but never continued: a resume of bytes that
           // failed a check would only meet the same failure (a 416 for a whole file, every run).

@@ -218,8 +218,10 @@ export class SessionCore implements TransferSession {
       if (this.records.get(taskId)?.state === 'suspended') this.emitState(taskId, 'suspended');
     } finally {
       this.holding.delete(taskId);
+      // Also after a write that failed: the task is then what the store holds (queued), and
+      // starts again rather than sit stopped until something else starts the queue.
+      this.pump();
     }
-    this.pump();
     return true;
   }
 
