@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import { download, upload, type TransferEvent } from 'rxtransfer';
 import { FakeTransport, assertTransferGrammar } from 'rxtransfer/testing';
 import { chunksOf, cutsArb } from '../helpers/arbitraries.js';
-import { advance, drive, progressOf, record } from '../helpers/trace-driver.js';
+import { advance, drive, progressOf, record, settle } from '../helpers/trace-driver.js';
 import { VirtualTimer } from '../helpers/virtual-timer.js';
 
 /**
@@ -34,10 +34,13 @@ describe('progress throttling (properties)', () => {
         const req = fake.requests[0]!;
         let g = 0;
         const gap = () => advance(timer, p.gaps[g++ % p.gaps.length]!);
+        /** Each byte count the transport reported, and when. */
+        const observed: { direction: 'upload' | 'download'; loaded: number; at: number }[] = [];
         const uploads = (p.upload?.steps ?? []).map((f) => Math.floor(f * p.upload!.size));
         for (const loaded of uploads) {
           await gap();
           req.uploadProgress(loaded);
+          observed.push({ direction: 'upload', loaded, at: timer.now() });
         }
         await gap();
         req.respond({ headers: p.withLength ? { 'content-length': String(p.body.byteLength) } : {}, decoded: p.decoded });
@@ -48,11 +51,14 @@ describe('progress throttling (properties)', () => {
           for (const s of sums) {
             await gap();
             req.downloadProgress(s);
+            observed.push({ direction: 'download', loaded: s, at: timer.now() });
           }
         }
-        for (const c of chunks) {
+        for (const [i, c] of chunks.entries()) {
           await gap();
           req.chunk(c);
+          await settle(); // the body is read on a microtask
+          observed.push({ direction: 'download', loaded: sums[i]!, at: timer.now() });
         }
         await gap();
         req.end();
@@ -83,6 +89,15 @@ describe('progress throttling (properties)', () => {
             // Only the first and the final flush.
             expect(mine.length).toBeLessThanOrEqual(2);
           }
+          // A throttled change is not held back until the next byte: it is shown within
+          // progressInterval of being observed (the trailing flush), even when nothing follows it.
+          for (const o of observed.filter((x) => x.direction === direction)) {
+            const shown = mine.find((x) => x.e.loaded >= o.loaded);
+            expect({ ...o, shownAt: shown?.t }).toEqual({ ...o, shownAt: expect.any(Number) });
+            expect(shown!.t).toBeLessThanOrEqual(o.at + p.interval);
+          }
+          // The percent is the whole percent of loaded/total: 100 only when complete (G4, G5).
+          for (const { e } of mine) if (e.total !== undefined) expect(e.percent).toBe(e.total === 0 ? 100 : Math.floor((e.loaded * 100) / e.total));
         }
         expect(timer.pending).toBe(0);
       }),

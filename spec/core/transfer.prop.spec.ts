@@ -1,8 +1,9 @@
 import fc from 'fast-check';
-import { download } from 'rxtransfer';
+import type { Observable } from 'rxjs';
+import { download, upload, isTransferError, type TransferEvent } from 'rxtransfer';
 import { FakeTransport, assertTransferGrammar } from 'rxtransfer/testing';
 import { cancelArb, deliveryArb, okPlanArb, responsePlanArb, scenarioArbitrary, type Scenario } from '../helpers/arbitraries.js';
-import { drive, makeDelivery, progressOf, record, runScenario, settle } from '../helpers/trace-driver.js';
+import { drive, makeDelivery, progressOf, record, runScenario, settle, sleepReal } from '../helpers/trace-driver.js';
 import { checkScenarioRun } from '../helpers/trace-checks.js';
 import { VirtualTimer } from '../helpers/virtual-timer.js';
 
@@ -13,6 +14,7 @@ import { VirtualTimer } from '../helpers/virtual-timer.js';
  * `spec/helpers/trace-oracle.ts`. See `spec/helpers/trace-checks.ts` for every check made.
  */
 const RUNS = { numRuns: 500 };
+const BASE = 'https://a.test/one';
 
 async function scenario(sc: Scenario): Promise<void> {
   checkScenarioRun(sc, await runScenario(sc));
@@ -79,6 +81,45 @@ describe('transfer on the fake transport (properties)', () => {
   it('G5 success means complete: done only with the whole body, byte for byte (property, 500 runs)', async () => {
     const arb = scenarioArbitrary({ kind: fc.constant('download'), responses: fc.array(okPlanArb, { minLength: 1, maxLength: 4 }), retry: fc.nat({ max: 4 }), cancel: fc.constant(undefined) });
     await fc.assert(fc.asyncProperty(arb, scenario), RUNS);
+  });
+
+  it('G8 G7 a bad argument never throws: it arrives as error(invalid), after subscribe() and through the scheduler (property, 300 runs)', async () => {
+    /** One thing wrong at a time, among the kinds of argument a caller can get wrong. */
+    const badArb = fc.constantFrom<[string, unknown, Record<string, unknown>]>(
+      ['url', 'not a url', {}],
+      ['url', 'ftp://a.test/f', {}],
+      ['url', 42, {}],
+      ['url', null, {}],
+      ['timeout', BASE, { timeout: -1 }],
+      ['timeout', BASE, { timeout: { idle: 0 } }],
+      ['retry', BASE, { retry: -1 }],
+      ['retry', BASE, { retry: { count: 1, jitter: 2 } }],
+      ['progressInterval', BASE, { progressInterval: Number.NaN }],
+      ['maxRedirects', BASE, { maxRedirects: 1.5 }],
+      ['method', BASE, { method: 'GE T' }],
+      ['headers', BASE, { headers: { 'X-A': 'a\r\nb' } }],
+      ['responseType', BASE, { responseType: 'xml' }],
+      ['signal', BASE, { signal: {} }],
+    );
+    await fc.assert(
+      fc.asyncProperty(badArb, fc.boolean(), deliveryArb, async ([, url, bad], isUpload, kind) => {
+        const timer = new VirtualTimer();
+        const fake = new FakeTransport();
+        const delivery = makeDelivery(kind, timer);
+        const options = { transport: fake, timer, scheduler: delivery, ...bad };
+        let transfer: Observable<TransferEvent<unknown>> | undefined;
+        expect(() => (transfer = isUpload ? upload(url as string, new Uint8Array(3), options as never) : download(url as string, options as never))).not.toThrow();
+        const recorder = record(transfer!, delivery); // a delivery inside subscribe() is a problem it records
+        await drive(timer, () => recorder.ended(), 'the invalid error', 400);
+        if (kind === 'async') await sleepReal(1);
+        expect(recorder.problems).toEqual([]);
+        expect(recorder.trace).toHaveLength(1);
+        const end = recorder.trace[0]!;
+        expect(end.kind === 'error' && isTransferError(end.error) && end.error.code).toBe('invalid');
+        expect(fake.requests).toHaveLength(0);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('G7 with a scheduler every notification is delivered through it, none inside subscribe() (property, 500 runs)', async () => {

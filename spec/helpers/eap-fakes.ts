@@ -83,6 +83,8 @@ export interface Script {
   readonly end: 'done' | 'error' | 'never';
   /** The last progress and the end in the same tick, as the core sends its trailing 100% and `done`. */
   readonly sync?: boolean;
+  /** A factory that is not rxtransfer's: every progress event carries this `percent`, sound or not (150, -5, 42.7, NaN). */
+  readonly percent?: number;
 }
 
 export interface SourceEvent {
@@ -127,6 +129,7 @@ export function scriptedTransfer(
           const progress: TransferProgress = script.totalKnown
             ? { type: 'progress', direction: 'download', loaded, delta: script.chunks[i], total, percent: total === 0 ? 100 : Math.floor((loaded * 100) / total), attempt: 1 }
             : { type: 'progress', direction: 'download', loaded, delta: script.chunks[i], attempt: 1 };
+          if (script.percent !== undefined) (progress as { percent?: number }).percent = script.percent;
           log.push({ seq: seq.next(), op, kind: 'progress', progress });
           subscriber.next(progress);
           if (script.sync && i === script.chunks.length - 1 && script.end !== 'never') {

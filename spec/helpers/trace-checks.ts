@@ -84,6 +84,28 @@ export function checkScenarioRun(sc: Scenario, run: ScenarioRun): Prediction {
       if (!(u && u.loaded === sc.uploadSize && u.percent === 100)) fail(sc, p, run, `G10 last upload progress is ${u?.loaded}/${u?.total}, expected ${sc.uploadSize} (100%)`);
     }
   }
+  // G4/G5: a percent never claims bytes that have not moved: it is the whole percent of
+  // loaded/total (rounded down: 100 only once loaded === total), or a higher one shown before
+  // (it never decreases, though the total may change on a retry).
+  for (const direction of ['upload', 'download'] as const) {
+    let top = 0;
+    for (const e of progressOf(trace).filter((x) => x.direction === direction)) {
+      if (e.total === undefined || e.percent === undefined) continue;
+      const exact = e.total === 0 ? 100 : Math.floor((e.loaded * 100) / e.total);
+      if (e.percent !== Math.max(exact, top)) fail(sc, p, run, `G4 ${direction} ${e.loaded}/${e.total} shows ${e.percent}%, expected ${Math.max(exact, top)}%`);
+      top = Math.max(top, e.percent);
+    }
+  }
+  // The attempt of each progress event (1, then +1 per retry; a redirect keeps it): delivered
+  // at once, the attempt of the request in flight (or of the one before it, until the next
+  // request is sent); through a scheduler, a later delivery may carry an earlier attempt.
+  trace.forEach((n, i) => {
+    if (n.kind !== 'next' || n.value.type !== 'progress') return;
+    const made = run.recorder.marks[i]!;
+    const current = p.requests[Math.max(0, made - 1)]!.attempt;
+    const ok = sc.delivery === 'none' ? n.value.attempt === current : n.value.attempt >= 1 && n.value.attempt <= current;
+    if (!ok) fail(sc, p, run, `G4 progress ${i} says attempt ${n.value.attempt}, but ${made} request(s) were made: attempt ${current}`);
+  });
   // G10: the first progress event is never dropped: it is the first observation, at 0 bytes.
   const first = progressOf(trace)[0];
   if (first && !(first.loaded === 0 && first.delta === 0 && first.direction === (sc.kind === 'upload' ? 'upload' : 'download') && first.attempt >= 1)) {

@@ -38,6 +38,8 @@ export interface Recorder<R> {
   readonly problems: string[];
   /** `clock.now()` at each notification, when a clock was given. */
   readonly times: number[];
+  /** `mark()` at each notification, when `mark` was given. */
+  readonly marks: number[];
   ended(): boolean;
   /** Trace length when unsubscribed. */
   unsubscribedAt: number | undefined;
@@ -45,14 +47,16 @@ export interface Recorder<R> {
 }
 
 /** Subscribes, recording every notification; a notification during subscribe() or outside the delivery scheduler is a G7 problem. */
-export function record<R>(transfer: Observable<TransferEvent<R>>, delivery: RecordingScheduler | undefined, clock?: { now(): number }): Recorder<R> {
+export function record<R>(transfer: Observable<TransferEvent<R>>, delivery: RecordingScheduler | undefined, clock?: { now(): number }, mark?: () => number): Recorder<R> {
   const trace: Notification<R>[] = [];
   const times: number[] = [];
+  const marks: number[] = [];
   const problems: string[] = [];
   let subscribing = true;
   let done = false;
   const check = (what: string) => {
     if (clock) times.push(clock.now());
+    if (mark) marks.push(mark());
     if (subscribing) problems.push(`G7 ${what} delivered synchronously inside subscribe()`);
     if (delivery && delivery.active === 0) problems.push(`G7 ${what} delivered outside the scheduler`);
   };
@@ -77,6 +81,7 @@ export function record<R>(transfer: Observable<TransferEvent<R>>, delivery: Reco
     trace,
     problems,
     times,
+    marks,
     ended: () => done,
     unsubscribedAt: undefined,
     unsubscribe: () => {
@@ -217,7 +222,8 @@ export async function runScenario(sc: Scenario): Promise<ScenarioRun> {
     sc.kind === 'download' ? download(BASE_URL, common) : upload(BASE_URL, uploadBodyOf(sc), common);
   await settle();
   const requestsBeforeSubscribe = fake.requests.length;
-  const recorder = record(transfer, delivery);
+  // How many requests had been made when each notification arrived: which attempt it belongs to.
+  const recorder = record(transfer, delivery, undefined, () => fake.requests.length);
   let step = 0;
   let cancelled = false;
   const cancel = () => {

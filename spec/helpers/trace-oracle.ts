@@ -98,6 +98,8 @@ export interface RequestExpectation {
   readonly method: string;
   readonly withBody: boolean;
   readonly credentials: boolean;
+  /** The attempt this request belongs to: 1, then +1 per retry (a redirect keeps it). */
+  readonly attempt: number;
 }
 
 export interface Prediction {
@@ -176,7 +178,7 @@ export function predict(sc: Scenario): Prediction {
   };
   for (let i = 0; i < 64; i++) {
     const plan = planFor(sc, i);
-    requests.push({ url, method, withBody, credentials });
+    requests.push({ url, method, withBody, credentials, attempt });
     steps += stepsOf(sc, plan, withBody).length;
     const end = attemptEnd(sc, plan);
     maxDelivered = Math.max(maxDelivered, end.delivered);
