@@ -9,6 +9,11 @@ export function isSendableHeaderValue(value: string): boolean {
   return /^[\t\x20-\x7e\x80-\xff]*$/.test(value);
 }
 
+/** Whether request `headers` hold `name` (lower case) in any case. */
+export function hasHeader(headers: Readonly<Record<string, string>>, name: string): boolean {
+  return Object.keys(headers).some((h) => h.toLowerCase() === name);
+}
+
 /** Copies headers of any common shape (plain object, axios' AxiosHeaders, arrays of values) into a lower-case record. */
 export function lowerCaseHeaders(headers: unknown): ResponseHeaders {
   const out: Record<string, string> = {};

@@ -19,6 +19,7 @@ import { toTransferError } from './grammar.js';
 import { backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
 import { nextHop, refusedFollowed, REDIRECT_STATUSES, type Hop } from './redirect.js';
 import { originOf, redactUrl } from './redact.js';
+import { hasHeader } from './headers.js';
 import { toBase64, type Hasher } from './integrity.js';
 import { BodyExcerpt, readExcerpt, parseContentRange, strongValidator, declaredLength } from './response-head.js';
 
@@ -373,7 +374,7 @@ export class TransferRun<R> {
         // A range that continued nothing: the caller's own `Range`, or one no one asked for.
         const range = parseContentRange(response.headers['content-range']);
         prefix = range?.start === 0;
-        if (!Object.keys(headers).some((h) => h.toLowerCase() === 'range')) {
+        if (!hasHeader(headers, 'range')) {
           // Asked for the whole body: a part of it is never `done` (G5). From byte 0 it is a body
           // cut short of its Content-Range size (a retry continues it); any other part is not one.
           if (!prefix || range?.size === undefined) {
@@ -430,7 +431,7 @@ export class TransferRun<R> {
    * request's range headers; returns where the request continues and the validator sent.
    */
   private async resumeFrom(headers: Record<string, string>, sink: BodySink<unknown>, toFile: boolean): Promise<{ offset: number; ifRange: string | undefined }> {
-    const userRange = Object.keys(headers).some((h) => h.toLowerCase() === 'range');
+    const userRange = hasHeader(headers, 'range');
     if (sink.offset > 0 && (this.validator === undefined || userRange)) await sink.reset();
     const offset = sink.offset;
     const ifRange = offset > 0 ? this.validator : undefined;
@@ -460,7 +461,7 @@ export class TransferRun<R> {
     }
     this.bodyOpened = true;
     this.reporter.observe('upload', 0, body.size);
-    if (body.contentType && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = body.contentType;
+    if (body.contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = body.contentType;
     return opened;
   }
 
@@ -538,8 +539,7 @@ export class TransferRun<R> {
     // Gives the side file up as a failure would (a resumable one from an earlier run is kept).
     await fileSink.abort();
     this.reporter.observe('download', 0, 0);
-    const finalUrl = response.url || hop.url;
-    const result: DownloadResult<undefined> = { url: finalUrl === this.n.url ? this.n.safeUrl : redactUrl(finalUrl), status: response.status, headers: response.headers, size: 0, data: undefined, path: fileSink.path };
+    const result: DownloadResult<undefined> = { url: this.resultUrl(hop, response), status: response.status, headers: response.headers, size: 0, data: undefined, path: fileSink.path };
     return result as R;
   }
 
@@ -643,6 +643,12 @@ export class TransferRun<R> {
     return `${expected.algorithm}-${digest}`;
   }
 
+  /** The result's `url`: the final one, after redirects, without credentials. */
+  private resultUrl(hop: Hop, response: TransportResponse): string {
+    const finalUrl = response.url || hop.url;
+    return finalUrl === this.n.url ? this.n.safeUrl : redactUrl(finalUrl);
+  }
+
   /** Publishes the sink and builds the result; the final progress is flushed before `done`. */
   private async complete(hop: Hop, response: TransportResponse, sink: BodySink<unknown>, size: number, integrity: string | undefined): Promise<R> {
     this.throwIfAborted();
@@ -658,8 +664,7 @@ export class TransferRun<R> {
       throw error;
     }
     this.reporter.observe('download', size, size);
-    const finalUrl = response.url || hop.url;
-    const base = { url: finalUrl === this.n.url ? this.n.safeUrl : redactUrl(finalUrl), status: response.status, headers: response.headers };
+    const base = { url: this.resultUrl(hop, response), status: response.status, headers: response.headers };
     if (this.n.kind === 'upload') {
       const sent = this.body?.size ?? this.reporter.loaded('upload');
       const result: UploadResult<unknown> = { url: base.url, status: base.status, headers: base.headers, sent, data: published.data };

@@ -10,7 +10,7 @@ import { fromAxiosError, notAResponse } from '../axios/axios-errors.js';
 import { connectAwareTransport } from './connect-aware.js';
 import { countedUploadStream, type CountedUpload } from './upload-stream.js';
 import { localFileError } from './file-sink.js';
-import { lowerCaseHeaders } from '../core/headers.js';
+import { hasHeader, lowerCaseHeaders } from '../core/headers.js';
 import { ATTEMPT_ABORT, type WithAttemptAbort } from '../core/abort.js';
 
 const noop = (): void => undefined;
@@ -97,10 +97,6 @@ const CREDENTIAL_HEADERS = ['authorization', 'cookie'] as const;
 function withheldHeaders(sensitive: ReadonlySet<string> | undefined): readonly string[] {
   if (sensitive === undefined || sensitive.size === 0) return CREDENTIAL_HEADERS;
   return [...CREDENTIAL_HEADERS, ...[...sensitive].filter((name) => name !== 'proxy-authorization' && !(CREDENTIAL_HEADERS as readonly string[]).includes(name))];
-}
-
-function hasHeader(headers: Record<string, string>, name: string): boolean {
-  return Object.keys(headers).some((h) => h.toLowerCase() === name);
 }
 
 /**
