@@ -12,9 +12,8 @@
  *   owner writes gives a consistent snapshot (a torn last line is skipped). Live bytes come from
  *   the `<to>.partial` files the running downloads grow.
  */
-import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Observable } from 'rxjs';
 import {
   createSessionApi,
@@ -27,7 +26,7 @@ import {
   type TaskState,
   type UploadFunction,
 } from '../index.node.js';
-import { defaultSessionDirectory, nodeJournalFile, nodeSessionPlatform, PARTIAL_SUFFIX, existingSessionDirectory } from '../node/index.js';
+import { defaultSessionDirectory, nodeJournalFile, nodeSessionPlatform, PARTIAL_SUFFIX, existingSessionDirectory, liveLockOwner } from '../node/index.js';
 import { CliError } from './exit-codes.js';
 import { printable } from './format.js';
 
@@ -117,22 +116,9 @@ export function noSession(id: string, paths: SessionPaths): CliError {
   return new CliError('usage', `no session "${id}" in ${paths.root}; add a task first: rxtransfer session ${id} add <url> -o FILE`);
 }
 
-/** The process holding the session's lock, when one that lives (or lives on another host) does. */
-export async function lockOwner(paths: SessionPaths): Promise<{ pid: number; host: string } | undefined> {
-  let owner: { pid?: unknown; host?: unknown };
-  try {
-    owner = JSON.parse(await readFile(paths.lock, 'utf8')) as { pid?: unknown; host?: unknown };
-  } catch {
-    return undefined;
-  }
-  if (typeof owner.pid !== 'number' || typeof owner.host !== 'string') return undefined;
-  if (owner.host !== hostname()) return { pid: owner.pid, host: owner.host };
-  try {
-    process.kill(owner.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined; // gone: a stale lock
-  }
-  return { pid: owner.pid, host: owner.host };
+/** The process holding the session's lock, while it is live (see `liveLockOwner`). */
+export function lockOwner(paths: SessionPaths): Promise<{ pid: number; host: string; detail?: string } | undefined> {
+  return liveLockOwner(paths.lock);
 }
 
 /** Reads the session's tasks without taking its lock and without writing anything. */

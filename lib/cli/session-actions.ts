@@ -27,7 +27,7 @@ async function administer<T>(id: string, dir: string | undefined, action: 'add' 
   try {
     session = await openAdmin(id, dir);
   } catch (error) {
-    if (isSessionLockedError(error)) throw lockedError(id, error.ownerPid, action);
+    if (isSessionLockedError(error)) throw lockedError(id, error.ownerPid, action, error.detail);
     throw error;
   }
   try {
@@ -126,7 +126,7 @@ export async function runSessionList(id: string, flags: SessionCommonFlags, stre
     for (const view of views) writeJsonLine(streams, { ...view });
     return ExitCode.ok;
   }
-  streams.stdout.write(`session "${printable(id)}": ${views.length} task${views.length === 1 ? '' : 's'}${owner ? `, running in process ${owner.pid}` : ''}\n`);
+  streams.stdout.write(`session "${printable(id)}": ${views.length} task${views.length === 1 ? '' : 's'}${owner ? `, running in process ${owner.pid}${owner.detail === undefined ? '' : ` (${printable(owner.detail)})`}` : ''}\n`);
   if (views.length === 0) return ExitCode.ok;
   const rows = views.map((v) => [v.id, v.state, progressText(v), target(v)]);
   const header = ['ID', 'STATE', 'PROGRESS', 'FILE'];

@@ -26,8 +26,8 @@ export class SessionLockedCliError extends Error {
 }
 
 /** The error for a session whose lock another process holds, with what to do for `action`. */
-export function lockedError(id: string, ownerPid: number | undefined, action: 'run' | 'add' | 'cancel'): SessionLockedCliError {
-  const who = ownerPid === undefined ? 'another process' : `process ${ownerPid}`;
+export function lockedError(id: string, ownerPid: number | undefined, action: 'run' | 'add' | 'cancel', detail?: string): SessionLockedCliError {
+  const who = (ownerPid === undefined ? 'another process' : `process ${ownerPid}`) + (detail === undefined ? '' : ` (${detail})`);
   const hint =
     action === 'run'
       ? `it is already running there; follow it with \`rxtransfer session ${id} watch\``

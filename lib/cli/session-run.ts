@@ -47,7 +47,7 @@ export async function runSessionRun(id: string, flags: SessionRunFlags, streams:
     });
   } catch (error) {
     interrupt.dispose();
-    if (isSessionLockedError(error)) throw lockedError(id, error.ownerPid, 'run');
+    if (isSessionLockedError(error)) throw lockedError(id, error.ownerPid, 'run', error.detail);
     throw error;
   }
 

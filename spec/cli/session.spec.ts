@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { TransferSession } from 'rxtransfer';
+import { sessionDirectory } from 'rxtransfer/node';
 import { join } from 'node:path';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { bodyBytes, sha256 } from '../helpers/cli-server.js';
@@ -272,6 +273,28 @@ describe('rxtransfer session run: Ctrl-C, then run again', () => {
 });
 
 describe('rxtransfer session: one owner at a time', () => {
+  it('a lock left on a shared directory by another host (or container) holds the session while renewed, and is taken over once its lease expired', async () => {
+    const s = sessionCli('shared', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/shared.bin?size=1000'), '-o', 'shared.bin', '--id', 'one'])).code).toBe(0);
+    const lock = join(sessionDirectory(s.dir, 'shared'), 'lock');
+    writeFileSync(lock, JSON.stringify({ pid: 4242, host: 'builder-7', token: 'elsewhere' }));
+    const recent = new Date(Date.now() - 5_000);
+    utimesSync(lock, recent, recent);
+    const listed = await s.run(['list']);
+    expect(listed.stdout).toMatch(/^session "shared": 1 task, running in process 4242 \(on host "builder-7"; renewed [5-9] s ago, taken over once not renewed for 60 s\)\n/);
+    const refused = await s.run(['run']);
+    expect(refused.code).toBe(7);
+    expect(refused.stderr).toMatch(/is open in process 4242 \(on host "builder-7"; renewed \d+ s ago, taken over once not renewed for 60 s\), which holds its lock/);
+    // Its host stopped renewing it over a minute ago: gone.
+    const old = new Date(Date.now() - 61_000);
+    utimesSync(lock, old, old);
+    expect((await s.run(['list'])).stdout).toMatch(/^session "shared": 1 task\n/);
+    const ran = await s.run(['run']);
+    expect(ran.code).toBe(0);
+    expectSha(join(s.cwd, 'shared.bin'), 1000);
+    expect(existsSync(lock)).toBe(false);
+  });
+
   it('a second run gets the locked error (exit 7); add and cancel too; list and watch follow the running one', async () => {
     const s = sessionCli('busy', freshDir);
     expect((await s.run(['add', fixture.server.url(SLOWER), '-o', 'slow.bin', '--id', 'slow'])).code).toBe(0);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Subject, filter, lastValueFrom, map, switchMap, take, tap, timeout, type Subscription } from 'rxjs';
 import { download, resultOf, isTransferError, type DownloadResult, type TransferEvent } from 'rxtransfer';
 import { bytes, sha256, startSessionServer, type SessionServer } from '../helpers/session-server';
-import { acquireLockFile } from '../../lib/internal/node/lock-file';
+import { acquireLockFile, type HeldLock } from '../../lib/internal/node/lock-file';
 import { openFileSink } from '../../lib/internal/node/file-sink';
 import { deafTransport } from '../helpers/deaf-transport';
 import { ROOT, bundleForNode } from '../helpers/node-bundle';
@@ -195,6 +195,19 @@ async function gone(path: string, ms: number): Promise<void> {
   }
 }
 
+/** Resolves once `condition()` holds; fails with `what` after `ms`. */
+async function until(condition: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The start time in a `/proc/<pid>/stat` text (field 22). */
+const startOf = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+
 describe('letting go of the file (G5, G6)', () => {
   it('G6 a run that ignores the abort lets go of its file once the grace period has passed (timeout, unsubscribe)', async () => {
     const { path, to } = fresh();
@@ -269,7 +282,7 @@ describe('acquireLockFile', () => {
     };
     for (let round = 0; round < 10; round++) {
       const tries = await Promise.allSettled(Array.from({ length: 12 }, () => acquireLockFile(path, lockedError, round < 5 ? {} : { link: slowLink })));
-      const won = tries.filter((t): t is PromiseFulfilledResult<() => Promise<void>> => t.status === 'fulfilled');
+      const won = tries.filter((t): t is PromiseFulfilledResult<HeldLock> => t.status === 'fulfilled');
       expect(won).toHaveLength(1);
       expect(tries.filter((t) => t.status === 'rejected').map((t) => (t as PromiseRejectedResult).reason.pid)).toEqual(Array(11).fill(process.pid));
       await won[0]!.value();
@@ -293,7 +306,7 @@ describe('acquireLockFile', () => {
     await theirs();
   });
 
-  it("takes over a live pid's lock from an earlier boot of this machine; never one of another pid namespace", async () => {
+  it("takes over a live pid's lock from an earlier boot of this machine, and a live pid started at another time (the pid reused)", async () => {
     const path = join(dir, 'boot.lock');
     const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
     const pidns = await readlink('/proc/self/ns/pid');
@@ -301,22 +314,82 @@ describe('acquireLockFile', () => {
     try {
       // A live pid, recorded before a reboot: it cannot be the same process.
       await writeFile(path, JSON.stringify({ pid: owner.pid, host: hostname(), token: 'earlier-boot', boot: boot.replace(/^./, (c) => (c === '0' ? '1' : '0')), pidns }));
-      const release = await acquireLockFile(path, lockedError);
-      await release();
-      // The same live pid, this boot: respected.
-      await writeFile(path, JSON.stringify({ pid: owner.pid, host: hostname(), token: 'this-boot', boot, pidns }));
-      await expect(acquireLockFile(path, lockedError)).rejects.toMatchObject({ pid: owner.pid });
+      await (await acquireLockFile(path, lockedError))();
+      // The same live pid, this boot: respected, with its start time or without one.
+      const start = startOf(await readFile(`/proc/${owner.pid}/stat`, 'utf8'));
+      for (const record of [{ start }, {}]) {
+        await writeFile(path, JSON.stringify({ pid: owner.pid, host: hostname(), token: 'this-boot', boot, pidns, ...record }));
+        await expect(acquireLockFile(path, lockedError)).rejects.toMatchObject({ pid: owner.pid });
+      }
+      // The pid alive, but a process started at another time holds it now: the owner is gone.
+      await writeFile(path, JSON.stringify({ pid: owner.pid, host: hostname(), token: 'reused-pid', boot, pidns, start: String(Number(start) + 1) }));
+      await (await acquireLockFile(path, lockedError))();
     } finally {
       await owner.kill();
     }
-    // Dead here, but recorded in another pid namespace (another container on this host): its
-    // pid cannot be asked from here, so the lock is respected; nor is this process's own pid
-    // taken for this process there.
-    for (const pid of [owner.pid, process.pid]) {
-      await writeFile(path, JSON.stringify({ pid, host: hostname(), token: 'other-ns', boot, pidns: 'pid:[1]' }));
-      await expect(acquireLockFile(path, lockedError)).rejects.toMatchObject({ pid });
+    // This process's own record holds its start time.
+    const release = await acquireLockFile(path, lockedError);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ pid: process.pid, start: startOf(await readFile('/proc/self/stat', 'utf8')) });
+    await release();
+  });
+
+  it('a lock whose pid cannot be asked (another pid namespace: a container restarted; another host) is live while renewed, and taken over once its lease expired', async () => {
+    const path = join(dir, 'lease.lock');
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const lease = { renewMs: 10_000, expiryMs: 60_000 };
+    const records = [
+      { where: 'in another pid namespace (another container) on this host', record: { pid: process.pid, host: hostname(), token: 'other-ns', boot, pidns: 'pid:[1]' } },
+      { where: 'on host "elsewhere.example"', record: { pid: 1, host: 'elsewhere.example', token: 'other-host', boot: 'another-machine' } },
+    ];
+    for (const { where, record } of records) {
+      await writeFile(path, JSON.stringify(record));
+      // Renewed 50 s ago: live; the error says where its owner is and when it expires.
+      const recent = new Date(Date.now() - 50_000);
+      await utimes(path, recent, recent);
+      const error = await acquireLockFile(path, (pid, detail) => Object.assign(new Error('locked'), { pid, detail }), { lease }).then(
+        () => undefined,
+        (e: Error & { pid?: number; detail?: string }) => e,
+      );
+      expect(error).toMatchObject({ pid: record.pid, detail: expect.stringMatching(new RegExp(`^${where.replace(/[.()]/g, '\\$&')}; renewed 5\\d s ago, taken over once not renewed for 60 s$`)) });
+      expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ token: record.token });
+      // Not renewed for over a minute: its owner is gone.
+      const old = new Date(Date.now() - 61_000);
+      await utimes(path, old, old);
+      const release = await acquireLockFile(path, lockedError, { lease });
+      expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ pid: process.pid });
+      await release();
     }
+    expect((await readdir(dir)).filter((f) => f.startsWith('lease.lock'))).toEqual([]);
+  });
+
+  it('the holder renews its lock (its mtime moves, its record stays); one whose lock was taken over finds out, and leaves the new lock alone', async () => {
+    const path = join(dir, 'renew.lock');
+    let losses = 0;
+    const lock = await acquireLockFile(path, lockedError, { lease: { renewMs: 40, expiryMs: 1_000 }, onLost: () => losses++ });
+    const record = await readFile(path, 'utf8');
+    const old = new Date(Date.now() - 600_000);
+    await utimes(path, old, old);
+    await until(async () => Date.now() - (await stat(path)).mtimeMs < 5_000, 3_000, 'the lock was not renewed');
+    expect(await readFile(path, 'utf8')).toBe(record);
+    await lock.check();
+    // Taken over by another process (this one had looked dead): its record in place of ours.
+    const theirs = JSON.stringify({ pid: 1, host: 'elsewhere.example', token: 'new-owner' });
+    await writeFile(`${path}.theirs`, theirs);
+    await rename(`${path}.theirs`, path);
+    await until(async () => losses === 1, 3_000, 'the loss was not noticed');
+    await expect(lock.check()).rejects.toMatchObject({ code: 'ELOCKLOST', message: expect.stringContaining('is no longer this process') });
+    // No renewal writes into the new owner's file, and the release leaves it in place.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await readFile(path, 'utf8')).toBe(theirs);
+    await lock();
+    expect(await readFile(path, 'utf8')).toBe(theirs);
+    expect(losses).toBe(1);
+    // Deleted under its holder: lost too.
     await rm(path);
+    const second = await acquireLockFile(path, lockedError);
+    await rm(path);
+    await expect(second.check()).rejects.toMatchObject({ code: 'ELOCKLOST' });
+    await second();
   });
 
   it('G6 a symlink in place of the lock is never followed: respected while recent, taken over (the link, not its target) once old; never an endless loop', async () => {
@@ -435,6 +508,23 @@ describe('publishing the file written', () => {
     // The lock is let go of: another download to `to` can start.
     await (await openFileSink(to, { resume: false, keepPartial: false, overwrite: true })).abort(new Error('test'));
     expect(await leftovers(to)).toEqual([]);
+  });
+
+  it('G5 a download whose lock was taken over (another process judged it dead: lease expired) publishes nothing and leaves the new owner its files', async () => {
+    const { to } = fresh();
+    const sink = await openFileSink(to, { resume: false, keepPartial: false, overwrite: true });
+    await sink.write(new Uint8Array([1, 2, 3]));
+    // The other process moves the lock aside and puts its own in place; the partial file is the
+    // same one (it would resume it).
+    const theirs = JSON.stringify({ pid: 1, host: 'elsewhere.example', token: 'new-owner' });
+    await writeFile(to + '.theirs', theirs);
+    await rename(to + '.theirs', lockOf(to));
+    await expect(sink.finish()).rejects.toMatchObject({ code: 'invalid', message: expect.stringContaining('was taken over by another process') });
+    await expect(stat(to)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(to + '.partial')).size).toBe(3);
+    expect(await readFile(lockOf(to), 'utf8')).toBe(theirs);
+    await rm(lockOf(to));
+    await rm(to + '.partial');
   });
 
   it('a disk that fails under the download (`to` a directory) is `invalid`, named, and never retried', async () => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { lstat, mkdtemp, readFile, readdir, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { existingSessionDirectory, fileSessionStore, legacySessionDirectory, nodeJournalFile, sessionDirectory } from '../../lib/internal/node/session-file-store';
@@ -71,6 +71,22 @@ describe('file session store', () => {
     await a.close();
     const b = await store.open('relock');
     await b.close();
+  });
+
+  it('S8 a session whose lock was taken over (its lease expired while it was paused) writes nothing more to the journal', async () => {
+    const store = fileSessionStore({ directory: dir });
+    const handle = await store.open('taken-over');
+    await handle.write([{ type: 'put', task: task('a', 1) }]);
+    const sdir = sessionDirectory(dir, 'taken-over');
+    const journal = await readFile(join(sdir, 'journal.log'), 'utf8');
+    const theirs = JSON.stringify({ pid: 1, host: 'elsewhere.example', token: 'new-owner' });
+    await writeFile(join(sdir, 'lock.theirs'), theirs);
+    await rename(join(sdir, 'lock.theirs'), join(sdir, 'lock'));
+    await expect(handle.write([{ type: 'put', task: task('b', 2) }])).rejects.toMatchObject({ code: 'ELOCKLOST' });
+    expect(await readFile(join(sdir, 'journal.log'), 'utf8')).toBe(journal);
+    await handle.close().catch(() => undefined);
+    // The new owner's lock is left in place.
+    expect(await readFile(join(sdir, 'lock'), 'utf8')).toBe(theirs);
   });
 
   it('never writes the journal through a planted symlink', async () => {

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { FileSink, FileSinkOptions } from '../core/platform.js';
 import { TransferError, isTransferError } from '../core/errors/transfer-error.js';
 import { isIntegrityError } from '../core/errors/integrity-error.js';
-import { acquireLockFile, NO_HARD_LINKS } from './lock-file.js';
+import { acquireLockFile, NO_HARD_LINKS, type HeldLock } from './lock-file.js';
 
 /** Suffix of the side file a download writes before it is renamed into place (G5). */
 export const PARTIAL_SUFFIX = '.partial';
@@ -29,11 +29,11 @@ const WRITE_BUFFER = 64 * 1024;
  * a process that died is taken over; one of this process whose transfer is `closing` is waited
  * for. Resolves with the release (safe to call twice).
  */
-export async function lockPartial(path: string, closing?: () => boolean): Promise<() => Promise<void>> {
+export async function lockPartial(path: string, closing?: () => boolean): Promise<HeldLock> {
   const target = resolve(path);
   const lock = target + PARTIAL_LOCK_SUFFIX;
   try {
-    return await acquireLockFile(lock, (pid) => new PartialLockedError(path, lock, pid), { closing });
+    return await acquireLockFile(lock, (pid, detail) => new PartialLockedError(path, lock, pid, detail), { closing });
   } catch (error) {
     if (error instanceof PartialLockedError) throw error;
     // The system's message without the path it names (the lock's side file, not one the user chose).
@@ -79,8 +79,8 @@ export function isTargetExistsError(error: unknown): boolean {
 
 /** A download to the same `to` is running: its partial file is not ours to touch. */
 class PartialLockedError extends TransferError {
-  constructor(path: string, lock: string, pid: number | undefined) {
-    const who = pid === process.pid ? ' in this process' : pid === undefined ? '' : ` (process ${pid})`;
+  constructor(path: string, lock: string, pid: number | undefined, detail: string | undefined) {
+    const who = pid === process.pid ? ' in this process' : pid === undefined ? '' : ` (process ${pid}${detail === undefined ? '' : `, ${detail}`})`;
     const way = pid === process.pid ? '' : ` (if no download to it runs any more, delete ${lock})`;
     super('invalid', `${path} is being downloaded by another transfer${who}; wait for it to end or choose another \`to\`${way}`);
   }
@@ -172,7 +172,7 @@ export async function settlePublished(path: string, token: string): Promise<void
   }
 }
 
-async function openLocked(path: string, options: FileSinkOptions, release: () => Promise<void>, owned: OwnedFile | undefined, fs: { link: typeof link }): Promise<FileSink> {
+async function openLocked(path: string, options: FileSinkOptions, release: HeldLock, owned: OwnedFile | undefined, fs: { link: typeof link }): Promise<FileSink> {
   const target = resolve(path);
   const partial = target + PARTIAL_SUFFIX;
   const meta = target + PARTIAL_META_SUFFIX;
@@ -270,6 +270,15 @@ async function openLocked(path: string, options: FileSinkOptions, release: () =>
       state = 'aborted';
       await release();
       throw fail(`${partial} was replaced by another file while the download wrote it; nothing was published`);
+    }
+    // The lock must still be ours: a process that took it over (this one was paused past the
+    // lock's lease) owns the partial file now.
+    try {
+      await release.check();
+    } catch (error) {
+      state = 'aborted';
+      await release();
+      throw fail(`${target + PARTIAL_LOCK_SUFFIX} was taken over by another process while the download wrote ${partial}; nothing was published`, error);
     }
     // A session task records, before the name appears, that the file about to be `to` is its
     // own: killed before the session records the completion, the next run knows it. The

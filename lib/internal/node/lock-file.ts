@@ -1,11 +1,12 @@
 import { constants, readFileSync, readlinkSync } from 'node:fs';
-import { link as hardLink, lstat, open, rename, rm, unlink } from 'node:fs/promises';
+import { link as hardLink, lstat, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 /**
  * What a lock file holds: its owner. `boot` (Linux's boot id) and `pidns` (its pid namespace)
  * say whether `pid` can be checked from here: a pid of an earlier boot is gone, one of another
- * namespace cannot be asked.
+ * namespace cannot be asked. `start` (the process's start time, Linux's `/proc/<pid>/stat`) tells
+ * the owner from an unrelated process that got its pid later.
  */
 interface LockOwner {
   readonly pid: number;
@@ -13,7 +14,26 @@ interface LockOwner {
   readonly token: string;
   readonly boot?: string;
   readonly pidns?: string;
+  readonly start?: string;
 }
+
+/** A lock record as found: its owner, and when the record was last written (the lease). */
+type FoundOwner = LockOwner & { readonly mtimeMs: number };
+
+/**
+ * The lease: a holder rewrites its record every {@link LockLease.renewMs}, which moves the lock
+ * file's mtime; a lock whose owner cannot be asked (another host, another pid namespace: a
+ * container restarted) is stale once its mtime is {@link LockLease.expiryMs} older than a file
+ * the acquirer has just written (both times from the same file system's clock, so a network file
+ * system's clock skew does not count).
+ */
+export interface LockLease {
+  readonly renewMs: number;
+  readonly expiryMs: number;
+}
+
+/** The lease of locks: renewed every 10 s, taken over after 60 s without renewal. */
+export const LOCK_LEASE: LockLease = { renewMs: 10_000, expiryMs: 60_000 };
 
 /** Attempts at taking a lock whose owner died, when other processes race for it too. */
 const TAKEOVER_ATTEMPTS = 5;
@@ -47,6 +67,21 @@ export interface LockFileOptions {
   readonly closing?: () => boolean;
   /** The hard link call (a test stands in a file system without hard links). */
   readonly link?: (existing: string, path: string) => Promise<void>;
+  /** The lease (a test shortens it); {@link LOCK_LEASE} by default. */
+  readonly lease?: LockLease;
+  /** Called once when the holder finds its lock taken over (see {@link HeldLock.check}). */
+  readonly onLost?: () => void;
+}
+
+/**
+ * A lock held: call it to release it (more than once is fine). `check()` rejects with code
+ * `ELOCKLOST` once the lock file is no longer this holder's: another process took it over, as
+ * this one did not renew it for the lease's expiry (paused, or its disk unreachable), or someone
+ * deleted it. A holder checks before it writes what the lock guards.
+ */
+export interface HeldLock {
+  (): Promise<void>;
+  readonly check: () => Promise<void>;
 }
 
 /** A lock this process holds (or is placing). */
@@ -65,11 +100,13 @@ interface Held {
  */
 const held: Map<string, Held> = ((globalThis as Record<symbol, unknown>)[Symbol.for('rxtransfer.lockFiles')] ??= new Map()) as Map<string, Held>;
 
-/** This machine's boot id and this process's pid namespace, where the OS says (Linux). */
-let identity: { boot?: string; pidns?: string } | undefined;
-function machine(): { boot?: string; pidns?: string } {
+/** This machine's boot id, this process's pid namespace and start time, where the OS says (Linux). */
+let identity: { boot?: string; pidns?: string; start?: string } | undefined;
+function machine(): { boot?: string; pidns?: string; start?: string } {
   if (!identity) {
     identity = {};
+    const start = startTime('self');
+    if (start !== undefined) identity.start = start;
     try {
       identity.boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     } catch {
@@ -85,17 +122,37 @@ function machine(): { boot?: string; pidns?: string } {
 }
 
 /**
+ * A process's start time in clock ticks after boot (field 22 of Linux's `/proc/<pid>/stat`), or
+ * undefined where it cannot be read. The name in field 2 may hold spaces and parentheses: the
+ * fields counted start after its last `)`.
+ */
+function startTime(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const field = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return field && /^\d+$/.test(field) ? field : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Takes the lock file `path`: created whole and exclusively (written aside, then hard-linked
  * into place, which fails when a lock exists; where the file system has no hard links, created
  * exclusively and then written). A lock whose owner is gone is stale and taken over: same host
- * and pid namespace with the pid no longer alive, an earlier boot of this machine, this process's
- * pid with a token it does not hold, or a record that cannot be read (a symlink in its place
- * included, never followed) once it is {@link UNREADABLE_GRACE_MS} old. A record another user's
- * process holds, unreadable to this one, is live; a directory in its place is an error. A lock of
- * this process whose holder is `closing` is waited for; any other makes it throw `locked(ownerPid)`. With `durable`, the owner record is fsynced before
- * it is placed. Resolves with the release, which may be called more than once.
+ * and pid namespace with the pid no longer alive, or alive but started at another time (an
+ * unrelated process that got the pid), an earlier boot of this machine, this process's pid with
+ * a token it does not hold, an owner that cannot be asked (another host or pid namespace) whose
+ * lease has expired (see {@link LockLease}), or a record that cannot be read (a symlink in its
+ * place included, never followed) once it is {@link UNREADABLE_GRACE_MS} old. A record another
+ * user's process holds, unreadable to this one, is live; a directory in its place is an error. A
+ * lock of this process whose holder is `closing` is waited for; any other makes it throw
+ * `locked(ownerPid, detail)`, `detail` saying where an owner that cannot be asked is and when its
+ * lease expires. With `durable`, the owner record is fsynced before it is placed, and at each
+ * renewal. Resolves with the lock held, renewed until it is released.
  */
-export async function acquireLockFile(path: string, locked: (ownerPid: number | undefined) => Error, options: LockFileOptions = {}): Promise<() => Promise<void>> {
+export async function acquireLockFile(path: string, locked: (ownerPid: number | undefined, detail?: string) => Error, options: LockFileOptions = {}): Promise<HeldLock> {
+  const lease = options.lease ?? LOCK_LEASE;
   // The token is 8 of [a-z0-9]: it names the aside files, which lib/cli/safe-name.ts keeps
   // names from the network from matching.
   const me: LockOwner = { pid: process.pid, host: hostname(), token: Math.random().toString(36).slice(2, 10).padEnd(8, '0'), ...machine() };
@@ -110,6 +167,7 @@ export async function acquireLockFile(path: string, locked: (ownerPid: number | 
     held.delete(me.token);
     resolve();
   };
+  let placed: { dev: number; ino: number };
   try {
     await writeExclusive(aside, text, options.durable);
     try {
@@ -128,23 +186,101 @@ export async function acquireLockFile(path: string, locked: (ownerPid: number | 
           await within(mine.released, CLOSING_WAIT_MS);
           continue;
         }
-        if (owner && !stale(owner, me)) throw locked(owner.pid);
+        if (owner) {
+          // "Now" by the lock's file system: the aside file was written moments ago.
+          const now = (await lstat(aside)).mtimeMs;
+          const verdict = judge(owner, me, now, lease);
+          if (verdict !== 'stale') throw locked(owner.pid, verdict.detail);
+        }
         if (attempt >= TAKEOVER_ATTEMPTS) throw locked(owner?.pid);
         await takeOver(path, owner, me.token, options);
       }
     } finally {
       await unlink(aside).catch(() => undefined);
     }
+    const info = await lstat(path);
+    placed = { dev: info.dev, ino: info.ino };
   } catch (error) {
     drop();
     throw error;
   }
-  return async () => {
+  let lost = false;
+  const lose = () => {
+    if (lost) return;
+    lost = true;
+    clearInterval(timer);
+    options.onLost?.();
+  };
+  let renewing = false;
+  const timer = setInterval(() => {
+    if (renewing || !held.has(me.token)) return;
+    renewing = true;
+    void renew(path, text, placed, options.durable)
+      .then((ours) => (ours ? undefined : lose()))
+      .finally(() => (renewing = false));
+  }, lease.renewMs);
+  timer.unref?.();
+  const release = async () => {
+    clearInterval(timer);
     if (!held.has(me.token)) return;
     const owner = await readOwner(path);
     if (typeof owner === 'object' && owner.token === me.token) await unlink(path).catch(() => undefined);
     drop();
   };
+  const check = async () => {
+    if (!lost) {
+      const info = await lstat(path).catch(() => undefined);
+      if (!info || info.dev !== placed.dev || info.ino !== placed.ino) lose();
+    }
+    if (lost) throw Object.assign(new Error(`lock ${path} is no longer this process's: another process took it over (it was not renewed for ${lease.expiryMs / 1000} s) or it was deleted`), { code: 'ELOCKLOST' });
+  };
+  return Object.assign(release, { check });
+}
+
+/**
+ * Renews the lock placed as `placed`: rewrites its record in place (the same bytes, which moves
+ * the file's mtime by its file system's clock). False when the file at `path` is no longer that
+ * lock (taken over, or deleted); true otherwise, a failure to write included (tried again at the
+ * next renewal).
+ */
+async function renew(path: string, text: string, placed: { dev: number; ino: number }, durable: boolean | undefined): Promise<boolean> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const info = await file.stat();
+    if (info.dev !== placed.dev || info.ino !== placed.ino) return false;
+    await file.write(text, 0, 'utf8');
+    if (durable) await file.datasync();
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ELOOP' && code !== 'ENXIO';
+  } finally {
+    await file?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Who holds the lock file `path` (a session's `lock`, a download's `<to>.partial.lock`), while it
+ * is live: its pid alive on this host, or its lease running when its pid cannot be asked from here
+ * (another host or container; `detail` then says where, and since when). Undefined when there is
+ * no lock, a stale one, or a record that cannot be read. It takes and writes nothing; "now" is this
+ * machine's clock.
+ *
+ * @example
+ * ```ts
+ * import { liveLockOwner, sessionDirectory } from 'rxtransfer/node';
+ * const owner = await liveLockOwner(join(sessionDirectory(dir, 'sync'), 'lock'));
+ * if (owner) console.log(`session "sync" runs in process ${owner.pid} on ${owner.host}`);
+ * ```
+ */
+export async function liveLockOwner(path: string, lease: LockLease = LOCK_LEASE): Promise<{ pid: number; host: string; detail?: string } | undefined> {
+  const owner = await readOwner(path);
+  if (typeof owner !== 'object') return undefined;
+  const me: LockOwner = { pid: process.pid, host: hostname(), token: '', ...machine() };
+  const verdict = judge(owner, me, Date.now(), lease);
+  if (verdict === 'stale') return undefined;
+  return { pid: owner.pid, host: owner.host, ...(verdict.detail === undefined ? {} : { detail: verdict.detail }) };
 }
 
 /** Resolves when `promise` does, or after `ms`. */
@@ -221,7 +357,7 @@ async function putBack(moved: string, path: string, options: LockFileOptions): P
  * followed), or 'unreadable, recent' while it may still be being written; 'not readable here'
  * when the record is another user's; 'directory' for a directory in its place.
  */
-async function readOwner(path: string): Promise<LockOwner | undefined | 'gone' | 'unreadable, recent' | 'not readable here' | 'directory'> {
+async function readOwner(path: string): Promise<FoundOwner | undefined | 'gone' | 'unreadable, recent' | 'not readable here' | 'directory'> {
   let info;
   try {
     info = await lstat(path);
@@ -240,7 +376,7 @@ async function readOwner(path: string): Promise<LockOwner | undefined | 'gone' |
         await file.close();
       }
       const value = JSON.parse(text) as Partial<LockOwner>;
-      if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string') return value as LockOwner;
+      if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string') return { ...(value as LockOwner), mtimeMs: info.mtimeMs };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return 'gone';
@@ -250,16 +386,28 @@ async function readOwner(path: string): Promise<LockOwner | undefined | 'gone' |
   return Date.now() - info.mtimeMs < UNREADABLE_GRACE_MS ? 'unreadable, recent' : undefined;
 }
 
-/** Whether `owner`'s lock is left over: its process is known to be gone. */
-function stale(owner: LockOwner, me: LockOwner): boolean {
-  if (owner.host !== me.host) return false; // another machine: cannot be asked
-  if (owner.boot !== undefined && me.boot !== undefined && owner.boot !== me.boot) return true; // an earlier boot
-  if (owner.pidns !== undefined && me.pidns !== undefined && owner.pidns !== me.pidns) return false; // another container's pids
-  if (owner.pid === process.pid) return !held.has(owner.token);
+/**
+ * Whether `owner`'s lock is left over (its process is known to be gone, or its lease expired), or
+ * else what can be said of it.
+ */
+function judge(owner: FoundOwner, me: LockOwner, now: number, lease: LockLease): 'stale' | { detail?: string } {
+  const sameHost = owner.host === me.host;
+  if (sameHost && owner.boot !== undefined && me.boot !== undefined && owner.boot !== me.boot) return 'stale'; // an earlier boot
+  if (!sameHost || (owner.pidns !== undefined && me.pidns !== undefined && owner.pidns !== me.pidns)) {
+    // Another machine, or another container's pids: the pid cannot be asked from here, the lease
+    // says whether the owner still runs.
+    const age = Math.max(0, now - owner.mtimeMs);
+    if (age > lease.expiryMs) return 'stale';
+    const where = sameHost ? 'in another pid namespace (another container) on this host' : `on host ${JSON.stringify(owner.host.slice(0, 64))}`;
+    return { detail: `${where}; renewed ${Math.round(age / 1000)} s ago, taken over once not renewed for ${lease.expiryMs / 1000} s` };
+  }
+  if (owner.pid === process.pid) return held.has(owner.token) ? {} : 'stale';
   try {
     process.kill(owner.pid, 0);
-    return false;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'EPERM'; // EPERM: alive, owned by someone else
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return 'stale'; // EPERM: alive, owned by someone else
   }
+  // Alive: the owner, unless that pid now names a process started at another time.
+  const start = owner.start === undefined ? undefined : startTime(owner.pid);
+  return start !== undefined && start !== owner.start ? 'stale' : {};
 }

@@ -66,11 +66,25 @@ export function fileSessionStore(options: { directory?: string } = {}): SessionS
     async open(id: string): Promise<SessionStoreHandle> {
       const dir = await adoptLegacyDirectory(directory, id);
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const release = await acquireSessionLock(join(dir, 'lock'), id);
+      const lock = await acquireSessionLock(join(dir, 'lock'), id);
+      const file = nodeJournalFile(join(dir, 'journal.log'));
+      // Every write first checks that the lock is still this process's: one that lost it (paused
+      // past its lease, and taken over) must not write into the new owner's journal.
+      const guarded: JournalFile = {
+        read: () => file.read(),
+        append: async (text) => {
+          await lock.check();
+          await file.append(text);
+        },
+        replace: async (text) => {
+          await lock.check();
+          await file.replace(text);
+        },
+      };
       try {
-        return await JournalStoreHandle.open(nodeJournalFile(join(dir, 'journal.log')), release);
+        return await JournalStoreHandle.open(guarded, lock);
       } catch (error) {
-        await release();
+        await lock();
         throw error;
       }
     },

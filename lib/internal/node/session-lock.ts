@@ -1,11 +1,12 @@
 import { SessionLockedError } from '../session/session-locked-error.js';
-import { acquireLockFile } from './lock-file.js';
+import { acquireLockFile, type HeldLock } from './lock-file.js';
 
 /**
  * Takes the lock file `path` for session `sessionId` (S8), fsynced: a live owner (another
  * process, or another open in this one) makes it throw {@link SessionLockedError}; a dead one's
- * lock is taken over (see {@link acquireLockFile}). Resolves with the release.
+ * lock, or one whose lease expired, is taken over (see {@link acquireLockFile}). Resolves with the
+ * lock held (its release, and `check()`).
  */
-export function acquireSessionLock(path: string, sessionId: string): Promise<() => Promise<void>> {
-  return acquireLockFile(path, (ownerPid) => new SessionLockedError(sessionId, ownerPid), { durable: true });
+export function acquireSessionLock(path: string, sessionId: string): Promise<HeldLock> {
+  return acquireLockFile(path, (ownerPid, detail) => new SessionLockedError(sessionId, ownerPid, detail === undefined ? undefined : { detail }), { durable: true });
 }
