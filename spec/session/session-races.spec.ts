@@ -332,6 +332,19 @@ describe('a store write that fails while the session goes on', () => {
     expect(await session.resume('r')).toBe(true);
     await firstValueFrom(session.completions$.pipe(filter((c) => c.taskId === 'r'), timeout(10_000)));
   });
+
+  it('S2 cancel() whose write failed rejects with the store\'s error (it never says the task was cancelled), and the session ends store-failed', async () => {
+    const inner = memorySessionStore();
+    const store = gatedStore(inner);
+    const { id, path, to } = name();
+    const session = await openSession({ id, store });
+    const why = firstValueFrom(session.invalidated$);
+    await session.download(server.put(path, { body: bytes(512 * KiB, 19), etag: '"c"', rate: 256 * KiB }), { to, id: 'c' });
+    await until(() => session.task('c')?.state === 'running');
+    expect(await withFailedWrite(store, () => session.cancel('c'))).toMatch(/^rejected: .*EIO/);
+    expect(await why).toMatchObject({ reason: 'store-failed' });
+    expect(inner.snapshot(id).map((t) => [t.id, t.state])).not.toContainEqual(['c', 'cancelled']);
+  });
 });
 
 describe('a suspend whose write failed', () => {

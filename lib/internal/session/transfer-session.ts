@@ -85,7 +85,10 @@ export interface TransferSession {
   suspend(taskId: string): Promise<boolean>;
   /** Queues a suspended task again. False when nothing changed. */
   resume(taskId: string): Promise<boolean>;
-  /** Cancels a task: it ends as a `cancelled` completion. False when it had already ended. */
+  /**
+   * Cancels a task: it ends as a `cancelled` completion. False when it had already ended. Rejects
+   * with the store's error when the end could not be stored (the session then ends, store-failed).
+   */
   cancel(taskId: string): Promise<boolean>;
   /**
    * Ends the session (NSURLSession's invalidate): no new tasks; with `cancelTasks` the
@@ -239,7 +242,11 @@ export class SessionCore implements TransferSession {
     return this.cancelTask(taskId);
   }
 
-  /** Cancels a task that has not ended; false if it had, or ends meanwhile (its end stands). */
+  /**
+   * Cancels a task that has not ended; false if it had, or ends meanwhile (its end stands). Rejects
+   * with the store's error when the cancellation could not be written (the session then ends,
+   * store-failed).
+   */
   private async cancelTask(taskId: string): Promise<boolean> {
     const before = this.records.get(taskId);
     if (!before || isFinal(before)) return false;
@@ -248,7 +255,7 @@ export class SessionCore implements TransferSession {
       await this.stop(taskId);
       const task = this.records.get(taskId);
       if (!task || isFinal(task)) return false;
-      await this.end(task, 'cancelled', {});
+      if (!(await this.end(task, 'cancelled', {}))) throw this.storeError?.error ?? new SessionInvalidatedError(this.id, 'could not store the cancellation');
       return true;
     } finally {
       this.holding.delete(taskId);
@@ -263,7 +270,7 @@ export class SessionCore implements TransferSession {
       if (cancelTasks) {
         for (const task of this.sorted()) {
           if (this.storeError) break;
-          if (!isFinal(task)) await this.cancelTask(task.id);
+          if (!isFinal(task)) await this.cancelTask(task.id).catch(() => undefined);
         }
       } else if (this.hasWork()) {
         await new Promise<void>((resolve) => {
@@ -496,7 +503,8 @@ export class SessionCore implements TransferSession {
       try {
         verdict = await this.gate.challenge(run.credentials, { taskId: task.id, url: task.url, status, headers: isHttpStatusError(error) ? error.headers : {} });
       } catch (thrown) {
-        return this.end(task, 'failed', { error: failure(thrown) }, run);
+        await this.end(task, 'failed', { error: failure(thrown) }, run);
+        return;
       }
       if (this.runs.get(task.id) !== run) return;
       if (verdict.type === 'replay') {
@@ -506,16 +514,18 @@ export class SessionCore implements TransferSession {
       }
       if (verdict.type === 'cancel') {
         this.runs.delete(task.id);
-        return this.end(task, 'cancelled', {});
+        await this.end(task, 'cancelled', {});
+        return;
       }
     }
-    return this.end(task, 'failed', { error: failure(error) }, run);
+    await this.end(task, 'failed', { error: failure(error) }, run);
   }
 
   /** Ends a task: persisted first, then reported on events$ and completions$. */
-  private async end(task: TaskRecord, state: 'completed' | 'failed' | 'cancelled', extra: { result?: TaskResult; error?: TaskFailure }, run?: Run): Promise<void> {
+  /** Ends `task` as `state`; false when it was not (another run's end, or the write failed). */
+  private async end(task: TaskRecord, state: 'completed' | 'failed' | 'cancelled', extra: { result?: TaskResult; error?: TaskFailure }, run?: Run): Promise<boolean> {
     if (run) {
-      if (this.runs.get(task.id) !== run) return;
+      if (this.runs.get(task.id) !== run) return false;
       this.runs.delete(task.id);
     }
     const current = this.records.get(task.id) ?? task;
@@ -528,7 +538,7 @@ export class SessionCore implements TransferSession {
         await this.persist(ended);
       } catch (error) {
         await this.storeFailed(error);
-        return;
+        return false;
       }
       if (state === 'cancelled') await this.discard(ended);
       await this.settlePublished(ended);
@@ -543,6 +553,7 @@ export class SessionCore implements TransferSession {
       this.ending--;
     }
     this.pump();
+    return true;
   }
 
   /**
