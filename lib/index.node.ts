@@ -17,9 +17,38 @@ installNodeContextStore();
 
 const api = createTransferApi(nodePlatform);
 
-/** {@inheritDoc download} */
+/**
+ * Downloads a URL as a cold transfer: progress events, then one `done` with the result
+ * (or one `TransferError`). Nothing happens until you subscribe; unsubscribing aborts.
+ * On Node, `to` streams the body to a file (through `<to>.partial`, renamed once complete).
+ *
+ * @example
+ * ```ts
+ * import { download } from 'rxtransfer';
+ * download('https://example.com/big.iso', { to: 'big.iso', retry: 3 }).subscribe((e) => {
+ *   if (e.type === 'progress') console.log(`${e.percent ?? '?'}%`);
+ *   else console.log(`saved ${e.result.size} bytes to ${e.result.path}`);
+ * });
+ * ```
+ * @see docs/transfers.md
+ */
 export const download: DownloadFunction = api.download;
-/** {@inheritDoc upload} */
+
+/**
+ * Uploads a body as a cold transfer: upload progress, then download progress for the response,
+ * then one `done` (or one `TransferError`). POST unless `method` says otherwise. On Node, a file
+ * is streamed from disk with `fileBody(path)` from `rxtransfer/node`.
+ *
+ * @example
+ * ```ts
+ * import { upload } from 'rxtransfer';
+ * import { fileBody } from 'rxtransfer/node';
+ * upload('https://example.com/files/big.iso', fileBody('big.iso'), { method: 'PUT' }).subscribe((e) => {
+ *   if (e.type === 'progress' && e.direction === 'upload') console.log(`${e.percent}%`);
+ * });
+ * ```
+ * @see docs/transfers.md
+ */
 export const upload: UploadFunction = api.upload;
 
 /**

@@ -1,4 +1,5 @@
 /** `rxtransfer get <url>`: a download to a file, with progress, resume and safe names. */
+import { existsSync } from 'node:fs';
 import { relative, resolve, join } from 'node:path';
 import { download, isTransferError, type DownloadOptions, type TimeoutOptions } from '../index.node.js';
 import { PARTIAL_SUFFIX } from '../node/index.js';
@@ -81,8 +82,10 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
     const result = await runTransfer(download(url, options), (e) => view.progress(e));
     if (result.status === 304) {
       // Not Modified (the caller's -H 'If-None-Match: …'): nothing was written, nothing is to be
-      // named (with -J there is no side file to name), and the file at -o is kept as it is.
-      const kept = plan.nameLater ? undefined : (result.path ?? resolve(plan.path));
+      // named (with -J there is no side file to name), and the file at -o is kept as it is; with
+      // no file there (the caller's validator was for a copy since removed), nothing is kept.
+      const target = plan.nameLater ? undefined : (result.path ?? resolve(plan.path));
+      const kept = target !== undefined && existsSync(target) ? target : undefined;
       view.done(
         { url: result.url, status: result.status, headers: printableHeaders(result.headers), size: 0, ...(kept !== undefined ? { path: kept } : {}) },
         kept !== undefined ? `not modified (304): ${shortPath(kept)} kept as it is` : 'not modified (304): nothing downloaded',

@@ -41,6 +41,19 @@ describe('rxtransfer get: exit codes', () => {
     expect(readFileSync(join(cwd, 'cached'), 'utf8')).toBe('the copy');
   });
 
+  it("0: a 304 with no file at the name says nothing was downloaded, not that a file is kept, and names no path", async () => {
+    const cwd = freshDir();
+    const url = fixture.server.url('/status/304');
+    const plain = await runCli(['get', url, '-H', 'If-None-Match: "v1"', '-o', 'gone'], { cwd });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toBe('not modified (304): nothing downloaded\n');
+    const json = await runCli(['get', url, '-H', 'If-None-Match: "v1"', '-o', 'gone', '--json'], { cwd });
+    expect(json.code).toBe(0);
+    expect(jsonLines(json.stdout).at(-1)).toMatchObject({ type: 'done', result: { status: 304, size: 0 } });
+    expect(jsonLines(json.stdout).at(-1)!['result']).not.toHaveProperty('path');
+    expect(filesIn(cwd)).toEqual([]);
+  });
+
   it('3: an HTTP error, one line on stderr, no file left', async () => {
     const cwd = freshDir();
     const r = await runCli(['get', fixture.server.url('/status/404')], { cwd });

@@ -111,6 +111,50 @@ describe('rxtransfer usage and help', () => {
     expect(r.stdout).toMatch(pattern);
   });
 
+  /** Words of a shell command line that a shell would glob or split on, outside quotes (before any `#` comment). */
+  const unquotedShellSpecials = (line: string): string[] => {
+    const found: string[] = [];
+    let quote: string | undefined;
+    let word = '';
+    let special = false;
+    for (const ch of `${line} `) {
+      if (quote) {
+        if (ch === quote) quote = undefined;
+        word += ch;
+      } else if (ch === "'" || ch === '"') {
+        quote = ch;
+        word += ch;
+      } else if (ch === '#' && word === '') {
+        break;
+      } else if (ch === ' ') {
+        if (special) found.push(word);
+        word = '';
+        special = false;
+      } else {
+        if ('?*[&;()'.includes(ch)) special = true;
+        word += ch;
+      }
+    }
+    return found;
+  };
+
+  it('the examples of every help text and of docs/cli.md run as shown in a shell (a URL with ? or & is quoted: zsh refuses an unmatched ?)', async () => {
+    const helps = [['--help'], ['get', '--help'], ['put', '--help'], ['demo', '--help'], ['session', '--help'], ...['add', 'run', 'list', 'watch', 'cancel'].map((a) => ['session', 'x', a, '--help'])];
+    const bad: string[] = [];
+    for (const args of helps) {
+      const r = await runCli(args, { cwd });
+      expect(r.code).toBe(0);
+      for (const line of r.stdout.split('\n').filter((l) => /^\s*\$ rxtransfer /.test(l))) {
+        for (const word of unquotedShellSpecials(line.replace(/^\s*\$ /, ''))) bad.push(`${args.join(' ')}: ${word}`);
+      }
+    }
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'cli.md'), 'utf8');
+    for (const line of doc.split('\n').filter((l) => /^(npx )?rxtransfer /.test(l))) {
+      for (const word of unquotedShellSpecials(line)) bad.push(`docs/cli.md: ${word}`);
+    }
+    expect(bad).toEqual([]);
+  }, 60_000);
+
   it('--version prints the package version', async () => {
     const r = await runCli(['--version'], { cwd });
     expect(r.code).toBe(0);

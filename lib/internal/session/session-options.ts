@@ -12,7 +12,7 @@ export interface SessionOptions {
   id: string;
   /** Where tasks are kept (S9). Default: files on Node (under `directory`), IndexedDB in the browser. */
   store?: SessionStore;
-  /** Node's default file store: the directory holding sessions. Default `~/.rxtransfer/sessions`. */
+  /** Node's default file store: the directory holding sessions. Default `$RXTRANSFER_HOME/sessions`, else `~/.rxtransfer/sessions`. */
   directory?: string;
   /** Tasks running at once. Default 4. */
   maxConcurrent?: number;
