@@ -145,6 +145,8 @@ export interface TaskView {
   readonly percent?: number;
   readonly acked: boolean;
   readonly error?: { code: string; message: string; status?: number };
+  /** A completed task's HTTP status (304: a download whose own `If-None-Match` matched). */
+  readonly status?: number;
 }
 
 /** How recently a partial file must have grown for its task to count as running. */
@@ -183,6 +185,7 @@ export async function viewOf(task: TaskRecord, live?: { ownerAlive: boolean; now
     ...(percent !== undefined ? { percent } : {}),
     acked: task.acked,
     ...(task.error ? { error: { code: task.error.code, message: printable(task.error.message), ...(task.error.status !== undefined ? { status: task.error.status } : {}) } } : {}),
+    ...(task.state === 'completed' && task.result?.status !== undefined ? { status: task.result.status } : {}),
   };
 }
 

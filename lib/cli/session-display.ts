@@ -2,6 +2,7 @@
  * What `rxtransfer session … run` and `watch` show: several progress bars at once on a terminal
  * (cli-progress's MultiBar, one bar per running task), plain lines otherwise, or `--json` lines.
  */
+import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { TaskRecord, TransferProgress } from '../index.node.js';
@@ -14,6 +15,14 @@ import { barOptions, type Payload } from './progress-bar.js';
 export function taskLabel(task: Pick<TaskRecord, 'id' | 'kind' | 'to' | 'source'>): string {
   const file = task.kind === 'download' ? task.to : task.source;
   return printable(file !== undefined ? shortPath(file) : task.id);
+}
+
+/**
+ * What a download that got a 304 (its own `If-None-Match`) did: nothing, the file at `to` kept as
+ * it is, or, when none is there (the validator was for a copy since removed), nothing at all.
+ */
+export function notModifiedText(task: Pick<TaskRecord, 'id' | 'kind' | 'to' | 'source'>): string {
+  return task.to !== undefined && existsSync(task.to) ? `not modified (304): ${taskLabel(task)} kept as it is` : 'not modified (304): nothing downloaded';
 }
 
 /** A path relative to the current directory when it is below it, for messages. */

@@ -28,11 +28,24 @@ describe('rxtransfer session: add, then run in another process', () => {
     writeFileSync(join(s.cwd, 'c.bin'), 'the copy');
     const add = await s.run(['add', fixture.server.url('/status/304'), '-o', 'c.bin', '--id', 'c', '--force', '-H', 'If-None-Match: "v1"']);
     expect(add.code).toBe(0);
+    // The copy the validator was for, since removed: nothing is kept, and nothing said to be.
+    expect((await s.run(['add', fixture.server.url('/status/304'), '-o', 'gone.bin', '--id', 'g', '-H', 'If-None-Match: "v0"'])).code).toBe(0);
+    const watch = s.start(['watch'], 20_000);
+    await waitFor(() => /nobody runs session "cond" now/.test(watch.stderr()), () => watch.stderr());
     const run = await s.run(['run']);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/\[c\] not modified \(304\): c\.bin kept as it is\n/);
+    expect(run.stderr).toMatch(/\[g\] not modified \(304\): nothing downloaded\n/);
     expect(run.stderr).not.toMatch(/saved/);
     expect(readFileSync(join(s.cwd, 'c.bin'), 'utf8')).toBe('the copy');
+    expect(existsSync(join(s.cwd, 'gone.bin'))).toBe(false);
+    // watch says the same, not "saved".
+    const watched = await watch.exited;
+    expect(watched.code).toBe(0);
+    expect(watched.stderr).toMatch(/\[c\] not modified \(304\): c\.bin kept as it is\n/);
+    expect(watched.stderr).toMatch(/\[g\] not modified \(304\): nothing downloaded\n/);
+    expect(watched.stderr).not.toMatch(/saved/);
+    expect(await s.list()).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'c', state: 'completed', status: 304 })]));
   });
 
   it('add persists tasks without a request; run downloads them with the right sha256 and acknowledges them', async () => {
