@@ -1,6 +1,6 @@
 /**
  * `rxtransfer demo --web`: the browser demo page and the endpoints it uses, served on
- * 127.0.0.1 until Ctrl-C (exit 130) or SIGTERM (143).
+ * 127.0.0.1 until Ctrl-C (exit 130), SIGTERM (143) or SIGHUP (129).
  */
 import { spawn } from 'node:child_process';
 import { loadDemoPage, demoPageRoutes } from './demo-page.js';

@@ -17,6 +17,8 @@ export const ExitCode = {
   interrupted: 130,
   /** SIGTERM (128 + 15). */
   terminated: 143,
+  /** SIGHUP (128 + 1): the terminal was closed (an ssh connection dropped). */
+  hangup: 129,
   /** stdout closed by its reader (`--json | head`): what a shell reports for SIGPIPE (128 + 13). */
   brokenPipe: 141,
 } as const;

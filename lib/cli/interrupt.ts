@@ -1,35 +1,40 @@
 import { ExitCode } from './exit-codes.js';
 
-/** Ctrl-C (SIGINT), SIGTERM, or a stdout that can no longer be written, turned into an AbortSignal for the transfer. */
+/** Ctrl-C (SIGINT), SIGTERM, SIGHUP, or a stdout that can no longer be written, turned into an AbortSignal for the transfer. */
 export interface Interrupt {
-  /** Aborted on the first SIGINT or SIGTERM, or when writing to stdout fails. */
+  /** Aborted on the first SIGINT, SIGTERM or SIGHUP, or when writing to stdout fails. */
   readonly signal: AbortSignal;
   /**
    * Which signal arrived, if one did (`SIGPIPE`: stdout's reader went away; `output`: another
    * write error on stdout, such as a full disk under `--json > file`).
    */
-  readonly received: 'SIGINT' | 'SIGTERM' | 'SIGPIPE' | 'output' | undefined;
+  readonly received: Signal | 'SIGPIPE' | 'output' | undefined;
   /** With `received` `output`: the error writing to stdout. */
   readonly outputError: NodeJS.ErrnoException | undefined;
-  /** The exit code for the signal that arrived (130, 143 or 141; 1 for `output`). */
+  /** The exit code for the signal that arrived (130, 143, 129 or 141; 1 for `output`). */
   readonly exitCode: number;
   /** Removes the handlers: the default behaviour (terminate) comes back. */
   dispose(): void;
 }
 
+/** The signals that end a command cleanly, and their exit codes (128 + the signal's number). */
+type Signal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+const SIGNAL_EXIT: Record<Signal, number> = { SIGINT: ExitCode.interrupted, SIGTERM: ExitCode.terminated, SIGHUP: ExitCode.hangup };
+
 /**
- * Listens for SIGINT and SIGTERM. The first one aborts the signal, so the transfer ends
- * cleanly (the request is aborted, the partial file is flushed and kept); a second one exits
- * at once, for a user who does not want to wait.
+ * Listens for SIGINT, SIGTERM and SIGHUP (the terminal closed: an ssh connection that dropped).
+ * The first one aborts the signal, so the transfer ends cleanly (the request is aborted, the
+ * partial file is flushed and kept, a session's tasks stay queued); a second one exits at once,
+ * for a user who does not want to wait.
  */
 export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
   const controller = new AbortController();
-  let received: 'SIGINT' | 'SIGTERM' | 'SIGPIPE' | 'output' | undefined;
+  let received: Signal | 'SIGPIPE' | 'output' | undefined;
   let outputError: NodeJS.ErrnoException | undefined;
   /** A signal came already: the next one exits at once (also after stdout closed). */
   let signalled = false;
-  const handler = (name: 'SIGINT' | 'SIGTERM') => {
-    if (signalled) process.exit(name === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
+  const handler = (name: Signal) => {
+    if (signalled) process.exit(SIGNAL_EXIT[name]);
     signalled = true;
     // A Ctrl-C after stdout closed is what ends the run: its exit code, not the pipe's.
     received = name;
@@ -37,6 +42,7 @@ export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
   };
   const onInt = () => handler('SIGINT');
   const onTerm = () => handler('SIGTERM');
+  const onHup = () => handler('SIGHUP');
   // `--json | head`: the reader has what it wanted. Node ignores SIGPIPE, so the write fails
   // instead; the run then ends as on Ctrl-C (partial file kept), quietly, with the shell's 141.
   // Any other write error (a full disk under `> file`) ends it the same way, with 1: its output is lost.
@@ -48,6 +54,7 @@ export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
   };
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onHup);
   stdout?.on('error', onStdoutError);
   return {
     signal: controller.signal,
@@ -59,11 +66,12 @@ export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
     },
     get exitCode() {
       if (received === 'output') return ExitCode.failure;
-      return received === 'SIGTERM' ? ExitCode.terminated : received === 'SIGPIPE' ? ExitCode.brokenPipe : ExitCode.interrupted;
+      return received === 'SIGPIPE' ? ExitCode.brokenPipe : SIGNAL_EXIT[received ?? 'SIGINT'];
     },
     dispose() {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
+      process.off('SIGHUP', onHup);
       stdout?.off('error', onStdoutError);
     },
   };

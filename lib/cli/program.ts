@@ -21,7 +21,7 @@ Examples:
   $ rxtransfer get 'https://example.com/dl?id=7' --content-disposition --retry 3
   $ rxtransfer get https://example.com/a.json -H 'Authorization: Bearer …' --json | jq .type
 
-Exit codes: 0 ok, 1 local failure (the disk, or stdout could not be written), 2 usage or file exists, 3 HTTP error, 4 network, 5 timeout, 6 integrity, 130 Ctrl-C, 141 stdout closed, 143 SIGTERM.`;
+Exit codes: 0 ok, 1 local failure (the disk, or stdout could not be written), 2 usage or file exists, 3 HTTP error, 4 network, 5 timeout, 6 integrity, 130 Ctrl-C, 141 stdout closed, 143 SIGTERM, 129 SIGHUP.`;
 
 const PUT_EXAMPLES = `
 Examples:
@@ -29,7 +29,7 @@ Examples:
   $ rxtransfer put ./photo.jpg https://example.com/upload --method POST -H 'Content-Type: image/jpeg'
   $ rxtransfer put ./data.bin https://example.com/up --json
 
-Exit codes: 0 ok, 1 the file changed size or could no longer be read while it was sent (or stdout could not be written), 2 usage (or the file cannot be read), 3 HTTP error, 4 network, 5 timeout, 6 integrity (a response cut short), 130 Ctrl-C, 141 stdout closed, 143 SIGTERM.`;
+Exit codes: 0 ok, 1 the file changed size or could no longer be read while it was sent (or stdout could not be written), 2 usage (or the file cannot be read), 3 HTTP error, 4 network, 5 timeout, 6 integrity (a response cut short), 130 Ctrl-C, 141 stdout closed, 143 SIGTERM, 129 SIGHUP.`;
 
 const DEMO_EXAMPLES = `
 Examples:
@@ -37,7 +37,7 @@ Examples:
   $ rxtransfer demo --web                # the browser demo on http://127.0.0.1:<free port>/
   $ rxtransfer demo --web --port 8080 --no-open
 
-Exit codes: 0 every step did what it shows, 1 one did not, 2 usage (or the port is taken), 130 Ctrl-C, 143 SIGTERM.`;
+Exit codes: 0 every step did what it shows, 1 one did not, 2 usage (or the port is taken), 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP.`;
 
 const MAIN_EXAMPLES = `
 Examples:

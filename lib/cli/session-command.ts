@@ -19,7 +19,7 @@ const ACTIONS = ['add', 'run', 'list', 'watch', 'cancel'] as const;
 
 const EXIT_CODES = `Exit codes: 0 ok, 1 other failure, 2 usage (or no such session or task), 3 HTTP error, 4 network,
 5 timeout, 6 integrity (run, watch: the first failed task's kind), ${SESSION_LOCKED_EXIT} the session is locked by a
-running \`run\` (add, run, cancel), 130 Ctrl-C, 141 stdout closed (run, watch), 143 SIGTERM.`;
+running \`run\` (add, run, cancel), 130 Ctrl-C, 141 stdout closed (run, watch), 143 SIGTERM, 129 SIGHUP.`;
 
 const SESSION_HELP = `
 A session is a named, persistent queue of downloads: tasks survive the process, a run that is
@@ -58,7 +58,7 @@ Examples:
 
 Exit codes: 0 every task completed (cancelled ones do not count), else the code of the first
 failed task's kind: 3 HTTP, 4 network, 5 timeout, 6 integrity; ${SESSION_LOCKED_EXIT} the session is already
-running elsewhere; 2 no such session; 130 Ctrl-C; 141 stdout closed; 143 SIGTERM.`;
+running elsewhere; 2 no such session; 130 Ctrl-C; 141 stdout closed; 143 SIGTERM; 129 SIGHUP.`;
 
 const LIST_HELP = `
 Lists the tasks with their state, progress and file. Reads the session without taking its lock,

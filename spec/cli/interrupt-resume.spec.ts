@@ -14,11 +14,11 @@ const SIZE = 2 * 1024 * 1024;
 /** 16 KiB every 20 ms without Range (about 2.6 s for the whole body); a ranged request is fast. */
 const SLOW = `/data/big.bin?size=${SIZE}&chunk=16384&every=20`;
 
-/** Starts a slow download and sends SIGINT once some bytes arrived; resolves with its result. */
-async function interruptMidway(args: string[], cwd: string) {
+/** Starts a slow download and sends `signal` once some bytes arrived; resolves with its result. */
+async function interruptMidway(args: string[], cwd: string, signal: NodeJS.Signals = 'SIGINT') {
   const run = startCli(['get', fixture.server.url(SLOW), '--json', ...args], { cwd });
   await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) >= 64 * 1024));
-  run.child.kill('SIGINT');
+  run.child.kill(signal);
   return run.exited;
 }
 
@@ -49,6 +49,16 @@ describe('rxtransfer get: Ctrl-C then --resume', () => {
     expect(ranged[0]!.headers['if-range']).toBe(`"${SIZE}"`);
     expect(sha256(readFileSync(join(cwd, 'big.bin')))).toBe(sha256(bodyBytes(SIZE)));
     expect(readdirSync(cwd)).toEqual(['big.bin']);
+  });
+
+  it('SIGHUP (the terminal closed) ends it the same way: the partial file kept, its lock released, exit 129; --resume finishes it', async () => {
+    const cwd = freshDir();
+    const first = await interruptMidway([], cwd, 'SIGHUP');
+    expect(first.code).toBe(129);
+    expect(jsonLines(first.stdout).at(-1)).toMatchObject({ type: 'error', code: 'cancelled' });
+    expect(readdirSync(cwd).sort()).toEqual(['big.bin.partial', 'big.bin.partial.json']);
+    expect((await runCli(['get', fixture.server.url(SLOW), '--resume'], { cwd })).code).toBe(0);
+    expect(sha256(readFileSync(join(cwd, 'big.bin')))).toBe(sha256(bodyBytes(SIZE)));
   });
 
   it('`--json | head`: stdout closed by its reader ends the run quietly (exit 141, one line on stderr, partial kept, lock released)', async () => {

@@ -64,11 +64,25 @@ describe('listenForInterrupt', () => {
     }
   });
 
+  it('SIGHUP (the terminal closed) ends the run as SIGTERM does, with 129; a second one exits at once', () => {
+    const interrupt = listenForInterrupt(new EventEmitter());
+    try {
+      process.emit('SIGHUP' as never);
+      expect([interrupt.signal.aborted, interrupt.received, interrupt.exitCode]).toEqual([true, 'SIGHUP', 129]);
+      expect(exit).not.toHaveBeenCalled();
+      process.emit('SIGHUP' as never);
+      expect(exit).toHaveBeenCalledWith(129);
+    } finally {
+      interrupt.dispose();
+    }
+  });
+
   it('dispose removes every handler', () => {
     const stdout = new EventEmitter();
     const interrupt = listenForInterrupt(stdout);
     interrupt.dispose();
     expect(stdout.listenerCount('error')).toBe(0);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) expect(process.listenerCount(signal)).toBe(0);
     stdout.on('error', () => undefined); // the emit below must not throw for want of a listener
     stdout.emit('error', epipe());
     expect(interrupt.signal.aborted).toBe(false);
