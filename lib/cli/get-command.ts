@@ -7,7 +7,7 @@ import { headersFrom, parseHttpUrl } from './arguments.js';
 import { filenameFromContentDisposition } from './content-disposition.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatBytes, formatRate } from './format.js';
-import { listenForInterrupt, type Interrupt } from './interrupt.js';
+import { listenForInterrupt, outputFailure, type Interrupt } from './interrupt.js';
 import { outputMode, TransferView, type CliStreams } from './output.js';
 import { elapsedSeconds, runTransfer } from './run-transfer.js';
 import { FALLBACK_NAME, nameFromUrl, safeBaseName } from './safe-name.js';
@@ -126,9 +126,9 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
 
 /** The error to show when the transfer was stopped because stdout could no longer be written (not EPIPE). */
 export function outputLost(interrupt: Interrupt | undefined, error: unknown): CliError | undefined {
-  if (interrupt?.received !== 'output' || !isTransferError(error) || error.code !== 'cancelled') return undefined;
-  const cause = interrupt.outputError;
-  return new CliError('io', `cannot write to standard output: ${cause?.code ?? cause?.message ?? 'write failed'}; the transfer was stopped`, { cause });
+  const why = outputFailure(interrupt);
+  if (why === undefined || !isTransferError(error) || error.code !== 'cancelled') return undefined;
+  return new CliError('io', `${why}; the transfer was stopped`, { cause: interrupt?.outputError });
 }
 
 /**

@@ -78,6 +78,16 @@ export function listenForInterrupt(stdout?: NodeJS.EventEmitter): Interrupt {
 }
 
 /**
+ * What to say when the command was stopped because stdout could no longer be written (not EPIPE:
+ * its reader went away on purpose), else undefined.
+ */
+export function outputFailure(interrupt: Pick<Interrupt, 'received' | 'outputError'> | undefined): string | undefined {
+  if (interrupt?.received !== 'output') return undefined;
+  const cause = interrupt.outputError;
+  return `cannot write to standard output: ${cause?.code ?? cause?.message ?? 'write failed'}`;
+}
+
+/**
  * Keeps a failed write to stdout or stderr (EPIPE: its reader went away; ENOSPC: a full disk
  * under `> file`) from crashing the process with an unhandled 'error' event and a stack trace;
  * later writes are dropped. A failed stdout ends the command in progress (it hears of it through

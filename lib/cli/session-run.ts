@@ -5,7 +5,7 @@
 import { firstValueFrom, race, map, filter, type Subscription } from 'rxjs';
 import { isSessionLockedError, type SessionEvent, type TaskCompletion, type TimeoutOptions, type TransferSession } from '../index.node.js';
 import { CliError, ExitCode, exitCodeForErrorCode } from './exit-codes.js';
-import { listenForInterrupt } from './interrupt.js';
+import { listenForInterrupt, outputFailure } from './interrupt.js';
 import { jsonError, jsonProgress, outputMode, printError, writeJsonLine, type CliStreams, type OutputMode } from './output.js';
 import { noSession, openOwner, sessionExists, sessionPaths, withoutCredentials } from './session-access.js';
 import { lockedError, type SessionCommonFlags } from './session-errors.js';
@@ -69,7 +69,7 @@ export async function runSessionRun(id: string, flags: SessionRunFlags, streams:
         aborted,
       ]);
       if (ended === 'interrupted') {
-        report.interrupted();
+        report.interrupted(outputFailure(interrupt));
         await session.close();
         return interrupt.exitCode;
       }
@@ -183,7 +183,8 @@ class RunReport {
   }
 
   /** Ctrl-C: the running tasks stop, stay queued, and keep their partial files. */
-  interrupted(): void {
+  /** The run was stopped: by a signal, or by `outputLost` (stdout could not be written). */
+  interrupted(outputLost?: string): void {
     const running = this.session.tasks().filter((t) => t.state === 'running');
     this.bars.stop();
     if (this.mode === 'json') {
@@ -192,7 +193,8 @@ class RunReport {
       }
     }
     const queued = this.session.tasks().filter((t) => t.state === 'queued' || t.state === 'running').length;
-    printError(this.streams, new Error(`interrupted: ${queued} task${queued === 1 ? '' : 's'} left in session "${this.session.id}" (partial files kept)`), `run \`rxtransfer session ${this.session.id} run\` again to resume`);
+    const why = outputLost === undefined ? 'interrupted' : `${outputLost}; the run was stopped`;
+    printError(this.streams, new Error(`${why}: ${queued} task${queued === 1 ? '' : 's'} left in session "${this.session.id}" (partial files kept)`), `run \`rxtransfer session ${this.session.id} run\` again to resume`);
   }
 
   /**

@@ -10,7 +10,7 @@
  * file grew in the last few seconds. It acknowledges nothing: that is the owner's job.
  */
 import { ExitCode, exitCodeForErrorCode } from './exit-codes.js';
-import { listenForInterrupt } from './interrupt.js';
+import { listenForInterrupt, outputFailure } from './interrupt.js';
 import { outputMode, writeJsonLine, type CliStreams } from './output.js';
 import { lockOwner, noSession, readTasks, sessionExists, sessionPaths, viewOf, type TaskView } from './session-access.js';
 import { progressText } from './session-actions.js';
@@ -50,7 +50,11 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
   };
   try {
     for (;;) {
-      if (interrupt.signal.aborted) return interrupt.exitCode;
+      if (interrupt.signal.aborted) {
+        const lost = outputFailure(interrupt);
+        if (lost !== undefined) streams.stderr.write(`rxtransfer: ${lost}; stopped watching session "${printable(id)}" (its run goes on)\n`);
+        return interrupt.exitCode;
+      }
       // The lock first, then the journal: once the lock is gone, the journal read after it is final.
       const owner = await lockOwner(paths);
       const now = Date.now();

@@ -155,6 +155,20 @@ describe('rxtransfer get: Ctrl-C then --resume', () => {
     expect(put.stderr).toMatch(/^sent full\.bin .*: HTTP 201\nrxtransfer: cannot write to standard output: ENOSPC\n$/);
   });
 
+  (existsSync('/dev/full') ? it : it.skip)('`session run --json > file` and `session watch --json > file` on a full disk say that stdout failed (exit 1); the task stays queued', async () => {
+    const cwd = freshDir();
+    const session = (action: string) => ['session', 'full', action, '--json', '--dir', join(cwd, 'sessions')];
+    expect((await runCli(['session', 'full', 'add', fixture.server.url(SLOW), '-o', 'full.bin', '--id', 'f', '--dir', join(cwd, 'sessions')], { cwd })).code).toBe(0);
+    const watched = await runToFullDisk(session('watch'), cwd);
+    expect(watched.code).toBe(1);
+    expect(watched.stderr).toBe('rxtransfer: cannot write to standard output: ENOSPC; stopped watching session "full" (its run goes on)\n');
+    const ran = await runToFullDisk(session('run'), cwd);
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toMatch(/^rxtransfer: cannot write to standard output: ENOSPC; the run was stopped: 1 task left in session "full" \(partial files kept\)/);
+    const listed = await runCli(['session', 'full', 'list', '--json', '--dir', join(cwd, 'sessions')], { cwd });
+    expect(jsonLines(listed.stdout)).toEqual([expect.objectContaining({ id: 'f', state: 'queued' })]);
+  });
+
   it('the server sees the connection close promptly after SIGINT', async () => {
     const cwd = freshDir();
     const before = fixture.server.requests.length;
