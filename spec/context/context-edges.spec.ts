@@ -83,6 +83,49 @@ describe('contexts: edge cases', () => {
     }
   });
 
+  it('G2 C3 a batch waiting for its frame runs as soon as the page becomes hidden (frames stop then), whatever maxFrameWaitMs; the listener goes with it', async () => {
+    const g = globalThis as { document?: unknown };
+    const had = 'document' in g;
+    const saved = g.document;
+    const page = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    let listening = 0;
+    const add = page.addEventListener.bind(page);
+    const remove = page.removeEventListener.bind(page);
+    page.addEventListener = (type: string, listener: EventListenerOrEventListenerObject | null) => {
+      if (type === 'visibilitychange') listening++;
+      add(type, listener);
+    };
+    page.removeEventListener = (type: string, listener: EventListenerOrEventListenerObject | null) => {
+      if (type === 'visibilitychange') listening--;
+      remove(type, listener);
+    };
+    g.document = page;
+    try {
+      const never = () => undefined;
+      const ctx = animationFrameContext({ requestAnimationFrame: never, maxFrameWaitMs: Infinity });
+      const ran: string[] = [];
+      ctx.post(() => ran.push('done'));
+      await settleTasks(2);
+      expect(ran).toEqual([]); // visible: waiting for its frame
+      page.visibilityState = 'hidden';
+      page.dispatchEvent(new Event('visibilitychange'));
+      expect(ran).toEqual(['done']);
+      expect(listening).toBe(0);
+      // A frame that comes first also stops the listening.
+      page.visibilityState = 'visible';
+      let frame: (() => void) | undefined;
+      const framed = animationFrameContext({ requestAnimationFrame: (cb) => (frame = () => cb(0)), maxFrameWaitMs: Infinity });
+      framed.post(() => ran.push('framed'));
+      expect(listening).toBe(1);
+      frame!();
+      expect(ran).toEqual(['done', 'framed']);
+      expect(listening).toBe(0);
+    } finally {
+      if (had) g.document = saved;
+      else delete g.document;
+    }
+  });
+
   it('observeOnContext drops nothing for a synchronous source that completes normally', () => {
     const seen: number[] = [];
     let finished = false;

@@ -101,4 +101,24 @@ describe('fromXhr (fake XMLHttpRequest)', () => {
       expect((error as Error).message).toContain(message);
     }
   });
+
+  it("E12 done's url is without credentials, as every result's: a browser's responseURL keeps the request's user:password@", () => {
+    const xhr = new FakeXhr();
+    const r = run(xhr);
+    xhr.responseURL = 'https://user:s3cret@example.com/final?x=1';
+    xhr.respond(200, 'ok');
+    const done = r.events[r.events.length - 1];
+    expect(done.type === 'done' && done.result.url).toBe('https://example.com/final?x=1');
+  });
+
+  it("done's url keeps any other URL as it is: a blob: or data: URL, a token in the query", () => {
+    for (const url of ['blob:https://example.com/0b5c7e1e-6a41-4f7e-9d0e-3c1f2b7a9e10', 'data:text/plain,hello', 'https://example.com/file?token=abc&x=@1']) {
+      const xhr = new FakeXhr();
+      const r = run(xhr);
+      xhr.responseURL = url;
+      xhr.respond(200, 'ok');
+      const done = r.events[r.events.length - 1];
+      expect(done.type === 'done' && done.result.url).toBe(url);
+    }
+  });
 });

@@ -18,7 +18,8 @@ export interface AnimationFrameContextOptions {
    * The longest a batch waits for its frame, in ms. Default 1000. A browser runs no animation
    * frames in a hidden tab (nor in a hidden iframe): the batch then runs from a timer, so that a
    * transfer's end is still delivered (G2). A batch posted while the page is hidden
-   * (`document.visibilityState`) runs from the macrotask queue at once.
+   * (`document.visibilityState`) runs from the macrotask queue at once, and one waiting for its
+   * frame when the page becomes hidden runs then (`visibilitychange`), whatever this limit.
    */
   readonly maxFrameWaitMs?: number;
 }
@@ -46,14 +47,17 @@ export class AnimationFrameContext extends SynchronizationContext {
     this.queue = new TaskQueue((flush) => {
       const raf = options.requestAnimationFrame ?? detectRequestAnimationFrame();
       if (!raf || isHidden()) return requestMacrotask(flush);
-      // Whichever comes first, the frame or the timer, runs the batch; the other finds it done.
+      // Whichever comes first, the frame, the timer or the page being hidden (its frames stop
+      // until it is shown again), runs the batch; the others find it done.
       let ran = false;
       const once = () => {
         if (ran) return;
         ran = true;
         timer.unsubscribe();
+        stopWatching();
         flush();
       };
+      const stopWatching = onHidden(once);
       // Through scheduleAfter: a wait past 2^31 - 1 ms (or Infinity) is not cut to 1 ms by the platform.
       const timer = scheduleAfter(asyncScheduler, once, maxWait);
       raf(once);
@@ -68,6 +72,23 @@ export class AnimationFrameContext extends SynchronizationContext {
 /** Whether the page says it is hidden (no animation frames will come). */
 function isHidden(): boolean {
   return (globalThis as { document?: { visibilityState?: string } }).document?.visibilityState === 'hidden';
+}
+
+type VisibilityTarget = {
+  visibilityState?: string;
+  addEventListener?(type: string, listener: () => void): void;
+  removeEventListener?(type: string, listener: () => void): void;
+};
+
+/** Calls `hidden` when the page becomes hidden (`visibilitychange`); returns the way to stop listening. */
+function onHidden(hidden: () => void): () => void {
+  const doc = (globalThis as { document?: VisibilityTarget }).document;
+  if (typeof doc?.addEventListener !== 'function') return () => undefined;
+  const listener = () => {
+    if (doc.visibilityState === 'hidden') hidden();
+  };
+  doc.addEventListener('visibilitychange', listener);
+  return () => doc.removeEventListener?.('visibilitychange', listener);
 }
 
 function detectRequestAnimationFrame(): RequestAnimationFrame | undefined {

@@ -7,6 +7,10 @@ import { TimeoutError } from '../core/errors/timeout-error.js';
 import { TransferError, type TransferErrorContext } from '../core/errors/transfer-error.js';
 import type { DownloadResult, ResponseHeaders, Transfer, TransferDirection, TransferEvent } from '../core/events.js';
 import { ForeignProgress } from './foreign-progress.js';
+import { redactUrl } from '../core/redact.js';
+
+/** A URL with `user:password@` (or `user@`) before its host. */
+const USERINFO = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*@/i;
 
 /** What `fromXhr` needs of a progress event. */
 export interface XhrProgressEventLike {
@@ -105,7 +109,10 @@ export function fromXhr<T = unknown>(open: () => XhrLike, options: FromXhrOption
       const check = progress.finish('download', false);
       if (check.kind === 'short') return fail(new IntegrityError('truncated', `received ${check.loaded} of ${check.total} bytes`, context));
       end();
-      const url = request.responseURL || options.url || '';
+      // Without credentials, as every result's url (a browser's responseURL keeps `user:password@`);
+      // any other URL (a `blob:` or `data:` one included) as it is.
+      const raw = request.responseURL || options.url || '';
+      const url = USERINFO.test(raw) ? redactUrl(raw) : raw;
       subscriber.next({ type: 'done', result: { url, status, headers, size: progress.loaded('download'), sent: progress.loaded('upload'), data: request.response as T } });
       subscriber.complete();
     };

@@ -264,6 +264,13 @@ describe('rxtransfer in headless Chromium', () => {
     expect(log.filter((line) => line.startsWith('cross '))).toEqual(['cross GET /bytes', 'cross GET /redirect', 'cross GET /bytes']);
   });
 
+  it("E12 a URL with user:password@: the XHR's responseURL keeps them, done's url (download() and fromXhr()) does not", async () => {
+    const report = await run('credentialsInUrl');
+    const clean = `${server.origin}/bytes?size=10`;
+    expect(report.responseURL).toBe(clean.replace('http://', 'http://user:s3cret@')); // what a bare XHR shows
+    expect(report).toMatchObject({ fromXhrUrl: clean, downloadUrl: clean });
+  });
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -74,6 +74,14 @@ export interface Scenarios {
   redirects(args: { origin: string; size: number }): Promise<RedirectsReport>;
   cadence(args: { id: string; ms: number; idle: number; direction?: 'download' | 'upload' }): Promise<CadenceReport>;
   bodyWithGet(): Promise<BodyWithGetReport>;
+  credentialsInUrl(): Promise<CredentialsInUrlReport>;
+}
+
+/** A URL with `user:password@`: what a bare XHR's responseURL shows, and the url of each transfer's done. */
+export interface CredentialsInUrlReport {
+  responseURL: string;
+  fromXhrUrl?: string;
+  downloadUrl?: string;
 }
 
 /** `upload(url, body, { method })` for GET and HEAD, whose body an XHR drops: each transfer's end. */
@@ -599,7 +607,27 @@ async function bodyWithGetScenario(): Promise<BodyWithGetReport> {
   return report;
 }
 
+async function credentialsInUrlScenario(): Promise<CredentialsInUrlReport> {
+  const r = row('a URL with user:password@');
+  const url = new URL(`${location.origin}/bytes?size=10`);
+  url.username = 'user';
+  url.password = 's3cret';
+  const bare = new XMLHttpRequest();
+  bare.open('GET', url.href);
+  await within(new Promise((resolve) => ((bare.onloadend = resolve), bare.send())), 10_000, 'bare XHR');
+  const viaXhr = await within(recordTransfer(fromXhr(() => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('GET', url.href);
+    return xhr;
+  })).ended, 10_000, 'fromXhr');
+  const viaDownload = await within(recordTransfer(download(url.href)).ended, 10_000, 'download');
+  const report: CredentialsInUrlReport = { responseURL: bare.responseURL, fromXhrUrl: doneOf(viaXhr)?.url, downloadUrl: doneOf(viaDownload)?.url };
+  r.end(![report.fromXhrUrl, report.downloadUrl].some((u) => u === undefined || u.includes('s3cret')), JSON.stringify(report));
+  return report;
+}
+
 window.scenarios = {
+  credentialsInUrl: credentialsInUrlScenario,
   bodyWithGet: bodyWithGetScenario,
   interceptor: interceptorScenario,
   cadence: cadenceScenario,
