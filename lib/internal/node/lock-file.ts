@@ -269,8 +269,9 @@ async function renew(path: string, text: string, placed: { dev: number; ino: num
  *
  * @example
  * ```ts
- * import { liveLockOwner, sessionDirectory } from 'rxtransfer/node';
- * const owner = await liveLockOwner(join(sessionDirectory(dir, 'sync'), 'lock'));
+ * import { join } from 'node:path';
+ * import { defaultSessionDirectory, liveLockOwner, sessionDirectory } from 'rxtransfer/node';
+ * const owner = await liveLockOwner(join(sessionDirectory(defaultSessionDirectory(), 'sync'), 'lock'));
  * if (owner) console.log(`session "sync" runs in process ${owner.pid} on ${owner.host}`);
  * ```
  */
