@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { setContextStore, type ContextStore } from '../internal/context/context-store.js';
+import { contextSlot, setContextStore, type ContextStore } from '../internal/context/context-store.js';
 import type { SynchronizationContext } from '../internal/context/synchronization-context.js';
 
 /**
@@ -21,8 +21,6 @@ export function asyncLocalContextStore(): ContextStore {
   };
 }
 
-let installedStore: ContextStore | undefined;
-
 /**
  * Installs {@link asyncLocalContextStore} as the context store, once; the Node entry calls it.
  * Returns the store it installed. Calling it again changes nothing: a store set later with
@@ -35,8 +33,9 @@ let installedStore: ContextStore | undefined;
  * ```
  */
 export function installNodeContextStore(): ContextStore {
-  if (installedStore) return installedStore;
-  installedStore = asyncLocalContextStore();
-  setContextStore(installedStore);
-  return installedStore;
+  // Once per process, whichever copy of the package comes first (see `contextSlot`).
+  if (contextSlot.node) return contextSlot.node;
+  contextSlot.node = asyncLocalContextStore();
+  setContextStore(contextSlot.node);
+  return contextSlot.node;
 }

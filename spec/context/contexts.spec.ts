@@ -354,3 +354,27 @@ describe('synchronization contexts', () => {
     });
   });
 });
+
+describe('two copies of the package in one process (its ESM and CommonJS builds, two versions)', () => {
+  it('C2 E11 share one SynchronizationContext.current: an operation started through one copy inside run() of the other captures that context, across awaits too', async () => {
+    type Api = typeof import('../../lib/index.node');
+    let other!: Api;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      other = require('../../lib/index.node') as Api;
+    });
+    expect(other.SynchronizationContext).not.toBe(SynchronizationContext);
+    const ctx = microtaskContext();
+    expect(SynchronizationContext.run(ctx, () => other.SynchronizationContext.current)).toBe(ctx);
+    expect(other.SynchronizationContext.run(ctx, () => SynchronizationContext.current)).toBe(ctx);
+    const later = await SynchronizationContext.run(ctx, async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return other.SynchronizationContext.current;
+    });
+    expect(later).toBe(ctx);
+    const op = SynchronizationContext.run(ctx, () => other.AsyncOperationManager.createOperation('two-copies'));
+    expect(op.synchronizationContext).toBe(ctx);
+    const where = await new Promise<SynchronizationContext>((resolve) => op.postOperationCompleted(() => resolve(SynchronizationContext.current)));
+    expect(where).toBe(ctx);
+  });
+});

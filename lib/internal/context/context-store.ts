@@ -47,7 +47,15 @@ export function stackContextStore(): ContextStore {
   };
 }
 
-let installed: ContextStore = stackContextStore();
+/**
+ * The store in force, and the Node entry's store once installed (see `installNodeContextStore`).
+ * Kept on `globalThis`, so that two copies of the package in one process (its ESM and CommonJS
+ * builds, two versions) share one `SynchronizationContext.current`: an operation started through
+ * one copy inside `SynchronizationContext.run(ctx, …)` of the other still captures `ctx` (E11).
+ */
+export const contextSlot: { store: ContextStore; node?: ContextStore } = ((globalThis as Record<symbol, unknown>)[Symbol.for('rxtransfer.contextStore')] ??= {
+  store: stackContextStore(),
+}) as { store: ContextStore; node?: ContextStore };
 
 /**
  * Installs the store that holds {@link SynchronizationContext.current}, and returns the one it
@@ -62,8 +70,8 @@ let installed: ContextStore = stackContextStore();
  * ```
  */
 export function setContextStore(store: ContextStore | undefined): ContextStore {
-  const previous = installed;
-  installed = store ?? stackContextStore();
+  const previous = contextSlot.store;
+  contextSlot.store = store ?? stackContextStore();
   return previous;
 }
 
@@ -77,5 +85,5 @@ export function setContextStore(store: ContextStore | undefined): ContextStore {
  * ```
  */
 export function getContextStore(): ContextStore {
-  return installed;
+  return contextSlot.store;
 }
