@@ -392,6 +392,55 @@ describe('acquireLockFile', () => {
     await second();
   });
 
+  it('a lock whose file now holds another record (its inode reused by a new lock: deleted, then taken) is lost: never renewed over, nor released', async () => {
+    const path = join(dir, 'reused.lock');
+    let losses = 0;
+    const lock = await acquireLockFile(path, lockedError, { lease: { renewMs: 40, expiryMs: 1_000 }, onLost: () => losses++ });
+    // Another owner's record in the very file (what a new lock looks like when the file system
+    // gives the deleted lock's inode number to it, as ext4 does at once).
+    const theirs = JSON.stringify({ pid: 1, host: 'elsewhere.example', token: 'new-owner' });
+    await writeFile(path, theirs);
+    // The renewals find it, and write nothing into it.
+    await until(async () => losses === 1, 3_000, 'the loss was not noticed');
+    expect(await readFile(path, 'utf8')).toBe(theirs);
+    await expect(lock.check()).rejects.toMatchObject({ code: 'ELOCKLOST' });
+    await lock();
+    expect(await readFile(path, 'utf8')).toBe(theirs);
+    await rm(path);
+    // The same for real: deleted under its holder and taken by another acquisition (the new lock
+    // may get the same inode number).
+    const first = await acquireLockFile(path, lockedError, { lease: { renewMs: 40, expiryMs: 1_000 } });
+    await rm(path);
+    const second = await acquireLockFile(path, lockedError);
+    const record = await readFile(path, 'utf8');
+    await expect(first.check()).rejects.toMatchObject({ code: 'ELOCKLOST' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await readFile(path, 'utf8')).toBe(record);
+    await first();
+    await second.check();
+    await second();
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it("a lock moved aside for a moment by another process's takeover, and put back (it was live), is still its holder's", async () => {
+    const path = join(dir, 'put-back.lock');
+    let losses = 0;
+    const lock = await acquireLockFile(path, lockedError, { lease: { renewMs: 20, expiryMs: 1_000 }, onLost: () => losses++ });
+    // What takeOver() does when the lock it judged stale was replaced by a live one meanwhile:
+    // renamed aside, read, linked back into place.
+    await rename(path, `${path}.stale-other000`);
+    const checked = lock.check();
+    await new Promise((r) => setTimeout(r, 60));
+    await link(`${path}.stale-other000`, path);
+    await rm(`${path}.stale-other000`);
+    await checked;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(losses).toBe(0);
+    await lock.check();
+    await lock();
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('G6 a symlink in place of the lock is never followed: respected while recent, taken over (the link, not its target) once old; never an endless loop', async () => {
     const path = join(dir, 'dangling.lock');
     const target = join(dir, 'dangling-target');
@@ -525,6 +574,32 @@ describe('publishing the file written', () => {
     expect(await readFile(lockOf(to), 'utf8')).toBe(theirs);
     await rm(lockOf(to));
     await rm(to + '.partial');
+  });
+
+  it('G5 a download whose lock was taken over leaves the new owner its partial file and record when it fails or restarts', async () => {
+    const theirs = JSON.stringify({ pid: 1, host: 'elsewhere.example', token: 'new-owner' });
+    for (const end of ['abort', 'reset', 'remember'] as const) {
+      const { to } = fresh();
+      const sink = await openFileSink(to, { resume: false, keepPartial: false, overwrite: true });
+      await sink.write(new Uint8Array([1, 2, 3]));
+      await sink.remember('"v1"');
+      const record = await readFile(to + '.partial.json', 'utf8');
+      // Another process took the lock over (this one was paused past its lease): the partial
+      // file and its record are that process's now (it resumes them).
+      await writeFile(lockOf(to) + '.theirs', theirs);
+      await rename(lockOf(to) + '.theirs', lockOf(to));
+      if (end === 'abort') await sink.abort(new Error('the connection dropped'));
+      else {
+        await expect(end === 'reset' ? sink.reset() : sink.remember('"v2"')).rejects.toMatchObject({ code: 'invalid', message: expect.stringContaining('was taken over by another process') });
+        await sink.abort(new Error('the connection dropped'));
+      }
+      expect((await stat(to + '.partial')).size).toBe(3);
+      expect(await readFile(to + '.partial.json', 'utf8')).toBe(record);
+      expect(await readFile(lockOf(to), 'utf8')).toBe(theirs);
+      await rm(lockOf(to));
+      await rm(to + '.partial');
+      await rm(to + '.partial.json');
+    }
   });
 
   it('a disk that fails under the download (`to` a directory) is `invalid`, named, and never retried', async () => {

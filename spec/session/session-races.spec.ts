@@ -5,13 +5,14 @@
  * (any add()) while suspend() or cancel() stops a task. A gated store holds writes to make each
  * interleaving happen on purpose.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { TransferSession } from '../helpers/session-api';
 import { bytes, startSessionServer, type SessionServer } from '../helpers/session-server';
 import { memorySessionStore } from '../../lib/internal/session/memory-store';
+import { sessionDirectory } from '../../lib/internal/node/session-file-store';
 import type { SessionStore, TaskChange } from '../../lib/internal/session/session-store';
 import type { TransferSession as Session } from '../../lib/internal/session/transfer-session';
 
@@ -344,6 +345,33 @@ describe('a store write that fails while the session goes on', () => {
     expect(await withFailedWrite(store, () => session.cancel('c'))).toMatch(/^rejected: .*EIO/);
     expect(await why).toMatchObject({ reason: 'store-failed' });
     expect(inner.snapshot(id).map((t) => [t.id, t.state])).not.toContainEqual(['c', 'cancelled']);
+  });
+});
+
+describe('a session whose lock was taken over', () => {
+  it('S8 ends as store-failed at the first journal write that finds out (a progress checkpoint), not at the end of its transfers: nothing published, nothing written into the new owner\'s files', async () => {
+    const { id, path, to } = name();
+    const directory = join(dir, 'sessions');
+    const session = await openSession({ id, directory, checkpointInterval: 100 });
+    const why = firstValueFrom(session.invalidated$.pipe(timeout(10_000)));
+    await session.download(server.put(path, { body: bytes(1 * MiB, 23), etag: '"t"', rate: 128 * KiB }), { to, id: 't' });
+    await until(() => (session.task('t')?.bytes ?? 0) > 0);
+    // Another process takes the session over (this one was paused past its lease).
+    const sdir = sessionDirectory(directory, id);
+    const theirs = JSON.stringify({ pid: 1, host: 'elsewhere.example', token: 'new-owner' });
+    await writeFile(join(sdir, 'lock.theirs'), theirs);
+    await rename(join(sdir, 'lock.theirs'), join(sdir, 'lock'));
+    const started = Date.now();
+    expect(await why).toMatchObject({ reason: 'store-failed', error: { code: 'ELOCKLOST' } });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // The download stopped: not published; its partial file kept for the new owner to resume.
+    await expect(stat(to)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(to + '.partial')).size).toBeGreaterThan(0);
+    // No end of the task journalled (a checkpoint that passed its check just before the takeover
+    // may have landed): the new owner runs it.
+    const journal = await readFile(join(sdir, 'journal.log'), 'utf8');
+    expect(journal.trim().split('\n').filter((line) => !line.includes('"state":"queued"'))).toEqual([]);
+    expect(await readFile(join(sdir, 'lock'), 'utf8')).toBe(theirs);
   });
 });
 

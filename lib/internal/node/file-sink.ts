@@ -178,6 +178,15 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
   const meta = target + PARTIAL_META_SUFFIX;
   const source = sourceDigest(options.source);
   const fail = (message: string, cause?: unknown) => new TransferError('invalid', message, { cause });
+  const takenOver = (cause: unknown, what: string) => fail(`${target + PARTIAL_LOCK_SUFFIX} was taken over by another process while the download wrote ${partial}; ${what}`, cause);
+  /** Throws when the lock is no longer ours: the partial file and its record are its new owner's. */
+  const mustHold = async (what: string): Promise<void> => {
+    try {
+      await release.check();
+    } catch (error) {
+      throw takenOver(error, what);
+    }
+  };
   /** Replaces the record beside the partial file; none when it would be empty. */
   const writeRecord = async (fields: Record<string, string>): Promise<void> => {
     await rm(meta, { force: true });
@@ -278,7 +287,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
     } catch (error) {
       state = 'aborted';
       await release();
-      throw fail(`${target + PARTIAL_LOCK_SUFFIX} was taken over by another process while the download wrote ${partial}; nothing was published`, error);
+      throw takenOver(error, 'nothing was published');
     }
     // A session task records, before the name appears, that the file about to be `to` is its
     // own: killed before the session records the completion, the next run knows it. The
@@ -334,6 +343,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
       });
     },
     async reset() {
+      await mustHold('it was not started over');
       await end();
       await handle!.truncate(0);
       offset = 0;
@@ -342,6 +352,7 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
       watch(out);
     },
     async remember(next) {
+      await mustHold('its record was left as it is');
       validator = next;
       // The ownership of a file at `to` carries over: killed again, the task still knows it.
       await writeRecord({ ...(next !== undefined ? { validator: next } : {}), ...(source !== undefined && next !== undefined ? { source } : {}), ...(owned ?? {}) });
@@ -375,6 +386,10 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
           out.once('error', () => done());
         });
         await handle!.close().catch(() => undefined);
+        // Taken over (this process was paused past the lock's lease): the partial file and its
+        // record are the new owner's, neither removed nor rewritten.
+        const ours = await release.check().then(() => true, () => false);
+        if (!ours) return;
         if (!keeps(options.keepPartial, offset, validator, reason)) {
           await rm(partial, { force: true });
           // The record that the file at `to` is this task's own stays with it: stopped before a

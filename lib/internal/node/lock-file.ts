@@ -53,6 +53,12 @@ export const NO_HARD_LINKS: ReadonlySet<string> = new Set(['EPERM', 'ENOTSUP', '
  */
 const UNREADABLE_GRACE_MS = 10_000;
 
+/**
+ * How long a holder that finds its lock file gone (or another in its place) waits before it looks
+ * again: a takeover that moved a live lock aside by mistake puts it back within moments.
+ */
+const PUT_BACK_MS = 250;
+
 /** How long an acquisition waits for a lock of this process whose holder is on its way out. */
 const CLOSING_WAIT_MS = 5_000;
 
@@ -209,14 +215,31 @@ export async function acquireLockFile(path: string, locked: (ownerPid: number | 
     if (lost) return;
     lost = true;
     clearInterval(timer);
-    options.onLost?.();
+    // A renewal that finds the file gone after the release unlinked it lost nothing.
+    if (held.has(me.token)) options.onLost?.();
+  };
+  /**
+   * Whether the file at `path` is still this lock: the same file, holding this holder's record (a
+   * lock deleted and taken since may have been given the same inode number: ext4 does so at
+   * once). Not found so, it looks once more after {@link PUT_BACK_MS}: another process's takeover
+   * that found it live (taken meanwhile) moves it aside for a moment and puts it back.
+   */
+  const ours = async (): Promise<boolean> => {
+    for (let round = 0; ; round++) {
+      const info = await lstat(path).catch(() => undefined);
+      const owner = info && info.dev === placed.dev && info.ino === placed.ino ? await readOwner(path) : undefined;
+      if (typeof owner === 'object' && owner.token === me.token) return true;
+      if (round > 0 || !held.has(me.token)) return false;
+      // Not unref'd: a write waiting on this check must not see the process exit under it.
+      await new Promise<void>((r) => setTimeout(r, PUT_BACK_MS));
+    }
   };
   let renewing = false;
   const timer = setInterval(() => {
     if (renewing || !held.has(me.token)) return;
     renewing = true;
     void renew(path, text, placed, options.durable)
-      .then((ours) => (ours ? undefined : lose()))
+      .then(async (renewed) => (renewed || (await ours()) ? undefined : lose()))
       .finally(() => (renewing = false));
   }, lease.renewMs);
   timer.unref?.();
@@ -228,10 +251,7 @@ export async function acquireLockFile(path: string, locked: (ownerPid: number | 
     drop();
   };
   const check = async () => {
-    if (!lost) {
-      const info = await lstat(path).catch(() => undefined);
-      if (!info || info.dev !== placed.dev || info.ino !== placed.ino) lose();
-    }
+    if (!lost && !(await ours())) lose();
     if (lost) throw Object.assign(new Error(`lock ${path} is no longer this process's: another process took it over (it was not renewed for ${lease.expiryMs / 1000} s) or it was deleted`), { code: 'ELOCKLOST' });
   };
   return Object.assign(release, { check });
@@ -240,15 +260,19 @@ export async function acquireLockFile(path: string, locked: (ownerPid: number | 
 /**
  * Renews the lock placed as `placed`: rewrites its record in place (the same bytes, which moves
  * the file's mtime by its file system's clock). False when the file at `path` is no longer that
- * lock (taken over, or deleted); true otherwise, a failure to write included (tried again at the
- * next renewal).
+ * lock (taken over, or deleted: another record in it, as a new lock given the deleted one's inode
+ * number has); true otherwise, a failure to write included (tried again at the next renewal).
  */
 async function renew(path: string, text: string, placed: { dev: number; ino: number }, durable: boolean | undefined): Promise<boolean> {
   let file: FileHandle | undefined;
   try {
-    file = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    file = await open(path, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     const info = await file.stat();
     if (info.dev !== placed.dev || info.ino !== placed.ino) return false;
+    // Read through the handle held open, which keeps that inode from being reused meanwhile.
+    const found = Buffer.alloc(Buffer.byteLength(text) + 1);
+    const { bytesRead } = await file.read(found, 0, found.length, 0);
+    if (found.subarray(0, bytesRead).toString('utf8') !== text) return false;
     await file.write(text, 0, 'utf8');
     if (durable) await file.datasync();
     return true;

@@ -66,7 +66,12 @@ export function fileSessionStore(options: { directory?: string } = {}): SessionS
     async open(id: string): Promise<SessionStoreHandle> {
       const dir = await adoptLegacyDirectory(directory, id);
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const lock = await acquireSessionLock(join(dir, 'lock'), id);
+      // A lock found lost (by a renewal, or by the check before a write, a progress checkpoint's
+      // included, whose failure the session otherwise ignores) ends the session at once: its
+      // transfers stop instead of running on beside the new owner's.
+      let lose!: (error: unknown) => void;
+      const lost = new Promise<unknown>((resolve) => (lose = resolve));
+      const lock = await acquireSessionLock(join(dir, 'lock'), id, () => void lock.check().catch(lose));
       const file = nodeJournalFile(join(dir, 'journal.log'));
       // Every write first checks that the lock is still this process's: one that lost it (paused
       // past its lease, and taken over) must not write into the new owner's journal.
@@ -82,7 +87,15 @@ export function fileSessionStore(options: { directory?: string } = {}): SessionS
         },
       };
       try {
-        return await JournalStoreHandle.open(guarded, lock);
+        const handle = await JournalStoreHandle.open(guarded, lock);
+        return {
+          get tasks() {
+            return handle.tasks;
+          },
+          write: (changes) => handle.write(changes),
+          close: () => handle.close(),
+          lost,
+        };
       } catch (error) {
         await lock();
         throw error;
