@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { chmod, link, lutimes, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { Subject, filter, lastValueFrom, map, switchMap, take, tap, timeout, type Subscription } from 'rxjs';
 import { download, resultOf, isTransferError, type DownloadResult, type TransferEvent } from 'rxtransfer';
@@ -312,8 +312,22 @@ describe('acquireLockFile', () => {
     const pidns = await readlink('/proc/self/ns/pid');
     const owner = await sleeper();
     try {
-      // A live pid, recorded before a reboot: it cannot be the same process.
-      await writeFile(path, JSON.stringify({ pid: owner.pid, host: hostname(), token: 'earlier-boot', boot: boot.replace(/^./, (c) => (c === '0' ? '1' : '0')), pidns }));
+      // A live pid, recorded before a reboot (last written before this boot began): it cannot be
+      // the same process.
+      const otherBoot = boot.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+      await writeFile(path, JSON.stringify({ pid: owner.pid, host: hostname(), token: 'earlier-boot', boot: otherBoot, pidns }));
+      const beforeBoot = new Date(Date.now() - uptime() * 1000 - 5_000);
+      await utimes(path, beforeBoot, beforeBoot);
+      await (await acquireLockFile(path, lockedError))();
+      // Another boot id, but renewed since this boot began: another machine of this name (two
+      // named `localhost` sharing a directory), live while renewed.
+      await writeFile(path, JSON.stringify({ pid: owner.pid, host: hostname(), token: 'namesake', boot: otherBoot, pidns }));
+      await expect(acquireLockFile(path, (pid, detail) => Object.assign(new Error('locked'), { pid, detail }))).rejects.toMatchObject({
+        pid: owner.pid,
+        detail: expect.stringMatching(/^on another machine named ".*"; renewed \d+ s ago, taken over once not renewed for 60 s$/),
+      });
+      const old = new Date(Date.now() - 61_000);
+      await utimes(path, old, old);
       await (await acquireLockFile(path, lockedError))();
       // The same live pid, this boot: respected, with its start time or without one.
       const start = startOf(await readFile(`/proc/${owner.pid}/stat`, 'utf8'));

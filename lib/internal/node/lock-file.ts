@@ -1,6 +1,6 @@
 import { constants, readFileSync, readlinkSync } from 'node:fs';
 import { link as hardLink, lstat, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, uptime } from 'node:os';
 
 /**
  * What a lock file holds: its owner. `boot` (Linux's boot id) and `pidns` (its pid namespace)
@@ -147,7 +147,8 @@ function startTime(pid: number | 'self'): string | undefined {
  * into place, which fails when a lock exists; where the file system has no hard links, created
  * exclusively and then written). A lock whose owner is gone is stale and taken over: same host
  * and pid namespace with the pid no longer alive, or alive but started at another time (an
- * unrelated process that got the pid), an earlier boot of this machine, this process's pid with
+ * unrelated process that got the pid), an earlier boot of this machine (written before this boot
+ * began; one renewed since is another machine's of the same name: a lease), this process's pid with
  * a token it does not hold, an owner that cannot be asked (another host or pid namespace) whose
  * lease has expired (see {@link LockLease}), or a record that cannot be read (a symlink in its
  * place included, never followed) once it is {@link UNREADABLE_GRACE_MS} old. A record another
@@ -417,7 +418,13 @@ async function readOwner(path: string): Promise<FoundOwner | undefined | 'gone' 
  */
 function judge(owner: FoundOwner, me: LockOwner, now: number, lease: LockLease): 'stale' | { detail?: string } {
   const sameHost = owner.host === me.host;
-  if (sameHost && owner.boot !== undefined && me.boot !== undefined && owner.boot !== me.boot) return 'stale'; // an earlier boot
+  if (sameHost && owner.boot !== undefined && me.boot !== undefined && owner.boot !== me.boot) {
+    // An earlier boot of this machine, when last written before this boot began; renewed since, it
+    // is another machine of the same name (two named `localhost` sharing a directory): a lease.
+    const age = Math.max(0, now - owner.mtimeMs);
+    if (owner.mtimeMs < Date.now() - uptime() * 1000 || age > lease.expiryMs) return 'stale';
+    return { detail: `on another machine named ${JSON.stringify(owner.host.slice(0, 64))}; renewed ${Math.round(age / 1000)} s ago, taken over once not renewed for ${lease.expiryMs / 1000} s` };
+  }
   if (!sameHost || (owner.pidns !== undefined && me.pidns !== undefined && owner.pidns !== me.pidns)) {
     // Another machine, or another container's pids: the pid cannot be asked from here, the lease
     // says whether the owner still runs.
