@@ -1,6 +1,5 @@
 /** `rxtransfer get <url>`: a download to a file, with progress, resume and safe names. */
-import { existsSync } from 'node:fs';
-import { relative, resolve, join } from 'node:path';
+import { resolve, join } from 'node:path';
 import { download, isTransferError, type DownloadOptions, type TimeoutOptions } from '../index.node.js';
 import { PARTIAL_SUFFIX } from '../node/index.js';
 import { headersFrom, parseHttpUrl } from './arguments.js';
@@ -13,6 +12,7 @@ import { elapsedSeconds, runTransfer } from './run-transfer.js';
 import { FALLBACK_NAME, nameFromUrl, safeBaseName } from './safe-name.js';
 import { existsError, partialState, placeFile, planTarget, refuseExisting, type TargetPlan } from './target-file.js';
 import { isLocalFileError, isTargetExistsError } from '../internal/node/file-sink.js';
+import { keptFile, notModifiedText, shortPath } from './session-display.js';
 
 /** The options of `get`, as commander parses them. */
 export interface GetFlags {
@@ -85,11 +85,8 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
       // named (with -J there is no side file to name), and the file at -o is kept as it is; with
       // no file there (the caller's validator was for a copy since removed), nothing is kept.
       const target = plan.nameLater ? undefined : (result.path ?? resolve(plan.path));
-      const kept = target !== undefined && existsSync(target) ? target : undefined;
-      view.done(
-        { url: result.url, status: result.status, headers: printableHeaders(result.headers), size: 0, ...(kept !== undefined ? { path: kept } : {}) },
-        kept !== undefined ? `not modified (304): ${shortPath(kept)} kept as it is` : 'not modified (304): nothing downloaded',
-      );
+      const kept = keptFile(target);
+      view.done({ url: result.url, status: result.status, headers: printableHeaders(result.headers), size: 0, ...(kept !== undefined ? { path: kept } : {}) }, notModifiedText(kept));
       return ExitCode.ok;
     }
     let path = result.path ?? resolve(plan.path);
@@ -151,10 +148,4 @@ async function appeared(to: string, cause: unknown): Promise<CliError> {
   const partial = await partialState(to);
   if (partial === undefined || partial.size === 0) return existsError(shortPath(to), cause);
   return new CliError('exists', `${shortPath(to)} appeared during the download and is kept; the download is in ${shortPath(to + PARTIAL_SUFFIX)} (move it, or use --force to replace ${shortPath(to)})`, { cause });
-}
-
-/** A path relative to the current directory when it is below it, for messages. */
-function shortPath(path: string): string {
-  const rel = relative(process.cwd(), resolve(path));
-  return rel && !rel.startsWith('..') ? rel : resolve(path);
 }

@@ -18,11 +18,16 @@ export function taskLabel(task: Pick<TaskRecord, 'id' | 'kind' | 'to' | 'source'
 }
 
 /**
- * What a download that got a 304 (its own `If-None-Match`) did: nothing, the file at `to` kept as
- * it is, or, when none is there (the validator was for a copy since removed), nothing at all.
+ * The file a download that got a 304 (the caller's own `If-None-Match`) kept as it is: `to`, when
+ * a file is there (none when the validator was for a copy since removed).
  */
-export function notModifiedText(task: Pick<TaskRecord, 'id' | 'kind' | 'to' | 'source'>): string {
-  return task.to !== undefined && existsSync(task.to) ? `not modified (304): ${taskLabel(task)} kept as it is` : 'not modified (304): nothing downloaded';
+export function keptFile(to: string | undefined): string | undefined {
+  return to !== undefined && existsSync(to) ? to : undefined;
+}
+
+/** What a 304 did, `kept` from {@link keptFile}: `rxtransfer get`, `session run` and `watch` say it alike. */
+export function notModifiedText(kept: string | undefined): string {
+  return kept !== undefined ? `not modified (304): ${printable(shortPath(kept))} kept as it is` : 'not modified (304): nothing downloaded';
 }
 
 /** A path relative to the current directory when it is below it, for messages. */

@@ -9,7 +9,7 @@ import { listenForInterrupt, outputFailure } from './interrupt.js';
 import { jsonError, jsonProgress, outputMode, printError, writeJsonLine, type CliStreams, type OutputMode } from './output.js';
 import { noSession, openOwner, sessionExists, sessionPaths, withoutCredentials } from './session-access.js';
 import { lockedError, type SessionCommonFlags } from './session-errors.js';
-import { notModifiedText, sizeAndRate, TaskBars, taskLabel } from './session-display.js';
+import { keptFile, notModifiedText, sizeAndRate, TaskBars, taskLabel } from './session-display.js';
 import { printableHeaders } from './get-command.js';
 import { printable } from './format.js';
 
@@ -158,7 +158,7 @@ class RunReport {
     if (c.state === 'completed') {
       const size = c.result?.size ?? 0;
       // A 304 (the task's own If-None-Match) saved nothing: the file, if any, is kept as it is.
-      if (c.task.kind === 'download' && c.result?.status === 304) line = `[${c.taskId}] ${notModifiedText(c.task)}${when}`;
+      if (c.task.kind === 'download' && c.result?.status === 304) line = `[${c.taskId}] ${notModifiedText(keptFile(c.task.to))}${when}`;
       else line = `[${c.taskId}] ${c.task.kind === 'download' ? `saved ${label}` : `sent ${label}: HTTP ${c.result?.status ?? '?'}`} (${sizeAndRate(size, seconds)})${when}`;
     } else if (c.state === 'failed') {
       line = `[${c.taskId}] failed${when}: ${c.error?.message ?? 'unknown error'}`;

@@ -15,7 +15,7 @@ import { outputMode, writeJsonLine, type CliStreams } from './output.js';
 import { lockOwner, noSession, readTasks, sessionExists, sessionPaths, viewOf, type TaskView } from './session-access.js';
 import { progressText } from './session-actions.js';
 import type { SessionCommonFlags } from './session-errors.js';
-import { TaskBars, notModifiedText, shortPath, taskLabel } from './session-display.js';
+import { TaskBars, keptFile, notModifiedText, shortPath, taskLabel } from './session-display.js';
 import { printable } from './format.js';
 import type { TransferProgress } from '../index.node.js';
 
@@ -137,7 +137,7 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
 function endLine(view: TaskView): string {
   if (view.state === 'completed') {
     if (view.kind === 'upload') return printable(`[${view.id}] sent ${taskLabel(view)}: HTTP ${view.status ?? '?'} (${progressText(view).trim()})`);
-    if (view.status === 304) return printable(`[${view.id}] ${notModifiedText(view)}`);
+    if (view.status === 304) return printable(`[${view.id}] ${notModifiedText(keptFile(view.to))}`);
     return printable(`[${view.id}] saved ${view.to !== undefined ? shortPath(view.to) : view.url} (${progressText(view).trim()})`);
   }
   if (view.state === 'failed') return printable(`[${view.id}] failed: ${view.error?.message ?? 'unknown error'}`);

@@ -412,6 +412,13 @@ async function readOwner(path: string): Promise<FoundOwner | undefined | 'gone' 
   return Date.now() - info.mtimeMs < UNREADABLE_GRACE_MS ? 'unreadable, recent' : undefined;
 }
 
+/** A lock judged by its lease alone: stale once expired, else live, `where` its owner is. */
+function leased(where: string, owner: FoundOwner, now: number, lease: LockLease): 'stale' | { detail: string } {
+  const age = Math.max(0, now - owner.mtimeMs);
+  if (age > lease.expiryMs) return 'stale';
+  return { detail: `${where}; renewed ${Math.round(age / 1000)} s ago, taken over once not renewed for ${lease.expiryMs / 1000} s` };
+}
+
 /**
  * Whether `owner`'s lock is left over (its process is known to be gone, or its lease expired), or
  * else what can be said of it.
@@ -421,17 +428,13 @@ function judge(owner: FoundOwner, me: LockOwner, now: number, lease: LockLease):
   if (sameHost && owner.boot !== undefined && me.boot !== undefined && owner.boot !== me.boot) {
     // An earlier boot of this machine, when last written before this boot began; renewed since, it
     // is another machine of the same name (two named `localhost` sharing a directory): a lease.
-    const age = Math.max(0, now - owner.mtimeMs);
-    if (owner.mtimeMs < Date.now() - uptime() * 1000 || age > lease.expiryMs) return 'stale';
-    return { detail: `on another machine named ${JSON.stringify(owner.host.slice(0, 64))}; renewed ${Math.round(age / 1000)} s ago, taken over once not renewed for ${lease.expiryMs / 1000} s` };
+    if (owner.mtimeMs < Date.now() - uptime() * 1000) return 'stale';
+    return leased(`on another machine named ${JSON.stringify(owner.host.slice(0, 64))}`, owner, now, lease);
   }
   if (!sameHost || (owner.pidns !== undefined && me.pidns !== undefined && owner.pidns !== me.pidns)) {
     // Another machine, or another container's pids: the pid cannot be asked from here, the lease
     // says whether the owner still runs.
-    const age = Math.max(0, now - owner.mtimeMs);
-    if (age > lease.expiryMs) return 'stale';
-    const where = sameHost ? 'in another pid namespace (another container) on this host' : `on host ${JSON.stringify(owner.host.slice(0, 64))}`;
-    return { detail: `${where}; renewed ${Math.round(age / 1000)} s ago, taken over once not renewed for ${lease.expiryMs / 1000} s` };
+    return leased(sameHost ? 'in another pid namespace (another container) on this host' : `on host ${JSON.stringify(owner.host.slice(0, 64))}`, owner, now, lease);
   }
   if (owner.pid === process.pid) return held.has(owner.token) ? {} : 'stale';
   try {
