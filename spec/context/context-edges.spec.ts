@@ -134,6 +134,35 @@ describe('contexts: edge cases', () => {
     expect(finished).toBe(true);
   });
 
+  it('G2 observeOnContext: a context whose post throws ends the stream with that error, as observeOn does for a throwing scheduler, instead of leaving it without an end', async () => {
+    await collectUnhandled(async (unhandled) => {
+      let accept = 2;
+      class Refusing extends SynchronizationContext {
+        protected override dispatch(task: () => void): void {
+          if (accept-- <= 0) throw new Error('post refused');
+          queueMicrotask(task);
+        }
+      }
+      let complete = (): void => undefined;
+      const source = new Observable<number>((s) => {
+        s.next(1);
+        s.next(2);
+        complete = () => s.complete(); // later: the terminal post is the one refused
+      });
+      const log: string[] = [];
+      const sub = source.pipe(observeOnContext(new Refusing())).subscribe({
+        next: (v) => log.push(`next ${v}`),
+        error: (e: Error) => log.push(`error ${e.message}`),
+        complete: () => log.push('complete'),
+      });
+      await settleTasks(1);
+      complete();
+      expect(log).toEqual(['next 1', 'next 2', 'error post refused']);
+      expect(unhandled).toEqual([]);
+      sub.unsubscribe();
+    });
+  });
+
   it('C1 C6 schedulerContext: a scheduler dropping one of its actions (another action threw in the same flush) does not hold back every later callback', () => {
     const scheduler = new VirtualTimeScheduler();
     const ctx = schedulerContext(scheduler);
@@ -147,6 +176,25 @@ describe('contexts: edge cases', () => {
     ctx.post(() => log.push('c'));
     scheduler.flush();
     expect(log).toEqual(['a', 'b', 'c']); // with one action per callback, 'c' waited for a post that may never come
+  });
+  it('C1 schedulerContext: a post whose scheduling throws runs nothing later (the caller was told it failed)', () => {
+    const scheduler = new VirtualTimeScheduler();
+    let refuse = false;
+    const picky = {
+      now: () => scheduler.now(),
+      schedule: (work: () => void) => {
+        if (refuse) throw new Error('scheduler full');
+        return scheduler.schedule(work);
+      },
+    } as unknown as VirtualTimeScheduler;
+    const ctx = schedulerContext(picky);
+    const log: string[] = [];
+    refuse = true;
+    expect(() => ctx.post(() => log.push('refused'))).toThrow('scheduler full');
+    refuse = false;
+    ctx.post(() => log.push('b'));
+    scheduler.flush();
+    expect(log).toEqual(['b']); // the refused callback, run as well, would be a second Completed after the fallback one
   });
 });
 

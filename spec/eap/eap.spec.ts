@@ -1,4 +1,4 @@
-import { Observable, firstValueFrom, fromEvent, lastValueFrom, take, toArray } from 'rxjs';
+import { Observable, Subscription, firstValueFrom, fromEvent, lastValueFrom, take, toArray } from 'rxjs';
 import {
   AsyncCompletedEventArgs,
   AsyncOperationManager,
@@ -12,6 +12,7 @@ import {
   isTimeoutError,
   isTransferError,
   microtaskContext,
+  schedulerContext,
   toEap,
   zoneContext,
   type SchedulerLike,
@@ -235,6 +236,55 @@ describe('toEap', () => {
       await settleTasks(3);
       expect({ completed, isBusy: component.isBusy, counts: { ...counted.counts } }).toEqual({ completed: [message], isBusy: false, counts: { started: 1, completed: 1 } });
     }
+  });
+
+  it('E1 E9 C5 C6 a context whose post throws still gets Completed, once, with nothing after it, and the refusal is reported', async () => {
+    await collectUnhandled(async (errors) => {
+      // A user's context whose post refuses every call.
+      class Refusing extends SynchronizationContext {
+        override post(): void {
+          throw new Error('post refused');
+        }
+      }
+      const t = manual<string>();
+      const refusing = countOperations(new Refusing());
+      const single = toEap({ get: () => t.transfer }, { mode: 'single' });
+      const seen: Array<[string, boolean, boolean]> = [];
+      single.on('getCompleted', (e) => seen.push([e.result, single.isBusy, SynchronizationContext.current === refusing]));
+      SynchronizationContext.run(refusing, () => single.getAsync());
+      t.progress(5); // its post throws too: dropped, reported
+      t.done('x');
+      expect(seen).toEqual([['x', false, true]]);
+      expect(single.isBusy).toBe(false);
+      expect({ ...refusing.counts }).toEqual({ started: 1, completed: 1 });
+      expect(errors.map((e) => (e as Error).message)).toEqual(['post refused', 'post refused']);
+      // A context whose scheduler takes the progress posts, then throws while scheduling: the
+      // Completed raised in its place is the last event; the progress queued before it is not raised after it.
+      errors.length = 0;
+      let accept = 2;
+      const actions: Array<() => void> = [];
+      const flaky: SchedulerLike = {
+        now: () => 0,
+        schedule: (work: () => void) => {
+          if (accept-- <= 0) throw new Error('scheduler full');
+          actions.push(work);
+          return new Subscription();
+        },
+      } as unknown as SchedulerLike;
+      const u = manual<string>();
+      const multi = toEap({ get: () => u.transfer });
+      const log: string[] = [];
+      multi.on('progressChanged', (e) => log.push(`p${e.progressPercentage}`));
+      multi.on('getCompleted', (e) => log.push(`done ${e.result}`));
+      SynchronizationContext.run(schedulerContext(flaky), () => multi.getAsync('s'));
+      u.progress(2);
+      u.progress(4);
+      u.done('y');
+      for (const action of actions.splice(0)) action();
+      expect(log).toEqual(['done y']);
+      expect(errors.map((e) => (e as Error).message)).toEqual(['scheduler full']);
+      expect(() => multi.getAsync('s')).not.toThrow(); // its userState is free again
+    });
   });
 
   it('E7 a call while busy throws InvalidOperationError; isBusy spans call to Completed', async () => {

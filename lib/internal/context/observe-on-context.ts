@@ -5,7 +5,8 @@ import type { SynchronizationContext } from './synchronization-context.js';
  * Re-emits every notification through `context.post`, in order (C1, G7): the `observeOn` of
  * synchronization contexts. The source is subscribed in `context.runOutside`, so with a zone
  * context the transfer's own work stays outside the zone and only deliveries enter it.
- * Unsubscribing drops notifications still waiting in the context.
+ * Unsubscribing drops notifications still waiting in the context. A post the context refuses
+ * (its `post` throws) ends the stream with that error, at once, as `observeOn` does.
  *
  * @example
  * ```ts
@@ -25,9 +26,16 @@ export function observeOnContext<T>(context: SynchronizationContext): MonoTypeOp
       });
       const deliver = (notify: () => void): void => {
         if (!active) return;
-        context.post(() => {
-          if (active) notify();
-        });
+        try {
+          context.post(() => {
+            if (active) notify();
+          });
+        } catch (error) {
+          // The context refused the post: the stream ends now with that error, as observeOn's
+          // does when its scheduler throws, rather than never (G2); what it still holds is dropped.
+          active = false;
+          subscriber.error(error);
+        }
       };
       const subscription = context.runOutside(() =>
         source.pipe(takeWhile(() => active)).subscribe({

@@ -26,7 +26,14 @@ export class SchedulerContext extends SynchronizationContext {
   protected override dispatch(task: () => void): void {
     const seq = ++this.posted;
     this.queue.push({ seq, task });
-    this.scheduler.schedule(() => this.drain(seq));
+    try {
+      this.scheduler.schedule(() => this.drain(seq));
+    } catch (error) {
+      // Refused: the post fails, so its callback must not run later from another post's action.
+      const index = this.queue.findIndex((entry) => entry.seq === seq);
+      if (index >= 0) this.queue.splice(index, 1);
+      throw error;
+    }
   }
 
   /**

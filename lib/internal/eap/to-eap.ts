@@ -1,5 +1,6 @@
 import { asyncScheduler, isObservable, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { reportUnhandledError } from '../context/report-error.js';
+import { SynchronizationContext } from '../context/synchronization-context.js';
 import { TimeoutError } from '../core/errors/timeout-error.js';
 import { TransferError } from '../core/errors/transfer-error.js';
 import { scheduleAfter } from '../core/schedule-after.js';
@@ -34,6 +35,8 @@ interface PendingOperation {
   readonly userState: unknown;
   readonly operation: AsyncOperation;
   settled: boolean;
+  /** Its Completed was raised: a ProgressChanged still waiting in the context is dropped (E9). */
+  raised: boolean;
   subscription: Subscription | undefined;
   timer: Subscription | undefined;
 }
@@ -138,7 +141,7 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
       throw new InvalidOperationError(`${name}Async: the userState ${describe(userState)} belongs to an operation still pending; each one needs its own.`);
     }
     const operation = AsyncOperationManager.createOperation(userState);
-    const record: PendingOperation = { name, userState, operation, settled: false, subscription: undefined, timer: undefined };
+    const record: PendingOperation = { name, userState, operation, settled: false, raised: false, subscription: undefined, timer: undefined };
     this.#pending.push(record);
     if (this.#single) this.#busy = true;
     try {
@@ -179,10 +182,15 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
 
   #postProgress(record: PendingOperation, progress: TransferProgress): void {
     const args = new TransferProgressChangedEventArgs(progress, record.userState);
-    record.operation.post(() => {
-      this.raise(`${record.name}ProgressChanged`, args);
-      this.raise('progressChanged', args);
-    });
+    try {
+      record.operation.post(() => {
+        if (record.raised) return; // its Completed was raised without the context (see #settle): E9
+        this.raise(`${record.name}ProgressChanged`, args);
+        this.raise('progressChanged', args);
+      });
+    } catch (error) {
+      reportUnhandledError(error); // the context refused the post: this reading is lost, the operation goes on
+    }
   }
 
   #settle(record: PendingOperation, outcome: Outcome): void {
@@ -205,14 +213,20 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
       if (index >= 0) this.#pending.splice(index, 1);
       if (this.#single) this.#busy = false;
     };
+    const complete = (): void => {
+      if (record.raised) return; // a context that took the post and then threw: once only (E1)
+      record.raised = true;
+      finish();
+      this.raise(`${record.name}Completed`, args);
+    };
     try {
-      record.operation.postOperationCompleted(() => {
-        finish();
-        this.raise(`${record.name}Completed`, args);
-      });
+      record.operation.postOperationCompleted(complete);
     } catch (error) {
-      finish(); // the context refused the post: do not leave the operation pending forever
+      // The context refused the post (its post, or the scheduler under it, threw). Completed is
+      // still raised, here and now, with the context as current (E1, E7), and the refusal is
+      // reported (C6); progress it still holds is then dropped (E9).
       reportUnhandledError(error);
+      SynchronizationContext.run(record.operation.synchronizationContext, complete);
     }
   }
 }
