@@ -208,6 +208,21 @@ describe('G8 never throws', () => {
     expect((run.error as Error).message).toContain('interceptor bug');
   });
 
+  it("G8 a request the caller's axios refuses for its own options (AxiosError ERR_BAD_OPTION_VALUE, ERR_INVALID_URL…) is 'invalid' at once, not a network error retried", async () => {
+    const instances = [
+      axios.create({ params: { a: 1 }, paramsSerializer: { encode: 'not a function' as never } }),
+      axios.create({ baseURL: 'http:no-slashes', allowAbsoluteUrls: false }),
+    ];
+    for (const instance of instances) {
+      let attempts = 0;
+      const run = await runTransfer(download(server.url('/bytes', { key: 'refused-by-axios' }), { axios: instance, retry: { count: 2, baseDelay: 1, shouldRetry: () => (attempts++, true) } }));
+      expect(run.error).toMatchObject({ name: 'TransferError', code: 'invalid' });
+      expect((run.error as Error).message).toMatch(/^the axios instance refused the request: /);
+      expect(attempts).toBe(0);
+    }
+    expect(server.hits('refused-by-axios')).toBe(0);
+  });
+
   it("G8 an axios response interceptor that unwraps the response (r => r.data) is 'invalid' at once: not a body cut short, not retried", async () => {
     const instance = axios.create();
     instance.interceptors.response.use((response) => response.data);

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile, readdir } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import axios from 'axios';
 import { firstValueFrom, take, toArray, timeout } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { download, upload, TransferSession, type TransferError, type TransferEvent } from 'rxtransfer';
@@ -218,6 +219,13 @@ describe('security: credentials in errors', () => {
     };
   });
 
+  const throwingAxios = (message: string) => {
+    const instance = axios.create();
+    instance.interceptors.request.use(() => {
+      throw new Error(message);
+    });
+    return instance;
+  };
   const url = (path: string) => `http://user:${PASSWORD}@127.0.0.1:${new URL(a.origin).port}${path}?token=${TOKEN}`;
   const options = { headers: { Authorization: `Bearer ${HEADER}`, 'X-Api-Key': HEADER }, maxRedirects: 2 };
 
@@ -231,6 +239,8 @@ describe('security: credentials in errors', () => {
     ['a refused connection', () => download(`http://user:${PASSWORD}@127.0.0.1:1/x?token=${TOKEN}`, options)],
     ['an invalid option', () => download(url('/ok'), { ...options, timeout: -1 })],
     ['an upload 404', () => upload(url('/404'), 'body', options)],
+    // A password written into a URL with its `@` unencoded (valid: the last `@` ends the userinfo).
+    ['an interceptor error naming a URL with userinfo', () => download(url('/ok'), { ...options, axios: throwingAxios(`token refresh failed at https://svc:p@${PASSWORD}@auth.example/token`) })],
   ])('no credential in any view of the error of %s', async (_what, make) => {
     const run = await runTransfer(make() as Observable<TransferEvent<unknown>>, 10_000);
     expect(run.error).toBeDefined();

@@ -9,6 +9,12 @@ interface AxiosishError {
 }
 
 /**
+ * What axios rejects with before sending, for its own options (an instance's `paramsSerializer`,
+ * `baseURL`, `auth` it cannot encode, a body it cannot send): the same request fails the same way.
+ */
+const OPTION_ERRORS = new Set(['ERR_BAD_OPTION_VALUE', 'ERR_BAD_OPTION', 'ERR_INVALID_URL', 'ERR_NOT_SUPPORT', 'ERR_DEPRECATED', 'ERR_FORM_DATA_DEPTH_EXCEEDED']);
+
+/**
  * Maps what axios rejects with to a TransferError. The original error is not kept as `cause`:
  * axios errors carry the request config, headers and credentials included; `cause` here is a
  * plain Error with the system code and a message cleaned of any URL userinfo.
@@ -16,12 +22,15 @@ interface AxiosishError {
 export function fromAxiosError(error: unknown, context: { url: string; method: string }): TransferError {
   const e = (typeof error === 'object' && error !== null ? error : {}) as AxiosishError;
   const raw = typeof e.message === 'string' ? e.message : String(error);
-  const message = raw.replace(/\/\/[^/@\s]*@/g, '//').slice(0, 300);
+  // Userinfo runs to the last `@` before the path: a password may hold an unencoded `@`.
+  const message = raw.replace(/\/\/[^/?#\s]*@/g, '//').slice(0, 300);
   const cause = new Error(message);
   if (!e.isAxiosError) {
     // Thrown by user code around axios (an interceptor, a custom adapter).
     return new TransferError('invalid', `the axios instance failed: ${message}`, { ...context, cause });
   }
+  // Not the network's: 'invalid', never retried into the same refusal.
+  if (e.code !== undefined && OPTION_ERRORS.has(e.code)) return new TransferError('invalid', `the axios instance refused the request: ${message}`, { ...context, cause });
   const errno = e.cause?.code ?? (e.code && /^E[A-Z]+$/.test(e.code) ? e.code : undefined);
   return new NetworkError(errno ? 'connection failed' : `request failed: ${message}`, errno, { ...context, cause });
 }

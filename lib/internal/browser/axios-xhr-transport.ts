@@ -24,12 +24,48 @@ function xhrData(body: OpenedBody | undefined): unknown {
  * exposes it (it is not CORS-safelisted), while `Content-Length` is shown. Such a length is the
  * browser's to check (it fails a body cut short of it), not the core's.
  */
-function isEncoded(headers: Record<string, string>, requested: string, url: string): boolean {
+function isEncoded(headers: Record<string, string>, redirected: boolean, url: string): boolean {
   const encoding = headers['content-encoding'];
   if (encoding !== undefined) return encoding.toLowerCase() !== 'identity';
   // Redirected: the browser does not say through which origins, and one detour through another
   // origin filters the headers of a response from this one as well.
-  return crossOrigin(url) || !sameResource(url, requested);
+  return redirected || crossOrigin(url);
+}
+
+interface AxiosClient {
+  request(config: unknown): Promise<AxiosResult>;
+  getUri?(config: unknown): string;
+  defaults?: { withXSRFToken?: unknown; transformRequest?: unknown };
+}
+
+/**
+ * The `transformRequest` list for a request: the instance's own, then one that hands over the
+ * config axios sends with. It runs after the request interceptors, with that config as `this`.
+ */
+function capturingTransforms(client: AxiosClient, capture: (config: unknown) => void): unknown[] {
+  const own = client.defaults?.transformRequest;
+  const transforms = own === undefined || own === null ? [] : Array.isArray(own) ? [...(own as unknown[])] : [own];
+  transforms.push(function (this: unknown, data: unknown) {
+    capture(this);
+    return data;
+  });
+  return transforms;
+}
+
+/**
+ * The URL axios opens the XHR with: the request's, with the instance's `baseURL` (under
+ * `allowAbsoluteUrls: false`) and `params` (through its `paramsSerializer`), and what a request
+ * interceptor changed, as axios' `getUri` builds it. `fallback` where it cannot be told.
+ */
+function requestedUrl(client: AxiosClient, config: unknown, fallback: string): string {
+  if (typeof client.getUri !== 'function') return fallback;
+  try {
+    const url = client.getUri(config);
+    // A relative `baseURL` is resolved as the XHR resolves it: against the page.
+    return typeof url === 'string' && url !== '' ? new URL(url, (globalThis as { location?: { href?: string } }).location?.href).href : fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 /** Methods that change nothing: what Angular's HttpClient sends no XSRF token with either. */
@@ -51,7 +87,7 @@ function crossOrigin(url: string): boolean {
  * are known then), the body when the request completes.
  */
 export function axiosXhrTransport(instance?: AxiosLike): Transport {
-  const client = (instance ?? axios) as unknown as { request(config: unknown): Promise<AxiosResult> };
+  const client = (instance ?? axios) as unknown as AxiosClient;
   return {
     name: 'axios-xhr',
     followsRedirects: true,
@@ -72,10 +108,13 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
         // reading the body.
         let received = 0;
         let ownEvents = false;
+        // The config axios sends with (after the caller's interceptors): what the XHR was opened
+        // for, which is what `responseURL` shows when the browser followed no redirect.
+        let sent: unknown;
         const downloaded = (xhr: XMLHttpRequest | undefined, loaded: number) => {
           if (!head && xhr && xhr.readyState >= 2) {
             req.onConnect();
-            open(xhr.status, xhr.statusText, parseHeaderBlock(xhr.getAllResponseHeaders()) as Record<string, string>, xhr.responseURL || req.url);
+            open(xhr.status, xhr.statusText, parseHeaderBlock(xhr.getAllResponseHeaders()) as Record<string, string>, xhr.responseURL);
           }
           received = loaded;
           req.onDownloadProgress(loaded);
@@ -85,8 +124,15 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
           const bytes = await bodyBytes;
           if (bytes.byteLength > 0) yield bytes;
         };
-        const open = (status: number, statusText: string, headers: Record<string, string>, url: string) => {
-          head = { status, statusText, headers, url, decoded: isEncoded(headers, req.url, url), body: body() };
+        /**
+         * The head, from where the response came: `responseURL` (empty when the browser does not
+         * say). Compared with the URL axios requested, not the core's: an instance's `params` or
+         * `baseURL` are no redirect. Without one, the response is said to come from `req.url`.
+         */
+        const open = (status: number, statusText: string, headers: Record<string, string>, responseUrl: string | undefined) => {
+          const redirected = !!responseUrl && !sameResource(responseUrl, requestedUrl(client, sent ?? { url: req.url }, req.url));
+          const url = redirected ? responseUrl : req.url;
+          head = { status, statusText, headers, url, decoded: isEncoded(headers, redirected, responseUrl || req.url), body: body() };
           resolve(head);
         };
         // XHR cannot tell when the connection is up, nor (through axios) when the head arrives:
@@ -97,7 +143,7 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
         // through a redirect to another origin (G11), where it also makes a CDN's simple GET need
         // a preflight. A download has no use for it: none for GET and HEAD, unless the caller's
         // axios asks for it.
-        const defaults = (client as { defaults?: { withXSRFToken?: unknown } }).defaults;
+        const defaults = client.defaults;
         const xsrf = SAFE_METHODS.has(req.method.toUpperCase()) && defaults?.withXSRFToken === undefined ? { withXSRFToken: false } : {};
         client
           .request({
@@ -108,6 +154,7 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
             data: xhrData(req.body),
             adapter: 'xhr',
             responseType: 'arraybuffer',
+            transformRequest: capturingTransforms(client, (config) => (sent = config)),
             transformResponse: [(d: unknown) => d],
             validateStatus: null,
             signal: req.signal,
@@ -137,7 +184,7 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
                 return;
               }
               const bytes = new Uint8Array(res.data ?? new ArrayBuffer(0));
-              if (!head) open(res.status, res.statusText, lowerCaseHeaders(res.headers) as Record<string, string>, res.request?.responseURL || req.url);
+              if (!head) open(res.status, res.statusText, lowerCaseHeaders(res.headers) as Record<string, string>, res.request?.responseURL);
               settle.resolve(bytes);
             },
             (error: unknown) => {

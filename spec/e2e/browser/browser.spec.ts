@@ -271,6 +271,19 @@ describe('rxtransfer in headless Chromium', () => {
     expect(report).toMatchObject({ fromXhrUrl: clean, downloadUrl: clean });
   });
 
+  it("G4 G5 G11 an axios instance that adds params to the URL (defaults, paramsSerializer, an interceptor) is no redirect: total known, 100% before done, no error with maxRedirects: 0; a real redirect still is one", async () => {
+    const size = 20_000;
+    const before = server.log.length;
+    const report = await run('axiosDefaults', { size });
+    const url = `${server.origin}/bytes?size=${size}&chunk=4096&delay=10`;
+    const end = { violations: [], withoutTotal: 0, lastProgress: { loaded: size, total: size, percent: 100 }, url };
+    const { redirected, ...plain } = report;
+    expect(plain).toEqual({ params: end, paramsNoRedirects: end, serializer: end, interceptor: end, interceptorNoRedirects: end });
+    expect(server.log.slice(before)).toEqual([...Array(5).fill('GET /bytes'), 'GET /redirect', 'GET /bytes']);
+    // A redirect that did happen is still one.
+    expect(redirected).toMatchObject({ violations: [], error: expect.stringContaining('too many redirects (more than 0') });
+  });
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

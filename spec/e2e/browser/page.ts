@@ -75,6 +75,32 @@ export interface Scenarios {
   cadence(args: { id: string; ms: number; idle: number; direction?: 'download' | 'upload' }): Promise<CadenceReport>;
   bodyWithGet(): Promise<BodyWithGetReport>;
   credentialsInUrl(): Promise<CredentialsInUrlReport>;
+  axiosDefaults(args: { size: number }): Promise<AxiosDefaultsReport>;
+}
+
+/** The last download progress and the end of a transfer through an axios instance that adds to the URL. */
+export interface AxiosDefaultsEnd {
+  violations: string[];
+  lastProgress?: { loaded?: number; total?: number; percent?: number };
+  /** Download progress events without a `total`. */
+  withoutTotal: number;
+  url?: string;
+  error?: string;
+}
+
+/**
+ * Downloads (no redirect) through axios instances that add to the URL they request: default
+ * `params`, a `paramsSerializer`, a request interceptor that adds a parameter; each plainly and
+ * with `maxRedirects: 0`.
+ */
+export interface AxiosDefaultsReport {
+  params: AxiosDefaultsEnd;
+  paramsNoRedirects: AxiosDefaultsEnd;
+  serializer: AxiosDefaultsEnd;
+  interceptor: AxiosDefaultsEnd;
+  interceptorNoRedirects: AxiosDefaultsEnd;
+  /** With default `params` and `maxRedirects: 0`, a URL that does redirect. */
+  redirected: AxiosDefaultsEnd;
 }
 
 /** A URL with `user:password@`: what a bare XHR's responseURL shows, and the url of each transfer's done. */
@@ -626,7 +652,41 @@ async function credentialsInUrlScenario(): Promise<CredentialsInUrlReport> {
   return report;
 }
 
+async function axiosDefaultsScenario(args: { size: number }): Promise<AxiosDefaultsReport> {
+  const r = row('axios instances that add params to the URL');
+  const url = `${location.origin}/bytes?size=${args.size}&chunk=4096&delay=10`;
+  const run = async (instance: ReturnType<typeof axios.create>, options: Record<string, unknown> = {}, from = url): Promise<AxiosDefaultsEnd> => {
+    const trace = await within(recordTransfer(download(from, { axios: instance, progressInterval: 0, ...options })).ended, 10_000, 'axios defaults');
+    const progress = summarize(trace).filter((n) => n.type === 'progress' && n.direction === 'download');
+    const last = progress.at(-1);
+    const end = trace.at(-1);
+    return {
+      violations: grammarViolations(trace),
+      withoutTotal: progress.filter((p) => p.total === undefined).length,
+      ...(last ? { lastProgress: { loaded: last.loaded, total: last.total, percent: last.percent } } : {}),
+      ...(doneOf(trace) ? { url: doneOf(trace)!.url } : {}),
+      ...(end?.kind === 'error' ? { error: String((end.error as Error)?.message ?? end.error) } : {}),
+    };
+  };
+  const withParams = axios.create({ params: { key: 'k' } });
+  const withSerializer = axios.create({ params: { b: 2, a: 1 }, paramsSerializer: { serialize: (p: Record<string, unknown>) => Object.keys(p).sort().map((k) => `${k}=${String(p[k])}`).join('&') } });
+  const withInterceptor = axios.create();
+  withInterceptor.interceptors.request.use((config) => ({ ...config, params: { ...(config.params as object), token: 't' } }) as typeof config);
+  const report: AxiosDefaultsReport = {
+    params: await run(withParams),
+    paramsNoRedirects: await run(withParams, { maxRedirects: 0 }),
+    serializer: await run(withSerializer),
+    interceptor: await run(withInterceptor),
+    interceptorNoRedirects: await run(withInterceptor, { maxRedirects: 0 }),
+    redirected: await run(withParams, { maxRedirects: 0 }, `${location.origin}/redirect?to=${encodeURIComponent(url)}`),
+  };
+  const { redirected, ...plain } = report;
+  r.end(redirected.error !== undefined && Object.values(plain).every((e) => e.error === undefined && e.lastProgress?.percent === 100), JSON.stringify(report.params));
+  return report;
+}
+
 window.scenarios = {
+  axiosDefaults: axiosDefaultsScenario,
   credentialsInUrl: credentialsInUrlScenario,
   bodyWithGet: bodyWithGetScenario,
   interceptor: interceptorScenario,
