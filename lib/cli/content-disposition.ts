@@ -78,9 +78,56 @@ function latin1AsUtf8(value: string): string {
   }
 }
 
-/** The file name a `Content-Disposition` header suggests, unsanitized; `undefined` when none. */
+/**
+ * The values of a `Content-Disposition` that came as several headers, which HTTP clients join
+ * with `, ` (`attachment; filename=a.txt, attachment; filename=b.txt`): split at each comma outside
+ * quotes that another disposition begins after (a known type, or any token with a parameter).
+ */
+export function dispositionValues(header: string): string[] {
+  const values: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < header.length; i++) {
+    const c = header[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === ',' && startsDisposition(header, i + 1)) {
+      values.push(header.slice(start, i));
+      start = i + 1;
+    }
+  }
+  values.push(header.slice(start));
+  return values;
+}
+
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+/** Sticky: matched where a comma left off, never by copying the rest of the header. */
+const NEXT_DISPOSITION = new RegExp(`\\s*(?:(?:attachment|inline|form-data)\\s*(?:;|$)|${TOKEN}\\s*;\\s*${TOKEN}\\s*=)`, 'iy');
+
+function startsDisposition(header: string, at: number): boolean {
+  NEXT_DISPOSITION.lastIndex = at;
+  return NEXT_DISPOSITION.test(header);
+}
+
+/**
+ * The file name a `Content-Disposition` header suggests, unsanitized; `undefined` when none. Sent
+ * twice (or more) with names that differ, it names nothing: browsers refuse such a response, and
+ * which one the sender meant cannot be told, so the caller falls back to the URL's name.
+ */
 export function filenameFromContentDisposition(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
+  const values = dispositionValues(header);
+  if (values.length > 1) {
+    const names = new Set(values.map((value) => filenameOf(value)));
+    return names.size === 1 ? [...names][0] : undefined;
+  }
+  return filenameOf(header);
+}
+
+/** The file name one `Content-Disposition` value suggests. */
+function filenameOf(header: string): string | undefined {
   const params = parseHeaderParams(header);
   const extended = params.get('filename*');
   const decoded = extended === undefined ? undefined : decodeExtValue(extended);

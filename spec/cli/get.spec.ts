@@ -343,6 +343,18 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
     expect(lines.at(-1)).toMatchObject({ type: 'done', result: { path: join(inside, expected) } });
   });
 
+  it('two Content-Disposition headers naming two files: neither is taken, the name comes from the URL', async () => {
+    for (const [second, expected] of [['attachment; filename="b.txt"', 'fromurl.txt'], ['attachment; filename="a.txt"', 'a.txt']] as const) {
+      const cwd = freshDir();
+      // The route writes the value raw: a CRLF in it sends a second header.
+      const header = `attachment; filename="a.txt"\r\nContent-Disposition: ${second}`;
+      const r = await runCli(['get', fixture.server.url(`/cd/fromurl.txt?h=${encodeURIComponent(header)}`), '-J'], { cwd });
+      expect(r.code).toBe(0);
+      expect(filesIn(cwd)).toEqual([expected]);
+      expect(readFileSync(join(cwd, expected), 'utf8')).toBe('hello');
+    }
+  });
+
   it('raw C0 control characters: Node refuses the header, so a clean network error and no file', async () => {
     const cwd = freshDir();
     const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent('attachment; filename="a\u0001b.txt"')}`), '-J'], { cwd });

@@ -146,6 +146,18 @@ describe('Content-Disposition', () => {
     expect(filenameFromContentDisposition(header)).toBe(expected);
   });
 
+  it.each([
+    ['two headers naming two files (joined with ", ")', 'attachment; filename=a.txt, attachment; filename=b.txt', undefined],
+    ['two headers naming two files, quoted', 'attachment; filename="a.txt", inline; filename="b.txt"', undefined],
+    ['two headers, one naming none', 'inline, attachment; filename="b.txt"', undefined],
+    ['two headers naming the same file', 'attachment; filename="a.txt", attachment; filename="a.txt"', 'a.txt'],
+    ['two headers naming the same file, one by filename*', "attachment; filename*=UTF-8''a.txt, attachment; filename=a.txt", 'a.txt'],
+    ['a comma inside a quoted name', 'attachment; filename="a, attachment; filename=b.txt"', 'a, attachment; filename=b.txt'],
+    ['a comma in an unquoted name (lenient)', 'attachment; filename=a, b.txt', 'a, b.txt'],
+  ])('duplicate headers: %s', (_label, header, expected) => {
+    expect(filenameFromContentDisposition(header)).toBe(expected);
+  });
+
   it('reads UTF-8 sent raw in a plain filename (node decodes header bytes as Latin-1)', () => {
     const raw = Buffer.from('attachment; filename="naïve.txt"', 'utf8').toString('latin1');
     expect(filenameFromContentDisposition(raw)).toBe('naïve.txt');

@@ -404,6 +404,18 @@ describe('transfer: cancellation, transports and limits', () => {
     expect(JSON.stringify(error)).not.toMatch(/secret/);
   });
 
+  it('never puts credentials into the message of a custom transport\'s failure that quotes the URL', async () => {
+    const timer = new VirtualTimer();
+    // What Node's fetch rejects with for such a URL, and a message quoting a presigned URL.
+    for (const quoted of ['Request cannot be constructed from a URL that includes credentials: https://user:secret@a.test/x', 'failed to fetch https://a.test/x?X-Amz-Signature=secret&part=1']) {
+      const transport: Transport = { name: 'fetch-like', followsRedirects: false, streamsBodies: false, send: () => Promise.reject(new TypeError(quoted)) };
+      const error = errorOf(await ended(record(download('https://user:secret@a.test/x?X-Amz-Signature=secret', { transport, timer }), undefined), timer)) as Error;
+      expect(isTransferError(error) && error.code).toBe('network');
+      expect(error.message).toMatch(/a\.test\/x/);
+      expect(error.message).not.toMatch(/secret/);
+    }
+  });
+
   it('G1 two subscriptions are two requests, and nothing happens before subscribe', async () => {
     const { timer, fake } = setup();
     const t: Observable<TransferEvent<unknown>> = download(URL_A, { transport: fake, timer });

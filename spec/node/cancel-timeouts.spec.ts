@@ -7,7 +7,8 @@ import type { Observable } from 'rxjs';
 import http from 'node:http';
 import axios from 'axios';
 import { axiosHttpTransport } from 'rxtransfer/node';
-import type { Transport } from '../../lib/internal/core/transport.js';
+import type { Transport, TransportResponse } from '../../lib/internal/core/transport.js';
+import { Readable } from 'node:stream';
 
 let server: FaultServer;
 let blackhole: Blackhole;
@@ -261,4 +262,72 @@ describe('G6 the upload source is released', () => {
       await new Promise((resolve) => early.close(resolve));
     }
   });
+});
+
+describe('G6 a custom transport whose response comes after the transfer ended', () => {
+  /**
+   * A transport that ignores the signal while it waits (as one wrapping a client that takes
+   * none would): its `send` resolves with a real `node:http` response once `release()` is called.
+   */
+  function lateTransport(body: (res: http.IncomingMessage) => TransportResponse['body']) {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const transport: Transport = {
+      name: 'late',
+      followsRedirects: false,
+      streamsBodies: false,
+      send: (req) => new Promise<TransportResponse>((resolve, reject) => {
+        http.get(req.url, (res) => {
+          void released.then(() => resolve({ status: res.statusCode!, statusText: '', headers: {}, url: req.url, decoded: false, body: body(res) }));
+        }).on('error', reject);
+      }),
+    };
+    return { transport, release };
+  }
+
+  async function endless() {
+    const seen: string[] = [];
+    const srv = http.createServer((req, res) => {
+      req.socket.once('close', () => seen.push('closed'));
+      res.writeHead(200, { 'content-length': '100000000' });
+      res.write('x');
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const close = async () => {
+      srv.closeAllConnections();
+      await new Promise((resolve) => srv.close(resolve));
+    };
+    return { url: `http://127.0.0.1:${(srv.address() as { port: number }).port}/x`, seen, close };
+  }
+
+  const bodies: Array<[string, (res: http.IncomingMessage) => TransportResponse['body']]> = [
+    ['a Node stream', (res) => res],
+    ['a web ReadableStream', (res) => Readable.toWeb(res) as unknown as TransportResponse['body']],
+    ['an async generator that destroys the stream when left', (res) => (async function* () {
+      try {
+        for await (const chunk of res) yield chunk as Buffer;
+      } finally {
+        res.destroy();
+      }
+    })()],
+  ];
+
+  for (const end of ['unsubscribe', 'signal'] as const) {
+    it.each(bodies)(`G6 its body is let go when it arrives after ${end === 'signal' ? 'a cancel through signal' : 'an unsubscribe'}: %s`, async (_label, body) => {
+      const server = await endless();
+      try {
+        const { transport, release } = lateTransport(body);
+        const controller = new AbortController();
+        const recording = recordTransfer(download(server.url, { transport, signal: controller.signal, timeout: { idle: 60_000 } }));
+        await delay(200);
+        if (end === 'signal') controller.abort();
+        else recording.unsubscribe();
+        if (end === 'signal') expect(isCancelledError(await within(recording.ended.then((t) => (t.at(-1) as { error?: unknown }).error), 5_000, 'no end'))).toBe(true);
+        release();
+        expect(await eventually(() => server.seen.includes('closed'), 3_000)).toBe(true);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });

@@ -37,24 +37,35 @@ async function fileSha256(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** What the conditional server below serves, with ETag "v1". */
+const CACHED = Buffer.from('the cached copy, still current');
+
+/** Runs `work` against a loopback server that answers `If-None-Match: "v1"` with a 304, then closes it. */
+async function withConditionalServer(work: (url: string) => Promise<void>): Promise<void> {
+  const cond = createServer((req, res) => {
+    if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304, { etag: '"v1"' }).end();
+    res.writeHead(200, { etag: '"v1"', 'content-length': String(CACHED.length) }).end(CACHED);
+  });
+  await new Promise<void>((r) => cond.listen(0, '127.0.0.1', () => r()));
+  try {
+    await work(`http://127.0.0.1:${(cond.address() as AddressInfo).port}/file`);
+  } finally {
+    cond.closeAllConnections();
+    await new Promise<void>((r) => cond.close(() => r()));
+  }
+}
+
 describe('G5 file downloads', () => {
   it("a 304 to the caller's conditional request leaves the file at `to` as it is (never an empty one) and ends in done", async () => {
-    const body = Buffer.from('the cached copy, still current');
-    const cond = createServer((req, res) => {
-      if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304, { etag: '"v1"' }).end();
-      res.writeHead(200, { etag: '"v1"', 'content-length': String(body.length) }).end(body);
-    });
-    await new Promise<void>((r) => cond.listen(0, '127.0.0.1', () => r()));
-    try {
-      const url = `http://127.0.0.1:${(cond.address() as AddressInfo).port}/file`;
+    await withConditionalServer(async (url) => {
       const to = target();
       expect((await runTransfer(toFile(url, to))).error).toBeUndefined();
-      for (const options of [{}, { resume: true }, { integrity: `sha256-${createHash('sha256').update(body).digest('base64')}` }]) {
+      for (const options of [{}, { resume: true }]) {
         const run = await runTransfer(toFile(url, to, { headers: { 'If-None-Match': '"v1"' }, ...options }));
         expect(run.error).toBeUndefined();
         expect(run.result).toMatchObject({ status: 304, size: 0, path: to });
         expect(run.result!.integrity).toBeUndefined();
-        expect(readFileSync(to)).toEqual(body);
+        expect(readFileSync(to)).toEqual(CACHED);
         expect(existsSync(`${to}.partial`)).toBe(false);
       }
       // No copy at `to`: nothing is made there either.
@@ -62,10 +73,31 @@ describe('G5 file downloads', () => {
       const run = await runTransfer(toFile(url, none, { headers: { 'If-None-Match': '"v1"' } }));
       expect(run.result).toMatchObject({ status: 304, size: 0 });
       expect(existsSync(none)).toBe(false);
-    } finally {
-      cond.closeAllConnections();
-      await new Promise<void>((r) => cond.close(() => r()));
-    }
+    });
+  });
+
+  it('G5 with `integrity`, a 304 checks the file it keeps at `to`: done with its digest, or an IntegrityError (the file left as it is)', async () => {
+    const sri = `sha256-${createHash('sha256').update(CACHED).digest('base64')}`;
+    await withConditionalServer(async (url) => {
+      const conditional = { headers: { 'If-None-Match': '"v1"' }, integrity: sri };
+      const to = target();
+      expect((await runTransfer(toFile(url, to))).error).toBeUndefined();
+      const current = await runTransfer(toFile(url, to, conditional));
+      expect(current.error).toBeUndefined();
+      expect(current.result).toMatchObject({ status: 304, size: 0, path: to, integrity: sri });
+      // The copy kept was changed on disk since: the server's 304 does not make it the one expected.
+      writeFileSync(to, 'the cached copy, since damaged');
+      const damaged = await runTransfer(toFile(url, to, conditional));
+      expect(damaged.result).toBeUndefined();
+      expect(isIntegrityError(damaged.error) && [damaged.error.reason, damaged.error.message]).toEqual(['digest', expect.stringContaining('304')]);
+      expect(readFileSync(to, 'utf8')).toBe('the cached copy, since damaged');
+      expect(existsSync(`${to}.partial`)).toBe(false);
+      // No copy at all: nothing holds the digest expected, and nothing is made there.
+      const none = target();
+      const missing = await runTransfer(toFile(url, none, conditional));
+      expect(isIntegrityError(missing.error) && missing.error.reason).toBe('digest');
+      expect(existsSync(none)).toBe(false);
+    });
   });
 
   it('G1 a file download touches neither the network nor the disk before subscribe', async () => {

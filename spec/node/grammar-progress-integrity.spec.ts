@@ -145,6 +145,34 @@ describe('G4 ordered progress', () => {
     expect(sha256Hex(run.result!.data)).toBe(seededSha256Hex(8, 400_000));
   });
 
+  it('G4 an upload the server answers (2xx) before reading it: neither progress nor done claims bytes that were not sent', async () => {
+    const size = 64 * 1024 * 1024;
+    let received = 0;
+    // Answers at the request's head and reads nothing more (written raw: node:http would drain the body).
+    const early = createServer((req) => {
+      req.socket.pause();
+      req.socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok');
+      req.on('data', (chunk: Buffer) => void (received += chunk.length));
+    });
+    await new Promise<void>((r) => early.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(early.address() as AddressInfo).port}/u`;
+      const run = await runTransfer(upload(url, Buffer.alloc(size, 9), { method: 'PUT', progressInterval: 0, responseType: 'text' }), 10_000);
+      expect(run.error).toBeUndefined();
+      expect(run.result!.data).toBe('ok');
+      const sent = run.result!.sent;
+      expect(sent).toBeLessThan(size);
+      expect(sent).toBeGreaterThanOrEqual(received);
+      const uploads = run.progress.filter((p) => p.direction === 'upload');
+      expect(uploads.at(-1)!.loaded).toBeLessThanOrEqual(sent);
+      expect(uploads.at(-1)!.percent).toBeLessThan(100);
+      expect(run.progress.at(-1)).toMatchObject({ direction: 'download', loaded: 2, total: 2, percent: 100 });
+    } finally {
+      early.closeAllConnections();
+      await new Promise<void>((r) => early.close(() => r()));
+    }
+  });
+
   it('G4 upload progress counts bytes handed to the socket: below 100% while the server does not read', async () => {
     const size = 64 * 1024 * 1024;
     const body = Buffer.alloc(size, 7);

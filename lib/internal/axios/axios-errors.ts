@@ -1,5 +1,6 @@
 import { NetworkError } from '../core/errors/network-error.js';
 import { TransferError } from '../core/errors/transfer-error.js';
+import { redactText } from '../core/redact.js';
 
 interface AxiosishError {
   isAxiosError?: boolean;
@@ -22,8 +23,7 @@ const OPTION_ERRORS = new Set(['ERR_BAD_OPTION_VALUE', 'ERR_BAD_OPTION', 'ERR_IN
 export function fromAxiosError(error: unknown, context: { url: string; method: string }): TransferError {
   const e = (typeof error === 'object' && error !== null ? error : {}) as AxiosishError;
   const raw = typeof e.message === 'string' ? e.message : String(error);
-  // Userinfo runs to the last `@` before the path: a password may hold an unencoded `@`.
-  const message = raw.replace(/\/\/[^/?#\s]*@/g, '//').slice(0, 300);
+  const message = redactText(raw).slice(0, 300);
   const cause = new Error(message);
   if (!e.isAxiosError) {
     // Thrown by user code around axios (an interceptor, a custom adapter).

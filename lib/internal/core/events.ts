@@ -71,7 +71,7 @@ export interface UploadResult<T = string> {
   readonly url: string;
   readonly status: number;
   readonly headers: ResponseHeaders;
-  /** Bytes of request body sent. */
+  /** Bytes of request body sent (fewer than the body when the server answered before taking all of it, where the transport can tell). */
   readonly sent: number;
   /** The response body, per `responseType` (default text). */
   readonly data: T;

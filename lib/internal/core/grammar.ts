@@ -2,11 +2,13 @@ import { Observable, Subscription, type OperatorFunction } from 'rxjs';
 import type { TransferEvent, TransferProgress } from './events.js';
 import { type TransferError, isTransferError } from './errors/transfer-error.js';
 import { NetworkError } from './errors/network-error.js';
+import { redactText } from './redact.js';
 
 /** Wraps anything thrown into a {@link TransferError}, keeping TransferErrors as they are (G8). */
 export function toTransferError(error: unknown, context: { url?: string; method?: string } = {}): TransferError {
   if (isTransferError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  // Someone else's words, which may quote the URL with its credentials (G11: never in a message).
+  const message = redactText(error instanceof Error ? error.message : String(error));
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return new NetworkError(`transfer failed: ${message}`, typeof code === 'string' ? code : undefined, { ...context, cause: error });
 }

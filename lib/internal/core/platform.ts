@@ -39,6 +39,11 @@ export interface FileSink extends BodySink<undefined> {
   remember(validator: string | undefined): Promise<void>;
   /** The bytes already on disk, for hashing a resumed download. */
   existing(): AsyncIterable<Uint8Array>;
+  /**
+   * The file at {@link path} as it is now (the copy a 304 keeps), for checking `integrity`; the
+   * iteration fails when there is none. Absent: that copy cannot be read here.
+   */
+  kept?(): AsyncIterable<Uint8Array>;
 }
 
 /**

@@ -43,6 +43,19 @@ export function redactUrl(url: string | URL | undefined, options: { secrets?: bo
   }
 }
 
+/** A URL quoted in a message, up to the first character that cannot be part of one. */
+const QUOTED_URL = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+
+/**
+ * A message written by someone else (a custom transport's failure, a platform's error) with every
+ * URL it quotes redacted as in {@link redactUrl} with `secrets`, and any other `//user:password@`
+ * removed, up to the last `@` before the path (a password may hold an unencoded `@`): Node's
+ * fetch, for one, quotes the whole URL, credentials and all.
+ */
+export function redactText(text: string): string {
+  return text.replace(QUOTED_URL, (url) => redactUrl(url, { secrets: true })).replace(/\/\/[^/?#\s]*@/g, '//');
+}
+
 /** The origin (scheme, host, port) of a URL, for comparing redirect hops. */
 export function originOf(url: string): string {
   return new URL(url).origin;

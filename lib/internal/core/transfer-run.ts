@@ -398,7 +398,9 @@ export class TransferRun<R> {
       // a later resume would append the rest of the file to them.
       this.validator = response.decoded || !prefix ? undefined : strongValidator(response.headers) ?? (start > 0 ? ifRange : undefined);
       if (fileSink) await fileSink.remember(this.validator);
-      if (opened && uploadTotal !== undefined) reporter.observe('upload', uploadTotal, uploadTotal);
+      // The head means the body went out, unless the transport counts what did (a server may
+      // answer before it has taken all of it): no byte is claimed that was not sent.
+      if (opened && uploadTotal !== undefined) reporter.observe('upload', sentOf(response) ?? uploadTotal, uploadTotal);
       download.started = true;
       reporter.observe('download', start, downloadTotal);
 
@@ -530,17 +532,42 @@ export class TransferRun<R> {
   /**
    * A 304 to a download to a file (the caller sent `If-None-Match` or `If-Modified-Since`): the
    * copy the caller holds is current, and there is no body. The file at `to` is left as it is —
-   * never replaced by an empty one — and nothing is written; `done` says 304, with `size` 0 and
-   * no `integrity` (there was no body to check).
+   * never replaced by an empty one — and nothing is written; `done` says 304, with `size` 0.
+   * With `integrity`, that copy is what the caller is left with: it is checked (done then has its
+   * `integrity`), and one that does not match, or is not there, is an IntegrityError (G5).
    */
   private async notModified(hop: Hop, response: TransportResponse, fileSink: FileSink, attempt: AttemptAbort): Promise<R> {
     attempt.abort();
     this.throwIfAborted();
     // Gives the side file up as a failure would (a resumable one from an earlier run is kept).
     await fileSink.abort();
+    const integrity = this.n.integrity ? await this.verifyKept(fileSink, { url: hop.url, method: hop.method }) : undefined;
     this.reporter.observe('download', 0, 0);
-    const result: DownloadResult<undefined> = { url: this.resultUrl(hop, response), status: response.status, headers: response.headers, size: 0, data: undefined, path: fileSink.path };
+    const result: { -readonly [K in keyof DownloadResult<undefined>]: DownloadResult<undefined>[K] } = { url: this.resultUrl(hop, response), status: response.status, headers: response.headers, size: 0, data: undefined, path: fileSink.path };
+    if (integrity !== undefined) result.integrity = integrity;
     return result as R;
+  }
+
+  /** The integrity of the file a 304 keeps at `to` (see {@link notModified}). */
+  private async verifyKept(fileSink: FileSink, context: { url: string; method: string }): Promise<string> {
+    const expected = this.n.integrity!;
+    const hasher = this.platform.createHasher(expected.algorithm);
+    try {
+      if (!fileSink.kept) throw new Error('this platform cannot read it');
+      for await (const chunk of fileSink.kept()) {
+        this.throwIfAborted();
+        hasher.update(chunk);
+      }
+    } catch (error) {
+      this.throwIfAborted();
+      const why = (error as { code?: unknown } | undefined)?.code === 'ENOENT' ? 'there is none' : String((error as { message?: unknown } | undefined)?.message ?? error);
+      throw new IntegrityError('digest', `not modified (304), but the file kept at ${fileSink.path} cannot be checked against the expected integrity: ${why}`, { ...context, cause: error });
+    }
+    const digest = toBase64(await hasher.digest());
+    if (!expected.digests.includes(digest)) {
+      throw new IntegrityError('digest', `not modified (304), but the file kept at ${fileSink.path} does not match the expected integrity (its ${expected.algorithm} digest is ${digest})`, context);
+    }
+    return `${expected.algorithm}-${digest}`;
   }
 
   /**
@@ -666,7 +693,7 @@ export class TransferRun<R> {
     this.reporter.observe('download', size, size);
     const base = { url: this.resultUrl(hop, response), status: response.status, headers: response.headers };
     if (this.n.kind === 'upload') {
-      const sent = this.body?.size ?? this.reporter.loaded('upload');
+      const sent = sentOf(response) ?? this.body?.size ?? this.reporter.loaded('upload');
       const result: UploadResult<unknown> = { url: base.url, status: base.status, headers: base.headers, sent, data: published.data };
       return result as R;
     }
@@ -677,6 +704,13 @@ export class TransferRun<R> {
     if (integrity !== undefined) result.integrity = integrity;
     return result as R;
   }
+}
+
+/** The request body's bytes the transport handed to the network, when it counts them (see `TransportResponse.sent`). */
+function sentOf(response: TransportResponse): number | undefined {
+  if (typeof response.sent !== 'function') return undefined;
+  const sent = response.sent();
+  return typeof sent === 'number' && sent >= 0 && sent <= Number.MAX_SAFE_INTEGER ? sent : undefined;
 }
 
 /**
@@ -702,19 +736,24 @@ function orAfter<T>(work: Promise<T>, timer: SchedulerLike, ms: number, fallback
   });
 }
 
-/** Settles as `work` does, or rejects with the abort's reason as soon as it aborts. */
-function untilAborted<T>(sent: Promise<T>, abort: RunAbort): Promise<T> {
+/**
+ * Settles as `send` does, or rejects with the abort's reason as soon as it aborts. A response that
+ * comes after the abort (a transport that did not hear it) has its body let go: no one reads it,
+ * and its connection or file would stay open (G6).
+ */
+function untilAborted(sent: Promise<TransportResponse>, abort: RunAbort): Promise<TransportResponse> {
   const work = Promise.resolve(sent);
   if (abort.aborted) {
-    work.catch(() => undefined);
+    work.then(releaseBody, () => undefined);
     return Promise.reject(abort.reason);
   }
-  return new Promise<T>((resolve, reject) => {
+  return new Promise<TransportResponse>((resolve, reject) => {
     const stop = abort.onAbort(() => reject(abort.reason));
     work.then(
       (value) => {
         stop();
-        resolve(value);
+        if (abort.aborted) releaseBody(value);
+        else resolve(value);
       },
       (error: unknown) => {
         stop();
@@ -722,4 +761,24 @@ function untilAborted<T>(sent: Promise<T>, abort: RunAbort): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * Lets go of the body of a response no one will read: a Node stream is destroyed, a web stream
+ * cancelled, any other body left as a `for await` that breaks at once leaves it (an async
+ * generator runs its `finally` only once started, hence the `next()` first).
+ */
+function releaseBody(response: TransportResponse | undefined): void {
+  const noop = () => undefined;
+  try {
+    const body = response?.body as (AsyncIterable<Uint8Array> & { destroy?: () => void; cancel?: () => Promise<void> }) | undefined;
+    if (body === undefined || body === null) return;
+    if (typeof body.destroy === 'function') return void body.destroy();
+    if (typeof body.cancel === 'function') return void Promise.resolve(body.cancel()).catch(noop);
+    const iterator = body[Symbol.asyncIterator]();
+    void Promise.resolve(iterator.next()).catch(noop);
+    void Promise.resolve(iterator.return?.()).catch(noop);
+  } catch {
+    // a body that cannot even be let go: nothing more to do
+  }
 }

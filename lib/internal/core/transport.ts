@@ -60,6 +60,12 @@ export interface TransportResponse {
   readonly decoded: boolean;
   /** The body. Breaking out of the iteration releases it. */
   readonly body: AsyncIterable<Uint8Array>;
+  /**
+   * Bytes of the request body handed to the network so far, for a transport that counts them
+   * (its last `onUploadProgress`). Less than the body at the head when the server answered before
+   * taking all of it; it may grow after. Absent: a response is taken to mean the whole body went out.
+   */
+  readonly sent?: () => number;
 }
 
 /**

@@ -190,7 +190,7 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
       const empty = req.method === 'HEAD' || response.status === 204 || response.status === 304 || responseHeaders['content-length']?.trim() === '0';
       const codings = empty ? [] : codingsOf(responseHeaders['content-encoding']);
       const decoding = codings !== undefined && codings.length > 0;
-      return {
+      const answer: { -readonly [K in keyof TransportResponse]: TransportResponse[K] } = {
         status: response.status,
         statusText: response.statusText ?? '',
         headers: responseHeaders,
@@ -198,6 +198,9 @@ export function axiosHttpTransport(instance?: AxiosLike): Transport {
         decoded: decoding,
         body: chunks(decoding ? decoded(raw, codings, context, req.onActivity) : raw, raw, context, data),
       };
+      // A server may answer before it has taken the whole body: the core then claims no more than went out.
+      if (upload) answer.sent = upload.sent;
+      return answer;
     },
   };
 }

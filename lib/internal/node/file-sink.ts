@@ -365,6 +365,9 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
       watch(out);
       yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
     },
+    async *kept() {
+      yield* createReadStream(target, { highWaterMark: 1 << 20 });
+    },
     async finish() {
       if (state !== 'open') throw ended();
       try {

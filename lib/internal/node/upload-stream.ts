@@ -38,6 +38,8 @@ export interface CountedUpload {
   readonly contentType?: string;
   /** What the body itself failed with (its source threw, or it was not the size declared); undefined if it did not. */
   failure(): Error | undefined;
+  /** Bytes handed on to the request so far (the last count reported). */
+  sent(): number;
 }
 
 /**
@@ -105,5 +107,5 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
   };
   if (connected) void connected.then(start);
   else start();
-  return { stream: counter, ...(contentType ? { contentType } : {}), failure: () => failure };
+  return { stream: counter, ...(contentType ? { contentType } : {}), failure: () => failure, sent: () => loaded };
 }
