@@ -99,4 +99,10 @@ describe('nextHop (redirect rules, G11)', () => {
     expect(next).toMatch(/^redirect to an invalid location/);
     expect((next as string).length).toBeLessThan(200);
   });
+
+  it('G11 never quotes credentials from an unparsable location', () => {
+    const next = nextHop(start, FIRST, 302, 'https://svc:p@ss-SECRET@[bad/x?token=TOKEN-SECRET');
+    expect(next).toMatch(/^redirect to an invalid location "https:\/\//);
+    expect(next).not.toMatch(/SECRET/);
+  });
 });

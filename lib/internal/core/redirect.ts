@@ -1,4 +1,4 @@
-import { originOf } from './redact.js';
+import { originOf, redactText } from './redact.js';
 
 /** Statuses that carry a `Location` to follow. */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -29,7 +29,7 @@ export function nextHop(current: Hop, firstOrigin: string, status: number, locat
   try {
     target = new URL(location, current.url);
   } catch {
-    return `redirect to an invalid location "${location.slice(0, 100)}"`;
+    return `redirect to an invalid location "${redactText(location).slice(0, 100)}"`;
   }
   const refused = refusedScheme(current.url, target);
   if (refused) return refused;
