@@ -12,7 +12,7 @@
  *   owner writes gives a consistent snapshot (a torn last line is skipped). Live bytes come from
  *   the `<to>.partial` files the running downloads grow.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { Observable } from 'rxjs';
 import {
@@ -26,7 +26,7 @@ import {
   type TaskState,
   type UploadFunction,
 } from '../index.node.js';
-import { defaultSessionDirectory, nodeJournalFile, nodeSessionPlatform, PARTIAL_SUFFIX, existingSessionDirectory, liveLockOwner } from '../node/index.js';
+import { defaultSessionDirectory, nodeJournalFile, nodeSessionPlatform, PARTIAL_SUFFIX, PARTIAL_LOCK_SUFFIX, existingSessionDirectory, liveLockOwner } from '../node/index.js';
 import { CliError } from './exit-codes.js';
 import { printable } from './format.js';
 
@@ -117,7 +117,7 @@ export function noSession(id: string, paths: SessionPaths): CliError {
 }
 
 /** The process holding the session's lock, while it is live (see `liveLockOwner`). */
-export function lockOwner(paths: SessionPaths): Promise<{ pid: number; host: string; detail?: string } | undefined> {
+export function lockOwner(paths: SessionPaths): Promise<LockHolder | undefined> {
   return liveLockOwner(paths.lock);
 }
 
@@ -149,22 +149,27 @@ export interface TaskView {
   readonly status?: number;
 }
 
-/** How recently a partial file must have grown for its task to count as running. */
-const RUNNING_WINDOW_MS = 3000;
+/** The process holding a session's lock (see {@link lockOwner}). */
+export type LockHolder = { pid: number; host: string; detail?: string };
 
 /**
  * The view of a stored task. With `live`, an unfinished download's bytes are read from its
- * partial file, and it is shown `running` when an owner is alive and the file grew lately.
+ * partial file, and it is shown `running` when the session's owner holds the partial file's lock
+ * (`<to>.partial.lock`), which a download takes before its first request and keeps until its
+ * transfer ends (retries and stalls included).
  */
-export async function viewOf(task: TaskRecord, live?: { ownerAlive: boolean; now: number }): Promise<TaskView> {
+export async function viewOf(task: TaskRecord, live?: { owner: LockHolder | undefined }): Promise<TaskView> {
   let state = task.state;
   let bytes = task.state === 'completed' ? (task.result?.size ?? task.bytes ?? 0) : (task.bytes ?? 0);
   let total = task.state === 'completed' ? (task.result?.size ?? task.total) : task.total;
   if (live && (task.state === 'queued' || task.state === 'suspended') && task.kind === 'download' && task.to !== undefined) {
+    const owner = live.owner;
+    if (owner !== undefined && task.state === 'queued') {
+      const holder = await liveLockOwner(resolve(task.to) + PARTIAL_LOCK_SUFFIX);
+      if (holder !== undefined && holder.pid === owner.pid && holder.host === owner.host) state = 'running';
+    }
     try {
-      const partial = await stat(task.to + PARTIAL_SUFFIX);
-      bytes = partial.size;
-      if (live.ownerAlive && task.state === 'queued' && live.now - partial.mtimeMs < RUNNING_WINDOW_MS) state = 'running';
+      bytes = (await stat(task.to + PARTIAL_SUFFIX)).size;
     } catch {
       // no partial file: nothing written yet (or it was just renamed into place)
     }

@@ -120,8 +120,7 @@ export async function runSessionList(id: string, flags: SessionCommonFlags, stre
   const paths = await sessionPaths(id, flags.dir);
   if (!(await sessionExists(paths))) throw noSession(id, paths);
   const owner = await lockOwner(paths);
-  const now = Date.now();
-  const views = await Promise.all((await readTasks(paths)).map((t) => viewOf(t, { ownerAlive: owner !== undefined, now })));
+  const views = await Promise.all((await readTasks(paths)).map((t) => viewOf(t, { owner })));
   if (flags.json) {
     for (const view of views) writeJsonLine(streams, { ...view });
     return ExitCode.ok;

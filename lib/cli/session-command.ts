@@ -8,6 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { collectHeader, parseCount, parseSeconds, withoutSecrets } from './arguments.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { checkSessionId } from '../internal/session/session-options.js';
 import type { CliStreams } from './output.js';
 import { SESSION_LOCKED_EXIT } from './session-access.js';
 import { runSessionAdd, runSessionCancel, runSessionList, type SessionAddFlags } from './session-actions.js';
@@ -62,7 +63,7 @@ running elsewhere; 2 no such session; 130 Ctrl-C; 141 stdout closed; 143 SIGTERM
 
 const LIST_HELP = `
 Lists the tasks with their state, progress and file. Reads the session without taking its lock,
-so it works while a \`run\` holds it (a download counts as running while its partial file grows).
+so it works while a \`run\` holds it (a download counts as running while the run holds its partial file).
 
 Examples:
   $ rxtransfer session backup list
@@ -126,20 +127,38 @@ export async function runSession(args: readonly string[], streams: CliStreams): 
   const code = { value: ExitCode.ok as number };
   const [id, ...given] = args;
   const rest = optionsAfterAction(given);
-  const program = actionsProgram(id === undefined || id.startsWith('-') || id === 'help' ? '<id>' : id, streams, code);
+  const named = id !== undefined && !id.startsWith('-') && id !== 'help' && checkSessionId(id) === undefined;
+  // Usage lines name the session as typed (quoted for a shell when it must be), or `<id>` when it is what is missing or wrong.
+  const program = actionsProgram(id ?? '', named ? shellWord(id) : '<id>', streams, code);
+  const action = (ACTIONS as readonly string[]).includes(rest[0] ?? '') ? rest[0] : rest.find((a) => (ACTIONS as readonly string[]).includes(a));
+  /** The usage line of `what` (an action; undefined: any), for this session or (`anyId`) for `<id>`. */
+  const usage = (what: string | undefined, anyId = false) => {
+    const head = anyId ? 'rxtransfer session <id>' : program.name();
+    const sub = what === undefined ? undefined : program.commands.find((c) => c.name() === what);
+    return sub ? `usage: ${head} ${sub.name()} ${sub.usage()}` : `usage: ${head} <${ACTIONS.join('|')}> [options]`;
+  };
   try {
     if (id === undefined || id === '-h' || id === '--help' || id === 'help') {
       program.outputHelp({ error: id === undefined });
       return id === undefined ? ExitCode.usage : ExitCode.ok;
     }
-    if (id.startsWith('-')) throw new CliError('usage', `the session id comes first: rxtransfer session <id> <${ACTIONS.join('|')}> (see rxtransfer session --help)`);
-    if (rest.length === 0) throw new CliError('usage', `what to do with session "${id}"? ${ACTIONS.join(', ')} (see rxtransfer session --help)`);
+    if (id.startsWith('-')) throw new CliError('usage', `the session id comes first; ${usage(action)} (see rxtransfer session --help)`);
+    // No action after the id: only options (--dir, --json), or nothing.
+    const noAction = rest.length === 0 || rest[0]!.startsWith('-');
+    if (noAction && !rest.includes('--help') && !rest.includes('-h') && (ACTIONS as readonly string[]).includes(id)) {
+      throw new CliError('usage', `the session id is missing (or the action after "${id}"); ${usage(id, true)} (see rxtransfer session --help)`);
+    }
+    const invalid = checkSessionId(id);
+    if (invalid !== undefined && !rest.includes('--help') && !rest.includes('-h')) {
+      throw new CliError('usage', `invalid session id: ${invalid.replace(/^id /, '')}; ${usage(action)} (see rxtransfer session --help)`);
+    }
+    if (noAction && !rest.includes('--help') && !rest.includes('-h')) throw new CliError('usage', `what to do with session "${id}"? ${ACTIONS.join(', ')}; ${usage(undefined)} (see ${program.name()} --help)`);
     if (rest[0] === '-h' || rest[0] === '--help') {
       program.outputHelp();
       return ExitCode.ok;
     }
     if ((ACTIONS as readonly string[]).includes(id) && !(ACTIONS as readonly string[]).includes(rest[0]!)) {
-      throw new CliError('usage', `the session id comes first: rxtransfer session <id> ${id} … (see rxtransfer session --help)`);
+      throw new CliError('usage', `the session id comes first; ${usage(id, true)} (see rxtransfer session --help)`);
     }
     await program.parseAsync([...rest], { from: 'user' });
     return code.value;
@@ -147,15 +166,20 @@ export async function runSession(args: readonly string[], streams: CliStreams): 
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
       if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-      const action = rest.find((a) => (ACTIONS as readonly string[]).includes(a));
-      const usage = new CliError('usage', `${withoutSecrets(error.message.replace(/^error:\s*/, ''))} (see rxtransfer session <id> ${action ? `${action} ` : ''}--help)`);
-      reportSessionError(streams, usage, json);
+      const known = error.code === 'commander.unknownCommand' ? undefined : action;
+      const message = new CliError('usage', `${withoutSecrets(error.message.replace(/^error:\s*/, '').replace(/\.$/, ''))}; ${withoutSecrets(usage(known))} (see ${program.name()} ${known ? `${known} ` : ''}--help)`);
+      reportSessionError(streams, message, json);
       return ExitCode.usage;
     }
     const shown = error instanceof TypeError ? new CliError('usage', error.message) : error;
     reportSessionError(streams, shown, json);
     return sessionExitCode(shown);
   }
+}
+
+/** `word` as one word for a POSIX shell: as it is when nothing in it is special, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9._+:@%/=,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
@@ -176,8 +200,8 @@ function optionsAfterAction(args: readonly string[]): string[] {
 }
 
 /** The actions, as a program of their own named `rxtransfer session <id>` (for the help's usage lines). */
-function actionsProgram(id: string, streams: CliStreams, code: { value: number }): Command {
-  const program = new Command(`rxtransfer session ${id}`)
+function actionsProgram(id: string, shown: string, streams: CliStreams, code: { value: number }): Command {
+  const program = new Command(`rxtransfer session ${shown}`)
     .description('background sessions: named, persistent, resumable download queues')
     .usage('<command> [options]')
     .helpOption('-h, --help', 'show help')

@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import type { TaskRecord, TransferProgress } from '../index.node.js';
 import { formatBytes, formatRate, printable } from './format.js';
 import type { CliStreams, OutputMode } from './output.js';
-import { barOptions, type Payload } from './progress-bar.js';
+import { barOptions, formatProgressLine, RESTORE_TERMINAL, type Payload } from './progress-bar.js';
 
 
 /** A short name for a task: its file (relative to the current directory when below it). */
@@ -50,17 +50,23 @@ export function sizeAndRate(bytes: number, seconds: number | undefined): string 
  */
 export class TaskBars {
   private readonly multi: cliProgress.MultiBar | undefined;
-  private readonly bars = new Map<string, { bar: cliProgress.SingleBar; label: string }>();
+  private readonly bars = new Map<string, { bar: cliProgress.SingleBar; label: string; event: TransferProgress | undefined }>();
   private used = false;
+  /**
+   * A process that exits while bars are drawn (a second Ctrl-C exits at once) gives the terminal
+   * back its cursor and line wrapping, which the bars turned off.
+   */
+  private readonly restoreTerminal = () => {
+    if (this.used) this.streams.stderr.write(RESTORE_TERMINAL);
+  };
 
   constructor(
     mode: OutputMode,
     private readonly streams: CliStreams,
   ) {
-    this.multi =
-      mode === 'bar'
-        ? new cliProgress.MultiBar(barOptions(streams.stderr))
-        : undefined;
+    // Stopping clears what is drawn below the lines logged (stop() logs the bars still running
+    // first): no bar is left half drawn or at another bar's row, and no blank row is left.
+    this.multi = mode === 'bar' ? new cliProgress.MultiBar({ ...barOptions(streams.stderr), clearOnComplete: true }) : undefined;
   }
 
   /** Shows (or updates) the bar of a task. */
@@ -68,11 +74,15 @@ export class TaskBars {
     if (!this.multi) return;
     let entry = this.bars.get(taskId);
     if (!entry) {
-      entry = { bar: this.multi.create(1, 0, { label, event: undefined } satisfies Payload), label };
+      entry = { bar: this.multi.create(1, 0, { label, event: undefined } satisfies Payload), label, event: undefined };
       this.bars.set(taskId, entry);
+      if (!this.used) process.once('exit', this.restoreTerminal);
       this.used = true;
     }
-    if (event) entry.bar.update(event.loaded, { label: entry.label, event } satisfies Payload);
+    if (event) {
+      entry.event = event;
+      entry.bar.update(event.loaded, { label: entry.label, event } satisfies Payload);
+    }
   }
 
   /** Removes a task's bar and prints `line` above the others (or writes it on stderr when no bar is drawn). */
@@ -97,12 +107,18 @@ export class TaskBars {
     else this.streams.stderr.write(`${printable(line)}\n`);
   }
 
-  /** Stops drawing: the last state stays, the cursor comes back. Safe to call twice. */
+  /**
+   * Stops drawing: the lines logged and not drawn yet are written, each bar still running stays
+   * as a line of its last state, the cursor comes back below them. Safe to call twice.
+   */
   stop(): void {
     if (!this.multi || !this.used) return;
     this.used = false;
-    for (const { bar } of this.bars.values()) this.multi.remove(bar);
+    process.off('exit', this.restoreTerminal);
+    for (const { label, event } of this.bars.values()) this.multi.log(`${formatProgressLine(label, event)}\n`);
     this.bars.clear();
+    // Writes the logged lines; then stop() (clearOnComplete) clears the bars under them and leaves the cursor there.
+    this.multi.update();
     this.multi.stop();
   }
 }

@@ -6,8 +6,10 @@
  * leaves on disk, read-only and without the lock — the journal (task states, results and the
  * progress checkpoints) and each download's `<to>.partial` file, whose size is the live byte
  * count. It works with any owner (`rxtransfer session … run` or an app using
- * `TransferSession`), and can never disturb it. A task counts as running while its partial
- * file grew in the last few seconds. It acknowledges nothing: that is the owner's job.
+ * `TransferSession`), and can never disturb it. A download counts as running while the process
+ * that owns the session holds its partial file's lock (`<to>.partial.lock`), which a download
+ * takes before its first request and keeps until it ends. It acknowledges nothing: that is the
+ * owner's job.
  */
 import { ExitCode, exitCodeForErrorCode } from './exit-codes.js';
 import { listenForInterrupt, outputFailure } from './interrupt.js';
@@ -58,7 +60,7 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
       // The lock first, then the journal: once the lock is gone, the journal read after it is final.
       const owner = await lockOwner(paths);
       const now = Date.now();
-      const views = await Promise.all((await readTasks(paths)).map((t) => viewOf(t, { ownerAlive: owner !== undefined, now })));
+      const views = await Promise.all((await readTasks(paths)).map((t) => viewOf(t, { owner })));
       // A directory of 0.1.0, moved to its new name by the run's open meanwhile: read it there.
       const moved = await sessionPaths(id, flags.dir);
       if (moved.dir !== paths.dir) {

@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { fileBody } from '../internal/node/file-body.js';
-export { openFileSink, PARTIAL_SUFFIX, PARTIAL_META_SUFFIX } from '../internal/node/file-sink.js';
+export { openFileSink, PARTIAL_SUFFIX, PARTIAL_META_SUFFIX, PARTIAL_LOCK_SUFFIX } from '../internal/node/file-sink.js';
 export { axiosHttpTransport } from '../internal/node/axios-http-transport.js';
 export { nodePlatform } from '../internal/node/node-platform.js';
 export { asyncLocalContextStore, installNodeContextStore } from './context-node.js';

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { ProgressBar, RESTORE_TERMINAL } from '../../lib/cli/progress-bar';
+import { TaskBars } from '../../lib/cli/session-display';
 
 /** A terminal that keeps what is written to it. */
 function fakeTerminal(): Writable & { isTTY: boolean; columns: number; text: () => string } {
@@ -29,6 +30,125 @@ describe('ProgressBar and the terminal it borrows', () => {
       bar.stop();
     }
     // Stopped: nothing left to restore, and no listener kept.
+    expect(process.listeners('exit')).toEqual(before);
+  });
+});
+
+/**
+ * What a terminal shows after `text`: its rows (trailing spaces cut), where the cursor is and
+ * whether it is visible. Knows what cli-progress and readline write: CR, LF (a pty's onlcr: to
+ * column 0 of the next row), cursor up/down/column, clear line, clear screen down, ?25 and ?7.
+ */
+function render(text: string): { rows: string[]; row: number; col: number; cursorShown: boolean; wraps: boolean } {
+  const rows: string[][] = [[]];
+  let row = 0;
+  let col = 0;
+  let cursorShown = true;
+  let wraps = true;
+  const at = (r: number) => (rows[r] ??= []);
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '\u001b') {
+      // eslint-disable-next-line no-control-regex -- escape sequences are what it reads
+      const m = /^\u001b\[(\?)?(\d*)([A-Za-z])/.exec(text.slice(i));
+      if (!m) throw new Error(`unknown escape at ${i}: ${JSON.stringify(text.slice(i, i + 8))}`);
+      i += m[0].length - 1;
+      const n = m[2] === '' ? undefined : Number(m[2]);
+      if (m[1] === '?') {
+        if (n === 25) cursorShown = m[3] === 'h';
+        if (n === 7) wraps = m[3] === 'h';
+      } else if (m[3] === 'A') row = Math.max(0, row - (n ?? 1));
+      else if (m[3] === 'B') row += n ?? 1;
+      else if (m[3] === 'C') col += n ?? 1;
+      else if (m[3] === 'D') col = Math.max(0, col - (n ?? 1));
+      else if (m[3] === 'G') col = (n ?? 1) - 1;
+      else if (m[3] === 'K') {
+        if ((n ?? 0) === 0) at(row).length = Math.min(at(row).length, col);
+        else if (n === 2) rows[row] = [];
+        else for (let c = 0; c <= col; c++) at(row)[c] = ' ';
+      } else if (m[3] === 'J') {
+        at(row).length = Math.min(at(row).length, col);
+        rows.length = Math.min(rows.length, row + 1);
+      } else throw new Error(`unknown escape ${m[0]}`);
+    } else if (ch === '\r') col = 0;
+    else if (ch === '\n') {
+      row++;
+      col = 0;
+    } else {
+      const line = at(row);
+      while (line.length < col) line.push(' ');
+      line[col++] = ch;
+    }
+  }
+  for (let r = 0; r <= row; r++) at(r);
+  return { rows: [...rows].map((r) => (r ?? []).join('').trimEnd()), row, col, cursorShown, wraps };
+}
+
+describe('TaskBars on a terminal (session run, watch)', () => {
+  const streamsOf = (terminal: ReturnType<typeof fakeTerminal>) => ({ stdout: fakeTerminal(), stderr: terminal });
+  const progress = (loaded: number, total: number) => ({ type: 'progress' as const, direction: 'download' as const, loaded, delta: 0, total, percent: Math.floor((100 * loaded) / total), attempt: 1 });
+  const drawn = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+  it('stopped under running bars (Ctrl-C): each bar stays as its last state on its own row, the cursor below them, shown', async () => {
+    const terminal = fakeTerminal();
+    terminal.write('before\n');
+    const bars = new TaskBars('bar', streamsOf(terminal));
+    bars.update('a', 'a.bin', progress(10, 100));
+    bars.update('b', 'b.bin', progress(70, 100));
+    await drawn();
+    bars.stop();
+    const screen = render(terminal.text());
+    expect(screen.rows[0]).toBe('before');
+    expect(screen.rows[1]).toMatch(/^a\.bin \[.*\] +10% /);
+    expect(screen.rows[2]).toMatch(/^b\.bin \[.*\] +70% /);
+    expect(screen.rows.slice(3).filter(Boolean)).toEqual([]);
+    expect([screen.row, screen.col]).toEqual([3, 0]);
+    expect(screen.cursorShown).toBe(true);
+    expect(screen.wraps).toBe(true);
+  });
+
+  it('a task that ends: its line above the others, and at the end the cursor right below the last line (no blank row)', async () => {
+    const terminal = fakeTerminal();
+    const bars = new TaskBars('bar', streamsOf(terminal));
+    bars.update('a', 'a.bin', progress(10, 100));
+    bars.update('b', 'b.bin', progress(20, 100));
+    await drawn();
+    bars.finish('a', '[a] saved a.bin');
+    await drawn();
+    bars.finish('b', '[b] saved b.bin');
+    bars.stop();
+    terminal.write('summary\n');
+    const screen = render(terminal.text());
+    expect(screen.rows.filter((r, i) => r !== '' || i < screen.row)).toEqual(['[a] saved a.bin', '[b] saved b.bin', 'summary']);
+    expect(screen.cursorShown).toBe(true);
+  });
+
+  it('a line logged just before the bars stop is not lost', async () => {
+    const terminal = fakeTerminal();
+    const bars = new TaskBars('bar', streamsOf(terminal));
+    bars.update('a', 'a.bin', progress(10, 100));
+    await drawn();
+    bars.finish('a', '[a] saved a.bin');
+    bars.log('the run stopped');
+    bars.stop();
+    const screen = render(terminal.text());
+    expect(screen.rows.filter(Boolean)).toEqual(['[a] saved a.bin', 'the run stopped']);
+    expect([screen.row, screen.col]).toEqual([2, 0]);
+  });
+
+  it('a process that exits while bars are drawn (a second Ctrl-C) shows the cursor and wraps lines again', async () => {
+    const terminal = fakeTerminal();
+    const bars = new TaskBars('bar', streamsOf(terminal));
+    const before = process.listeners('exit');
+    bars.update('a', 'a.bin', progress(10, 100));
+    try {
+      const added = process.listeners('exit').filter((l) => !before.includes(l));
+      expect(added).toHaveLength(1);
+      added[0]!.call(process, 130);
+      expect(terminal.text().endsWith(RESTORE_TERMINAL)).toBe(true);
+    } finally {
+      bars.stop();
+    }
     expect(process.listeners('exit')).toEqual(before);
   });
 });

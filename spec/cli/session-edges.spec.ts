@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { cliFixture } from '../helpers/cli-fixture.js';
@@ -147,5 +148,51 @@ describe('rxtransfer session add: what a refused add leaves', () => {
       const r = await runCli(['session', 'dirfile', ...action, '--dir', file], { cwd: s.cwd });
       expect([action[0], r.code, r.stderr]).toEqual([action[0], 2, `rxtransfer: --dir ${file} is not a directory\n`]);
     }
+  });
+});
+
+describe('rxtransfer session usage errors: what is missing or wrong, and the real usage line', () => {
+  it.each([
+    [['session', 'run'], /^rxtransfer: the session id is missing \(or the action after "run"\); usage: rxtransfer session <id> run \[options\] /],
+    [['session', 'mine', 'cancel'], /^rxtransfer: missing required argument 'task'; usage: rxtransfer session mine cancel \[options\] <task> \(see rxtransfer session mine cancel --help\)\n$/],
+    [['session', 'mine', 'add'], /^rxtransfer: missing required argument 'url'; usage: rxtransfer session mine add \[options\] <url> /],
+    [['session', 'mine', 'run', 'extra'], /^rxtransfer: too many arguments for 'run'\. Expected 0 arguments but got 1; usage: rxtransfer session mine run \[options\] /],
+    [['session', 'mine', 'watch', '--bogus'], /^rxtransfer: unknown option '--bogus'; usage: rxtransfer session mine watch \[options\] \(see rxtransfer session mine watch --help\)\n$/],
+    [['session', 'mine', 'frob'], /^rxtransfer: unknown command 'frob'; usage: rxtransfer session mine <add\|run\|list\|watch\|cancel> \[options\] /],
+    [['session', 'my backup', 'cancel'], /^rxtransfer: missing required argument 'task'; usage: rxtransfer session 'my backup' cancel \[options\] <task> /],
+    // An id that is no session id: named as the fault, for every action (list said 'session "": 0 tasks', exit 0).
+    [['session', '', 'list'], /^rxtransfer: invalid session id: must be a string of 1 to 200 characters; usage: rxtransfer session <id> list \[options\] /],
+    [['session', '..', 'run'], /^rxtransfer: invalid session id: "\.\." is not a valid session identifier; usage: rxtransfer session <id> run \[options\] /],
+    [['session', '', 'watch'], /^rxtransfer: invalid session id: .*; usage: rxtransfer session <id> watch \[options\] /],
+    [['session', '.', 'cancel', 't'], /^rxtransfer: invalid session id: .*; usage: rxtransfer session <id> cancel \[options\] <task> /],
+  ])('%j exits 2, one line, no literal <id> for a session it was given', async (args, pattern) => {
+    const cwd = freshDir();
+    const r = await runCli([...args, '--dir', join(cwd, 'sessions')], { cwd });
+    expect(r.stderr).toMatch(pattern);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe('rxtransfer session list and watch: which task runs', () => {
+  it("a download that stalls (no byte for seconds) still runs; a queued one whose partial file was just written does not (the partial file's lock says, not its age)", async () => {
+    const s = sessionCli('truth', freshDir);
+    // One KiB now, the next in 6 s: the run holds the task all along.
+    expect((await s.run(['add', fixture.server.url('/data/stall.bin?size=4096&chunk=1024&every=6000'), '-o', 'stall.bin', '--id', 'stall', '--priority', '5'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/data/later.bin?size=100'), '-o', 'later.bin', '--id', 'later'])).code).toBe(0);
+    const run = s.start(['run', '--json', '--max-concurrent', '1'], 30_000);
+    await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) > 0));
+    // Bytes of the waiting task's earlier run, written a moment ago (by that run, or a copy).
+    writeFileSync(join(s.cwd, 'later.bin.partial'), 'x'.repeat(50));
+    const early = await s.list();
+    expect(early.map((t) => [t['id'], t['state']])).toEqual([['stall', 'running'], ['later', 'queued']]);
+    await new Promise((resolve) => setTimeout(resolve, 3500)); // no byte since the first KiB
+    const stalled = await s.list();
+    expect(stalled.map((t) => [t['id'], t['state']])).toEqual([['stall', 'running'], ['later', 'queued']]);
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(130);
+    // The run is gone: nothing runs.
+    expect((await s.list()).map((t) => t['state'])).toEqual(['queued', 'queued']);
   });
 });

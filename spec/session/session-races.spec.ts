@@ -348,6 +348,75 @@ describe('a store write that fails while the session goes on', () => {
   });
 });
 
+describe('two writes of one task that both fail', () => {
+  /** Makes `first` then `second`, each held at the store, then fails both writes; their outcomes. */
+  async function bothFail(store: ReturnType<typeof gatedStore>, first: () => Promise<unknown>, second: () => Promise<unknown>): Promise<string[]> {
+    const outcome = (p: Promise<unknown>) => p.then(() => 'resolved', (e: Error) => `rejected: ${e.message}`);
+    store.hold = true;
+    const a = outcome(first());
+    await until(() => store.heldCount() === 1);
+    const b = outcome(second());
+    await until(() => store.heldCount() === 2);
+    store.hold = false;
+    store.release(false);
+    return Promise.all([a, b]);
+  }
+
+  it('S6 resume() then suspend(), both unwritten: the task is what the store holds (suspended) and does not run', async () => {
+    const inner = memorySessionStore();
+    const store = gatedStore(inner);
+    const { id, path, to } = name();
+    const session = await openSession({ id, store });
+    await session.download(server.put(path, { body: bytes(512 * KiB, 20), etag: '"t"', rate: 256 * KiB }), { to, id: 't' });
+    await until(() => session.task('t')?.state === 'running');
+    await session.suspend('t');
+    const requests = server.requests.length;
+    expect(await bothFail(store, () => session.resume('t'), () => session.suspend('t'))).toEqual([expect.stringMatching(/EIO/), expect.stringMatching(/EIO/)]);
+    // The last durable state, not the one the first failed write (resume's) would have made.
+    expect(inner.snapshot(id).map((t) => [t.id, t.state])).toEqual([['t', 'suspended']]);
+    expect(session.task('t')?.state).toBe('suspended');
+    await sleep(200);
+    expect(server.requests.length).toBe(requests); // not started again
+    expect(session.task('t')?.state).toBe('suspended');
+  });
+
+  it('S4 ack() then forget(), both unwritten: the completion is still unacknowledged, as stored, and delivered', async () => {
+    const inner = memorySessionStore();
+    const store = gatedStore(inner);
+    const { id, path, to } = name();
+    const session = await openSession({ id, store });
+    await session.download(server.put(path, { body: bytes(4 * KiB, 21) }), { to, id: 'f' });
+    await firstValueFrom(session.completions$.pipe(filter((c) => c.taskId === 'f'), timeout(10_000)));
+    expect(await bothFail(store, () => session.ack('f'), () => session.forget('f'))).toEqual([expect.stringMatching(/EIO/), expect.stringMatching(/EIO/)]);
+    expect(inner.snapshot(id).map((t) => [t.id, t.acked])).toEqual([['f', false]]);
+    expect(session.task('f')).toMatchObject({ state: 'completed', acked: false });
+    const pending: string[] = [];
+    session.completions$.subscribe((c) => pending.push(c.taskId)).unsubscribe();
+    expect(pending).toEqual(['f']);
+  });
+});
+
+describe('close() while invalidate() lets the tasks finish', () => {
+  it('S6 stops the running transfers at once (as close() does), the tasks stay queued for the next open, and the drain ends', async () => {
+    const inner = memorySessionStore();
+    const { id, path, to } = name();
+    const session = await openSession({ id, store: inner });
+    // About 8 s at this rate: a close() that waited for it would not end in time.
+    let loaded = 0;
+    session.events$.subscribe((e) => e.type === 'progress' && (loaded = e.loaded));
+    await session.download(server.put(path, { body: bytes(2 * MiB, 22), etag: '"d"', rate: 256 * KiB }), { to, id: 'd' });
+    await until(() => loaded > 0);
+    const why = firstValueFrom(session.invalidated$);
+    const drained = session.invalidate();
+    await session.close();
+    expect(loaded).toBeLessThan(2 * MiB); // stopped, not waited for to the end
+    await drained;
+    expect(await why).toMatchObject({ reason: 'invalidated', cancelledTasks: false });
+    expect(inner.snapshot(id).map((t) => [t.id, t.state])).toEqual([['d', 'queued']]);
+    expect((await stat(`${to}.partial`)).size).toBeGreaterThan(0); // kept for the next open
+  });
+});
+
 describe('a session whose lock was taken over', () => {
   it('S8 ends as store-failed at the first journal write that finds out (a progress checkpoint), not at the end of its transfers: nothing published, nothing written into the new owner\'s files', async () => {
     const { id, path, to } = name();

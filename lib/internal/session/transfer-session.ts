@@ -102,6 +102,12 @@ export interface TransferSession {
 /** The session core over a platform and an opened store. */
 export class SessionCore implements TransferSession {
   private readonly records = new Map<string, TaskRecord>();
+  /**
+   * Per task, the record the store last made durable (none: the task is not stored). A write that
+   * fails puts this one back, not the record before it: that one may have been in a write that
+   * failed too (two writes of one task in flight, a `resume()` then a `suspend()`).
+   */
+  private readonly durable = new Map<string, TaskRecord>();
   private readonly runs = new Map<string, Run>();
   private readonly creating = new Map<string, Promise<void>>();
   /** Tasks a suspend or a cancel is stopping: not started again before their new state is stored. */
@@ -149,6 +155,7 @@ export class SessionCore implements TransferSession {
     const settling: Promise<void>[] = [];
     for (const task of store.tasks) {
       this.records.set(task.id, task);
+      this.durable.set(task.id, task);
       if (isFinal(task)) this.announced.add(task.id);
       this.seq = Math.max(this.seq, task.seq);
       // Completed, and maybe killed before its platform heard of it (published): said again,
@@ -195,13 +202,15 @@ export class SessionCore implements TransferSession {
     try {
       await this.store.write([{ type: 'delete', id: taskId }]);
     } catch (error) {
-      // Still stored: still the session's (a second forget() removes it).
-      if (!this.records.has(taskId)) {
-        this.records.set(taskId, task);
+      // Still stored: still the session's, as stored (a second forget() removes it).
+      const stored = this.durable.get(taskId);
+      if (!this.records.has(taskId) && stored) {
+        this.records.set(taskId, stored);
         if (announced) this.announced.add(taskId);
       }
       throw error;
     }
+    this.durable.delete(taskId);
     // A failed download kept its partial file for whoever adds the same `to` again; forgetting
     // the task gives it up.
     if (task.state === 'failed') await this.discard(task);
@@ -284,7 +293,16 @@ export class SessionCore implements TransferSession {
   }
 
   close(): Promise<void> {
-    if (this.ended) return this.ended;
+    if (this.ended) {
+      // invalidate() is waiting for the tasks to end: close() stops them instead, as it always
+      // does (they stay queued for the next open), and the wait ends.
+      const drained = this.draining;
+      if (drained) {
+        this.draining = undefined;
+        void Promise.all([...this.runs.keys()].map((id) => this.stop(id))).then(() => drained());
+      }
+      return this.ended;
+    }
     this.accepting = false;
     this.ended = (async () => {
       await Promise.all([...this.runs.keys()].map((id) => this.stop(id)));
@@ -615,21 +633,23 @@ export class SessionCore implements TransferSession {
 
   /**
    * Records a task's new state and stores it. A write that fails is undone here too (unless a
-   * newer state came meanwhile): the session shows what the store holds, and calling again
-   * (an `ack()`, a `resume()`) writes again instead of finding it done.
+   * newer state came meanwhile), back to the task's last durable record: the session shows what
+   * the store holds, and calling again (an `ack()`, a `resume()`) writes again instead of finding
+   * it done.
    */
   private async persist(task: TaskRecord): Promise<void> {
-    const before = this.records.get(task.id);
     this.records.set(task.id, task);
     try {
       await this.store.write([{ type: 'put', task }]);
     } catch (error) {
       if (this.records.get(task.id) === task) {
-        if (before) this.records.set(task.id, before);
+        const stored = this.durable.get(task.id);
+        if (stored) this.records.set(task.id, stored);
         else this.records.delete(task.id);
       }
       throw error;
     }
+    this.durable.set(task.id, task);
   }
 
   private usable(taskId: string): TaskRecord {
