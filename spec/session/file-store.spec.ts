@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { constants } from 'node:fs';
 import { lstat, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -20,6 +21,38 @@ afterAll(async () => {
 const task = (id: string, bytes: number): TaskRecord => ({ id, kind: 'download', url: `http://h/${id}`, to: `/t/${id}`, priority: 0, seq: id.charCodeAt(0), createdAt: 0, state: 'queued', acked: false, bytes });
 
 describe('file session store', () => {
+  it('S2 a new session is durable as a whole: the directories it made and its new journal have their names synced, once', async () => {
+    // Directories are synced through a handle opened read-only: those opens are counted.
+    const fsp = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
+    const realOpen = fsp.open;
+    const synced: string[] = [];
+    const open = jest.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const handle = await realOpen(...args);
+      if (args[1] === constants.O_RDONLY) synced.push(String(args[0]));
+      return handle;
+    });
+    try {
+      const root = join(dir, 'made', 'here');
+      const store = fileSessionStore({ directory: root });
+      const handle = await store.open('new');
+      const session = sessionDirectory(root, 'new');
+      // mkdir made made/, made/here and the session's own: each one's parent synced.
+      expect(synced).toEqual(expect.arrayContaining([dir, join(dir, 'made'), root]));
+      synced.length = 0;
+      await handle.write([{ type: 'put', task: task('a', 1) }]);
+      expect(synced).toEqual([session]); // the journal was made: its directory synced
+      synced.length = 0;
+      await handle.write([{ type: 'put', task: task('a', 2) }]);
+      expect(synced).toEqual([]); // appended to: nothing more
+      await handle.close();
+      const again = await store.open('new');
+      expect(synced).toEqual([]); // nothing was made
+      await again.close();
+    } finally {
+      open.mockRestore();
+    }
+  });
+
   it('S10 the journal stays bounded: thousands of checkpoints are compacted', async () => {
     const store = fileSessionStore({ directory: dir });
     const handle = await store.open('bounded');

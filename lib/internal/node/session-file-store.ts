@@ -65,7 +65,7 @@ export function fileSessionStore(options: { directory?: string } = {}): SessionS
     name: 'file',
     async open(id: string): Promise<SessionStoreHandle> {
       const dir = await adoptLegacyDirectory(directory, id);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await syncMade(dir, await mkdir(dir, { recursive: true, mode: 0o700 }));
       // A lock found lost (by a renewal, or by the check before a write, a progress checkpoint's
       // included, whose failure the session otherwise ignores) ends the session at once: its
       // transfers stop instead of running on beside the new owner's.
@@ -207,13 +207,25 @@ export function nodeJournalFile(path: string): JournalFile {
       }
     },
     async append(text) {
-      const file = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+      const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW;
+      let created = false;
+      let file;
+      try {
+        file = await open(path, flags);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        file = await open(path, flags | constants.O_CREAT, 0o600);
+        created = true;
+      }
       try {
         await file.writeFile(text);
         await file.datasync();
       } finally {
         await file.close();
       }
+      // A journal this append made is there after a power loss only once its directory is synced
+      // too: the fdatasync keeps the bytes, not the name that leads to them (S2).
+      if (created) await syncDirectory(dirname(path));
     },
     async replace(text) {
       const aside = `${path}.tmp`;
@@ -228,6 +240,19 @@ export function nodeJournalFile(path: string): JournalFile {
       await syncDirectory(dirname(path));
     },
   };
+}
+
+/**
+ * After `mkdir(dir, { recursive: true })` made `made` (its first directory made; undefined: none):
+ * syncs the parent of each directory it made, so their names survive a power loss as the journal's
+ * bytes do (S2).
+ */
+async function syncMade(dir: string, made: string | undefined): Promise<void> {
+  if (made === undefined) return;
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    await syncDirectory(dirname(d));
+    if (d === resolve(made) || dirname(d) === d) return;
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {
