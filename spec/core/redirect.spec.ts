@@ -105,4 +105,17 @@ describe('nextHop (redirect rules, G11)', () => {
     expect(next).toMatch(/^redirect to an invalid location "https:\/\//);
     expect(next).not.toMatch(/SECRET/);
   });
+
+  it.each([
+    // A space (a header value may hold one) ends what reads as a URL in a message, not the location.
+    'https://svc:pass SECRET@bad host/x',
+    'https://bad host/x?token=TOKEN-SECRET',
+    'https://svc:pass@bad host/x?sig=SIG-SECRET#access_token=SECRET',
+    // No `//`: a special scheme reads the userinfo all the same.
+    'http:svc:SECRET@bad host/x',
+  ])('G11 never quotes credentials or secret query values from an unparsable location with a space: %s', (location) => {
+    const next = nextHop(start, FIRST, 302, location);
+    expect(next).toMatch(/^redirect to an invalid location "https?:(\/\/)?bad /);
+    expect(next).not.toMatch(/SECRET/);
+  });
 });

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appendFileSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, closeSync, constants, createReadStream, createWriteStream, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,26 @@ describe('G5 file downloads', () => {
       const missing = await runTransfer(toFile(url, none, conditional));
       expect(isIntegrityError(missing.error) && missing.error.reason).toBe('digest');
       expect(existsSync(none)).toBe(false);
+    });
+  });
+
+  it('G5 with `integrity`, a 304 whose `to` is no regular file (a FIFO) ends in an IntegrityError at once, never waits on it', async () => {
+    const sri = `sha256-${createHash('sha256').update(CACHED).digest('base64')}`;
+    await withConditionalServer(async (url) => {
+      const to = target();
+      execFileSync('mkfifo', [to]);
+      try {
+        const run = await runTransfer(toFile(url, to, { headers: { 'If-None-Match': '"v1"' }, integrity: sri }), 5_000);
+        expect(isIntegrityError(run.error) && [run.error.reason, run.error.message]).toEqual(['digest', expect.stringContaining('not a regular file')]);
+        expect(lstatSync(to).isFIFO()).toBe(true);
+      } finally {
+        // A reader left waiting on the FIFO is let go: a writer opens it and closes it (ENXIO: none waits).
+        try {
+          closeSync(openSync(to, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // no reader
+        }
+      }
     });
   });
 

@@ -41,7 +41,8 @@ export interface FileSink extends BodySink<undefined> {
   existing(): AsyncIterable<Uint8Array>;
   /**
    * The file at {@link path} as it is now (the copy a 304 keeps), for checking `integrity`; the
-   * iteration fails when there is none. Absent: that copy cannot be read here.
+   * iteration fails when there is none, or it is no regular file (a FIFO, a device: never read).
+   * Absent: that copy cannot be read here.
    */
   kept?(): AsyncIterable<Uint8Array>;
 }

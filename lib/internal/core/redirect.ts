@@ -1,4 +1,4 @@
-import { originOf, redactText } from './redact.js';
+import { originOf, redactUrl } from './redact.js';
 
 /** Statuses that carry a `Location` to follow. */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -29,7 +29,10 @@ export function nextHop(current: Hop, firstOrigin: string, status: number, locat
   try {
     target = new URL(location, current.url);
   } catch {
-    return `redirect to an invalid location "${redactText(location).slice(0, 100)}"`;
+    // One location, not a message: what could be userinfo goes up to its last `@` whatever it
+    // holds (a space ends no URL here), and so do the query and the fragment (G11).
+    const shown = redactUrl(location, { secrets: true }).replace(/^([a-z][a-z0-9+.-]*:)?[^]*@/i, '$1');
+    return `redirect to an invalid location "${shown.slice(0, 100)}"`;
   }
   const refused = refusedScheme(current.url, target);
   if (refused) return refused;

@@ -366,7 +366,15 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
       yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
     },
     async *kept() {
-      yield* createReadStream(target, { highWaterMark: 1 << 20 });
+      // Opened without waiting (a FIFO at `to` would block the open until a writer came, beyond
+      // any abort), and read only when it is a regular file (a device may never end).
+      const file = await open(target, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        if (!(await file.stat()).isFile()) throw new Error(`${target} is not a regular file`);
+        yield* file.createReadStream({ highWaterMark: 1 << 20, autoClose: false });
+      } finally {
+        await file.close();
+      }
     },
     async finish() {
       if (state !== 'open') throw ended();
