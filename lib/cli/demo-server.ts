@@ -175,7 +175,9 @@ function receiveUpload(req: IncomingMessage, res: ServerResponse, params: URLSea
 
 /** Starts the server on 127.0.0.1 (`port` 0: a free one). */
 export async function startDemoServer(options: { port?: number; routes?: ExtraRoutes } = {}): Promise<DemoServer> {
-  const stats: DemoStats = { downloads: {}, uploads: {} };
+  // Keyed by ids from the query, which any page can send to 127.0.0.1: without a prototype,
+  // `id=__proto__` or `id=constructor` is a key like any other, not Object.prototype.
+  const stats: DemoStats = { downloads: Object.create(null) as DemoStats['downloads'], uploads: Object.create(null) as DemoStats['uploads'] };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;

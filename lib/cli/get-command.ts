@@ -10,7 +10,7 @@ import { listenForInterrupt, outputFailure, type Interrupt } from './interrupt.j
 import { outputMode, TransferView, type CliStreams } from './output.js';
 import { elapsedSeconds, runTransfer } from './run-transfer.js';
 import { FALLBACK_NAME, nameFromUrl, safeBaseName } from './safe-name.js';
-import { existsError, partialState, placeFile, planTarget, refuseExisting, type TargetPlan } from './target-file.js';
+import { existsError, partialState, placeFile, planTarget, refuseExisting, refuseSpecialFile, type TargetPlan } from './target-file.js';
 import { isLocalFileError, isTargetExistsError } from '../internal/node/file-sink.js';
 import { keptFile, notModifiedText, shortPath } from './session-display.js';
 
@@ -60,6 +60,7 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
     if (!Object.keys(headers).some((name) => name.toLowerCase() === 'accept-encoding')) headers['Accept-Encoding'] = 'identity';
     plan = await planTarget(url, flags.output, flags.contentDisposition ?? false);
     const replace = (flags.force ?? false) || (flags.resume ?? false);
+    if (!plan.nameLater) await refuseSpecialFile(plan.path);
     if (!plan.nameLater && !replace) await refuseExisting(plan.path);
     if (!plan.nameLater) view = new TransferView(mode, streams, shortPath(plan.path));
 

@@ -1,8 +1,9 @@
 /** `rxtransfer put <file> <url>`: a file upload streamed from disk, with progress. */
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { upload, isTransferError, type UploadBody } from '../index.node.js';
 import { fileBody } from '../node/index.js';
-import { headersFrom, parseHttpUrl } from './arguments.js';
+import { headersFrom, parseHttpUrl, withoutSecrets } from './arguments.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatBytes, formatRate, terminalSafe } from './format.js';
 import { outputLost, printableHeaders, timeoutsFrom } from './get-command.js';
@@ -38,8 +39,11 @@ export async function runPut(file: string, rawUrl: string, flags: PutFlags, stre
     let body: UploadBody;
     try {
       body = fileBody(file);
+      // Opened once now: a file this user may not read (EACCES) is refused as one that does not
+      // exist (2, before any request), not failed as a read error while it is sent (1).
+      await (await open(file, 'r')).close();
     } catch (error) {
-      throw new CliError('usage', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+      throw new CliError('usage', `cannot read ${withoutSecrets(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     }
 
     interrupt = listenForInterrupt(streams.stdout);

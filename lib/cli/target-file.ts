@@ -10,6 +10,7 @@
  * same for the same URL and directory, so `--resume` continues it.
  */
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { chmod, link, lstat, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from '../node/index.js';
@@ -48,6 +49,28 @@ export async function refuseExisting(path: string): Promise<void> {
   if (await exists(path)) throw existsError(path);
 }
 
+/**
+ * Refuses, before any request, a name that is a device, FIFO or socket, or a symlink to one
+ * (`-o /dev/null`, `-o /dev/stdout`, as with curl): `--force` or `--resume` would rename the
+ * download over it, and as root that replaces `/dev/null` for the whole system.
+ */
+export async function refuseSpecialFile(path: string): Promise<void> {
+  const target = await stat(path).catch(() => undefined);
+  if (target !== undefined && isSpecial(target)) throw specialFileError(path);
+}
+
+/** A device, FIFO or socket: not a file a download may replace. */
+function isSpecial(stats: Stats): boolean {
+  return stats.isCharacterDevice() || stats.isBlockDevice() || stats.isFIFO() || stats.isSocket();
+}
+
+/** The error for a device, FIFO or socket at the name; with `side`, where the finished download is. */
+function specialFileError(path: string, side?: string): CliError {
+  const what = `${path} is not a regular file (a device, FIFO or socket)`;
+  if (side !== undefined) return new CliError('usage', `${what} and is not replaced; the download is complete in ${side}`);
+  return new CliError('usage', `${what}: get saves to a file and would replace it, --force or not; choose another name with -o`);
+}
+
 /** The error for a name that is taken. */
 export function existsError(path: string, cause?: unknown): CliError {
   return new CliError('exists', `${path} exists; use --force to replace it, or -o to choose another name`, { cause });
@@ -62,6 +85,9 @@ export function existsError(path: string, cause?: unknown): CliError {
  */
 export async function placeFile(side: string, final: string, replace: boolean, keep = false): Promise<void> {
   if (replace) {
+    // Never a device, FIFO or socket (what refuseSpecialFile() keeps from -o FILE).
+    const through = await stat(final).catch(() => undefined);
+    if (through !== undefined && isSpecial(through)) throw specialFileError(final, side);
     // A file replaced keeps its permissions (a private file stays private), as the library's own
     // publish keeps them for `-o FILE`.
     const replaced = await lstat(final).catch(() => undefined);

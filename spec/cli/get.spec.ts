@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { bodyBytes, sha256 } from '../helpers/cli-server.js';
 import { cliFixture } from '../helpers/cli-fixture.js';
 import { cliEntry, jsonLines, runCli, startCli, toNotifications } from '../helpers/cli-run.js';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 
 const fixture = cliFixture('rxtransfer-cli-');
@@ -279,6 +279,23 @@ describe('rxtransfer get: safe files', () => {
     expect(readFileSync(join(cwd, 'out.bin'))).toEqual(bodyBytes(1000));
   });
 
+  it('--force or --resume never replaces a device, FIFO or socket, nor a symlink to one (-o /dev/null or /dev/stdout, as root, for the whole system)', async () => {
+    const cwd = freshDir();
+    execFileSync('mkfifo', [join(cwd, 'pipe')]);
+    symlinkSync(join(cwd, 'pipe'), join(cwd, 'stdout'));
+    const before = fixture.server.requests.length;
+    // Without --force too: "exists; use --force to replace it" would lead there.
+    for (const args of [['-o', 'pipe'], ['-o', 'pipe', '--force'], ['-o', 'pipe', '--resume'], ['-o', 'stdout', '--force']]) {
+      const r = await runCli(['get', fixture.server.url('/data/special.bin?size=100'), ...args], { cwd });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`rxtransfer: ${args[1]} is not a regular file (a device, FIFO or socket): get saves to a file and would replace it, --force or not; choose another name with -o\n`);
+    }
+    expect(fixture.server.requests.length).toBe(before);
+    expect(lstatSync(join(cwd, 'pipe')).isFIFO()).toBe(true);
+    expect(lstatSync(join(cwd, 'stdout')).isSymbolicLink()).toBe(true);
+    expect(filesIn(cwd)).toEqual(['pipe', 'stdout']);
+  });
+
   it('-o - (standard output, for curl and wget) is refused before any request, not taken as a file named "-"', async () => {
     const cwd = freshDir();
     const before = fixture.server.requests.length;
@@ -403,6 +420,17 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
     const side = filesIn(cwd).find((f) => f.startsWith('.rxtransfer-'))!;
     expect(side).toMatch(/^\.rxtransfer-[0-9a-f]{16}\.download$/);
     expect(r.stderr).toContain(`it is complete in ${side}`);
+    expect(readFileSync(join(cwd, side), 'utf8')).toBe('hello');
+  });
+
+  it('--force onto a device, FIFO or socket it named (2): not replaced, and the error says where the finished download is', async () => {
+    const cwd = freshDir();
+    execFileSync('mkfifo', [join(cwd, 'pipe')]);
+    const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent('attachment; filename="pipe"')}`), '-J', '--force'], { cwd });
+    expect(r.code).toBe(2);
+    expect(lstatSync(join(cwd, 'pipe')).isFIFO()).toBe(true);
+    const side = filesIn(cwd).find((f) => f.startsWith('.rxtransfer-'))!;
+    expect(r.stderr).toBe(`rxtransfer: ${join(cwd, 'pipe')} is not a regular file (a device, FIFO or socket) and is not replaced; the download is complete in ${side}\n`);
     expect(readFileSync(join(cwd, side), 'utf8')).toBe('hello');
   });
 

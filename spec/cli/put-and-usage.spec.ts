@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,9 +59,43 @@ describe('rxtransfer put', () => {
     const missing = await runCli(['put', 'nope.bin', server.url('/upload')], { cwd });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('rxtransfer: cannot read nope.bin: ENOENT\n');
+    // The two turned round, a URL with credentials where the file goes: they are not printed.
+    const swapped = await runCli(['put', 'https://user:pw-SECRET@example.invalid/x', server.url('/upload')], { cwd });
+    expect(swapped.code).toBe(2);
+    expect(swapped.stderr).toBe('rxtransfer: cannot read https://example.invalid/x: ENOENT\n');
     const method = await runCli(['put', 'up.bin', server.url('/upload'), '-X', 'DELETE'], { cwd });
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/--method must be PUT or POST/);
+  });
+});
+
+describe('rxtransfer put: a file this user may not read', () => {
+  it('2: refused before any request, as a file that does not exist (not 1, a read failing while it is sent)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxtransfer-cli-put-private-'));
+    try {
+      const file = join(dir, 'private.bin');
+      writeFileSync(file, 'secret', { mode: 0o600 });
+      // Root reads any file: then the command runs as nobody, whom mode 0600 keeps out.
+      const root = process.getuid?.() === 0;
+      if (root) chmodSync(dir, 0o755);
+      else chmodSync(file, 0o000);
+      const before = server.requests.length;
+      const child = spawn(process.execPath, [cliEntry(), 'put', file, server.url('/upload')], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(root ? { uid: 65534, gid: 65534 } : {}),
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const [code] = (await once(child, 'close')) as [number | null];
+      clearTimeout(killer);
+      expect(stderr).toBe(`rxtransfer: cannot read ${file}: EACCES\n`);
+      expect(code).toBe(2);
+      expect(server.requests.length).toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { chmod, link, lutimes, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { Subject, filter, lastValueFrom, map, switchMap, take, tap, timeout, type Subscription } from 'rxjs';
@@ -558,6 +558,24 @@ describe('a partial file that is another name of a file (a hard link)', () => {
 });
 
 describe('publishing the file written', () => {
+  it('G5 a FIFO put at `to` while the download ran is neither read (a 304 checking integrity) nor replaced (publish): both refuse at once', async () => {
+    const { to } = fresh();
+    await writeFile(to, 'a regular file when the download began');
+    const sink = await openFileSink(to, { resume: false, keepPartial: false, overwrite: true });
+    await sink.write(new Uint8Array([1, 2, 3]));
+    await rm(to);
+    execFileSync('mkfifo', [to]);
+    const read = async () => {
+      for await (const chunk of sink.kept!()) void chunk;
+    };
+    await expect(read()).rejects.toThrow(/not a regular file/);
+    await expect(sink.finish()).rejects.toMatchObject({ code: 'invalid', message: expect.stringContaining('not a regular file') });
+    expect((await lstat(to)).isFIFO()).toBe(true);
+    await sink.abort(new Error('test'));
+    await rm(to);
+    expect(await leftovers(to)).toEqual([]);
+  });
+
   it('G5 a partial file replaced under the download (another owner of the name) is never published as `to`, nor removed', async () => {
     const { to } = fresh();
     const sink = await openFileSink(to, { resume: false, keepPartial: false, overwrite: true });

@@ -1,5 +1,5 @@
 import { constants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { open, readFile, rename, rm, link, unlink, lstat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, rm, link, unlink, lstat, stat, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FileSink, FileSinkOptions } from '../core/platform.js';
@@ -77,6 +77,18 @@ export function isTargetExistsError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[TARGET_EXISTS] === true;
 }
 
+/**
+ * Refuses a `to` that is a device, FIFO or socket, or a symlink to one (`/dev/null`,
+ * `/dev/stdout`): a download renames its file over the name, which as root would replace
+ * `/dev/null` for the whole system. Looked at before the download and again before the rename.
+ */
+async function refuseSpecial(target: string, path: string): Promise<void> {
+  const found = await stat(target).catch(() => undefined);
+  if (found && (found.isCharacterDevice() || found.isBlockDevice() || found.isFIFO() || found.isSocket())) {
+    throw new TransferError('invalid', `${path} is not a regular file (a device, FIFO or socket): a download to it would replace it; choose a file`);
+  }
+}
+
 /** A download to the same `to` is running: its partial file is not ours to touch. */
 class PartialLockedError extends TransferError {
   constructor(path: string, lock: string, pid: number | undefined, detail: string | undefined) {
@@ -94,6 +106,7 @@ class PartialLockedError extends TransferError {
  */
 export async function openFileSink(path: string, options: FileSinkOptions, fs: { link: typeof link } = { link }): Promise<FileSink> {
   const target = resolve(path);
+  await refuseSpecial(target, path);
   if (!options.overwrite && options.owner === undefined && (await exists(target))) throw targetExists(path);
   const release = await lockPartial(path, options.closing);
   try {
@@ -289,6 +302,8 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
       await release();
       throw takenOver(error, 'nothing was published');
     }
+    // A device, FIFO or socket put at `to` since the download began is not replaced either.
+    if (options.overwrite) await refuseSpecial(target, path);
     // A session task records, before the name appears, that the file about to be `to` is its
     // own: killed before the session records the completion, the next run knows it. The
     // session removes the record once it has (settlePublished).
