@@ -104,7 +104,10 @@ describe('rxtransfer get: exit codes', () => {
     const cwd = freshDir();
     const r = await runCli(['get', fixture.server.url('/truncated?size=1000&after=500')], { cwd });
     expect(r.code).toBe(6);
-    expect(r.stderr).toMatch(/body ended after 500 of 1000 bytes/);
+    // 500 arrived; under load the connection's end can overtake them (Node drops what the
+    // response still buffered when it fails), and fewer were read: the count is what was read.
+    const read = /body ended after (\d+) of 1000 bytes/.exec(r.stderr);
+    expect(read && Number(read[1])).toBeLessThanOrEqual(500);
     expect(existsSync(join(cwd, 'truncated'))).toBe(false);
   });
 
