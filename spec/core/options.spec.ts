@@ -60,6 +60,8 @@ const badOptions: Array<[string, unknown, RegExp]> = [
   ['a header value past Latin-1 (axios dropped the character)', { headers: { Authorization: 'Bearer tok\u20acn' } }, /^header "Authorization" must be Latin-1 text/],
   ['a header value with DEL', { headers: { 'X-A': 'a\u007f' } }, /header "X-A" must be Latin-1 text/],
   ['a header value that is a number', { headers: { 'X-A': 1 } }, /header "X-A" must be a string/],
+  ['a Content-Length header (the rest of a longer body would be read as the next request)', { headers: { 'content-length': '1' } }, /^header "content-length" is not yours to set: the transfer frames the body itself/],
+  ['a Transfer-Encoding header', { headers: { 'Transfer-Encoding': 'chunked' } }, /^header "Transfer-Encoding" is not yours to set/],
   ['headers as a string', { headers: 'X-A: 1' }, /headers must be an object of name: value pairs/],
   ['headers as an array', { headers: [['X-A', '1']] }, /headers must be an object/],
   ['options that are not an object', 'fast', /options must be an object/],

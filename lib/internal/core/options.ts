@@ -155,6 +155,13 @@ export function checkMethod(method: unknown): string | undefined {
 }
 
 /**
+ * Headers that say where the body ends. One that disagrees with the body sent (a `Content-Length`
+ * of 1 before a 1 MiB body) makes the rest of the body read as the next request on the
+ * connection; browsers refuse both from scripts for that reason.
+ */
+const FRAMING = new Set(['content-length', 'transfer-encoding']);
+
+/**
  * Request headers as a plain record, or what is wrong with them: names must be HTTP tokens,
  * values text that can be sent as given (never shown: they may be secrets).
  */
@@ -167,6 +174,7 @@ export function checkHeaders(given: unknown = {}): Record<string, string> | stri
     if (!TOKEN.test(name)) return `header name "${name.slice(0, 40)}" is not valid`;
     if (typeof value !== 'string') return `header "${name}" must be a string`;
     if (!isSendableHeaderValue(value)) return `header "${name}" must be Latin-1 text without CR, LF, NUL or other control characters but tab (the value is not shown)`;
+    if (FRAMING.has(name.toLowerCase())) return `header "${name}" is not yours to set: the transfer frames the body itself (a stream body declares its length as its size)`;
     headers[name] = value;
   }
   return headers;
