@@ -43,7 +43,8 @@ export function headersFrom(raw: readonly string[] | undefined): Record<string, 
 /** A positive number of seconds (fractions allowed), returned in ms. */
 export function parseSeconds(raw: string): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  // Decimal only: Number() would also take `0x10` (16), `1e3` or `Infinity`.
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(raw) || !Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
   return Math.max(1, Math.round(value * 1000));
 }
 
