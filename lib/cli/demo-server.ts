@@ -65,15 +65,24 @@ export interface DemoServer {
 }
 
 const bodies = new Map<number, { bytes: Buffer; sha256: string }>();
+/** The bytes the cache of bodies may hold: any page can ask for many sizes of up to {@link MAX_DEMO_BYTES}. */
+export const MAX_CACHED_BYTES = 2 * MAX_DEMO_BYTES;
 
-/** The pattern body of `size` bytes and its digest (cached: the demo asks for few sizes). */
+/** The bytes the cache of bodies holds now. */
+function cachedBytes(): number {
+  let total = 0;
+  for (const { bytes } of bodies.values()) total += bytes.length;
+  return total;
+}
+
+/** The pattern body of `size` bytes and its digest (cached: the demo asks for few sizes; at most 8, and {@link MAX_CACHED_BYTES}). */
 export function patternBody(size: number): { bytes: Buffer; sha256: string } {
   let body = bodies.get(size);
   if (!body) {
     const bytes = Buffer.allocUnsafe(size);
     for (let i = 0; i < size; i++) bytes[i] = patternByte(i);
     body = { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
-    if (bodies.size > 8) bodies.clear();
+    if (bodies.size >= 8 || cachedBytes() + size > MAX_CACHED_BYTES) bodies.clear();
     bodies.set(size, body);
   }
   return body;
@@ -178,7 +187,14 @@ export async function startDemoServer(options: { port?: number; routes?: ExtraRo
   // Keyed by ids from the query, which any page can send to 127.0.0.1: without a prototype,
   // `id=__proto__` or `id=constructor` is a key like any other, not Object.prototype.
   const stats: DemoStats = { downloads: Object.create(null) as DemoStats['downloads'], uploads: Object.create(null) as DemoStats['uploads'] };
+  let hosts: ReadonlySet<string> = new Set();
   const server: Server = createServer((req, res) => {
+    // Only for this machine's names: a page whose own name was made to point at 127.0.0.1 (DNS
+    // rebinding) sends its name as Host, and is refused.
+    if (!hosts.has((req.headers.host ?? '').toLowerCase())) {
+      res.writeHead(421, { 'content-type': 'text/plain' }).end('this server answers only to 127.0.0.1 and localhost\n');
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
     const fail = (error: unknown) => {
@@ -203,6 +219,7 @@ export async function startDemoServer(options: { port?: number; routes?: ExtraRo
     });
   });
   const { port } = server.address() as AddressInfo;
+  hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   return {
     origin: `http://127.0.0.1:${port}`,
     stats,

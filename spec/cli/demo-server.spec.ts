@@ -2,6 +2,7 @@
  * The demo's embedded server (`lib/cli/demo-server.ts`): any page the browser opens can reach it
  * on 127.0.0.1 while `demo --web` runs, so what a request names must not reach the process's objects.
  */
+import { request } from 'node:http';
 import { startDemoServer, type DemoServer } from '../../lib/cli/demo-server';
 
 let server: DemoServer | undefined;
@@ -32,5 +33,24 @@ describe('rxtransfer demo server: ids from the query', () => {
       // Whatever the server did, later tests get a clean Object.prototype.
       for (const key of ['requests', 'sent', 'complete', 'closedEarly', 'rangeStart']) delete (Object.prototype as Record<string, unknown>)[key];
     }
+  });
+});
+
+describe('rxtransfer demo server: what a page elsewhere can make it do', () => {
+  it('answers only requests for 127.0.0.1 or localhost (a rebound DNS name is refused with 421)', async () => {
+    server = await startDemoServer();
+    const port = new URL(server.origin).port;
+    const statusFor = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/api/stats', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject).end();
+      });
+    expect(await statusFor(`127.0.0.1:${port}`)).toBe(200);
+    expect(await statusFor(`localhost:${port}`)).toBe(200);
+    expect(await statusFor(`rebound.example:${port}`)).toBe(421);
+    expect(await statusFor('127.0.0.1')).toBe(421);
   });
 });
