@@ -145,14 +145,15 @@ export async function runSession(args: readonly string[], streams: CliStreams): 
     if (id.startsWith('-')) throw new CliError('usage', `the session id comes first; ${usage(action)} (see rxtransfer session --help)`);
     // No action after the id: only options (--dir, --json), or nothing.
     const noAction = rest.length === 0 || rest[0]!.startsWith('-');
-    if (noAction && !rest.includes('--help') && !rest.includes('-h') && (ACTIONS as readonly string[]).includes(id)) {
+    const help = rest.includes('--help') || rest.includes('-h');
+    if (noAction && !help && (ACTIONS as readonly string[]).includes(id)) {
       throw new CliError('usage', `the session id is missing (or the action after "${id}"); ${usage(id, true)} (see rxtransfer session --help)`);
     }
     const invalid = checkSessionId(id);
-    if (invalid !== undefined && !rest.includes('--help') && !rest.includes('-h')) {
+    if (invalid !== undefined && !help) {
       throw new CliError('usage', `invalid session id: ${invalid.replace(/^id /, '')}; ${usage(action)} (see rxtransfer session --help)`);
     }
-    if (noAction && !rest.includes('--help') && !rest.includes('-h')) throw new CliError('usage', `what to do with session "${id}"? ${ACTIONS.join(', ')}; ${usage(undefined)} (see ${program.name()} --help)`);
+    if (noAction && !help) throw new CliError('usage', `what to do with session "${id}"? ${ACTIONS.join(', ')}; ${usage(undefined)} (see ${program.name()} --help)`);
     if (rest[0] === '-h' || rest[0] === '--help') {
       program.outputHelp();
       return ExitCode.ok;
