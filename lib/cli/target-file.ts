@@ -10,10 +10,10 @@
  * same for the same URL and directory, so `--resume` continues it.
  */
 import { createHash } from 'node:crypto';
-import type { Stats } from 'node:fs';
 import { chmod, link, lstat, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from '../node/index.js';
+import { isSpecialFile } from '../internal/node/file-sink.js';
 import { CliError } from './exit-codes.js';
 import { FALLBACK_NAME, nameFromUrl } from './safe-name.js';
 
@@ -56,12 +56,7 @@ export async function refuseExisting(path: string): Promise<void> {
  */
 export async function refuseSpecialFile(path: string): Promise<void> {
   const target = await stat(path).catch(() => undefined);
-  if (target !== undefined && isSpecial(target)) throw specialFileError(path);
-}
-
-/** A device, FIFO or socket: not a file a download may replace. */
-function isSpecial(stats: Stats): boolean {
-  return stats.isCharacterDevice() || stats.isBlockDevice() || stats.isFIFO() || stats.isSocket();
+  if (target !== undefined && isSpecialFile(target)) throw specialFileError(path);
 }
 
 /** The error for a device, FIFO or socket at the name; with `side`, where the finished download is. */
@@ -87,7 +82,7 @@ export async function placeFile(side: string, final: string, replace: boolean, k
   if (replace) {
     // Never a device, FIFO or socket (what refuseSpecialFile() keeps from -o FILE).
     const through = await stat(final).catch(() => undefined);
-    if (through !== undefined && isSpecial(through)) throw specialFileError(final, side);
+    if (through !== undefined && isSpecialFile(through)) throw specialFileError(final, side);
     // A file replaced keeps its permissions (a private file stays private), as the library's own
     // publish keeps them for `-o FILE`.
     const replaced = await lstat(final).catch(() => undefined);

@@ -1,4 +1,4 @@
-import { constants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream, type Stats, type WriteStream } from 'node:fs';
 import { open, readFile, rename, rm, link, unlink, lstat, stat, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -77,6 +77,11 @@ export function isTargetExistsError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[TARGET_EXISTS] === true;
 }
 
+/** A device, FIFO or socket: no file a download may replace. */
+export function isSpecialFile(stats: Stats): boolean {
+  return stats.isCharacterDevice() || stats.isBlockDevice() || stats.isFIFO() || stats.isSocket();
+}
+
 /**
  * Refuses a `to` that is a device, FIFO or socket, or a symlink to one (`/dev/null`,
  * `/dev/stdout`): a download renames its file over the name, which as root would replace
@@ -84,7 +89,7 @@ export function isTargetExistsError(error: unknown): boolean {
  */
 async function refuseSpecial(target: string, path: string): Promise<void> {
   const found = await stat(target).catch(() => undefined);
-  if (found && (found.isCharacterDevice() || found.isBlockDevice() || found.isFIFO() || found.isSocket())) {
+  if (found && isSpecialFile(found)) {
     throw new TransferError('invalid', `${path} is not a regular file (a device, FIFO or socket): a download to it would replace it; choose a file`);
   }
 }
