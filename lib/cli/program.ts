@@ -110,7 +110,8 @@ export function createProgram(streams: CliStreams, exit: { code: number }): Comm
     .description('upload a file (streamed from disk) to a URL, with a progress bar on a terminal')
     .argument('<file>', 'file to send')
     .argument('<url>', 'http:// or https:// URL to send it to')
-    .option('-X, --method <method>', 'HTTP method: PUT or POST', 'PUT');
+    .option('-X, --method <method>', 'HTTP method: PUT or POST', 'PUT')
+    .option('--no-expect', 'send the file at once, without Expect: 100-continue (sent for files over 1 MiB, so that a refusal comes before the body)');
   addTransferOptions(put)
     .addHelpText('after', PUT_EXAMPLES)
     .action(async (file: string, url: string, flags: PutFlags) => {

@@ -21,6 +21,8 @@ export interface PutFlags {
   header?: string[];
   json?: boolean;
   quiet?: boolean;
+  /** False with `--no-expect`: no `Expect: 100-continue`. */
+  expect?: boolean;
 }
 
 /** The methods `put` sends with. */
@@ -56,6 +58,7 @@ export async function runPut(file: string, rawUrl: string, flags: PutFlags, stre
         signal: interrupt.signal,
         ...(flags.retry !== undefined ? { retry: flags.retry } : {}),
         ...(timeoutsFrom(flags) ? { timeout: timeoutsFrom(flags) } : {}),
+        ...(flags.expect === false ? { expectContinue: false } : {}),
       }),
       (e) => view.progress(e),
     );

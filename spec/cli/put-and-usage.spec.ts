@@ -50,6 +50,38 @@ describe('rxtransfer put', () => {
     expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'error', code: 'http', status: 413 });
   });
 
+  it('3: a file over 1 MiB refused at the head (413 before the 100) sends none of it; --no-expect sends it at once', async () => {
+    writeFileSync(join(cwd, 'big.bin'), bodyBytes(2 * 1024 * 1024));
+    const seen: Array<{ expect: string | undefined; received: number }> = [];
+    // Refuses a request that waits for 100-continue (as nginx does over client_max_body_size);
+    // reads and counts any other body.
+    const refusing = createServer((req, res) => {
+      const entry = { expect: req.headers.expect, received: 0 };
+      seen.push(entry);
+      req.on('data', (chunk: Buffer) => void (entry.received += chunk.length));
+      req.on('end', () => res.writeHead(201).end('stored'));
+    });
+    refusing.on('checkContinue', (req, res) => {
+      seen.push({ expect: req.headers.expect, received: 0 });
+      res.writeHead(413, { 'content-type': 'text/plain' }).end('too large');
+    });
+    refusing.listen(0, '127.0.0.1');
+    await once(refusing, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/up`;
+      const refused = await runCli(['put', 'big.bin', url, '--json'], { cwd });
+      expect(refused.code).toBe(3);
+      expect(jsonLines(refused.stdout).at(-1)).toMatchObject({ type: 'error', code: 'http', status: 413 });
+      expect(seen).toEqual([{ expect: '100-continue', received: 0 }]);
+      const sent = await runCli(['put', 'big.bin', url, '--no-expect'], { cwd });
+      expect(sent.code).toBe(0);
+      expect(seen[1]).toEqual({ expect: undefined, received: 2 * 1024 * 1024 });
+    } finally {
+      refusing.closeAllConnections();
+      await new Promise<void>((r) => refusing.close(() => r()));
+    }
+  });
+
   it('4: a network error', async () => {
     const r = await runCli(['put', 'up.bin', `http://127.0.0.1:${server.closedPort}/up`], { cwd });
     expect(r.code).toBe(4);

@@ -106,7 +106,26 @@ export interface DownloadOptions extends TransferOptions {
 export interface UploadOptions extends TransferOptions {
   /** How to read the response body. Default `text`. */
   responseType?: ResponseType;
+  /**
+   * Node: send `Expect: 100-continue` and hold the body back until the server answers `100
+   * Continue`, or for at most 1 s (curl's wait; half the idle timeout if that is less). A server that refuses the request (401, 413, a
+   * redirect) then says so before any of the body is sent, instead of closing the connection
+   * under it (which reads as a network error). Default: for bodies of unknown size or over
+   * 1 MiB, as curl does. `true` for every body, `false` for none. Browsers never send it.
+   */
+  expectContinue?: boolean;
 }
+
+/** Bodies larger than this (or of unknown size) are sent with `Expect: 100-continue` by default. */
+export const EXPECT_CONTINUE_ABOVE = 1024 * 1024;
+
+/**
+ * How long a request that sent `Expect: 100-continue` waits for the server's `100 Continue`
+ * before it sends the body anyway (RFC 9110 §10.1.1 lets a client stop waiting; curl waits 1 s):
+ * a server that ignores the expectation (an HTTP/1.0 one) costs this much per upload. Never more
+ * than half the idle timeout, which nothing moving during the wait would otherwise run out.
+ */
+export const CONTINUE_WAIT_MS = 1000;
 
 /** Options after validation: what the orchestrator works from. */
 export interface NormalizedOptions {
@@ -127,6 +146,8 @@ export interface NormalizedOptions {
   readonly maxBytes: number;
   readonly signal: AbortSignal | undefined;
   readonly responseType: ResponseType;
+  /** {@link UploadOptions.expectContinue}; undefined: by the body's size. */
+  readonly expectContinue: boolean | undefined;
   readonly to: string | undefined;
   readonly resume: boolean;
   readonly keepPartial: boolean | 'resumable';
@@ -233,6 +254,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
 
   const responseType = options.responseType ?? (kind === 'download' ? 'arraybuffer' : 'text');
   if (!RESPONSE_TYPES.includes(responseType)) return `responseType must be one of ${RESPONSE_TYPES.join(', ')}, got ${String(responseType)}`;
+  if (options.expectContinue !== undefined && typeof options.expectContinue !== 'boolean') return `expectContinue must be true or false, got ${String(options.expectContinue)}`;
   if (options.to !== undefined && (typeof options.to !== 'string' || options.to.length === 0 || options.to.includes('\0'))) return 'to must be a non-empty file path';
   if (options.resume && options.to === undefined) return 'resume needs a file to continue: give `to`';
   if (options.durable !== undefined && typeof options.durable !== 'boolean') return `durable must be true or false, got ${String(options.durable)}`;
@@ -266,6 +288,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
     maxBytes,
     signal: options.signal,
     responseType,
+    expectContinue: options.expectContinue,
     to: options.to,
     resume: options.resume ?? false,
     keepPartial: options.keepPartial ?? options.resume ?? false,

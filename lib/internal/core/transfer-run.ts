@@ -6,7 +6,7 @@ import { CancelledError } from './errors/cancelled-error.js';
 import { HttpStatusError } from './errors/http-status-error.js';
 import { IntegrityError } from './errors/integrity-error.js';
 import { NetworkError } from './errors/network-error.js';
-import type { NormalizedOptions } from './options.js';
+import { CONTINUE_WAIT_MS, EXPECT_CONTINUE_ABOVE, type NormalizedOptions } from './options.js';
 import type { NormalizedBody } from './body.js';
 import type { Platform, FileSink } from './platform.js';
 import type { Transport, TransportResponse } from './transport.js';
@@ -476,6 +476,8 @@ export class TransferRun<R> {
       headers,
       body: opened,
       bodySize: uploadTotal,
+      // With an Expect header of the caller's own, the transport holds the body if it says 100-continue.
+      expectContinue: opened !== undefined && (hasHeader(headers, 'expect') || (n.expectContinue ?? (uploadTotal === undefined || uploadTotal > EXPECT_CONTINUE_ABOVE))) ? Math.min(CONTINUE_WAIT_MS, n.timeouts.idle / 2) : undefined,
       crossOrigin: hop.crossOrigin === true,
       sensitiveHeaders: n.sensitiveHeaders,
       onUploadProgress: (loaded: number) => {

@@ -20,6 +20,11 @@ export interface TransportRequest {
   /** Body size in bytes when known (sent as Content-Length). */
   readonly bodySize: number | undefined;
   /**
+   * Send `Expect: 100-continue` and hold the body back until the server's `100 Continue`, or for
+   * this many ms: for transports that can (Node's); others ignore it. Absent: send the body at once.
+   */
+  readonly expectContinue?: number;
+  /**
    * True when a redirect has taken the transfer away from its first origin (G11): the transport
    * then sends no credentials but those in `headers` — none of its own defaults (an axios
    * instance's default `Authorization`, `Cookie` or `auth`), none an interceptor adds. Absent or

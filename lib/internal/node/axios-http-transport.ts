@@ -9,6 +9,7 @@ import { IntegrityError } from '../core/errors/integrity-error.js';
 import { fromAxiosError, notAResponse } from '../axios/axios-errors.js';
 import { connectAwareTransport } from './connect-aware.js';
 import { countedUploadStream, type CountedUpload } from './upload-stream.js';
+import { ContinueGate } from './continue-gate.js';
 import { localFileError } from './file-sink.js';
 import { hasHeader, lowerCaseHeaders } from '../core/headers.js';
 import { ATTEMPT_ABORT, type WithAttemptAbort } from '../core/abort.js';
@@ -105,104 +106,135 @@ function withheldHeaders(sensitive: ReadonlySet<string> | undefined): readonly s
  * here so that the core knows when Content-Length no longer counts the body.
  */
 export function axiosHttpTransport(instance?: AxiosLike): Transport {
-  const client = (instance ?? axios) as unknown as { request(config: unknown): Promise<{ status: number; statusText: string; headers: unknown; data: IncomingMessage }> };
+  const client = (instance ?? axios) as unknown as Client;
+  const given = instance !== undefined;
   return {
     name: 'axios-http',
     followsRedirects: false,
     streamsBodies: true,
-    async send(req: TransportRequest): Promise<TransportResponse> {
-      const context = { url: req.url, method: req.method };
-      // The core's own requests carry their attempt's abort: listened to by the socket layer
-      // (connect-aware.ts) instead of an AbortSignal handed to axios, when nothing can route the
-      // request past that layer. Otherwise axios gets the signal, as from any other caller.
-      const abort = abortsDirectly(client, instance !== undefined) ? (req as TransportRequest & WithAttemptAbort)[ATTEMPT_ABORT] : undefined;
-      const signal = abort ? undefined : req.signal;
-      const headers: Record<string, string> = { ...req.headers };
-      let data: Readable | undefined;
-      let upload: CountedUpload | undefined;
-      // A body is read once the connection is up (G4, G9: see countedUploadStream), where the
-      // socket layer is sure to report it: on the direct path. It is let go on abort or failure too.
-      let letGo = noop;
-      const connected = abort && req.body ? new Promise<void>((resolve) => (letGo = resolve)) : undefined;
-      const onConnect = connected ? () => (letGo(), req.onConnect()) : req.onConnect;
-      if (req.body) {
-        upload = countedUploadStream(req.body, req.onUploadProgress, { size: req.bodySize, connected });
-        data = upload.stream;
-        // The source (a file, a generator) is released however the exchange ends: a request
-        // destroyed after its head (unsubscribed, timed out, redirected) leaves a piped body
-        // paused forever otherwise, its file still open.
-        const stream = data;
-        const release = () => (stream.destroy(), letGo());
-        if (abort) abort.onAbort(release);
-        else signal!.addEventListener('abort', release, { once: true });
-        if (upload.contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = upload.contentType;
-        if (req.bodySize !== undefined && !hasHeader(headers, 'content-length')) headers['Content-Length'] = String(req.bodySize);
-      }
-      if (!hasHeader(headers, 'accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
-      // Past the first origin (G11): the hop's headers hold no credentials any more (the core
-      // dropped them); `false` keeps the client's defaults from adding them back, and the socket
-      // layer strips any an interceptor set (connect-aware.ts).
-      const crossOrigin = req.crossOrigin === true;
-      // The caller's sensitiveHeaders are credentials too: withheld the same way.
-      const withheld = crossOrigin ? withheldHeaders(req.sensitiveHeaders) : undefined;
-      if (withheld) for (const name of withheld) if (!hasHeader(headers, name)) (headers as Record<string, string | false>)[name] = false;
-      let response;
-      try {
-        const config: Record<string, unknown> = {
-          url: req.url,
-          method: req.method,
-          headers,
-          data,
-          adapter: 'http',
-          responseType: 'stream',
-          decompress: false,
-          maxRedirects: 0,
-          maxBodyLength: Number.POSITIVE_INFINITY,
-          // -1, not Infinity: any limit > -1 makes axios wrap the stream in a Readable.from(), and
-          // `data` is then no longer the IncomingMessage whose `complete` and headers are read below.
-          maxContentLength: -1,
-          validateStatus: null,
-          transport: connectAwareTransport(onConnect, abort, withheld),
-        };
-        if (signal) config['signal'] = signal;
-        if (crossOrigin) config['auth'] = null;
-        response = await client.request(config);
-      } catch (error) {
-        data?.destroy();
-        letGo();
-        if (abort ? abort.aborted : signal!.aborted) throw abort ? abort.reason : signal!.reason;
-        // The body's own failure (a file gone or changed, a source that threw) is local: not
-        // the network's, and no retry can mend it.
-        const failed = upload?.failure();
-        if (failed) throw localFileError('cannot send the request body', failed, context);
-        throw fromAxiosError(error, context);
-      }
-      const unusable = notAResponse(response, (body) => body instanceof Readable, context);
-      if (unusable) {
-        // What it resolved with may be the response stream itself: its connection is let go.
-        for (const stream of [response, (response as { data?: unknown } | undefined)?.data]) if (stream instanceof Readable) stream.destroy();
-        data?.destroy();
-        throw unusable;
-      }
-      const raw = response.data;
-      const responseHeaders = lowerCaseHeaders(response.headers);
-      // No body to decode: HEAD, 204, 304, or an empty one (`Content-Length: 0` under gzip is no gzip stream at all).
-      const empty = req.method === 'HEAD' || response.status === 204 || response.status === 304 || responseHeaders['content-length']?.trim() === '0';
-      const codings = empty ? [] : codingsOf(responseHeaders['content-encoding']);
-      const decoding = codings !== undefined && codings.length > 0;
-      const answer: { -readonly [K in keyof TransportResponse]: TransportResponse[K] } = {
-        status: response.status,
-        statusText: response.statusText ?? '',
-        headers: responseHeaders,
-        url: req.url,
-        decoded: decoding,
-        body: chunks(decoding ? decoded(raw, codings, context, req.onActivity) : raw, raw, context, data),
-      };
-      // A server may answer before it has taken the whole body: the core then claims no more than went out.
-      if (upload) answer.sent = upload.sent;
-      return answer;
-    },
+    send: (req: TransportRequest) => exchange(client, given, req, req.expectContinue),
   };
+}
+
+type Client = { request(config: unknown): Promise<{ status: number; statusText: string; headers: unknown; data: IncomingMessage }>; defaults?: { httpVersion?: unknown } };
+
+/** Whether an `Expect` header value asks for 100-continue (RFC 9110: the only expectation defined). */
+const isContinue = (value: string | undefined): boolean => value !== undefined && value.trim().toLowerCase() === '100-continue';
+
+/**
+ * One request of the transport. `expectMs`: send `Expect: 100-continue` and hold the body back
+ * until the server's 100 or for that long (see {@link ContinueGate}), unless the caller set an
+ * `Expect` header of their own (then the body waits only if it asks for 100-continue). A server
+ * that does not meet the expectation (417) is asked again once without it, with the same body,
+ * still unread.
+ */
+async function exchange(client: Client, given: boolean, req: TransportRequest, expectMs: number | undefined): Promise<TransportResponse> {
+  const context = { url: req.url, method: req.method };
+  // The core's own requests carry their attempt's abort: listened to by the socket layer
+  // (connect-aware.ts) instead of an AbortSignal handed to axios, when nothing can route the
+  // request past that layer. Otherwise axios gets the signal, as from any other caller.
+  const abort = abortsDirectly(client, given) ? (req as TransportRequest & WithAttemptAbort)[ATTEMPT_ABORT] : undefined;
+  const signal = abort ? undefined : req.signal;
+  const headers: Record<string, string> = { ...req.headers };
+  let data: Readable | undefined;
+  let upload: CountedUpload | undefined;
+  // A body is read once the connection is up (G4, G9: see countedUploadStream), where the
+  // socket layer is sure to report it: on the direct path. It is let go on abort or failure too.
+  let letGo = noop;
+  const connected = abort && req.body ? new Promise<void>((resolve) => (letGo = resolve)) : undefined;
+  // With 100-continue, the body also waits for the server's 100 (or the wait to run out),
+  // counted from the request going out, and again from its connection being up: a request
+  // the socket layer never sees (an interceptor's own adapter) still sends its body then.
+  const own = Object.keys(headers).find((name) => name.toLowerCase() === 'expect');
+  const expecting = req.body !== undefined && expectMs !== undefined && (own !== undefined ? isContinue(headers[own]) : client.defaults?.httpVersion !== 2);
+  if (expecting && own === undefined) headers['Expect'] = '100-continue';
+  const gate = expecting ? new ContinueGate(expectMs) : undefined;
+  gate?.arm();
+  const onConnect = connected || gate ? () => (letGo(), gate?.arm(), req.onConnect()) : req.onConnect;
+  if (req.body) {
+    const ready = gate ? (connected ? Promise.all([connected, gate.opened]) : gate.opened) : connected;
+    upload = countedUploadStream(req.body, req.onUploadProgress, { size: req.bodySize, gate: ready as Promise<void> | undefined });
+    data = upload.stream;
+    // The source (a file, a generator) is released however the exchange ends: a request
+    // destroyed after its head (unsubscribed, timed out, redirected) leaves a piped body
+    // paused forever otherwise, its file still open.
+    const stream = data;
+    const release = () => (stream.destroy(), letGo());
+    if (abort) abort.onAbort(release);
+    else signal!.addEventListener('abort', release, { once: true });
+    if (upload.contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = upload.contentType;
+    if (req.bodySize !== undefined && !hasHeader(headers, 'content-length')) headers['Content-Length'] = String(req.bodySize);
+  }
+  if (!hasHeader(headers, 'accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
+  // Past the first origin (G11): the hop's headers hold no credentials any more (the core
+  // dropped them); `false` keeps the client's defaults from adding them back, and the socket
+  // layer strips any an interceptor set (connect-aware.ts).
+  const crossOrigin = req.crossOrigin === true;
+  // The caller's sensitiveHeaders are credentials too: withheld the same way.
+  const withheld = crossOrigin ? withheldHeaders(req.sensitiveHeaders) : undefined;
+  if (withheld) for (const name of withheld) if (!hasHeader(headers, name)) (headers as Record<string, string | false>)[name] = false;
+  let response;
+  try {
+    const config: Record<string, unknown> = {
+      url: req.url,
+      method: req.method,
+      headers,
+      data,
+      adapter: 'http',
+      responseType: 'stream',
+      decompress: false,
+      maxRedirects: 0,
+      maxBodyLength: Number.POSITIVE_INFINITY,
+      // -1, not Infinity: any limit > -1 makes axios wrap the stream in a Readable.from(), and
+      // `data` is then no longer the IncomingMessage whose `complete` and headers are read below.
+      maxContentLength: -1,
+      validateStatus: null,
+      transport: connectAwareTransport(onConnect, abort, withheld, gate),
+    };
+    if (signal) config['signal'] = signal;
+    if (crossOrigin) config['auth'] = null;
+    response = await client.request(config);
+  } catch (error) {
+    gate?.shut();
+    data?.destroy();
+    letGo();
+    if (abort ? abort.aborted : signal!.aborted) throw abort ? abort.reason : signal!.reason;
+    // The body's own failure (a file gone or changed, a source that threw) is local: not
+    // the network's, and no retry can mend it.
+    const failed = upload?.failure();
+    if (failed) throw localFileError('cannot send the request body', failed, context);
+    throw fromAxiosError(error, context);
+  }
+  const unusable = notAResponse(response, (body) => body instanceof Readable, context);
+  if (unusable) {
+    // What it resolved with may be the response stream itself: its connection is let go.
+    for (const stream of [response, (response as { data?: unknown } | undefined)?.data]) if (stream instanceof Readable) stream.destroy();
+    data?.destroy();
+    throw unusable;
+  }
+  const raw = response.data;
+  // 417: the server will not meet the expectation. Asked again without it, with the body
+  // still unread (the gate held it), as curl does; not when the caller set the header.
+  if (gate && own === undefined && response.status === 417 && upload!.detach()) {
+    raw.destroy();
+    return exchange(client, given, req, undefined);
+  }
+  const responseHeaders = lowerCaseHeaders(response.headers);
+  // No body to decode: HEAD, 204, 304, or an empty one (`Content-Length: 0` under gzip is no gzip stream at all).
+  const empty = req.method === 'HEAD' || response.status === 204 || response.status === 304 || responseHeaders['content-length']?.trim() === '0';
+  const codings = empty ? [] : codingsOf(responseHeaders['content-encoding']);
+  const decoding = codings !== undefined && codings.length > 0;
+  const answer: { -readonly [K in keyof TransportResponse]: TransportResponse[K] } = {
+    status: response.status,
+    statusText: response.statusText ?? '',
+    headers: responseHeaders,
+    url: req.url,
+    decoded: decoding,
+    body: chunks(decoding ? decoded(raw, codings, context, req.onActivity) : raw, raw, context, data),
+  };
+  // A server may answer before it has taken the whole body: the core then claims no more than went out.
+  if (upload) answer.sent = upload.sent;
+  return answer;
 }
 
 /**

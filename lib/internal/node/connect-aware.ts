@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { RunAbort } from '../core/abort.js';
+import type { ContinueGate } from './continue-gate.js';
 
 type RequestOptions = http.RequestOptions & { protocol?: string };
 
@@ -13,6 +14,7 @@ type RequestOptions = http.RequestOptions & { protocol?: string };
  * which spares an `AbortController` and its listeners per request (Node 20 makes both slow).
  * Destroying the request closes its socket, before or during the response (G6); once the
  * request has closed (its socket back in the agent's pool) the abort no longer touches it.
+ * With `Expect: 100-continue` it tells the body's gate what the server answered first.
  *
  * A class instance rather than an object literal: axios deep-copies a plain-object config
  * value on every request (`mergeConfig`), and passes any other object through as it is.
@@ -23,6 +25,8 @@ class ConnectAwareTransport {
     private readonly abort: RunAbort | undefined,
     /** Set past the first origin: the (lower-case) header names to strip, see {@link stripCredentials}. */
     private readonly withheld: readonly string[] | undefined,
+    /** Set when the request expects 100-continue: opened by the server's 100, shut by a final answer. */
+    private readonly gate: ContinueGate | undefined,
   ) {}
 
   request(options: RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest {
@@ -37,6 +41,12 @@ class ConnectAwareTransport {
       } else if (!socket.connecting) onConnect();
       else socket.once('connect', onConnect);
     });
+    const gate = this.gate;
+    if (gate) {
+      req.once('continue', gate.open);
+      req.once('response', gate.shut);
+      req.once('close', gate.shut);
+    }
     if (abort) {
       if (abort.aborted) req.destroy();
       else req.once('close', abort.onAbort(() => req.destroy()));
@@ -61,7 +71,10 @@ function stripCredentials(options: RequestOptions, withheld: readonly string[]):
   }
 }
 
-/** `withheld`: past the first origin, the lower-case names of the headers to strip (credentials); undefined before. */
-export function connectAwareTransport(onConnect: () => void, abort?: RunAbort, withheld?: readonly string[]): { request(options: RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest } {
-  return new ConnectAwareTransport(onConnect, abort, withheld);
+/**
+ * `withheld`: past the first origin, the lower-case names of the headers to strip (credentials);
+ * undefined before. `gate`: the body's, when the request sends `Expect: 100-continue`.
+ */
+export function connectAwareTransport(onConnect: () => void, abort?: RunAbort, withheld?: readonly string[], gate?: ContinueGate): { request(options: RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest } {
+  return new ConnectAwareTransport(onConnect, abort, withheld, gate);
 }

@@ -40,6 +40,12 @@ export interface CountedUpload {
   failure(): Error | undefined;
   /** Bytes handed on to the request so far (the last count reported). */
   sent(): number;
+  /**
+   * Lets go of the stream without touching its source, when nothing has been read from it yet
+   * (the request was answered while it held the body back): the same source can then be sent
+   * on another request. False, and nothing done, once reading has begun.
+   */
+  detach(): boolean;
 }
 
 /**
@@ -49,11 +55,13 @@ export interface CountedUpload {
  * - `size`: the length sent as Content-Length. A body that runs past it or ends short of it
  *   fails (`failure()`): past it, the extra bytes would go out as the start of another request on
  *   the kept-alive connection; short of it, the server would wait for bytes that never come.
- * - `connected`: the body is not read (nor anything counted) before it resolves. A request buffers
+ * - `gate`: the body is not read (nor anything counted) before it resolves. A request buffers
  *   what is written to it until its socket connects, so counting from the start reported bytes
- *   sent to a host that had not answered yet (and ended the connect phase, G9).
+ *   sent to a host that had not answered yet (and ended the connect phase, G9); and a request
+ *   that sent `Expect: 100-continue` holds the body until the server's 100. A stream destroyed
+ *   before its gate opened closes its source unread.
  */
-export function countedUploadStream(body: OpenedBody, onProgress: (loaded: number) => void, options: { size?: number | undefined; connected?: Promise<void> | undefined } = {}): CountedUpload {
+export function countedUploadStream(body: OpenedBody, onProgress: (loaded: number) => void, options: { size?: number | undefined; gate?: Promise<void> | undefined } = {}): CountedUpload {
   let source: Readable;
   let contentType: string | undefined;
   switch (body.kind) {
@@ -73,7 +81,7 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
       source = isNodeReadable(body.data) ? body.data : Readable.from(body.data, { objectMode: false });
       break;
   }
-  const { size, connected } = options;
+  const { size, gate } = options;
   let failure: Error | undefined;
   const fail = (error: Error) => (failure ??= error);
   // The source's own error comes first; once the counter is destroyed (the request failed or was
@@ -99,13 +107,25 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
       callback();
     },
   });
+  let detached = false;
   const start = () => {
+    if (started) return;
     started = true;
-    // Released before the connection was up: nothing was read; the source is closed unread.
-    if (counter.destroyed) source.destroy();
-    else pipeline(source, paced, counter, () => undefined);
+    // Released before its gate opened: nothing was read; the source is closed unread (unless
+    // detached for another request).
+    if (counter.destroyed) {
+      if (!detached) source.destroy();
+    } else pipeline(source, paced, counter, () => undefined);
   };
-  if (connected) void connected.then(start);
-  else start();
-  return { stream: counter, ...(contentType ? { contentType } : {}), failure: () => failure, sent: () => loaded };
+  if (gate) {
+    void gate.then(start);
+    counter.once('close', start);
+  } else start();
+  const detach = () => {
+    if (started) return false;
+    detached = started = true;
+    counter.destroy();
+    return true;
+  };
+  return { stream: counter, ...(contentType ? { contentType } : {}), failure: () => failure, sent: () => loaded, detach };
 }
