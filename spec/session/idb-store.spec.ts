@@ -167,6 +167,30 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
       await handle.write([{ type: 'put', task: { ...(task as object), state: 'suspended' } as never }]);
       await handle.close();
     });
+
+    it('S1 an upgrade blocked by a tab that keeps the first version open fails at once, saying so; it opens once that tab has gone', async () => {
+      const indexedDB = new IDBFactory();
+      // A tab of an older app: version 1 open, no versionchange handler, so it never lets go.
+      const old = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open('rxtransfer-session:held', 1);
+        request.onupgradeneeded = () => request.result.createObjectStore('tasks', { keyPath: 'id' });
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      const store = indexedDbSessionStore({ indexedDB });
+      const opened = store.open('held').then(
+        () => 'opened',
+        (error: Error) => error.message,
+      );
+      const outcome = await Promise.race([opened, new Promise((r) => setTimeout(() => r('still waiting after 2 s'), 2000))]);
+      expect(outcome).toMatch(/held open at an older version by another tab/);
+      // The other tab closes: the upgrade the first open asked for goes through; its connection
+      // is closed unused, and the next open works (not locked out by this page's first attempt).
+      old.close();
+      const handle = await store.open('held');
+      expect(handle.tasks).toEqual([]);
+      await handle.close();
+    });
   });
 
   it('on Node (no tabs), opening asks no other tab on the BroadcastChannel (which would make every open wait for answers that cannot come)', async () => {

@@ -115,15 +115,29 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
   };
 }
 
+/**
+ * Opens (and creates or upgrades) the session's database. An upgrade that another connection
+ * blocks (a tab still running an older version of the app, whose connection does not close when
+ * asked to) fails at once instead of waiting for that tab to close: the open request stays
+ * pending, and the connection it gives later, if ever, is closed unused.
+ */
 function openDb(factory: IdbFactory, name: string): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     const request = factory.open(name, VERSION);
+    let gaveUp = false;
     request.onupgradeneeded = () => {
       const db = request.result;
       if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id' });
       if (!db.objectStoreNames.contains(OWNER)) db.createObjectStore(OWNER);
     };
-    request.onsuccess = () => resolve(request.result);
+    request.onblocked = () => {
+      gaveUp = true;
+      reject(new Error(`the session's IndexedDB database "${name}" is held open at an older version by another tab or window, which does not let it go: close or reload it, then open the session again`));
+    };
+    request.onsuccess = () => {
+      if (gaveUp) request.result.close();
+      else resolve(request.result);
+    };
     request.onerror = () => reject(request.error);
   });
 }
