@@ -83,6 +83,29 @@ describe('contexts: edge cases', () => {
     }
   });
 
+  it('C3 a requestAnimationFrame that throws: the post does not fail, the batch runs from the macrotask queue, once, in order', async () => {
+    let calls = 0;
+    const ctx = animationFrameContext({
+      requestAnimationFrame: () => {
+        calls++;
+        throw new Error('detached document');
+      },
+      maxFrameWaitMs: 50,
+    });
+    const ran: number[] = [];
+    expect(() => ctx.post(() => ran.push(1))).not.toThrow();
+    ctx.post(() => ran.push(2));
+    await settleTasks(2);
+    expect(ran).toEqual([1, 2]);
+    ctx.post(() => ran.push(3));
+    await settleTasks(2);
+    expect(ran).toEqual([1, 2, 3]);
+    expect(calls).toBe(2);
+    // The batches' timers found them done: nothing runs twice.
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(ran).toEqual([1, 2, 3]);
+  });
+
   it('G2 C3 a batch waiting for its frame runs as soon as the page becomes hidden (frames stop then), whatever maxFrameWaitMs; the listener goes with it', async () => {
     const g = globalThis as { document?: unknown };
     const had = 'document' in g;

@@ -10,8 +10,8 @@ export type RequestAnimationFrame = (callback: (time: number) => void) => unknow
 export interface AnimationFrameContextOptions {
   /**
    * The frame source. Default: `globalThis.requestAnimationFrame`, looked up each time a frame
-   * is needed (never at import time); where there is none (Node, a worker without it), the
-   * macrotask queue stands in.
+   * is needed (never at import time); where there is none (Node, a worker without it), or it
+   * throws, the macrotask queue stands in.
    */
   readonly requestAnimationFrame?: RequestAnimationFrame;
   /**
@@ -60,7 +60,13 @@ export class AnimationFrameContext extends SynchronizationContext {
       const stopWatching = onHidden(once);
       // Through scheduleAfter: a wait past 2^31 - 1 ms (or Infinity) is not cut to 1 ms by the platform.
       const timer = scheduleAfter(asyncScheduler, once, maxWait);
-      raf(once);
+      try {
+        raf(once);
+      } catch {
+        // A frame source that throws (a detached document's, a broken polyfill) gives no frame:
+        // the macrotask queue stands in, as where there is none, rather than the post failing.
+        requestMacrotask(once);
+      }
     });
   }
 
