@@ -29,7 +29,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rxt-review-'));
 });
 afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => Promise.race([s.close().catch(() => undefined), sleep(2000)])));
+  // Each close is given 2 s at most; the timer goes once it has closed, so none is left at exit.
+  await Promise.all(
+    opened.splice(0).map((s) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const limit = new Promise<void>((r) => (timer = setTimeout(r, 2000)));
+      return Promise.race([s.close().catch(() => undefined), limit]).finally(() => clearTimeout(timer));
+    }),
+  );
 });
 afterAll(async () => {
   await server.close();
