@@ -123,6 +123,34 @@ describe('G5 file downloads', () => {
     expect(existsSync(fifo + PARTIAL_SUFFIX)).toBe(false);
   });
 
+  it("G5 a `to` that leads to an open file descriptor's link (/dev/stdout → /proc/self/fd/1) is refused when that descriptor is a regular file too, the link left as it is", async () => {
+    // stdout redirected to a file: `stat` sees a regular file, and the rename would replace the
+    // link (as root, /dev/stdout itself). Links here, never /dev/stdout: this test changes nothing outside `dir`.
+    const file = target();
+    writeFileSync(file, 'kept');
+    const handle = await open(file, 'r');
+    try {
+      const viaProc = target();
+      symlinkSync(`/proc/self/fd/${handle.fd}`, viaProc);
+      const viaTwo = target();
+      symlinkSync(viaProc, viaTwo);
+      const url = server.url('/bytes', { size: 1000, key: 'fd-to' });
+      for (const to of [viaProc, viaTwo, `/proc/self/fd/${handle.fd}`]) {
+        const run = await runTransfer(toFile(url, to), 5_000);
+        expect(isTransferError(run.error) && [run.error.code, run.error.message]).toEqual(['invalid', expect.stringContaining('open file descriptor')]);
+      }
+      expect(server.hits('fd-to')).toBe(0);
+      expect(lstatSync(viaProc).isSymbolicLink() && lstatSync(viaTwo).isSymbolicLink()).toBe(true);
+      expect(readFileSync(file, 'utf8')).toBe('kept');
+      // A link to a plain file is still a name a download may replace.
+      const plain = target();
+      symlinkSync(file, plain);
+      expect((await runTransfer(toFile(server.url('/bytes', { size: 10 }), plain))).error).toBeUndefined();
+    } finally {
+      await handle.close();
+    }
+  });
+
   it('G1 a file download touches neither the network nor the disk before subscribe', async () => {
     const to = target();
     const before = server.requests.length;

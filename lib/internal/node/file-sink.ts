@@ -1,7 +1,7 @@
 import { constants, createReadStream, createWriteStream, type Stats, type WriteStream } from 'node:fs';
-import { open, readFile, rename, rm, link, unlink, lstat, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, readlink, realpath, rename, rm, link, unlink, lstat, stat, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { FileSink, FileSinkOptions } from '../core/platform.js';
 import { TransferError, isTransferError } from '../core/errors/transfer-error.js';
 import { isIntegrityError } from '../core/errors/integrity-error.js';
@@ -92,6 +92,35 @@ async function refuseSpecial(target: string, path: string): Promise<void> {
   if (found && isSpecialFile(found)) {
     throw new TransferError('invalid', `${path} is not a regular file (a device, FIFO or socket): a download to it would replace it; choose a file`);
   }
+  if (await throughDescriptorLink(target)) {
+    throw new TransferError('invalid', `${path} leads to an open file descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N): a download to it would replace the link, not write to the descriptor; choose a file`);
+  }
+}
+
+/** Where the links of open file descriptors live: Linux's /proc, and /dev/fd where it is not a link into it. */
+const DESCRIPTOR_LINKS = ['/proc/', '/dev/fd/'];
+/** Links followed at most (Linux's own limit is 40). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Whether `target`, or a link it leads through, names an open file descriptor's link
+ * (`/dev/stdout` → `/proc/self/fd/1`). With stdout a regular file, `stat` sees that file, and
+ * the rename would replace the link itself: as root, `/dev/stdout` for the whole system.
+ */
+async function throughDescriptorLink(target: string): Promise<boolean> {
+  let path = target;
+  for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
+    const dir = await realpath(dirname(path)).catch(() => undefined);
+    if (dir === undefined) return false;
+    const full = join(dir, basename(path));
+    if (DESCRIPTOR_LINKS.some((prefix) => full.startsWith(prefix))) return true;
+    const found = await lstat(full).catch(() => undefined);
+    if (!found?.isSymbolicLink()) return false;
+    const next = await readlink(full).catch(() => undefined);
+    if (next === undefined) return false;
+    path = resolve(dir, next);
+  }
+  return false;
 }
 
 /** A download to the same `to` is running: its partial file is not ours to touch. */
