@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import http from 'node:http';
 import { Readable } from 'node:stream';
+import axios from 'axios';
 import { upload, isHttpStatusError, isTransferError, type HttpStatusError, type TransferError } from 'rxtransfer';
 import { runTransfer, eventually } from '../helpers/fault-trace';
 
@@ -44,6 +46,10 @@ async function startServer(options: { refuse?: (req: IncomingMessage, res: Serve
   };
   const answer = (req: IncomingMessage, res: ServerResponse, entry: Seen) => {
     req.on('end', () => {
+      if (req.url === '/hold') {
+        setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('held'), 1_500);
+        return;
+      }
       if (req.url?.startsWith('/moved')) {
         res.writeHead(307, { location: '/up' }).end();
         return;
@@ -239,5 +245,46 @@ describe('Expect: 100-continue', () => {
     expect(isTransferError(run.error)).toBe(true);
     expect((run.error as TransferError).code).toBe('invalid');
     expect((run.error as TransferError).message).toContain('expectContinue');
+  });
+});
+
+describe('Expect: 100-continue: bodies and requests that wait', () => {
+  it('417 with a web ReadableStream body (a fetch() response body): asked again with the same stream, read once', async () => {
+    server = await startServer({ refuse: refuseWith(417) });
+    let pulls = 0;
+    const total = 2 * MiB;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulls * 256 * 1024 >= total) return controller.close();
+        pulls++;
+        controller.enqueue(new Uint8Array(256 * 1024).fill(7));
+      },
+    });
+    // An async iterable on Node (its reader is taken, the stream locked, once iterated).
+    const run = await runTransfer(upload(server.url('/up'), stream as unknown as AsyncIterable<Uint8Array>, { method: 'PUT', progressInterval: 0 }));
+    expect(run.error).toBeUndefined();
+    expect(run.result!.data).toBe(String(total));
+    expect(server.seen.map((s) => [s.expect, s.received])).toEqual([
+      ['100-continue', 0],
+      [undefined, total],
+    ]);
+  });
+
+  it('a request that waits over 1 s for a socket (the agent at its maxSockets) still waits for the 100 once connected', async () => {
+    server = await startServer({ refuse: refuseWith(413) });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const instance = axios.create({ httpAgent: agent });
+      // The only socket is held for 1.5 s by a GET the server answers late: the upload queued
+      // behind it must not have spent its wait for the 100 in the queue, then sent its body with its head.
+      const held = instance.get(server.url('/hold')).catch(() => undefined);
+      const run = await runTransfer(upload(server.url('/up'), Buffer.alloc(4 * MiB, 1), { method: 'PUT', axios: instance, progressInterval: 0 }));
+      await held;
+      expect((run.error as HttpStatusError | undefined)?.status).toBe(413);
+      expect(server.seen.find((s) => s.url === '/up')).toMatchObject({ expect: '100-continue', received: 0 });
+      expect(run.progress.filter((p) => p.direction === 'upload' && p.loaded > 0)).toEqual([]);
+    } finally {
+      agent.destroy();
+    }
   });
 });

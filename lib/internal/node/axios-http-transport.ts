@@ -143,8 +143,9 @@ async function exchange(client: Client, given: boolean, req: TransportRequest, e
   let letGo = noop;
   const connected = abort && req.body ? new Promise<void>((resolve) => (letGo = resolve)) : undefined;
   // With 100-continue, the body also waits for the server's 100 (or the wait to run out),
-  // counted from the request going out, and again from its connection being up: a request
-  // the socket layer never sees (an interceptor's own adapter) still sends its body then.
+  // counted from the request going out, then (once the socket layer has it) only from its
+  // connection being up: a request the socket layer never sees (an interceptor's own adapter)
+  // still sends its body then.
   const own = Object.keys(headers).find((name) => name.toLowerCase() === 'expect');
   const expecting = req.body !== undefined && expectMs !== undefined && (own !== undefined ? isContinue(headers[own]) : client.defaults?.httpVersion !== 2);
   if (expecting && own === undefined) headers['Expect'] = '100-continue';

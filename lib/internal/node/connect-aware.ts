@@ -33,6 +33,7 @@ class ConnectAwareTransport {
     const { onConnect, abort } = this;
     if (this.withheld) stripCredentials(options, this.withheld);
     const secure = options.protocol === 'https:';
+    this.gate?.hold();
     const req = (secure ? https : http).request(options, callback);
     req.once('socket', (socket: Socket & { encrypted?: boolean; _secureEstablished?: boolean }) => {
       if (secure) {

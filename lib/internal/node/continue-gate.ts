@@ -24,6 +24,17 @@ export class ContinueGate {
     this.timer.unref?.();
   };
 
+  /**
+   * The request reached the socket layer, which starts the wait over once its connection is up:
+   * no wait runs out before (a request queued for a socket, a slow connect or TLS handshake),
+   * which would send the body with the head. A request that never connects closes, and shuts it.
+   */
+  readonly hold = (): void => {
+    if (this.settled) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  };
+
   /** The server said 100, or the wait ran out: the body goes. */
   readonly open = (): void => {
     if (this.settled) return;

@@ -62,38 +62,48 @@ export interface CountedUpload {
  *   before its gate opened closes its source unread.
  */
 export function countedUploadStream(body: OpenedBody, onProgress: (loaded: number) => void, options: { size?: number | undefined; gate?: Promise<void> | undefined } = {}): CountedUpload {
-  let source: Readable;
+  // Made when first read (or closed): a source a 417 detaches unread must still be free to be
+  // read by the next request (Readable.from takes a web stream's reader, its lock, at once).
+  let make: () => Readable;
   let contentType: string | undefined;
   switch (body.kind) {
     case 'bytes':
-      source = Readable.from(slices(body.data, CHUNK), { objectMode: false });
+      make = () => Readable.from(slices(body.data, CHUNK), { objectMode: false });
       break;
     case 'blob':
-      source = Readable.fromWeb(body.data.stream() as never);
+      make = () => Readable.fromWeb(body.data.stream() as never);
       break;
     case 'form': {
       const encoded = new Response(body.data);
       contentType = encoded.headers.get('content-type') ?? undefined;
-      source = Readable.fromWeb(encoded.body as never);
+      make = () => Readable.fromWeb(encoded.body as never);
       break;
     }
-    case 'stream':
-      source = isNodeReadable(body.data) ? body.data : Readable.from(body.data, { objectMode: false });
+    case 'stream': {
+      const data = body.data;
+      make = () => (isNodeReadable(data) ? data : Readable.from(data, { objectMode: false }));
       break;
+    }
   }
+  let made: Readable | undefined;
+  const source = (): Readable => {
+    if (made) return made;
+    made = make();
+    made.once('error', (error: unknown) => {
+      if (counter.destroyed) return;
+      const failed = fail(typeof (error as Error | undefined)?.message === 'string' ? (error as Error) : new Error(String(error)));
+      // Failed while it waits for the connection (a stream that breaks on its own): the request
+      // ends now, not when the host answers or the connect limit runs out.
+      if (!started) counter.destroy(failed);
+    });
+    return made;
+  };
   const { size, gate } = options;
   let failure: Error | undefined;
   const fail = (error: Error) => (failure ??= error);
   // The source's own error comes first; once the counter is destroyed (the request failed or was
   // let go), what the source reports is the teardown, not a failure of the body.
   let started = false;
-  source.once('error', (error: unknown) => {
-    if (counter.destroyed) return;
-    const failed = fail(typeof (error as Error | undefined)?.message === 'string' ? (error as Error) : new Error(String(error)));
-    // Failed while it waits for the connection (a stream that breaks on its own): the request
-    // ends now, not when the host answers or the connect limit runs out.
-    if (!started) counter.destroy(failed);
-  });
   let loaded = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -114,10 +124,12 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
     // Released before its gate opened: nothing was read; the source is closed unread (unless
     // detached for another request).
     if (counter.destroyed) {
-      if (!detached) source.destroy();
-    } else pipeline(source, paced, counter, () => undefined);
+      if (!detached) source().destroy();
+    } else pipeline(source(), paced, counter, () => undefined);
   };
   if (gate) {
+    // A Node stream of the caller's is watched while it waits: one that breaks ends the request.
+    if (body.kind === 'stream' && isNodeReadable(body.data)) source();
     void gate.then(start);
     counter.once('close', start);
   } else start();
