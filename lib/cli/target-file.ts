@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { chmod, link, lstat, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from '../node/index.js';
-import { isSpecialFile } from '../internal/node/file-sink.js';
+import { isSpecialFile, throughDescriptorLink } from '../internal/node/file-sink.js';
 import { CliError } from './exit-codes.js';
 import { FALLBACK_NAME, nameFromUrl } from './safe-name.js';
 
@@ -51,12 +51,24 @@ export async function refuseExisting(path: string): Promise<void> {
 
 /**
  * Refuses, before any request, a name that is a device, FIFO or socket, or a symlink to one
- * (`-o /dev/null`, `-o /dev/stdout`, as with curl): `--force` or `--resume` would rename the
- * download over it, and as root that replaces `/dev/null` for the whole system.
+ * (`-o /dev/null`, `-o /dev/stdout`, as with curl), or that leads to an open file descriptor's
+ * link (`-o /dev/stdout` with stdout redirected to a file): `--force` or `--resume` would rename
+ * the download over it, and as root that replaces `/dev/null` for the whole system.
  */
 export async function refuseSpecialFile(path: string): Promise<void> {
   const target = await stat(path).catch(() => undefined);
   if (target !== undefined && isSpecialFile(target)) throw specialFileError(path);
+  if (await throughDescriptorLink(path)) throw descriptorLinkError(path);
+}
+
+/**
+ * The error for a name that leads to an open file descriptor's link (`/dev/stdout` with stdout
+ * redirected to a file): the rename would replace the link, not write to the file.
+ */
+function descriptorLinkError(path: string, side?: string): CliError {
+  const what = `${path} leads to an open file descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N)`;
+  if (side !== undefined) return new CliError('usage', `${what} and is not replaced; the download is complete in ${side}`);
+  return new CliError('usage', `${what}: get saves to a file and would replace the link, not write to the descriptor, --force or not; choose another name with -o`);
 }
 
 /** The error for a device, FIFO or socket at the name; with `side`, where the finished download is. */
@@ -83,6 +95,8 @@ export async function placeFile(side: string, final: string, replace: boolean, k
     // Never a device, FIFO or socket (what refuseSpecialFile() keeps from -o FILE).
     const through = await stat(final).catch(() => undefined);
     if (through !== undefined && isSpecialFile(through)) throw specialFileError(final, side);
+    // Nor a name that leads to a descriptor's link (a server naming the file `stdout` in /dev).
+    if (await throughDescriptorLink(final)) throw descriptorLinkError(final, side);
     // A file replaced keeps its permissions (a private file stays private), as the library's own
     // publish keeps them for `-o FILE`.
     const replaced = await lstat(final).catch(() => undefined);

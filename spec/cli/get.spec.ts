@@ -7,6 +7,7 @@ import { cliFixture } from '../helpers/cli-fixture.js';
 import { cliEntry, jsonLines, runCli, startCli, toNotifications } from '../helpers/cli-run.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
 
 const fixture = cliFixture('rxtransfer-cli-');
 const freshDir = () => fixture.freshDir();
@@ -435,6 +436,34 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
     const side = filesIn(cwd).find((f) => f.startsWith('.rxtransfer-'))!;
     expect(r.stderr).toBe(`rxtransfer: ${join(cwd, 'pipe')} is not a regular file (a device, FIFO or socket) and is not replaced; the download is complete in ${side}\n`);
     expect(readFileSync(join(cwd, side), 'utf8')).toBe('hello');
+  });
+
+  it("--force onto a name that leads to an open file descriptor's link (2; /dev/stdout named by the server in /dev, stdout a file): the link is not replaced, the error says where the download is", async () => {
+    const cwd = freshDir();
+    // A descriptor that is a regular file (this process's, never /dev/stdout): `stat` sees the file.
+    writeFileSync(join(cwd, 'redirected'), 'kept');
+    const handle = await open(join(cwd, 'redirected'), 'r');
+    try {
+      symlinkSync(`/proc/${process.pid}/fd/${handle.fd}`, join(cwd, 'stdout'));
+      const r = await runCli(['get', fixture.server.url(`/cd/?h=${encodeURIComponent('attachment; filename="stdout"')}`), '-J', '--force'], { cwd });
+      expect(r.code).toBe(2);
+      expect(lstatSync(join(cwd, 'stdout')).isSymbolicLink()).toBe(true);
+      expect(readFileSync(join(cwd, 'redirected'), 'utf8')).toBe('kept');
+      const side = filesIn(cwd).find((f) => f.startsWith('.rxtransfer-'))!;
+      expect(r.stderr).toBe(`rxtransfer: ${join(cwd, 'stdout')} leads to an open file descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N) and is not replaced; the download is complete in ${side}\n`);
+      expect(readFileSync(join(cwd, side), 'utf8')).toBe('hello');
+      // -o to it: refused before any request, saying why, --force, --resume or not.
+      const before = fixture.server.requests.length;
+      for (const args of [['-o', 'stdout'], ['-o', 'stdout', '--force'], ['-o', 'stdout', '--resume']]) {
+        const o = await runCli(['get', fixture.server.url('/data/fd.bin?size=100'), ...args], { cwd });
+        expect(o.code).toBe(2);
+        expect(o.stderr).toMatch(/^rxtransfer: stdout leads to an open file descriptor .*choose another name with -o\n$/);
+      }
+      expect(fixture.server.requests.length).toBe(before);
+      expect(lstatSync(join(cwd, 'stdout')).isSymbolicLink()).toBe(true);
+    } finally {
+      await handle.close();
+    }
   });
 
   it('--force replaces it', async () => {

@@ -168,7 +168,7 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
       await handle.close();
     });
 
-    it('S1 an upgrade blocked by a tab that keeps the first version open fails at once, saying so; it opens once that tab has gone', async () => {
+    it('S1 an upgrade blocked by a tab that keeps the first version open fails within a second, saying so; it opens once that tab has gone', async () => {
       const indexedDB = new IDBFactory();
       // A tab of an older app: version 1 open, no versionchange handler, so it never lets go.
       const old = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -190,6 +190,45 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
       const handle = await store.open('held');
       expect(handle.tasks).toEqual([]);
       await handle.close();
+    });
+
+    /** A tab of an older app with version 1 of the database open. */
+    const openFirstVersion = (indexedDB: IDBFactory, name: string) =>
+      new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name, 1);
+        request.onupgradeneeded = () => request.result.createObjectStore('tasks', { keyPath: 'id' });
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    const outcome = (opening: Promise<{ close(): Promise<void> }>) =>
+      opening.then(
+        async (handle) => (await handle.close(), 'opened'),
+        (error: Error) => error.message,
+      );
+
+    it('S1 opened again from this page while the blocked upgrade is still pending, it fails the same way (not queued behind it until that tab goes); it opens as soon as that tab closes', async () => {
+      const indexedDB = new IDBFactory();
+      const old = await openFirstVersion(indexedDB, 'rxtransfer-session:retry');
+      const store = indexedDbSessionStore({ indexedDB });
+      expect(await within(outcome(store.open('retry')), 3000)).toMatch(/held open at an older version by another tab/);
+      // The user retries without closing that tab: an answer, not an open that hangs (holding
+      // the session in this page) for as long as that tab stays open.
+      expect(await within(outcome(store.open('retry')), 3000)).toMatch(/held open at an older version by another tab/);
+      // That tab closes, and the page opens again at once (the first request's upgrade still to run).
+      old.close();
+      expect(await within(outcome(store.open('retry')), 3000)).toBe('opened');
+    });
+
+    it('S1 a tab that closes its older connection a moment after being asked (after an await, or by reloading) lets the upgrade through: the open succeeds', async () => {
+      const indexedDB = new IDBFactory();
+      const old = await openFirstVersion(indexedDB, 'rxtransfer-session:polite');
+      let asked = false;
+      old.onversionchange = () => {
+        asked = true;
+        setTimeout(() => old.close(), 50);
+      };
+      expect(await within(outcome(indexedDbSessionStore({ indexedDB }).open('polite')), 3000)).toBe('opened');
+      expect(asked).toBe(true);
     });
   });
 

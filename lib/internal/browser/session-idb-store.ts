@@ -116,30 +116,83 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
 }
 
 /**
+ * After `blocked`, how long the open still waits for the other connection to close: one that
+ * closes a moment after `versionchange` (after an await, or by reloading its page) lets the
+ * upgrade through instead of failing it.
+ */
+const BLOCKED_GRACE_MS = 1000;
+/**
+ * Per factory: databases whose open this page gave up on while it was blocked, each with the
+ * promise that that request has gone on (the blocker closed). Another open of one would queue
+ * behind that request (IndexedDB's connection queue) and wait as long as the blocking tab stays
+ * open: it waits for it {@link BLOCKED_GRACE_MS} at most, then fails the same way.
+ */
+const stuckOpens = new WeakMap<IdbFactory, Map<string, Promise<void>>>();
+
+const blockedError = (name: string) =>
+  new Error(`the session's IndexedDB database "${name}" is held open at an older version by another tab or window, which does not let it go: close or reload it, then open the session again`);
+
+/**
  * Opens (and creates or upgrades) the session's database. An upgrade that another connection
  * blocks (a tab still running an older version of the app, whose connection does not close when
- * asked to) fails at once instead of waiting for that tab to close: the open request stays
- * pending, and the connection it gives later, if ever, is closed unused.
+ * asked to) fails after {@link BLOCKED_GRACE_MS} instead of waiting for that tab to close: the
+ * open request stays pending, and the connection it gives later, if ever, is closed unused; until
+ * then, another open of the database from this page fails the same way.
  */
-function openDb(factory: IdbFactory, name: string): Promise<IDBDatabase> {
+async function openDb(factory: IdbFactory, name: string): Promise<IDBDatabase> {
+  const stuck = stuckOpens.get(factory)?.get(name);
+  if (stuck !== undefined && !(await settlesWithin(stuck, BLOCKED_GRACE_MS))) throw blockedError(name);
   return new Promise((resolve, reject) => {
     const request = factory.open(name, VERSION);
+    let grace: ReturnType<typeof setTimeout> | undefined;
     let gaveUp = false;
+    /** Set once given up on: the request is stuck until it goes on. */
+    let goneOn: (() => void) | undefined;
+    const settled = () => {
+      clearTimeout(grace);
+      goneOn?.();
+    };
     request.onupgradeneeded = () => {
+      // The blocker has gone: an open waiting behind this one may go on.
+      settled();
       const db = request.result;
       if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id' });
       if (!db.objectStoreNames.contains(OWNER)) db.createObjectStore(OWNER);
     };
     request.onblocked = () => {
-      gaveUp = true;
-      reject(new Error(`the session's IndexedDB database "${name}" is held open at an older version by another tab or window, which does not let it go: close or reload it, then open the session again`));
+      if (grace !== undefined) return;
+      grace = setTimeout(() => {
+        gaveUp = true;
+        const opens = stuckOpens.get(factory) ?? new Map<string, Promise<void>>();
+        stuckOpens.set(factory, opens);
+        const pending = new Promise<void>((r) => {
+          goneOn = () => {
+            goneOn = undefined;
+            if (opens.get(name) === pending) opens.delete(name);
+            r();
+          };
+        });
+        opens.set(name, pending);
+        reject(blockedError(name));
+      }, BLOCKED_GRACE_MS);
     };
     request.onsuccess = () => {
+      settled();
+      // Given up on (rejected already): the connection is closed unused.
       if (gaveUp) request.result.close();
       else resolve(request.result);
     };
-    request.onerror = () => reject(request.error);
+    request.onerror = () => {
+      settled();
+      reject(request.error);
+    };
   });
+}
+
+/** Whether `promise` settles within `ms`. */
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([promise.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(timer));
 }
 
 /** Makes `token` the owner's. */

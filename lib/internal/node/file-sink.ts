@@ -107,8 +107,8 @@ const MAX_LINK_HOPS = 40;
  * (`/dev/stdout` → `/proc/self/fd/1`). With stdout a regular file, `stat` sees that file, and
  * the rename would replace the link itself: as root, `/dev/stdout` for the whole system.
  */
-async function throughDescriptorLink(target: string): Promise<boolean> {
-  let path = target;
+export async function throughDescriptorLink(target: string): Promise<boolean> {
+  let path = resolve(target);
   for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
     const dir = await realpath(dirname(path)).catch(() => undefined);
     if (dir === undefined) return false;
