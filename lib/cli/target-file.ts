@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { chmod, link, lstat, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from '../node/index.js';
-import { isSpecialFile, throughDescriptorLink } from '../internal/node/file-sink.js';
+import { unreplaceable } from '../internal/node/file-sink.js';
 import { CliError } from './exit-codes.js';
 import { FALLBACK_NAME, nameFromUrl } from './safe-name.js';
 
@@ -56,26 +56,20 @@ export async function refuseExisting(path: string): Promise<void> {
  * the download over it, and as root that replaces `/dev/null` for the whole system.
  */
 export async function refuseSpecialFile(path: string): Promise<void> {
-  const target = await stat(path).catch(() => undefined);
-  if (target !== undefined && isSpecialFile(target)) throw specialFileError(path);
-  if (await throughDescriptorLink(path)) throw descriptorLinkError(path);
+  const why = await unreplaceable(path);
+  if (why !== undefined) throw unreplaceableError(why, path);
 }
 
-/**
- * The error for a name that leads to an open file descriptor's link (`/dev/stdout` with stdout
- * redirected to a file): the rename would replace the link, not write to the file.
- */
-function descriptorLinkError(path: string, side?: string): CliError {
-  const what = `${path} leads to an open file descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N)`;
-  if (side !== undefined) return new CliError('usage', `${what} and is not replaced; the download is complete in ${side}`);
-  return new CliError('usage', `${what}: get saves to a file and would replace the link, not write to the descriptor, --force or not; choose another name with -o`);
-}
+const UNREPLACEABLE = {
+  special: { what: 'is not a regular file (a device, FIFO or socket)', harm: 'would replace it' },
+  descriptor: { what: 'leads to an open file descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N)', harm: 'would replace the link, not write to the descriptor' },
+} as const;
 
-/** The error for a device, FIFO or socket at the name; with `side`, where the finished download is. */
-function specialFileError(path: string, side?: string): CliError {
-  const what = `${path} is not a regular file (a device, FIFO or socket)`;
-  if (side !== undefined) return new CliError('usage', `${what} and is not replaced; the download is complete in ${side}`);
-  return new CliError('usage', `${what}: get saves to a file and would replace it, --force or not; choose another name with -o`);
+/** The error for a name {@link unreplaceable} says no to; with `side`, where the finished download is. */
+function unreplaceableError(why: keyof typeof UNREPLACEABLE, path: string, side?: string): CliError {
+  const { what, harm } = UNREPLACEABLE[why];
+  if (side !== undefined) return new CliError('usage', `${path} ${what} and is not replaced; the download is complete in ${side}`);
+  return new CliError('usage', `${path} ${what}: get saves to a file and ${harm}, --force or not; choose another name with -o`);
 }
 
 /** The error for a name that is taken. */
@@ -92,11 +86,10 @@ export function existsError(path: string, cause?: unknown): CliError {
  */
 export async function placeFile(side: string, final: string, replace: boolean, keep = false): Promise<void> {
   if (replace) {
-    // Never a device, FIFO or socket (what refuseSpecialFile() keeps from -o FILE).
-    const through = await stat(final).catch(() => undefined);
-    if (through !== undefined && isSpecialFile(through)) throw specialFileError(final, side);
-    // Nor a name that leads to a descriptor's link (a server naming the file `stdout` in /dev).
-    if (await throughDescriptorLink(final)) throw descriptorLinkError(final, side);
+    // Never a device, FIFO or socket, nor a name that leads to a descriptor's link (a server
+    // naming the file `stdout` in /dev): what refuseSpecialFile() keeps from -o FILE.
+    const why = await unreplaceable(final);
+    if (why !== undefined) throw unreplaceableError(why, final, side);
     // A file replaced keeps its permissions (a private file stays private), as the library's own
     // publish keeps them for `-o FILE`.
     const replaced = await lstat(final).catch(() => undefined);

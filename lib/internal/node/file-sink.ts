@@ -83,18 +83,26 @@ export function isSpecialFile(stats: Stats): boolean {
 }
 
 /**
- * Refuses a `to` that is a device, FIFO or socket, or a symlink to one (`/dev/null`,
- * `/dev/stdout`): a download renames its file over the name, which as root would replace
- * `/dev/null` for the whole system. Looked at before the download and again before the rename.
+ * Why a download may not be renamed over `target`: `'special'`, a device, FIFO or socket, or a
+ * symlink to one (`/dev/null`: as root the rename would replace it for the whole system), or
+ * `'descriptor'`, a name that leads to an open file descriptor's link (`/dev/stdout` with stdout
+ * a regular file: the rename would replace the link, not write to the file); undefined when it may.
  */
-async function refuseSpecial(target: string, path: string): Promise<void> {
+export async function unreplaceable(target: string): Promise<'special' | 'descriptor' | undefined> {
   const found = await stat(target).catch(() => undefined);
-  if (found && isSpecialFile(found)) {
-    throw new TransferError('invalid', `${path} is not a regular file (a device, FIFO or socket): a download to it would replace it; choose a file`);
-  }
-  if (await throughDescriptorLink(target)) {
-    throw new TransferError('invalid', `${path} leads to an open file descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N): a download to it would replace the link, not write to the descriptor; choose a file`);
-  }
+  if (found && isSpecialFile(found)) return 'special';
+  return (await throughDescriptorLink(target)) ? 'descriptor' : undefined;
+}
+
+const UNREPLACEABLE = {
+  special: 'is not a regular file (a device, FIFO or socket): a download to it would replace it',
+  descriptor: 'leads to an open file descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N): a download to it would replace the link, not write to the descriptor',
+} as const;
+
+/** Refuses a `to` that is {@link unreplaceable}. Looked at before the download and again before the rename. */
+async function refuseSpecial(target: string, path: string): Promise<void> {
+  const why = await unreplaceable(target);
+  if (why !== undefined) throw new TransferError('invalid', `${path} ${UNREPLACEABLE[why]}; choose a file`);
 }
 
 /** Where the links of open file descriptors live: Linux's /proc, and /dev/fd where it is not a link into it. */
@@ -107,7 +115,7 @@ const MAX_LINK_HOPS = 40;
  * (`/dev/stdout` → `/proc/self/fd/1`). With stdout a regular file, `stat` sees that file, and
  * the rename would replace the link itself: as root, `/dev/stdout` for the whole system.
  */
-export async function throughDescriptorLink(target: string): Promise<boolean> {
+async function throughDescriptorLink(target: string): Promise<boolean> {
   let path = resolve(target);
   for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
     const dir = await realpath(dirname(path)).catch(() => undefined);

@@ -117,15 +117,13 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
       callback();
     },
   });
-  let detached = false;
   const start = () => {
     if (started) return;
     started = true;
-    // Released before its gate opened: nothing was read; the source is closed unread (unless
-    // detached for another request).
-    if (counter.destroyed) {
-      if (!detached) source().destroy();
-    } else pipeline(source(), paced, counter, () => undefined);
+    // Released before its gate opened: nothing was read; the source is closed unread (a
+    // detached one never gets here).
+    if (counter.destroyed) source().destroy();
+    else pipeline(source(), paced, counter, () => undefined);
   };
   if (gate) {
     // A Node stream of the caller's is watched while it waits: one that breaks ends the request.
@@ -135,7 +133,7 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
   } else start();
   const detach = () => {
     if (started) return false;
-    detached = started = true;
+    started = true;
     counter.destroy();
     return true;
   };
