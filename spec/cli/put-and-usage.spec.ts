@@ -50,7 +50,7 @@ describe('rxtransfer put', () => {
     expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'error', code: 'http', status: 413 });
   });
 
-  it('3: a file over 1 MiB refused at the head (413 before the 100) sends none of it; --no-expect sends it at once', async () => {
+  it('3: a file over 1 MiB refused at the head (413 before the 100) sends none of it; --no-expect or -H "Expect:" sends it at once', async () => {
     writeFileSync(join(cwd, 'big.bin'), bodyBytes(2 * 1024 * 1024));
     const seen: Array<{ expect: string | undefined; received: number }> = [];
     // Refuses a request that waits for 100-continue (as nginx does over client_max_body_size);
@@ -76,6 +76,10 @@ describe('rxtransfer put', () => {
       const sent = await runCli(['put', 'big.bin', url, '--no-expect'], { cwd });
       expect(sent.code).toBe(0);
       expect(seen[1]).toEqual({ expect: undefined, received: 2 * 1024 * 1024 });
+      // An empty -H 'Expect:' does the same, as with curl.
+      const empty = await runCli(['put', 'big.bin', url, '-H', 'Expect:'], { cwd });
+      expect(empty.code).toBe(0);
+      expect(seen[2]).toEqual({ expect: undefined, received: 2 * 1024 * 1024 });
     } finally {
       refusing.closeAllConnections();
       await new Promise<void>((r) => refusing.close(() => r()));

@@ -218,6 +218,8 @@ describe('Expect: 100-continue', () => {
     // The caller's own header is sent as given, once, and the body waits for the 100 all the same.
     const own = await send(Buffer.alloc(10, 1), { headers: { expect: '100-Continue' }, expectContinue: false });
     expect(own).toMatchObject({ expect: '100-Continue', received: 10 });
+    // An empty one asks for none (curl's -H 'Expect:'): it was sent as it was, and refused with 417.
+    expect(await send(Buffer.alloc(2 * MiB, 1), { headers: { Expect: ' ' } })).toMatchObject({ expect: undefined, received: 2 * MiB });
     expect(server.seen.every((s) => s.received > 0)).toBe(true);
   });
 

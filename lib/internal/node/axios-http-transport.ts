@@ -148,6 +148,9 @@ async function exchange(client: Client, given: boolean, req: TransportRequest, e
   // still sends its body then.
   const own = Object.keys(headers).find((name) => name.toLowerCase() === 'expect');
   const expecting = req.body !== undefined && expectMs !== undefined && (own !== undefined ? isContinue(headers[own]) : client.defaults?.httpVersion !== 2);
+  // An empty Expect asks for no expectation at all (curl's `-H 'Expect:'`): none is sent (`false`
+  // keeps a client default out too), and the body goes at once. Sent as it is, it gets a 417.
+  if (own !== undefined && headers[own]!.trim() === '') (headers as Record<string, string | false>)[own] = false;
   if (expecting && own === undefined) headers['Expect'] = '100-continue';
   const gate = expecting ? new ContinueGate(expectMs) : undefined;
   gate?.arm();
