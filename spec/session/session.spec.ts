@@ -870,4 +870,29 @@ describe('TransferSession: ends told once, in order, and never undone', () => {
     await expect(session.cancel('q')).rejects.toThrow(SessionInvalidatedError);
     await expect(session.suspend('q')).rejects.toThrow(SessionInvalidatedError);
   });
+
+  it('ack() after close() or invalidate() rejects with SessionInvalidatedError (it was the store\'s bare "closed" Error); during invalidate()\'s wait it still acknowledges', async () => {
+    const store = memorySessionStore();
+    const { id } = name();
+    const first = await openSession({ id, store });
+    const a = name();
+    await first.download(server.put(a.path, { body: bytes(4 * KiB, 4) }), { to: a.to, id: 'a' });
+    const [completion] = await nextCompletions(first, 1);
+    await first.close();
+    await expect(completion!.ack()).rejects.toThrow(SessionInvalidatedError);
+    await expect(first.ack('a')).rejects.toThrow(SessionInvalidatedError);
+
+    const second = await openSession({ id, store });
+    const b = name();
+    await second.download(server.put(b.path, { body: bytes(4 * KiB, 5), rate: 16 * KiB }), { to: b.to, id: 'b' });
+    const acked: Promise<void>[] = [];
+    second.completions$.subscribe((c) => acked.push(c.ack()));
+    await second.invalidate(); // waits for b: the acks made meanwhile are stored
+    await Promise.all(acked);
+    expect(acked).toHaveLength(2);
+    await expect(second.ack('a')).rejects.toThrow(SessionInvalidatedError);
+
+    const third = await openSession({ id, store });
+    expect(third.tasks().map((t) => [t.id, t.acked])).toEqual([['a', true], ['b', true]]);
+  });
 });

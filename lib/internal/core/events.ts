@@ -54,7 +54,9 @@ export type ResponseHeaders = Readonly<Record<string, string>>;
 export interface DownloadResult<T = ArrayBuffer> {
   /** The final URL, after redirects, without credentials. */
   readonly url: string;
+  /** The final response's status (`206` for a resumed download, `304` for a file kept as it is). */
   readonly status: number;
+  /** The final response's headers, names in lower case. */
   readonly headers: ResponseHeaders;
   /** Bytes of body received (after decoding), including bytes resumed from disk. */
   readonly size: number;
@@ -68,8 +70,11 @@ export interface DownloadResult<T = ArrayBuffer> {
 
 /** What a successful upload resolves to. */
 export interface UploadResult<T = string> {
+  /** The final URL, after redirects, without credentials. */
   readonly url: string;
+  /** The response's status. */
   readonly status: number;
+  /** The response's headers, names in lower case. */
   readonly headers: ResponseHeaders;
   /** Bytes of request body sent (fewer than the body when the server answered before taking all of it, where the transport can tell). */
   readonly sent: number;

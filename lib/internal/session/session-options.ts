@@ -40,7 +40,9 @@ export interface SessionDownloadOptions {
   id?: string;
   /** Higher runs first. Default 0. */
   priority?: number;
+  /** Request headers, stored with the task (in plain text: see docs/sessions.md, Stores). */
   headers?: Record<string, string>;
+  /** Default GET. */
   method?: string;
   /** Expected digest, `sha256-<base64>`, checked before the task completes. */
   integrity?: string;
@@ -54,8 +56,11 @@ export interface SessionDownloadOptions {
 
 /** Options of `session.upload`. */
 export interface SessionUploadOptions {
+  /** The task's id: adding a task whose id exists returns the existing task (no duplicate). Default random. */
   id?: string;
+  /** Higher runs first. Default 0. */
   priority?: number;
+  /** Request headers, stored with the task (in plain text: see docs/sessions.md, Stores). */
   headers?: Record<string, string>;
   /** Default POST. */
   method?: string;

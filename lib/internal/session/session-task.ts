@@ -66,9 +66,13 @@ export interface TaskRecord {
 /** A finished task waiting for the app: delivered on every reconnect until {@link TaskCompletion.ack}. */
 export interface TaskCompletion {
   readonly taskId: string;
+  /** How the task ended. */
   readonly state: 'completed' | 'failed' | 'cancelled';
+  /** The task as stored at its end. */
   readonly task: TaskRecord;
+  /** With `completed`: what the transfer left (status, size, `path`…). */
   readonly result?: TaskResult;
+  /** With `failed`: why, as stored (the error's name, `code` and message). */
   readonly error?: TaskFailure;
   /** Acknowledges this completion (persisted before it resolves). */
   ack(): Promise<void>;

@@ -134,6 +134,8 @@ export class SessionCore implements TransferSession {
   /** The first failure of the store: once set, no change can be made durable. */
   private storeError: { error: unknown } | undefined;
   private ended: Promise<void> | undefined;
+  /** The store is being (or was) released: `ack()` is refused as the other task operations are. */
+  private released = false;
 
   readonly events$ = this.events.asObservable();
   readonly finished$ = this.finished.asObservable();
@@ -186,6 +188,9 @@ export class SessionCore implements TransferSession {
   }
 
   async ack(taskId: string): Promise<void> {
+    // Not refused while invalidate() waits for the tasks (their completions are acknowledged then),
+    // only once the store is released: the store's own "closed" error is not the session's.
+    if (this.released) throw new SessionInvalidatedError(this.id, 'is closed');
     const task = this.records.get(taskId);
     if (!task) throw new Error(`session "${this.id}" has no task "${taskId}"`);
     if (!isFinal(task)) throw new Error(`task "${taskId}" has not finished: there is nothing to acknowledge`);
@@ -621,6 +626,7 @@ export class SessionCore implements TransferSession {
   }
 
   private async shutDown(invalidation: SessionInvalidation | undefined): Promise<void> {
+    this.released = true;
     await this.store.close().catch(() => undefined);
     if (invalidation) this.invalidation.next(invalidation);
     this.invalidation.complete();

@@ -20,7 +20,9 @@ export const BODY_EXCERPT_LIMIT = 1024;
 export class HttpStatusError extends TransferError {
   override name = 'HttpStatusError' as const;
   override readonly code = 'http' as const;
+  /** The response's status: 400 or more, or the 3xx of a redirect that could not be followed. */
   readonly status: number;
+  /** The response's headers, names in lower case. */
   readonly headers: ResponseHeaders;
   /** The start of the response body as text (its first {@link BODY_EXCERPT_LIMIT} bytes, in the charset it names), at most as many characters. */
   readonly body: string;

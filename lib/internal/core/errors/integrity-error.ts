@@ -21,6 +21,7 @@ export type IntegrityReason = 'truncated' | 'overflow' | 'too-large' | 'digest' 
 export class IntegrityError extends TransferError {
   override name = 'IntegrityError' as const;
   override readonly code = 'integrity' as const;
+  /** Why the body cannot be trusted: `truncated`, `overflow`, `too-large` (over `maxBytes`), `digest` (not the `integrity` given) or `malformed`. */
   readonly reason: IntegrityReason;
 
   constructor(reason: IntegrityReason, message: string, context: TransferErrorContext = {}) {

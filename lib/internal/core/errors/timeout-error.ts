@@ -19,7 +19,9 @@ export type TimeoutPhase = 'connect' | 'idle' | 'total';
 export class TimeoutError extends TransferError {
   override name = 'TimeoutError' as const;
   override readonly code = 'timeout' as const;
+  /** Which clock ran out (G9): `connect`, `idle` or `total`. */
   readonly phase: TimeoutPhase;
+  /** That clock's limit, in ms. */
   readonly ms: number;
 
   constructor(phase: TimeoutPhase, ms: number, context: TransferErrorContext = {}) {

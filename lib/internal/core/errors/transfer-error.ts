@@ -26,9 +26,11 @@ export interface TransferErrorContext {
  */
 export class TransferError extends Error {
   override name: string = 'TransferError';
+  /** What kind of failure, stable across versions: branch on it (or on the `is…Error` guards), not on the message. */
   readonly code: TransferErrorCode;
   /** The URL, without credentials (userinfo removed, secret-looking query values masked). */
   readonly url: string | undefined;
+  /** The request's method (`GET`, `PUT`…), when the error belongs to a request. */
   readonly method: string | undefined;
 
   constructor(code: TransferErrorCode, message: string, context: TransferErrorContext = {}) {
