@@ -233,10 +233,15 @@ describe('G5 file downloads', () => {
     }
   });
 
-  it('durable must be a boolean', async () => {
-    const run = await runTransfer(toFile(server.url('/bytes', { size: 10 }), target(), { durable: 'no' as never }));
-    expect(isTransferError(run.error) && run.error.code).toBe('invalid');
-    expect(String((run.error as Error).message)).toMatch(/durable/);
+  it('durable, overwrite and resume must be booleans: overwrite "false" replaces no file', async () => {
+    for (const name of ['durable', 'overwrite', 'resume']) {
+      const to = target();
+      writeFileSync(to, 'kept');
+      const run = await runTransfer(toFile(server.url('/bytes', { size: 10 }), to, { [name]: 'false' }));
+      expect(isTransferError(run.error) && run.error.code).toBe('invalid');
+      expect(String((run.error as Error).message)).toContain(`${name} must be true or false, got false`);
+      expect(readFileSync(to, 'utf8')).toBe('kept');
+    }
   });
 
   it('G5 a truncated file download leaves no file at `to` and no side file', async () => {

@@ -254,10 +254,12 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
 
   const responseType = options.responseType ?? (kind === 'download' ? 'arraybuffer' : 'text');
   if (!RESPONSE_TYPES.includes(responseType)) return `responseType must be one of ${RESPONSE_TYPES.join(', ')}, got ${String(responseType)}`;
-  if (options.expectContinue !== undefined && typeof options.expectContinue !== 'boolean') return `expectContinue must be true or false, got ${String(options.expectContinue)}`;
+  // Not truthy or falsy: `overwrite: 'false'` must not replace a file.
+  for (const name of ['expectContinue', 'resume', 'overwrite', 'durable'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') return `${name} must be true or false, got ${String(options[name]).slice(0, 40)}`;
+  }
   if (options.to !== undefined && (typeof options.to !== 'string' || options.to.length === 0 || options.to.includes('\0'))) return 'to must be a non-empty file path';
   if (options.resume && options.to === undefined) return 'resume needs a file to continue: give `to`';
-  if (options.durable !== undefined && typeof options.durable !== 'boolean') return `durable must be true or false, got ${String(options.durable)}`;
   if (options.keepPartial !== undefined && typeof options.keepPartial !== 'boolean' && options.keepPartial !== 'resumable') return `keepPartial must be true, false or 'resumable', got ${String(options.keepPartial)}`;
   let integrity: IntegrityExpectation | undefined;
   if (options.integrity !== undefined) {
