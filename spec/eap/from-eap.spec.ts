@@ -212,6 +212,81 @@ describe('fromEap', () => {
     expect(component.listenerCount('getCompleted')).toBe(0);
   });
 
+  it('E12 a progress reader that throws on progress raised inside getAsync cancels once getAsync has returned, so the component knows the operation it is told to stop', async () => {
+    const running = new Set<unknown>();
+    const told: string[] = [];
+    const component = new (class extends EventEmitter {
+      getAsync(s: unknown) {
+        this.emit('getProgressChanged', { userState: s, progressPercentage: 0 }); // before it takes the userState in
+        running.add(s);
+      }
+      cancelAsync(s: unknown) {
+        told.push(running.delete(s) ? 'cancelled' : 'unknown userState');
+      }
+    })();
+    const get$ = fromEap<string, []>(component, 'get', { progress: () => { throw new Error('bad reader'); } });
+    const { trace } = record(get$());
+    expect(told).toEqual(['cancelled']);
+    expect(running.size).toBe(0);
+    await settleTasks(1);
+    expect(trace.end).toMatchObject({ kind: 'error', error: { code: 'invalid' } });
+  });
+
+  it('G7 E12 a component that raises its events inside workAsync: nothing is told inside subscribe(), then all of it in order, before what it raises later', async () => {
+    const component = new (class extends EventEmitter {
+      workAsync(s: unknown) {
+        this.emit('progressChanged', new ProgressChangedEventArgs(30, s));
+        this.emit('workCompleted', { error: null, cancelled: false, userState: s, result: 'sync' });
+      }
+      cancelAsync() {}
+    })();
+    const work$ = fromEap<string, []>(component, 'work');
+    const { trace } = record(work$());
+    expect(trace.syncInSubscribe).toBe(0);
+    expect(trace.end).toBeUndefined();
+    await settleTasks(1);
+    expect(trace.events.map((e) => (e.type === 'progress' ? e.loaded : e.result))).toEqual([30, 100, 'sync']);
+    expect(trace.end).toEqual({ kind: 'complete' });
+
+    // Progress inside workAsync, the rest raised after subscribe() returned but before the held progress was told: order kept.
+    const later = new (class extends EventEmitter {
+      state: unknown;
+      workAsync(s: unknown) {
+        this.state = s;
+        this.emit('progressChanged', new ProgressChangedEventArgs(30, s));
+      }
+      cancelAsync() {}
+    })();
+    const second = record(fromEap<string, []>(later, 'work')());
+    later.emit('progressChanged', new ProgressChangedEventArgs(60, later.state));
+    later.emit('workCompleted', { error: null, cancelled: false, userState: later.state, result: 'later' });
+    expect(second.trace.events).toEqual([]);
+    await settleTasks(1);
+    expect(second.trace.events.map((e) => (e.type === 'progress' ? e.loaded : e.result))).toEqual([30, 60, 100, 'later']);
+    expect(second.trace.end).toEqual({ kind: 'complete' });
+  });
+
+  it('G7 a subscriber may unsubscribe from its own first notification of a component that raises inside workAsync; the operation is cancelled', async () => {
+    const cancelled: unknown[] = [];
+    const component = new (class extends EventEmitter {
+      workAsync(s: unknown) {
+        this.emit('progressChanged', new ProgressChangedEventArgs(10, s));
+      }
+      cancelAsync(s: unknown) {
+        cancelled.push(s);
+      }
+    })();
+    const seen: unknown[] = [];
+    const subscription: Subscription = fromEap<string, []>(component, 'work')().subscribe((e) => {
+      seen.push(e.type);
+      subscription.unsubscribe(); // `subscription` is set: subscribe() had returned
+    });
+    await settleTasks(1);
+    expect(seen).toEqual(['progress']);
+    expect(cancelled).toHaveLength(1);
+    expect(component.listenerCount('workCompleted')).toBe(0);
+  });
+
   it('E12 a component without cancelAsync (the pattern asks for one only where possible): unsubscribing lets go without an error', () =>
     collectUnhandled(async (unhandled) => {
       const component = Object.assign(new EventEmitter(), { getAsync: (_state: unknown) => undefined });

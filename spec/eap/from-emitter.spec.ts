@@ -146,6 +146,33 @@ describe('fromEmitter', () => {
     }
   });
 
+  it('G7 a component that emits inside start: nothing is told inside subscribe(), then all of it in order; a stop decided then waits for start to return', async () => {
+    const log: string[] = [];
+    let inSubscribe = true;
+    const told = (what: string) => log.push(`${what}${inSubscribe ? ' (inside subscribe)' : ''}`);
+    fromEmitter(() => new EventEmitter(), {
+      start: (c) => { c.emit('progress', 5, 10); c.emit('progress', 10, 10); c.emit('end'); },
+      progress: { event: 'progress', read: (loaded: number, total: number) => ({ loaded, total }) },
+      end: { event: 'end', result: () => 'ok' },
+    }).subscribe({ next: (e) => told(e.type === 'progress' ? `${e.loaded}` : `done ${e.result}`), complete: () => told('complete') });
+    fromEmitter(() => new EventEmitter(), { start: (c) => c.emit('error', new Error('bad url')), end: { event: 'end', result: () => 1 } })
+      .subscribe({ error: (e: Error) => told(`error ${e.message}`) });
+    const helper = new (class extends EventEmitter {
+      running = false;
+      start() { this.emit('progress'); this.running = true; }
+      stop() { log.push(`stop while running: ${this.running}`); this.running = false; }
+    })();
+    fromEmitter(() => helper, {
+      start: (c) => c.start(),
+      stop: (c) => c.stop(),
+      progress: { event: 'progress', read: () => { throw new Error('bad read'); } },
+      end: { event: 'end', result: () => 1 },
+    }).subscribe({ error: (e: Error) => told(`error ${e.message}`) });
+    inSubscribe = false;
+    await Promise.resolve();
+    expect(log).toEqual(['stop while running: true', '5', '10', 'done ok', 'complete', 'error bad url', 'error bad read']);
+  });
+
   it("G7 G8 a create or start that throws is 'invalid' (the caller's mistake, never retried), told after subscribe() returns, and nothing is stopped", async () => {
     let stops = 0;
     const cases: [() => EventEmitter, (c: EventEmitter) => unknown, string][] = [

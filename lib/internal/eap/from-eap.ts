@@ -97,11 +97,31 @@ export function fromEap(component: EapComponentLike, name: string, options: From
       let ended = false;
       let lastArgs: unknown;
       let lastDirect: unknown;
+      // While `<name>Async` runs, a cancel waits for it to return: a component that raises an
+      // event before it has taken the userState in (or started its work) would not know it yet.
+      let calling = false;
+      let cancelOnReturn = false;
+      // What the component raises inside `<name>Async`, hence inside subscribe(), is held and
+      // told once subscribe() has returned, in order, before anything raised later (G7).
+      let held: (() => void)[] | undefined = [];
+      const tell = (notify: () => void): void => {
+        if (held) held.push(notify);
+        else notify();
+      };
+      const out = {
+        next: (event: TransferEvent<unknown>): void => tell(() => subscriber.next(event)),
+        error: (error: unknown): void => tell(() => subscriber.error(error)),
+        complete: (): void => tell(() => subscriber.complete()),
+      };
       const end = (): void => {
         ended = true;
         for (const remove of removers.splice(0)) remove();
       };
       const cancel = (): void => {
+        if (calling) {
+          cancelOnReturn = true;
+          return;
+        }
         try {
           if (typeof component.cancelAsync !== 'function') return; // nothing to call: it runs on, unheard
           if (withState) component.cancelAsync(userState);
@@ -124,7 +144,7 @@ export function fromEap(component: EapComponentLike, name: string, options: From
           lastArgs = e;
           lastDirect = direct;
           scale[direct.direction] = 'bytes';
-          subscriber.next(direct);
+          out.next(direct);
           progress.update(direct.direction, { loaded: direct.loaded, total: direct.total });
           return;
         }
@@ -136,37 +156,37 @@ export function fromEap(component: EapComponentLike, name: string, options: From
           // and stops the operation, as an unsubscribe would (never thrown into the component).
           end();
           cancel();
-          subscriber.error(new TransferError('invalid', `${name}: the progress option threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+          out.error(new TransferError('invalid', `${name}: the progress option threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
           return;
         }
         const direction = reading?.direction ?? options.direction ?? 'download';
         if (scale[direction] === 'none') scale[direction] = reading ? 'bytes' : 'percent';
         const event = progress.update(direction, reading ?? { loaded: Number(e?.progressPercentage) || 0, total: 100 });
-        if (event) subscriber.next(event);
+        if (event) out.next(event);
       };
 
       const onCompleted = (e: any): void => {
         if (ended || !ours(e)) return;
         end();
-        if (e?.cancelled) return subscriber.error(new CancelledError({}, `${name} was cancelled by the component`));
-        if (e?.error) return subscriber.error(toTransferError(e.error));
+        if (e?.cancelled) return out.error(new CancelledError({}, `${name} was cancelled by the component`));
+        if (e?.error) return out.error(toTransferError(e.error));
         let result: unknown;
         try {
           result = options.result ? options.result(e) : typeof e === 'object' && e !== null && 'result' in e ? e.result : undefined;
         } catch (error) {
           // A result option that throws is the caller's mistake (G8); a result getter that throws, the component's failure.
-          if (!options.result) return subscriber.error(toTransferError(error));
-          return subscriber.error(new TransferError('invalid', `${name}: the result option threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+          if (!options.result) return out.error(toTransferError(error));
+          return out.error(new TransferError('invalid', `${name}: the result option threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
         }
         for (const direction of ['upload', 'download'] as const) {
           const check = progress.finish(direction, scale[direction] === 'percent');
           if (check.kind === 'short') {
-            return subscriber.error(new IntegrityError('truncated', `${name} completed after ${check.loaded} of ${check.total} bytes`));
+            return out.error(new IntegrityError('truncated', `${name} completed after ${check.loaded} of ${check.total} bytes`));
           }
-          if (check.flush) subscriber.next(check.flush);
+          if (check.flush) out.next(check.flush);
         }
-        subscriber.next({ type: 'done', result });
-        subscriber.complete();
+        out.next({ type: 'done', result });
+        out.complete();
       };
 
       try {
@@ -179,16 +199,30 @@ export function fromEap(component: EapComponentLike, name: string, options: From
         const arity = options.arity ?? Math.max(0, method.length - 1);
         const padded = args.length >= arity ? args : [...args, ...new Array<undefined>(arity - args.length)];
         const call = (): unknown => method.apply(component, withState ? [...padded, userState] : args);
-        if (options.context) SynchronizationContext.run(options.context, call);
-        else call();
+        calling = true;
+        try {
+          if (options.context) SynchronizationContext.run(options.context, call);
+          else call();
+        } finally {
+          calling = false;
+        }
+        if (cancelOnReturn) cancel();
       } catch (error) {
         // Refused (busy, bad arguments): nothing runs, so nothing is cancelled on unsubscribe;
         // told after subscribe() returns, as every end of a transfer is (G7).
         const refused = new TransferError('invalid', `${name}Async refused the call: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
         if (!ended) {
           end();
-          queueMicrotask(() => subscriber.error(refused));
+          out.error(refused);
         }
+      }
+      if (held.length === 0) held = undefined;
+      else {
+        queueMicrotask(() => {
+          // Bounded: each turn tells one notification; what is raised meanwhile queues behind.
+          for (let notify = held?.shift(); notify; notify = held?.shift()) notify();
+          held = undefined;
+        });
       }
 
       return () => {

@@ -15,7 +15,8 @@ export interface FromEmitterOptions<C, R> {
   /**
    * Starts the work. May return a promise: a rejection before the end becomes the error. A
    * synchronous throw, here or in `create`, is the caller's mistake: a `TransferError` of code
-   * `'invalid'`, told after `subscribe()` returns.
+   * `'invalid'`, told after `subscribe()` returns. Events emitted inside it are told after
+   * `subscribe()` returns too, in order (G7).
    */
   readonly start: (component: C) => unknown;
   /**
@@ -76,6 +77,16 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
     const removers: (() => void)[] = [];
     let component: C | undefined;
     let ended = false;
+    // What the component emits inside `create` or `start`, hence inside subscribe(), is held and
+    // told once subscribe() has returned, in order, before anything it emits later (G7); a stop
+    // decided meanwhile waits for `start` to return, so the component has started what it stops.
+    let held: (() => void)[] | undefined = [];
+    let starting = false;
+    let stopOnReturn = false;
+    const tell = (notify: () => void): void => {
+      if (held) held.push(notify);
+      else notify();
+    };
     const end = (): void => {
       ended = true;
       for (const remove of removers.splice(0)) remove();
@@ -88,7 +99,8 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
     const fail = (error: unknown): void => {
       if (ended) return;
       end();
-      subscriber.error(toTransferError(error, context));
+      const failure = toTransferError(error, context);
+      tell(() => subscriber.error(failure));
     };
     const on = (name: string, handler: (...args: any[]) => void): void => {
       removers.push(listen(component as C, name, handler));
@@ -101,7 +113,7 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
           if (ended) return;
           try {
             const next = progress.update(direction, read(...args));
-            if (next) subscriber.next(next);
+            if (next) tell(() => subscriber.next(next));
           } catch (error) {
             // The adapter failed, not the component, which is still running: stopped as an
             // unsubscribe would stop it, so that it does not go on after the Observable has ended.
@@ -121,8 +133,10 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
         const check = progress.finish(direction, false);
         if (check.kind === 'short') return fail(new IntegrityError('truncated', `ended after ${check.loaded} of ${check.total} bytes`, context));
         end();
-        subscriber.next({ type: 'done', result });
-        subscriber.complete();
+        tell(() => {
+          subscriber.next({ type: 'done', result });
+          subscriber.complete();
+        });
       });
       on(errorEvent, (error: unknown) => fail(error));
       for (const name of options.stopEvents ?? []) on(name, () => fail(new CancelledError(context, `the component stopped (${name})`)));
@@ -134,7 +148,15 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
           stop();
         });
       }
-      settle(options.start(component), fail);
+      starting = true;
+      let started: unknown;
+      try {
+        started = options.start(component);
+      } finally {
+        starting = false;
+      }
+      settle(started, fail);
+      if (stopOnReturn) stop();
     } catch (error) {
       // `create`, the component's listener methods or `start` threw: the caller's mistake (a bad
       // URL or folder handed to the component), not the network's, so never retried; told after
@@ -143,10 +165,22 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
         const message = (error as { message?: unknown } | undefined)?.message;
         const refused = new TransferError('invalid', `fromEmitter: the component could not be started: ${typeof message === 'string' ? message : String(error)}`, { ...context, cause: error });
         end();
-        queueMicrotask(() => subscriber.error(refused));
+        tell(() => subscriber.error(refused));
       }
     }
+    if (held.length === 0) held = undefined;
+    else {
+      queueMicrotask(() => {
+        // Bounded: each turn tells one notification; what is emitted meanwhile queues behind.
+        for (let notify = held?.shift(); notify; notify = held?.shift()) notify();
+        held = undefined;
+      });
+    }
     function stop(): void {
+      if (starting) {
+        stopOnReturn = true;
+        return;
+      }
       try {
         if (options.stop && component) settle(options.stop(component), reportUnhandledError);
       } catch (error) {
