@@ -139,7 +139,10 @@ export interface TaskView {
   readonly to?: string;
   readonly source?: string;
   readonly priority: number;
-  /** Bytes so far: the partial file's size while unfinished, the body's size once completed. */
+  /**
+   * Bytes so far: the partial file's size while unfinished, the body's size once completed. An
+   * unfinished upload's: its run's last checkpoint while the session's owner runs it, else 0.
+   */
   readonly bytes: number;
   readonly total?: number;
   readonly percent?: number;
@@ -174,6 +177,9 @@ export async function viewOf(task: TaskRecord, live?: { owner: LockHolder | unde
       // no partial file: nothing written yet (or it was just renamed into place)
     }
   }
+  // An upload keeps nothing between runs: its checkpoint counts only while the session's owner
+  // runs it (a stopped run's, after a kill or a Ctrl-C, is no progress: it is sent again from zero).
+  if (task.kind === 'upload' && (task.state === 'suspended' || (task.state === 'queued' && live?.owner === undefined))) bytes = 0;
   if (total !== undefined && bytes > total) total = undefined; // a stale total (the file changed)
   const percent = total !== undefined && total > 0 ? Math.min(100, Math.floor((100 * bytes) / total)) : total === 0 ? 100 : undefined;
   return {

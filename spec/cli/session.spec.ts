@@ -7,11 +7,13 @@ import { bodyBytes, sha256 } from '../helpers/cli-server.js';
 import { cliFixture } from '../helpers/cli-fixture.js';
 import { jsonLines, toNotifications } from '../helpers/cli-run.js';
 import { sessionCli, transferLinesByTask, waitFor } from '../helpers/cli-session-run.js';
+import { killAllSessionChildren, startSessionChild } from '../helpers/session-process';
 
 jest.setTimeout(40_000);
 
 const fixture = cliFixture('rxtransfer-cli-session-');
 const freshDir = () => fixture.freshDir();
+afterAll(() => killAllSessionChildren());
 
 const SLOW_SIZE = 2 * 1024 * 1024;
 /** 16 KiB every 20 ms without Range (about 2.6 s in all); a ranged request is answered at once. */
@@ -170,6 +172,35 @@ describe('rxtransfer session add: what it leaves alone, what it refuses', () => 
     const up = (await s.list()).find((t) => t['id'] === 'up');
     expect(up).toMatchObject({ state: 'queued' });
     expect(fixture.server.requests.filter((r) => r.url.startsWith('/upload')).length).toBe(0);
+  });
+
+  it('list shows an upload whose run was killed (-9) as queued with nothing sent (it is sent again from zero), and run sends it whole', async () => {
+    const s = sessionCli('killed-upload', freshDir);
+    // More than socket buffers take at once: the first run's progress moves as the server reads.
+    const size = 24 * 1024 * 1024;
+    const source = join(s.cwd, 'to-send.bin');
+    const data = bodyBytes(size);
+    writeFileSync(source, data);
+    const child = startSessionChild({ mode: 'add', id: 'killed-upload', directory: s.dir, uploads: [{ id: 'up', url: fixture.server.url('/upload?every=100&first=1&u=killed'), source, method: 'PUT' }] });
+    await child.waitFor('added', 15_000);
+    // While the owner runs it, the upload's checkpoints are its progress.
+    let shown: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && !(((shown?.['bytes'] as number | undefined) ?? 0) > 0); i++) {
+      shown = (await s.list()).find((t) => t['id'] === 'up');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(shown).toMatchObject({ kind: 'upload', state: 'queued', total: size });
+    expect(shown!['bytes']).toBeGreaterThan(0);
+    await child.kill9();
+    // Killed: nothing of it survives.
+    expect((await s.list()).find((t) => t['id'] === 'up')).toMatchObject({ state: 'queued', bytes: 0, percent: 0, total: size });
+    const text = await s.run(['list']);
+    expect(text.stdout).toMatch(/up +queued +0% 0 B\/24\.0 MiB /);
+    const run = await s.run(['run', '--json']);
+    expect(run.code).toBe(0);
+    const done = jsonLines(run.stdout).find((l) => l['type'] === 'done');
+    expect(JSON.parse(String((done!['result'] as Record<string, unknown>)['data']))).toMatchObject({ method: 'PUT', size, sha256: sha256(data) });
+    expect(fixture.server.requests.filter((r) => r.url.startsWith('/upload?every=100&first=1&u=killed')).length).toBe(2);
   });
 
   it('several adds started at once all land (each waits for the others, briefly)', async () => {

@@ -18,7 +18,9 @@ import { gzipSync } from 'node:zlib';
  * - `/status/<code>` — that status with a short text body.
  * - `/stall?size=N&after=M` — declares N bytes, sends M, then nothing (an idle timeout).
  * - `/truncated?size=N&after=M` — declares N bytes, sends M, then closes (a short body).
- * - `/upload` (PUT/POST) — reads the body, answers 201 `{ method, size, sha256 }`.
+ * - `/upload` (PUT/POST) — reads the body, answers 201 `{ method, size, sha256 }`. `every=ms`:
+ *   waits that long after each chunk read (a slow upload); with `first=1`, only for the first
+ *   request to that URL.
  */
 export interface CliServer {
   readonly port: number;
@@ -93,6 +95,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The URLs of `/upload?…&first=1` already answered slowly once. */
+const slowedOnce = new Set<string>();
+
 function route(req: IncomingMessage, res: ServerResponse, timers: Set<NodeJS.Timeout>): void {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const q = url.searchParams;
@@ -125,7 +130,9 @@ function route(req: IncomingMessage, res: ServerResponse, timers: Set<NodeJS.Tim
       return;
     }
     res.writeHead(200, { ...headers, 'Content-Length': String(body.length) });
-    const every = num('every', 0);
+    // `first=1`: only the first request to this URL is slow (an upload sent again goes at once).
+    const every = q.get('first') === '1' && slowedOnce.has(req.url ?? '') ? 0 : num('every', 0);
+    if (every > 0) slowedOnce.add(req.url ?? '');
     if (every <= 0 || req.headers.range) {
       res.end(body);
       return;
@@ -174,9 +181,15 @@ function route(req: IncomingMessage, res: ServerResponse, timers: Set<NodeJS.Tim
   if (url.pathname === '/upload') {
     const hash = createHash('sha256');
     let size = 0;
+    // `first=1`: only the first request to this URL is slow (an upload sent again goes at once).
+    const every = q.get('first') === '1' && slowedOnce.has(req.url ?? '') ? 0 : num('every', 0);
+    if (every > 0) slowedOnce.add(req.url ?? '');
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       hash.update(chunk);
+      if (every <= 0) return;
+      req.pause();
+      later(every, () => req.resume());
     });
     req.on('end', () => {
       res.writeHead(201, { 'Content-Type': 'application/json' }).end(JSON.stringify({ method: req.method, size, sha256: hash.digest('hex') }));

@@ -20,6 +20,8 @@ export interface ChildConfig {
   id: string;
   directory: string;
   tasks?: { id: string; url: string; to: string }[];
+  /** `add` mode: uploads added after the downloads. */
+  uploads?: { id: string; url: string; source: string; method?: string }[];
   log?: string;
   maxConcurrent?: number;
   maxPerHost?: number;
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
   });
   if (config.mode === 'add') {
     for (const t of config.tasks ?? []) await session.download(t.url, { to: t.to, id: t.id });
+    for (const u of config.uploads ?? []) await session.upload(u.url, u.source, { id: u.id, ...(u.method !== undefined ? { method: u.method } : {}) });
     process.stdout.write('added\n');
     setInterval(() => undefined, 1 << 30);
     return;

@@ -24,7 +24,7 @@ export interface Resource {
   resets?: number;
   /** Of every response, a random fraction (0..1) is cut at a random point: flaky. */
   flaky?: number;
-  /** Body bytes per second (throttled in 64 KiB slices); default unthrottled. */
+  /** Body bytes per second (throttled in 64 KiB slices; an upload's body is read at that rate); default unthrottled. */
   rate?: number;
   /** Answer 401 unless `Authorization` equals this. */
   authorization?: string;
@@ -111,6 +111,14 @@ export async function startSessionServer(): Promise<SessionServer> {
       req.on('data', (c: Buffer) => {
         hash.update(c);
         size += c.length;
+        if (r.rate === undefined) return;
+        // Read at `rate` bytes per second: the upload is slow, its progress checkpointed.
+        req.pause();
+        const t = setTimeout(() => {
+          timers.delete(t);
+          req.resume();
+        }, (c.length * 1000) / r.rate);
+        timers.add(t);
       });
       req.on('end', () => {
         if (r.authorization !== undefined && req.headers.authorization !== r.authorization) return answer(401, { 'www-authenticate': 'Bearer' });

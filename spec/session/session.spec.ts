@@ -582,6 +582,40 @@ describe('TransferSession', () => {
     expect(JSON.parse(c!.result!.data as string)).toEqual({ size: body.length, sha256: sha256(body) });
   });
 
+  it('an upload, sent again from zero, shows no progress of a run that stopped (suspended, reopened, or run again)', async () => {
+    const { id, path, to } = name();
+    const body = bytes(48 * MiB, 45);
+    await writeFile(to, body);
+    const url = server.put(path, { body: Buffer.alloc(0), rate: 4 * MiB });
+    const memory = memorySessionStore();
+    const stored = () => memory.snapshot(id).find((t) => t.id === 'u');
+    /** Waits for a checkpoint of the running upload, other than `before`. */
+    const checkpointed = async (session: Session, before?: number) => {
+      const fresh = () => (stored()?.bytes ?? 0) > 0 && stored()!.bytes !== before && session.task('u')?.state === 'running';
+      for (let i = 0; i < 200 && !fresh(); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(fresh()).toBe(true);
+    };
+    const session = await openSession({ id, store: memory, checkpointInterval: 0 });
+    await session.upload(url, to, { id: 'u', method: 'PUT' });
+    await checkpointed(session);
+    expect(session.task('u')!.bytes).toBeGreaterThan(0); // running: its run's progress
+    expect(await session.suspend('u')).toBe(true);
+    expect(session.task('u')).toMatchObject({ state: 'suspended' });
+    expect(session.task('u')!.bytes).toBeUndefined();
+    const suspendedAt = stored()!.bytes;
+    expect(await session.resume('u')).toBe(true);
+    await checkpointed(session, suspendedAt);
+    await session.close();
+    // Stored with the stopped run's checkpoint; shown without it, queued and then running again.
+    expect(stored()).toMatchObject({ state: 'queued', bytes: expect.any(Number) });
+    const reopened = await openSession({ id, store: memory, checkpointInterval: 60_000 });
+    expect(reopened.task('u')).toMatchObject({ state: 'queued', total: body.length });
+    expect(reopened.task('u')!.bytes).toBeUndefined();
+    for (let i = 0; i < 200 && reopened.task('u')?.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(reopened.task('u')).toMatchObject({ state: 'running' });
+    expect(reopened.task('u')!.bytes).toBeUndefined();
+  });
+
   it('an upload whose file cannot be read fails clearly', async () => {
     const { id, path, to } = name();
     const session = await openSession({ id, store: memorySessionStore() });
@@ -615,6 +649,10 @@ describe('TransferSession', () => {
     const session = await openSession({ id: name().id, store: memorySessionStore() });
     await expect(session.download('ftp://x/y', { to: 'a' })).rejects.toThrow(/unsupported scheme/);
     await expect(session.download('http://127.0.0.1/y')).rejects.toThrow(/needs `to`/);
+    // An empty path is no path, not the current directory (a download beside it, an upload of a directory).
+    await expect(session.download('http://127.0.0.1/y', { to: '' })).rejects.toThrow(/needs `to`/);
+    await expect(session.upload('http://127.0.0.1/y', '')).rejects.toThrow(/needs the path of the file to send/);
+    await expect(session.upload('http://127.0.0.1/y', 42 as never)).rejects.toThrow(/needs the path of the file to send/);
     await expect(session.download('http://127.0.0.1/y', { to: 'a', overwrite: 'no' as never })).rejects.toThrow(/overwrite must be a boolean/);
     await expect(session.download('http://127.0.0.1/y', { to: 'a', integrity: 'bogus' })).rejects.toThrow(/integrity "bogus" is not/);
     await expect(session.download('http://127.0.0.1/y', { to: 'a', integrity: 42 as never })).rejects.toThrow(/integrity must be a string/);

@@ -357,9 +357,10 @@ export class SessionCore implements TransferSession {
       state: 'queued',
       acked: false,
     };
-    const task = this.platform.prepare ? this.platform.prepare(draft) : draft;
-    const problemHere = this.platform.validate?.(task);
+    // Checked as given: prepared, an empty path would already be the current directory.
+    const problemHere = this.platform.validate?.(draft);
     if (problemHere) throw new TypeError(problemHere);
+    const task = this.platform.prepare ? this.platform.prepare(draft) : draft;
     const written = this.persist(task);
     this.creating.set(id, written.catch(() => undefined));
     try {
@@ -454,6 +455,12 @@ export class SessionCore implements TransferSession {
   }
 
   private begin(task: TaskRecord, run: Run): void {
+    const current = this.records.get(task.id);
+    if (task.kind === 'upload' && current?.bytes !== undefined) {
+      // Sent from zero: the last checkpoint is an earlier run's, not this one's progress.
+      const { bytes: _bytes, ...rest } = current;
+      this.records.set(task.id, rest);
+    }
     this.runs.set(task.id, run);
     this.emitState(task.id, 'running');
     const headers = this.gate.withCredentials(task.url, task.headers ?? {});
@@ -670,7 +677,14 @@ export class SessionCore implements TransferSession {
   }
 
   private view(task: TaskRecord): TaskRecord {
-    return this.runs.has(task.id) ? { ...task, state: 'running' } : { ...task };
+    if (this.runs.has(task.id)) return { ...task, state: 'running' };
+    // An upload keeps nothing between its runs (it is sent again from zero): the checkpoint of a
+    // run that stopped (a kill, a close, a suspend) is no progress of the task.
+    if (task.kind === 'upload' && !isFinal(task) && task.bytes !== undefined) {
+      const { bytes: _bytes, ...rest } = task;
+      return rest;
+    }
+    return { ...task };
   }
 
   private emitState(taskId: string, state: TaskState): void {
