@@ -96,6 +96,8 @@ describe('isRetryable', () => {
   const unsafe = policy({ count: 1, unsafeMethods: true });
   const errors: Array<[string, TransferError, boolean]> = [
     ['network', new NetworkError('reset', 'ECONNRESET'), true],
+    ['network, no errno', new NetworkError('request failed: Network Error', undefined), true],
+    ['network, timed out once connected', new NetworkError('connection failed', 'ETIMEDOUT'), true],
     ['idle timeout', new TimeoutError('idle', 10), true],
     ['connect timeout', new TimeoutError('connect', 10), true],
     ['total timeout', new TimeoutError('total', 10), false],
@@ -107,7 +109,15 @@ describe('isRetryable', () => {
     ...[408, 429, 500, 502, 503, 504].map((s): [string, TransferError, boolean] => [`HTTP ${s}`, new HttpStatusError(s, {}, ''), true]),
     ...[400, 401, 403, 404, 410, 501, 505].map((s): [string, TransferError, boolean] => [`HTTP ${s}`, new HttpStatusError(s, {}, ''), false]),
   ];
+  // Failures before any connection: the server never saw the request, so any method is retried.
+  const unsent: Array<[string, TransferError]> = [
+    ...['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].map((errno): [string, TransferError] => [errno, new NetworkError('connection failed', errno)]),
+  ];
   const methods: Array<[string, boolean]> = [['GET', true], ['HEAD', true], ['PUT', true], ['DELETE', true], ['OPTIONS', true], ['POST', false], ['PATCH', false], ['CONNECT', false]];
+
+  it.each(unsent.flatMap(([name, error]) => methods.map(([method]) => [name, method, error] as const)))('%s on %s: retryable for any method', (_name, method, error) => {
+    expect(isRetryable(error, method, safe)).toBe(true);
+  });
 
   it.each(errors.flatMap(([name, error, kind]) => methods.map(([method, idempotent]) => [name, method, error, kind && idempotent, kind] as const)))(
     '%s on %s: retryable by default = %p',

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import axios from 'axios';
 import { download, upload, isHttpStatusError, isTimeoutError, isTransferError, BODY_EXCERPT_LIMIT, type HttpStatusError, type TransferError } from 'rxtransfer';
@@ -269,6 +271,38 @@ describe('G11 retries', () => {
     expect(allowed.error).toBeUndefined();
     expect(server.hits('r-post-ok')).toBe(2);
     expect(allowed.result!.data).toMatchObject({ bytes: 7 });
+  });
+
+  it('G11 a POST whose connection was refused is retried: the server never saw it (a reset after connecting is not)', async () => {
+    // A port nothing listens on until the first attempt has been refused.
+    const late = createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => void (bytes += chunk.length));
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bytes })));
+    });
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const refusals: string[] = [];
+    try {
+      const shouldRetry = (error: TransferError) => {
+        refusals.push(String((error as { errno?: string }).errno));
+        if (!late.listening) late.listen(port, '127.0.0.1');
+        return true;
+      };
+      const run = await runTransfer(upload(`http://127.0.0.1:${port}/up`, 'payload', { retry: { count: 3, baseDelay: 200, jitter: 0, shouldRetry }, responseType: 'json' }));
+      expect(run.error).toBeUndefined();
+      expect(refusals).toEqual(['ECONNREFUSED']);
+      expect(run.result!.data).toEqual({ bytes: 7 });
+    } finally {
+      if (late.listening) await new Promise<void>((resolve) => late.close(() => resolve()));
+    }
+    const reset = await runTransfer(upload(server.url('/upload', { key: 'r-post-reset', fail: 1, failWith: 'reset' }), 'payload', { retry: { count: 3, baseDelay: 10 } }));
+    expect(isTransferError(reset.error) && reset.error.code).toBe('network');
+    expect(server.hits('r-post-reset')).toBe(1);
   });
 
   it('G11 a PUT upload is retried with its whole body', async () => {

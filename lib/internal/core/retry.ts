@@ -2,6 +2,7 @@ import type { TransferError } from './errors/transfer-error.js';
 import { isHttpStatusError } from './errors/http-status-error.js';
 import { isTimeoutError } from './errors/timeout-error.js';
 import { isIntegrityError } from './errors/integrity-error.js';
+import { isNetworkError } from './errors/network-error.js';
 
 /**
  * When and how a failed attempt is tried again (G11). Only idempotent methods are retried
@@ -27,7 +28,10 @@ export interface RetryPolicy {
   jitter?: number;
   /** Statuses worth another try. Default 408, 429, 500, 502, 503, 504. */
   statuses?: readonly number[];
-  /** Also retry non-idempotent methods (POST, PATCH). Default false. */
+  /**
+   * Also retry non-idempotent methods (POST, PATCH) after any failure. Default false: they are
+   * tried again only when no connection was made, so the server never saw the request.
+   */
   unsafeMethods?: boolean;
   /** A `Retry-After` longer than this (ms) ends the transfer instead. Default 60 000. */
   maxRetryAfter?: number;
@@ -71,9 +75,22 @@ export function normalizeRetry(retry: number | RetryPolicy | undefined): Normali
   return n;
 }
 
+/**
+ * Failures before any connection was made (refused, no such host, no route): the request never
+ * left this machine, so sending it again cannot do anything twice. Not a `connect` timeout: a
+ * transport that cannot tell when it connects (one on fetch, an interceptor's own adapter) may
+ * have sent the whole request by then.
+ */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** Whether the server cannot have seen the request: no connection was ever made for it. */
+function neverSent(error: TransferError): boolean {
+  return isNetworkError(error) && error.errno !== undefined && NOT_CONNECTED.has(error.errno);
+}
+
 /** Whether the error is of a kind that another attempt may cure. */
 export function isRetryable(error: TransferError, method: string, policy: NormalizedRetry): boolean {
-  if (!policy.unsafeMethods && !IDEMPOTENT.has(method)) return false;
+  if (!policy.unsafeMethods && !IDEMPOTENT.has(method) && !neverSent(error)) return false;
   switch (error.code) {
     case 'network':
       return true;
