@@ -77,7 +77,7 @@ export async function runSessionRun(id: string, flags: SessionRunFlags, streams:
         const why = await firstValueFrom(session.invalidated$, { defaultValue: undefined });
         const failure = new CliError('io', `session "${id}" could not be written${why?.error instanceof Error ? `: ${why.error.message}` : ''}`);
         // With --json, every task shown gets its one end, and the failure is an error object too.
-        report.abandoned('the session could not be written: the task stays queued (its partial file kept); run again to resume');
+        report.abandoned('the session could not be written');
         report.stop();
         if (mode === 'json') writeJsonLine(streams, jsonError(failure));
         printError(streams, failure, 'run it again: unfinished tasks continue');
@@ -189,12 +189,14 @@ class RunReport {
     this.bars.stop();
     if (this.mode === 'json') {
       for (const task of running) {
-        writeJsonLine(this.streams, { type: 'error', taskId: task.id, code: 'cancelled', message: 'interrupted: the task stays queued (its partial file kept); run again to resume' });
+        writeJsonLine(this.streams, { type: 'error', taskId: task.id, code: 'cancelled', message: `interrupted: the task stays queued${leftBehind(task.kind)}` });
       }
     }
-    const queued = this.session.tasks().filter((t) => t.state === 'queued' || t.state === 'running').length;
+    const left = this.session.tasks().filter((t) => t.state === 'queued' || t.state === 'running');
     const why = outputLost === undefined ? 'interrupted' : `${outputLost}; the run was stopped`;
-    printError(this.streams, new Error(`${why}: ${queued} task${queued === 1 ? '' : 's'} left in session "${this.session.id}" (partial files kept)`), `run \`rxtransfer session ${this.session.id} run\` again to resume`);
+    // An upload keeps nothing: it is sent again from the start.
+    const kept = left.some((t) => t.kind === 'download') ? ' (partial files kept)' : '';
+    printError(this.streams, new Error(`${why}: ${left.length} task${left.length === 1 ? '' : 's'} left in session "${this.session.id}"${kept}`), `run \`rxtransfer session ${this.session.id} run\` again to resume`);
   }
 
   /**
@@ -205,7 +207,7 @@ class RunReport {
     if (this.mode !== 'json') return;
     for (const taskId of this.open) {
       this.abandonedIds.add(taskId);
-      writeJsonLine(this.streams, { type: 'error', taskId, code: 'cancelled', message });
+      writeJsonLine(this.streams, { type: 'error', taskId, code: 'cancelled', message: `${message}: the task stays queued${leftBehind(this.session.task(taskId)?.kind)}` });
     }
     this.open.clear();
   }
@@ -250,4 +252,9 @@ function jsonResult(result: { status: number; url: string; size: number; path?: 
 
 function jsonFailure(error: { code: string; message: string; status?: number }): Record<string, unknown> {
   return { code: error.code, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) };
+}
+
+/** What a task stopped in its run leaves: a download its partial file; an upload, nothing. */
+function leftBehind(kind: 'download' | 'upload' | undefined): string {
+  return kind === 'upload' ? '; run again to send it again from the start' : ' (its partial file kept); run again to resume';
 }

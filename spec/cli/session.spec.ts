@@ -203,6 +203,23 @@ describe('rxtransfer session add: what it leaves alone, what it refuses', () => 
     expect(fixture.server.requests.filter((r) => r.url.startsWith('/upload?every=100&first=1&u=killed')).length).toBe(2);
   });
 
+  it('Ctrl-C during an upload says it will be sent again from the start, not that a partial file was kept', async () => {
+    const s = sessionCli('interrupted-upload', freshDir);
+    const size = 24 * 1024 * 1024;
+    const source = join(s.cwd, 'to-send.bin');
+    writeFileSync(source, bodyBytes(size));
+    const child = startSessionChild({ mode: 'add', id: 'interrupted-upload', directory: s.dir, uploads: [{ id: 'up', url: fixture.server.url('/upload?every=100&u=interrupted'), source, method: 'PUT' }] });
+    await child.waitFor('added', 15_000);
+    await child.kill9();
+    const run = s.start(['run', '--json']);
+    await run.waitForStdout((out) => jsonLines(out).some((l) => l['type'] === 'progress' && (l['loaded'] as number) > 0));
+    run.child.kill('SIGINT');
+    const stopped = await run.exited;
+    expect(stopped.code).toBe(130);
+    expect(jsonLines(stopped.stdout).at(-1)).toMatchObject({ type: 'error', taskId: 'up', code: 'cancelled', message: 'interrupted: the task stays queued; run again to send it again from the start' });
+    expect(stopped.stderr).toMatch(/^rxtransfer: interrupted: 1 task left in session "interrupted-upload"; run `rxtransfer session interrupted-upload run` again to resume\n$/);
+  });
+
   it('several adds started at once all land (each waits for the others, briefly)', async () => {
     const s = sessionCli('many', freshDir);
     const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
