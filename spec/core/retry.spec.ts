@@ -115,8 +115,10 @@ describe('isRetryable', () => {
   ];
   const methods: Array<[string, boolean]> = [['GET', true], ['HEAD', true], ['PUT', true], ['DELETE', true], ['OPTIONS', true], ['POST', false], ['PATCH', false], ['CONNECT', false]];
 
-  it.each(unsent.flatMap(([name, error]) => methods.map(([method]) => [name, method, error] as const)))('%s on %s: retryable for any method', (_name, method, error) => {
+  it.each(unsent.flatMap(([name, error]) => methods.map(([method, idempotent]) => [name, method, error, idempotent] as const)))('%s on %s: retryable for any method, unless the connection was up', (_name, method, error, idempotent) => {
     expect(isRetryable(error, method, safe)).toBe(true);
+    expect(isRetryable(error, method, safe, true)).toBe(idempotent);
+    expect(isRetryable(error, method, unsafe, true)).toBe(true);
   });
 
   it.each(errors.flatMap(([name, error, kind]) => methods.map(([method, idempotent]) => [name, method, error, kind && idempotent, kind] as const)))(

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { config, type Observable } from 'rxjs';
-import { download, upload, isTimeoutError, isHttpStatusError, isIntegrityError, isTransferError, type TransferEvent } from 'rxtransfer';
+import { download, upload, isTimeoutError, isHttpStatusError, isIntegrityError, isTransferError, NetworkError, type TransferEvent } from 'rxtransfer';
 import { FakeTransport, type Notification } from 'rxtransfer/testing';
 import type { Transport, TransportRequest, TransportResponse } from '../../lib/internal/core/transport.js';
 import { advance, drive, ended, errorOf, progressOf, record, settle } from '../helpers/trace-driver.js';
@@ -375,6 +375,25 @@ describe('transfer: cancellation, transports and limits', () => {
       const trace = await ended(recorder, timer);
       expect(fake.requests).toHaveLength(unsafeMethods ? 2 : 1);
       expect(trace[trace.length - 1]!.kind).toBe(unsafeMethods ? 'complete' : 'error');
+    }
+  });
+
+  it('G11 retries a POST refused before connecting, not one whose connection was up, whatever the errno', async () => {
+    // An established connection that times out after ICMP errors reports EHOSTUNREACH (or
+    // ENETUNREACH, ECONNREFUSED) once the request went out: no proof the server never saw it.
+    for (const connected of [false, true]) {
+      const { timer, fake } = setup();
+      const recorder = record(upload(URL_A, 'body', { transport: fake, timer, retry: { count: 1, baseDelay: 1 } }), undefined);
+      await drive(timer, () => fake.requests.length === 1, 'request');
+      if (connected) fake.requests[0]!.connect().uploadProgress(4);
+      fake.requests[0]!.fail(new NetworkError('connection failed', 'EHOSTUNREACH', { url: URL_A, method: 'POST' }));
+      if (!connected) {
+        await drive(timer, () => fake.requests.length === 2, 'the retry');
+        fake.requests[1]!.flush('ok');
+      }
+      const trace = await ended(recorder, timer);
+      expect(fake.requests).toHaveLength(connected ? 1 : 2);
+      expect(trace[trace.length - 1]!.kind).toBe(connected ? 'error' : 'complete');
     }
   });
 

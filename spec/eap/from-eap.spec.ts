@@ -232,6 +232,25 @@ describe('fromEap', () => {
     expect(trace.end).toMatchObject({ kind: 'error', error: { code: 'invalid' } });
   });
 
+  it('E12 a cancel decided inside getAsync (a progress reader that throws) is made even when getAsync then throws', async () => {
+    const cancelled: unknown[] = [];
+    const component = new (class extends EventEmitter {
+      getAsync(s: unknown) {
+        this.emit('getProgressChanged', { userState: s, progressPercentage: 0 }); // started by now
+        throw new Error('getAsync failed after it began');
+      }
+      cancelAsync(s: unknown) {
+        cancelled.push(s);
+      }
+    })();
+    const get$ = fromEap<string, []>(component, 'get', { progress: () => { throw new Error('bad reader'); } });
+    const { trace } = record(get$());
+    expect(cancelled).toHaveLength(1);
+    await settleTasks(1);
+    expect(trace.end).toMatchObject({ kind: 'error', error: { code: 'invalid' } });
+    expect(((trace.end as { error: Error }).error).message).toContain('bad reader');
+  });
+
   it('G7 E12 a component that raises its events inside workAsync: nothing is told inside subscribe(), then all of it in order, before what it raises later', async () => {
     const component = new (class extends EventEmitter {
       workAsync(s: unknown) {

@@ -173,6 +173,29 @@ describe('fromEmitter', () => {
     expect(log).toEqual(['stop while running: true', '5', '10', 'done ok', 'complete', 'error bad url', 'error bad read']);
   });
 
+  it('a stop decided inside start (a progress reader that throws) is made even when start then throws', async () => {
+    const log: string[] = [];
+    const helper = new (class extends EventEmitter {
+      start() {
+        this.emit('progress'); // running by now
+        throw new Error('start failed after it began');
+      }
+      stop() {
+        log.push('stopped');
+      }
+    })();
+    let error: unknown;
+    fromEmitter(() => helper, {
+      start: (c) => c.start(),
+      stop: (c) => c.stop(),
+      progress: { event: 'progress', read: () => { throw new Error('bad read'); } },
+      end: { event: 'end', result: () => 1 },
+    }).subscribe({ error: (e: unknown) => void (error = e) });
+    await Promise.resolve();
+    expect(log).toEqual(['stopped']);
+    expect((error as Error).message).toContain('bad read');
+  });
+
   it("G7 G8 a create or start that throws is 'invalid' (the caller's mistake, never retried), told after subscribe() returns, and nothing is stopped", async () => {
     let stops = 0;
     const cases: [() => EventEmitter, (c: EventEmitter) => unknown, string][] = [

@@ -88,9 +88,14 @@ function neverSent(error: TransferError): boolean {
   return isNetworkError(error) && error.errno !== undefined && NOT_CONNECTED.has(error.errno);
 }
 
-/** Whether the error is of a kind that another attempt may cure. */
-export function isRetryable(error: TransferError, method: string, policy: NormalizedRetry): boolean {
-  if (!policy.unsafeMethods && !IDEMPOTENT.has(method) && !neverSent(error)) return false;
+/**
+ * Whether the error is of a kind that another attempt may cure. `connected`: the attempt's
+ * connection was up (the transport said so, or bytes moved): an errno of {@link NOT_CONNECTED}
+ * is then no proof (an established TCP connection that times out after ICMP errors reports
+ * `EHOSTUNREACH`, `ENETUNREACH` or `ECONNREFUSED`, after the request went out).
+ */
+export function isRetryable(error: TransferError, method: string, policy: NormalizedRetry, connected = false): boolean {
+  if (!policy.unsafeMethods && !IDEMPOTENT.has(method) && (connected || !neverSent(error))) return false;
   switch (error.code) {
     case 'network':
       return true;

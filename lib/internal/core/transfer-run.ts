@@ -62,6 +62,11 @@ export class TransferRun<R> {
   private readonly cleanups: Array<() => void> = [];
   private deadline = Number.POSITIVE_INFINITY;
   private bodyOpened = false;
+  /**
+   * The last attempt's connection was up (the transport said so, a byte moved, or its head came):
+   * its failure is then no proof that the server never saw the request, whatever its errno.
+   */
+  private attemptConnected = false;
   /** Set by {@link finish}: the run has settled, or it is aborted. */
   private finished = false;
   /**
@@ -264,7 +269,7 @@ export class TransferRun<R> {
     const { n } = this;
     const policy = n.retry;
     if (attempt > policy.count) return undefined;
-    if (!isRetryable(error, hop.method, policy)) return undefined;
+    if (!isRetryable(error, hop.method, policy, this.attemptConnected)) return undefined;
     // Only a hop that sends the body again needs it again (not the GET a 303 leads to).
     if (hop.withBody && this.bodyOpened && this.body && !this.body.replayable) return undefined;
     if (policy.shouldRetry) {
@@ -318,6 +323,7 @@ export class TransferRun<R> {
     // head had come, a large partial file left the socket unread past the idle limit (G9).
     if (n.integrity && n.to !== undefined && sink.offset > 0 && this.validator !== undefined) await this.hasherFrom(sink.offset, sink as unknown as FileSink);
     const attempt = new AttemptAbort();
+    this.attemptConnected = false;
     const stopFollowingRun = this.abort.onAbort(() => attempt.abort(this.abort.reason));
     const watchdog = new Watchdog(n.timer, n.timeouts, (phase, ms) => attempt.abort(new TimeoutError(phase, ms, context)));
     // An aborted attempt needs no watchdog; a layer that ignores the abort (and so never lets the
@@ -341,6 +347,7 @@ export class TransferRun<R> {
       } catch (error) {
         throw attempt.aborted ? attempt.reason : error;
       }
+      this.attemptConnected = true;
       watchdog.connected();
       watchdog.touch();
       const { status } = response;
@@ -470,6 +477,10 @@ export class TransferRun<R> {
   /** The request handed to the transport, its progress hooks feeding the watchdog and the reporter. */
   private request(hop: Hop, headers: Record<string, string>, opened: ReturnType<NormalizedBody['open']> | undefined, uploadTotal: number | undefined, attempt: AttemptAbort, watchdog: Watchdog, download: DownloadState, context: { url: string; method: string }) {
     const { n, reporter } = this;
+    // Not from an attempt that has ended (a layer that ignores its abort): the new one's own.
+    const reached = () => {
+      if (!attempt.aborted) this.attemptConnected = true;
+    };
     return withAttemptAbort({
       url: hop.url,
       method: hop.method,
@@ -482,15 +493,23 @@ export class TransferRun<R> {
       sensitiveHeaders: n.sensitiveHeaders,
       onUploadProgress: (loaded: number) => {
         watchdog.touch();
-        if (loaded > 0) watchdog.connected();
+        if (loaded > 0) {
+          reached();
+          watchdog.connected();
+        }
         reporter.observe('upload', loaded, uploadTotal);
       },
       onConnect: () => {
+        reached();
         watchdog.touch();
         watchdog.connected();
       },
-      onActivity: () => watchdog.touch(),
+      onActivity: () => {
+        reached();
+        watchdog.touch();
+      },
       onDownloadProgress: (loaded: number) => {
+        reached();
         watchdog.touch();
         if (!download.started) return;
         download.loaded = download.start + loaded;

@@ -205,8 +205,9 @@ export function fromEap(component: EapComponentLike, name: string, options: From
           else call();
         } finally {
           calling = false;
+          // Also when the call then threw: the operation it had raised events for is stopped.
+          if (cancelOnReturn) cancel();
         }
-        if (cancelOnReturn) cancel();
       } catch (error) {
         // Refused (busy, bad arguments): nothing runs, so nothing is cancelled on unsubscribe;
         // told after subscribe() returns, as every end of a transfer is (G7).

@@ -154,9 +154,10 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
         started = options.start(component);
       } finally {
         starting = false;
+        // Also when start then threw: what it had emitted progress for is stopped.
+        if (stopOnReturn) stop();
       }
       settle(started, fail);
-      if (stopOnReturn) stop();
     } catch (error) {
       // `create`, the component's listener methods or `start` threw: the caller's mistake (a bad
       // URL or folder handed to the component), not the network's, so never retried; told after
