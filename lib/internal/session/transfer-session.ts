@@ -164,6 +164,9 @@ export class SessionCore implements TransferSession {
       // before any task starts (one to the same `to` would find the side file's lock taken).
       if (isFinal(task) && !task.acked && publishesWithOwner(task)) settling.push(this.settlePublished(task));
     }
+    // An upload keeps nothing between runs: the checkpoint of the run that stopped is stored as
+    // none, so that what reads the store (`session list`) does not show it as this run's progress.
+    for (const task of store.tasks) if (task.kind === 'upload' && !isFinal(task) && task.bytes !== undefined) void this.persist(withoutBytes(task)).catch(() => undefined);
     // A store lost for good (its database deleted under it) ends the session now, not at its next write.
     store.lost?.then((error) => this.storeFailed(error)).catch(() => undefined);
     // Start after the caller of open() had its turn to subscribe.
@@ -456,11 +459,8 @@ export class SessionCore implements TransferSession {
 
   private begin(task: TaskRecord, run: Run): void {
     const current = this.records.get(task.id);
-    if (task.kind === 'upload' && current?.bytes !== undefined) {
-      // Sent from zero: the last checkpoint is an earlier run's, not this one's progress.
-      const { bytes: _bytes, ...rest } = current;
-      this.records.set(task.id, rest);
-    }
+    // Sent from zero: the last checkpoint is an earlier run's (a suspended one's), not this one's progress.
+    if (task.kind === 'upload' && current?.bytes !== undefined) void this.persist(withoutBytes(current)).catch(() => undefined);
     this.runs.set(task.id, run);
     this.emitState(task.id, 'running');
     const headers = this.gate.withCredentials(task.url, task.headers ?? {});
@@ -680,10 +680,7 @@ export class SessionCore implements TransferSession {
     if (this.runs.has(task.id)) return { ...task, state: 'running' };
     // An upload keeps nothing between its runs (it is sent again from zero): the checkpoint of a
     // run that stopped (a kill, a close, a suspend) is no progress of the task.
-    if (task.kind === 'upload' && !isFinal(task) && task.bytes !== undefined) {
-      const { bytes: _bytes, ...rest } = task;
-      return rest;
-    }
+    if (task.kind === 'upload' && !isFinal(task) && task.bytes !== undefined) return withoutBytes(task);
     return { ...task };
   }
 
@@ -748,4 +745,10 @@ function sameOrigin(taskUrl: string, url: string | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/** The record without its progress checkpoint. */
+function withoutBytes(task: TaskRecord): TaskRecord {
+  const { bytes: _bytes, ...rest } = task;
+  return rest;
 }
