@@ -17,6 +17,8 @@ export function setUpDownloadPanel(): void {
   const numbers = byId('download-numbers');
   let running: Subscription | undefined;
   let loaded = 0;
+  /** The download the card shows: a check of an earlier one that ends after Start was clicked again says nothing. */
+  let current = '';
 
   const finish = () => {
     startButton.disabled = false;
@@ -26,6 +28,7 @@ export function setUpDownloadPanel(): void {
   startButton.addEventListener('click', () => {
     running?.unsubscribe();
     const id = transferId('download');
+    current = id;
     const bytes = Number(size.value);
     card.data('downloadId', id);
     card.data('size', bytes);
@@ -47,12 +50,19 @@ export function setUpDownloadPanel(): void {
         bar.value = 100;
         const data = e.result.data;
         const expected = e.result.headers['x-sha256'];
-        void sha256Hex(data).then((digest) => {
-          const ok = data.byteLength === bytes && isPattern(new Uint8Array(data)) && digest === expected;
-          card.data('sha256', digest);
-          card.data('verified', ok);
-          card.set(ok ? 'done' : 'failed', `${formatBytes(data.byteLength)} received; ${ok ? 'every byte checked, sha256 matches the server' : 'the bytes DIFFER from the server'}: ${digest.slice(0, 16)}…`);
-        });
+        // Checked after `complete` has let Start be clicked again: a newer download owns the card then.
+        sha256Hex(data).then(
+          (digest) => {
+            if (current !== id) return;
+            const ok = data.byteLength === bytes && isPattern(new Uint8Array(data)) && digest === expected;
+            card.data('sha256', digest);
+            card.data('verified', ok);
+            card.set(ok ? 'done' : 'failed', `${formatBytes(data.byteLength)} received; ${ok ? 'every byte checked, sha256 matches the server' : 'the bytes DIFFER from the server'}: ${digest.slice(0, 16)}…`);
+          },
+          (error: Error) => {
+            if (current === id) card.set('failed', `${formatBytes(data.byteLength)} received, but they could not be checked: ${error.name}: ${error.message}`);
+          },
+        );
       },
       error: (error: Error) => {
         finish();

@@ -72,8 +72,13 @@ function requestedUrl(client: AxiosClient, config: unknown, fallback: string): s
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 function crossOrigin(url: string): boolean {
-  const here = (globalThis as { location?: { origin?: string } }).location?.origin;
-  if (here === undefined || here === 'null') return false;
+  // The page's own origin (`self.origin`), not its URL's: a sandboxed iframe keeps the URL of
+  // its server in `location` while its origin is opaque.
+  const scope = globalThis as { origin?: unknown; location?: { origin?: string } };
+  const here = typeof scope.origin === 'string' ? scope.origin : scope.location?.origin;
+  if (here === undefined) return false;
+  // An opaque origin (a sandboxed iframe, srcdoc, a data: URL): every response is a CORS one.
+  if (here === 'null') return true;
   try {
     return new URL(url, here).origin !== here;
   } catch {

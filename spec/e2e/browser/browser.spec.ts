@@ -284,6 +284,34 @@ describe('rxtransfer in headless Chromium', () => {
     expect(redirected).toMatchObject({ violations: [], error: expect.stringContaining('too many redirects (more than 0') });
   });
 
+  it('G5 a page of an opaque origin (a sandboxed iframe, srcdoc): every response is a CORS one, so a gzip body whose encoding it cannot see is no false size error', async () => {
+    const size = 100_000;
+    // `srcdoc`: location.origin is 'null' too; `/sandboxed` (CSP sandbox): location.origin still names the server.
+    await page.evaluate((origin) => {
+      for (const [name, src] of [['opaque-srcdoc', ''], ['opaque-csp', `${origin}/sandboxed`]] as const) {
+        const frame = document.createElement('iframe');
+        frame.name = name;
+        frame.setAttribute('sandbox', 'allow-scripts');
+        if (src) frame.src = src;
+        else frame.srcdoc = `<script type="module" src="${origin}/bundle.js?cors=1"></script>`;
+        document.body.appendChild(frame);
+      }
+    }, server.origin);
+    const reports: Record<string, unknown> = {};
+    for (const name of ['opaque-srcdoc', 'opaque-csp']) {
+      await until(() => page.frame({ name }) !== null, 10_000, `the ${name} frame`);
+      const frame = page.frame({ name })!;
+      await frame.waitForFunction(() => window.scenariosReady === true, undefined, { timeout: 20_000 });
+      const call = frame.evaluate((a) => window.scenarios.opaqueOrigin(a), { origin: server.origin, size });
+      reports[name] = await within(call, 45_000, `scenario opaqueOrigin in ${name}`);
+    }
+    const whole = { violations: [], byteLength: size, patternOk: true };
+    expect(reports).toEqual({
+      'opaque-srcdoc': { origin: 'null', locationOrigin: 'null', gzip: whole, plain: whole },
+      'opaque-csp': { origin: 'null', locationOrigin: server.origin, gzip: whole, plain: whole },
+    });
+  });
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

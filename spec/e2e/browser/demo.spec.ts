@@ -86,6 +86,45 @@ describe('rxtransfer demo --web in headless Chromium', () => {
     expect(stats.downloads[id!]!.sent).toBeLessThan(64 * MiB);
   });
 
+  it('a download started again while the last one is still being checked is not shown done by that check', async () => {
+    await page.selectOption('#download-size', String(4 * MiB));
+    const seen = await page.evaluate(
+      (big) =>
+        new Promise<{ states: string[]; idAtRestart?: string; idAfter?: string }>((resolve) => {
+          const card = document.getElementById('download-card')!;
+          const start = document.getElementById('download-start') as HTMLButtonElement;
+          const out: { states: string[]; idAtRestart?: string; idAfter?: string } = { states: [] };
+          let restarted = false;
+          new MutationObserver(() => {
+            if (restarted) out.states.push(card.dataset['state'] ?? '');
+          }).observe(card, { attributes: true, attributeFilter: ['data-state'] });
+          // The first download completes (Start is enabled again) before its bytes are checked:
+          // the next one starts at once, as a quick second click would.
+          const watch = new MutationObserver(() => {
+            if (restarted || start.disabled) return;
+            restarted = true;
+            watch.disconnect();
+            (document.getElementById('download-size') as HTMLSelectElement).value = String(big);
+            start.click();
+            out.idAtRestart = card.dataset['downloadId'];
+            setTimeout(() => {
+              out.idAfter = card.dataset['downloadId'];
+              resolve(out);
+            }, 1_500);
+          });
+          watch.observe(start, { attributes: true, attributeFilter: ['disabled'] });
+          start.click();
+        }),
+      64 * MiB,
+    );
+    // 64 MiB at 64 KiB every 8 ms takes over 8 s: still running.
+    expect(seen.states.filter((s) => s !== 'running')).toEqual([]);
+    expect(seen.idAfter).toBe(seen.idAtRestart);
+    expect(await state('download')).toBe('running');
+    await page.click('#download-cancel');
+    await untilState('download', 'cancelled', 5_000);
+  });
+
   it('a download reaches 100% and its bytes are right (checked in the page, and against the server)', async () => {
     await page.selectOption('#download-size', String(4 * MiB));
     await page.click('#download-start');

@@ -10,6 +10,8 @@
  *   GET  /drip?id=ID                      declares 64 MiB, sends 16 KiB every 20 ms until the
  *                                         client closes; the close is recorded under ID
  *   GET  /redirect?to=URL                 302 to URL
+ *   GET  /sandboxed                       the test page in a sandbox of its own (an opaque origin,
+ *                                         though `location.origin` still names this server)
  *
  * `cors=1` on any route: the page's own server answers any origin too (a response reached through
  * a redirect via another origin is a CORS response even from the page's origin). A request with
@@ -188,6 +190,10 @@ export async function startPageServer(bundle: () => Promise<string>): Promise<Pa
     if (req.method === 'GET' && (path === '/' || path === '/index.html')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(PAGE);
+    } else if (req.method === 'GET' && path === '/sandboxed') {
+      // Its origin is opaque: the bundle is fetched with CORS, hence `cors=1`.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': 'sandbox allow-scripts' });
+      res.end(PAGE.replace('src="/bundle.js"', 'src="/bundle.js?cors=1"'));
     } else if (req.method === 'GET' && path === '/bundle.js') {
       (script ??= bundle())
         .then((js) => {

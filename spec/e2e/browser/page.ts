@@ -76,6 +76,20 @@ export interface Scenarios {
   bodyWithGet(): Promise<BodyWithGetReport>;
   credentialsInUrl(): Promise<CredentialsInUrlReport>;
   axiosDefaults(args: { size: number }): Promise<AxiosDefaultsReport>;
+  opaqueOrigin(args: { origin: string; size: number }): Promise<OpaqueOriginReport>;
+}
+
+/**
+ * Run in a page of an opaque origin (a sandboxed iframe): every response it gets is a CORS one,
+ * whatever URL it came from. A gzip body and a plain one from the test server.
+ */
+export interface OpaqueOriginReport {
+  /** `self.origin`: 'null' for an opaque origin. */
+  origin: string;
+  /** `location.origin`: the URL's, which a sandbox does not change. */
+  locationOrigin: string;
+  gzip: Summary;
+  plain: Summary;
 }
 
 /** The last download progress and the end of a transfer through an axios instance that adds to the URL. */
@@ -685,7 +699,28 @@ async function axiosDefaultsScenario(args: { size: number }): Promise<AxiosDefau
   return report;
 }
 
+async function opaqueOriginScenario(args: { origin: string; size: number }): Promise<OpaqueOriginReport> {
+  const get = async (url: string): Promise<Summary> => {
+    const trace = await within(recordTransfer(download(url, { responseType: 'arraybuffer' })).ended, 20_000, url);
+    const data = doneOf(trace)?.data;
+    const out: Summary = { violations: grammarViolations(trace) };
+    if (data instanceof ArrayBuffer) {
+      out.byteLength = data.byteLength;
+      out.patternOk = isPattern(new Uint8Array(data));
+    }
+    const end = trace.at(-1);
+    if (end?.kind === 'error') {
+      const error = end.error as { message?: string; code?: string; reason?: string };
+      Object.assign(out, { error: String(error?.message ?? error), code: error?.code, reason: error?.reason });
+    }
+    return out;
+  };
+  const url = `${args.origin}/bytes?size=${args.size}&cors=1`;
+  return { origin: self.origin, locationOrigin: location.origin, gzip: await get(`${url}&gzip=1`), plain: await get(url) };
+}
+
 window.scenarios = {
+  opaqueOrigin: opaqueOriginScenario,
   axiosDefaults: axiosDefaultsScenario,
   credentialsInUrl: credentialsInUrlScenario,
   bodyWithGet: bodyWithGetScenario,
