@@ -541,25 +541,26 @@ async function crossOriginGetScenario(args: { origin: string; size: number }): P
   }
 }
 
+/** A transfer's trace, summed up: grammar violations, the bytes of its `done` (and whether they are the pattern), or its error. */
+function summary(trace: readonly Notification<{ data?: unknown }>[]): Summary {
+  const data = doneOf(trace)?.data;
+  const out: Summary = { violations: grammarViolations(trace) };
+  if (data instanceof ArrayBuffer) {
+    out.byteLength = data.byteLength;
+    out.patternOk = isPattern(new Uint8Array(data));
+  }
+  const end = trace.at(-1);
+  if (end?.kind === 'error') {
+    const error = end.error as { message?: string; code?: string; reason?: string };
+    out.error = String(error?.message ?? error);
+    out.code = error?.code;
+    out.reason = error?.reason;
+  }
+  return out;
+}
+
 async function redirectsScenario(args: { origin: string; size: number }): Promise<RedirectsReport> {
   const r = row('redirects the browser follows');
-  const summary = (trace: readonly Notification<{ data?: unknown }>[]): Summary => {
-    const done = doneOf(trace);
-    const data = done?.data;
-    const out: Summary = { violations: grammarViolations(trace) };
-    if (data instanceof ArrayBuffer) {
-      out.byteLength = data.byteLength;
-      out.patternOk = isPattern(new Uint8Array(data));
-    }
-    const end = trace.at(-1);
-    if (end?.kind === 'error') {
-      const error = end.error as { message?: string; code?: string; reason?: string };
-      out.error = String(error?.message ?? error);
-      out.code = error?.code;
-      out.reason = error?.reason;
-    }
-    return out;
-  };
   const here = location.origin;
   const get = (url: string, options: Record<string, unknown> = {}) => within(recordTransfer(download(url, { responseType: 'arraybuffer', ...options })).ended, 20_000, url);
   document.cookie = 'XSRF-TOKEN=csrf-secret; path=/';
@@ -700,21 +701,7 @@ async function axiosDefaultsScenario(args: { size: number }): Promise<AxiosDefau
 }
 
 async function opaqueOriginScenario(args: { origin: string; size: number }): Promise<OpaqueOriginReport> {
-  const get = async (url: string): Promise<Summary> => {
-    const trace = await within(recordTransfer(download(url, { responseType: 'arraybuffer' })).ended, 20_000, url);
-    const data = doneOf(trace)?.data;
-    const out: Summary = { violations: grammarViolations(trace) };
-    if (data instanceof ArrayBuffer) {
-      out.byteLength = data.byteLength;
-      out.patternOk = isPattern(new Uint8Array(data));
-    }
-    const end = trace.at(-1);
-    if (end?.kind === 'error') {
-      const error = end.error as { message?: string; code?: string; reason?: string };
-      Object.assign(out, { error: String(error?.message ?? error), code: error?.code, reason: error?.reason });
-    }
-    return out;
-  };
+  const get = async (url: string): Promise<Summary> => summary(await within(recordTransfer(download(url, { responseType: 'arraybuffer' })).ended, 20_000, url));
   const url = `${args.origin}/bytes?size=${args.size}&cors=1`;
   return { origin: self.origin, locationOrigin: location.origin, gzip: await get(`${url}&gzip=1`), plain: await get(url) };
 }
