@@ -12,7 +12,7 @@ import {
   macrotaskContext,
   microtaskContext,
   toEap,
-  type SynchronizationContext,
+  SynchronizationContext,
   type Transfer,
   type TransferEvent,
 } from './eap-index.js';
@@ -283,6 +283,14 @@ describe('fromEap', () => {
     await settleTasks(1);
     expect(second.trace.events.map((e) => (e.type === 'progress' ? e.loaded : e.result))).toEqual([30, 60, 100, 'later']);
     expect(second.trace.end).toEqual({ kind: 'complete' });
+
+    // Called in options.context: what it raised there is told with that context current (C2), as before it was held.
+    const context = new SynchronizationContext();
+    const currents: unknown[] = [];
+    fromEap<string, []>(component, 'work', { context })().subscribe(() => currents.push(SynchronizationContext.current));
+    await settleTasks(1);
+    expect(currents).toHaveLength(3);
+    expect(currents.every((c) => c === context)).toBe(true);
   });
 
   it('G7 a subscriber may unsubscribe from its own first notification of a component that raises inside workAsync; the operation is cancelled', async () => {

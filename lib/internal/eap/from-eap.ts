@@ -219,11 +219,14 @@ export function fromEap(component: EapComponentLike, name: string, options: From
       }
       if (held.length === 0) held = undefined;
       else {
-        queueMicrotask(() => {
+        const tellHeld = () => {
           // Bounded: each turn tells one notification; what is raised meanwhile queues behind.
           for (let notify = held?.shift(); notify; notify = held?.shift()) notify();
           held = undefined;
-        });
+        };
+        // With `options.context` current, as when they were raised inside the call (C2).
+        const raisedIn = options.context;
+        queueMicrotask(() => (raisedIn ? SynchronizationContext.run(raisedIn, tellHeld) : tellHeld()));
       }
 
       return () => {
