@@ -6,7 +6,8 @@ import { isNetworkError } from './errors/network-error.js';
 
 /**
  * When and how a failed attempt is tried again (G11). Only idempotent methods are retried
- * unless `unsafeMethods` is set, so a default (POST) `upload()` is not.
+ * unless `unsafeMethods` is set, so a default (POST) `upload()` is not, except after a failure
+ * before any connection was made (refused, no such host): the server never saw it.
  *
  * @example
  * ```ts
