@@ -11,15 +11,18 @@ export const GNU_TIME = ['/usr/bin/time', '/bin/time'].find((p) => existsSync(p)
 /** Processes still running, so the runner can stop them on error or Ctrl-C. */
 const running = new Set();
 
+/** Kills `child` and its process group (GNU time's child); where groups cannot be signalled (Windows), the child. */
+function kill(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL'); // a no-op when it is already gone
+  }
+}
+
 /** Kills every measured process still running (each is its own process group). */
 export function killRunning() {
-  for (const child of running) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const child of running) kill(child);
   running.clear();
 }
 
@@ -37,12 +40,10 @@ export async function measure(argv, { timeoutMs, statsFile }) {
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s) => (stdout += s));
   child.stderr.setEncoding('utf8').on('data', (s) => (stderr += s.slice(0, 4000)));
+  let timedOut = false;
   const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    timedOut = true;
+    kill(child);
   }, timeoutMs);
   const code = await new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -52,6 +53,7 @@ export async function measure(argv, { timeoutMs, statsFile }) {
     running.delete(child);
   });
   const wallMs = performance.now() - started;
+  if (timedOut) throw new Error(`${argv.join(' ')} ran past the ${timeoutMs / 1000} s time limit and was killed${stderr ? `:\n${stderr.trim()}` : ''}`);
   if (code !== 0) throw new Error(`${argv.join(' ')} exited with ${code}${stderr ? `:\n${stderr.trim()}` : ''}`);
   const lastLine = stdout.trim().split('\n').pop() ?? '';
   let client;

@@ -5,10 +5,12 @@
 // (server.mjs), so each figure is the whole client process: wall time from spawn to exit and
 // peak RSS from GNU time. The tools of a scenario run in rounds, side by side, the order rotated
 // each round; ratios are rxtransfer ÷ tool (the median of each over the median of the other,
-// and the range of the per-round ratios). See scenarios.mjs for what runs.
+// and the ratio of each pair of runs of one round). See scenarios.mjs for what runs. A peer that
+// cannot run here (got, undici not installed; no curl) is named in a note, never silently dropped.
 //
 //   npm run bench                      full: 1 GiB / 256 MiB / 2000 small / 2 GiB memory / sessions of 1 GiB, 5 rounds;
 //                                      prints the table and rewrites the generated part of docs/performance.md
+//                                      (only such a run does, of at least 5 rounds: see docsSkipped() in report.mjs)
 //   npm run bench -- --quick           small sizes, 2 rounds, < 1 minute (CI); does not touch docs/
 //   npm run bench -- --rounds 3 --only upload --tools rxtransfer,curl --lib dist --no-check
 //   npm run bench -- --lib /tmp/patched/lib   (bundle a patched copy of lib/ instead of lib/)
@@ -30,9 +32,9 @@ import { randomBytes } from 'node:crypto';
 import { buildRxtransferClient } from './build-client.mjs';
 import { GNU_TIME, measure, killRunning } from './measure.mjs';
 import { readFile } from 'node:fs/promises';
-import { availableTools, toolsFor } from './tools.mjs';
+import { availableTools, toolsFor, notRun } from './tools.mjs';
 import { allScenarios, label, MiB } from './scenarios.mjs';
-import { summarize, g12Verdicts, targetChecks, journalFigures, splitFigures, formatTable, docSection, DOC_BEGIN, DOC_END } from './report.mjs';
+import { summarize, g12Verdicts, targetChecks, journalFigures, splitFigures, formatTable, docSection, docsSkipped, DOC_BEGIN, DOC_END } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -138,8 +140,14 @@ async function main(state) {
   let tools = availableTools({ rxtransferClient, microClient, compareClient, compareMicro });
   if (opts.tools) {
     const wanted = opts.tools.split(',');
-    tools = tools.filter((t) => t.subject || t.compare || wanted.includes(t.name));
+    const unknown = wanted.filter((name) => !tools.some((t) => t.name === name));
+    if (unknown.length) throw new Error(`--tools: no tool named ${unknown.join(', ')} (tools: ${tools.map((t) => t.name).join(', ')})`);
+    tools = tools.map((t) => (t.subject || t.compare || t.unavailable || wanted.includes(t.name) ? t : { ...t, unwanted: true }));
   }
+  // A peer that cannot run here (got or undici not installed, no curl) is named, not silently dropped.
+  // (What --tools leaves out is not noted: it was asked for.)
+  const notRunHere = scenarios.flatMap((s) => notRun(s, tools).map((x) => ({ scenario: s.id, ...x })));
+  for (const x of notRunHere) log(`note: ${x.scenario}: ${x.tool} not run: ${x.reason}`);
   if (!GNU_TIME) log('note: GNU time not found; peak RSS is what node clients report, none for curl');
 
   state.server = await startServer();
@@ -220,6 +228,7 @@ async function main(state) {
   for (const t of targets) console.log(`${t.ok ? 'met ' : 'miss'}  target ${t.check}: ${t.detail}`);
   for (const x of splits) console.log(`split ${x.check}: ${x.detail}`);
   for (const j of journals) console.log(`info  ${j.check}: ${j.detail}`);
+  for (const x of notRunHere) console.log(`note  ${x.scenario}: ${x.tool} not run: ${x.reason}`);
 
   const packageVersion = (name) => {
     try {
@@ -241,7 +250,7 @@ async function main(state) {
       got: packageVersion('got'),
       undici: packageVersion('undici'),
       rxjs: packageVersion('rxjs'),
-      curl: tools.some((t) => t.name === 'curl') ? version(['curl', '--version']) : undefined,
+      curl: tools.some((t) => t.name === 'curl' && !t.unavailable && !t.unwanted) ? version(['curl', '--version']) : undefined,
       commit: version(['git', '-C', root, 'rev-parse', 'HEAD']),
     },
     scenarios,
@@ -250,13 +259,17 @@ async function main(state) {
     targets,
     journals,
     splits,
+    notRun: notRunHere,
     runs,
   };
   await mkdir(dirname(opts.out), { recursive: true });
   await writeFile(opts.out, JSON.stringify(record, null, 2) + '\n');
   console.log(`\nwrote ${opts.out}`);
-  // Only a full run of every scenario describes the library; --quick, --only and --tools do not.
-  if (!opts.quick && !opts.only && !opts.tools && !opts['no-docs']) {
+  // Only a full run of every scenario, issue 6's 5 pairs at least, of lib/ (or its build) describes the library.
+  const skipDocs = docsSkipped({ ...opts, rounds });
+  if (skipDocs) {
+    if (!opts.quick && !opts['no-docs']) console.log(`${opts.docs} not rewritten: ${skipDocs}`);
+  } else {
     const section = docSection(record, table, verdicts, targets, journals, splits);
     let doc = existsSync(opts.docs) ? await readFile(opts.docs, 'utf8') : `# Performance\n\n${DOC_BEGIN}\n${DOC_END}\n`;
     const a = doc.indexOf(DOC_BEGIN);

@@ -25,11 +25,12 @@ function resolvable(name) {
 }
 
 /**
- * The tools available on this machine. `rxtransferClient` runs the rxtransfer client (the
+ * The tools of the benchmark. `rxtransferClient` runs the rxtransfer client (the
  * bundle from build-client.mjs, or clients/rxtransfer.mjs against dist/); `microClient` the
  * microbenchmarks; `compareClient`/`compareMicro`, when given, a patched lib/ measured beside it.
  * Each tool: {name, subject?, reports (prints the clients/common.mjs result line), kinds,
- * argv(scenario, url, file)}.
+ * argv(scenario, url, file)}; a peer this machine lacks (got, undici, curl) is listed as
+ * {name, unavailable: why}, so that the runner can say what it leaves out (notRun()).
  */
 export function availableTools({ rxtransferClient, microClient, compareClient, compareMicro }) {
   const node = process.execPath;
@@ -58,24 +59,35 @@ export function availableTools({ rxtransferClient, microClient, compareClient, c
     tools.push({ name: 'rxtransfer pipeline@compare', compare: true, argv: micro(compareMicro) });
     tools.push({ name: 'toEap→fromEap@compare', compare: true, argv: micro(compareMicro) });
   }
-  if (resolvable('got')) tools.push({ name: 'got', argv: transfer(join(clients, 'got.mjs')) });
-  if (resolvable('undici')) tools.push({ name: 'undici', argv: transfer(join(clients, 'undici.mjs')) });
-  if (has('curl')) {
-    tools.push({
-      name: 'curl',
-      external: true,
-      argv: (s, url, path) => (s.kind === 'download' ? ['curl', '-s', '-f', '-o', path, url] : ['curl', '-s', '-f', '-T', path, url]),
-    });
-  }
+  const missing = (name) => ({ name, unavailable: `not installed (npm install --save-dev ${name})` });
+  tools.push(resolvable('got') ? { name: 'got', argv: transfer(join(clients, 'got.mjs')) } : missing('got'));
+  tools.push(resolvable('undici') ? { name: 'undici', argv: transfer(join(clients, 'undici.mjs')) } : missing('undici'));
+  tools.push(
+    has('curl')
+      ? {
+          name: 'curl',
+          external: true,
+          argv: (s, url, path) => (s.kind === 'download' ? ['curl', '-s', '-f', '-o', path, url] : ['curl', '-s', '-f', '-T', path, url]),
+        }
+      : { name: 'curl', unavailable: 'not found on PATH' },
+  );
   for (const tool of tools) tool.reports ??= !tool.external;
   return tools;
 }
 
-/** The tools of a scenario that exist here (a compare tool follows the subject it shadows). */
+/** The tools of a scenario that run here (a compare tool follows the subject it shadows). */
 export function toolsFor(scenario, tools) {
   const names = [...scenario.tools];
   const subject = names[0];
   const shadow = tools.find((t) => t.compare && t.name === `${subject}@compare`);
   if (shadow) names.splice(1, 0, shadow.name);
-  return names.map((n) => tools.find((t) => t.name === n)).filter(Boolean);
+  return names.map((n) => tools.find((t) => t.name === n)).filter((t) => t && !t.unavailable && !t.unwanted);
+}
+
+/** The tools of a scenario that cannot run here, and why: [{tool, reason}] (not those `unwanted`: left out by --tools). */
+export function notRun(scenario, tools) {
+  return scenario.tools
+    .map((name) => ({ name, tool: tools.find((t) => t.name === name) }))
+    .filter(({ tool }) => !tool || (tool.unavailable && !tool.unwanted))
+    .map(({ name, tool }) => ({ tool: name, reason: tool ? tool.unavailable : 'no such tool in tools.mjs' }));
 }
