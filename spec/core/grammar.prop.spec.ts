@@ -1,7 +1,8 @@
 import fc from 'fast-check';
-import { download, upload, NetworkError, TransferError, HttpStatusError, type TransferEvent } from 'rxtransfer';
-import { assertTransferGrammar } from 'rxtransfer/testing';
-import type { Observable } from 'rxjs';
+import { download, upload, isTransferError, NetworkError, TransferError, HttpStatusError, type TransferEvent, type TransferProgress } from 'rxtransfer';
+import { assertTransferGrammar, grammarViolations, type Notification } from 'rxtransfer/testing';
+import { Observable, Subject } from 'rxjs';
+import { enforceGrammar } from '../../lib/internal/core/grammar.js';
 import type { Transport, TransportRequest, TransportResponse } from '../../lib/internal/core/transport.js';
 import { deliveryArb, IDLE_MS } from '../helpers/arbitraries.js';
 import { advance, drive, makeDelivery, record } from '../helpers/trace-driver.js';
@@ -155,6 +156,110 @@ describe('the grammar enforcer against a misbehaving transport (property)', () =
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+/**
+ * The enforcer on its own, fed what no transfer run emits today: the chaos above reaches it only
+ * through the progress reporter, which already keeps its events in order, so a guard of the
+ * enforcer that stopped working would go unseen there. Here the source says anything: progress
+ * that goes back (loaded or percent), past its total, upload after download, any delta; then an
+ * end of any kind, and more after it, synchronously inside subscribe() or later.
+ */
+type Raw =
+  | { readonly k: 'progress'; readonly direction: 'upload' | 'download'; readonly loaded: number; readonly delta: number; readonly total: number | undefined; readonly percent: number; readonly attempt: number }
+  | { readonly k: 'done' }
+  | { readonly k: 'error'; readonly what: number }
+  | { readonly k: 'complete' };
+
+const rawArb: fc.Arbitrary<Raw> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      k: fc.constant('progress' as const),
+      direction: fc.constantFrom<'upload' | 'download'>('upload', 'download'),
+      loaded: fc.nat({ max: 40 }),
+      delta: fc.integer({ min: -5, max: 45 }),
+      total: fc.option(fc.nat({ max: 40 }), { nil: undefined }),
+      percent: fc.nat({ max: 100 }),
+      attempt: fc.nat({ max: 1 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ k: 'done' as const }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('error' as const), what: fc.nat({ max: 6 }) }) },
+  { weight: 1, arbitrary: fc.constant({ k: 'complete' as const }) },
+);
+
+describe('the grammar enforcer on its own (property)', () => {
+  it('G2 G3 G4 G8 whatever its source says, the output is well formed, drops a progress event only when it would break G4, and ends at the first end (property, 1000 runs)', () => {
+    fc.assert(
+      fc.property(fc.array(rawArb, { maxLength: 14 }), fc.boolean(), (raws, sync) => {
+        // Attempts never go back (the enforcer does not renumber them); percent is given only with a total.
+        let attempt = 1;
+        const events: Array<TransferProgress | { type: 'done'; result: object } | { error: unknown } | 'complete'> = raws.map((r) => {
+          if (r.k === 'done') return { type: 'done' as const, result: {} };
+          if (r.k === 'error') return { error: thing(r.what) };
+          if (r.k === 'complete') return 'complete';
+          attempt += r.attempt;
+          return { type: 'progress' as const, direction: r.direction, loaded: r.loaded, delta: r.delta, attempt, ...(r.total !== undefined ? { total: r.total, percent: r.percent } : {}) };
+        });
+        const say = (to: { next(e: TransferEvent<object>): void; error(e: unknown): void; complete(): void }) => {
+          for (const e of events) {
+            if (e === 'complete') to.complete();
+            else if ('error' in e) to.error(e.error);
+            else to.next(e);
+          }
+        };
+        const subject = new Subject<TransferEvent<object>>();
+        // A synchronous source keeps calling its subscriber after the end: only the enforcer's own guards stop it.
+        const source = sync ? new Observable<TransferEvent<object>>((subscriber) => say({ next: (e) => subscriber.next(e), error: (e) => subscriber.error(e), complete: () => subscriber.complete() })) : subject;
+        const trace: Notification<object>[] = [];
+        source.pipe(enforceGrammar<object>({ url: 'https://a.test/g', method: 'GET' })).subscribe({
+          next: (value) => void trace.push({ kind: 'next', value }),
+          error: (error: unknown) => void trace.push({ kind: 'error', error }),
+          complete: () => void trace.push({ kind: 'complete' }),
+        });
+        if (!sync) say({ next: (e) => subject.next(e), error: (e) => subject.error(e), complete: () => subject.complete() });
+
+        const end = events.findIndex((e) => typeof e === 'string' || !('type' in e) || e.type === 'done');
+        // G5 (done only when complete) is the run's to keep, not the enforcer's: it passes a done on.
+        expect(grammarViolations(trace, { ended: end >= 0 }).filter((v) => !v.startsWith('G5'))).toEqual([]);
+        // Replay the source against the output: each progress event before the end is either
+        // forwarded as it is (its delta counted from the last one shown), or dropped because
+        // showing it would break G4 (an upload event after a download one is dropped in any case).
+        const shown: Notification<object>[] = [];
+        let sawDownload = false;
+        const upTo = end >= 0 ? end : events.length;
+        for (const e of events.slice(0, upTo)) {
+          const p = e as TransferProgress;
+          const before = [...shown].reverse().find((n) => n.kind === 'next' && n.value.type === 'progress' && n.value.direction === p.direction);
+          const prev = before?.kind === 'next' ? (before.value as TransferProgress) : undefined;
+          const fixed = { ...p, delta: prev ? p.loaded - prev.loaded : p.delta >= 0 && p.delta <= p.loaded ? p.delta : 0 };
+          const next = trace[shown.length];
+          const forwarded = next?.kind === 'next' && next.value.type === 'progress' && JSON.stringify(next.value) === JSON.stringify(fixed);
+          const breaks = grammarViolations([...shown, { kind: 'next', value: fixed }], { ended: false }).length > 0 || (p.direction === 'upload' && sawDownload);
+          expect({ event: fixed, forwarded }).toEqual({ event: fixed, forwarded: !breaks });
+          if (p.direction === 'download') sawDownload = true;
+          if (forwarded) shown.push(next);
+        }
+        // Then the end, the first one the source gave, and nothing else.
+        const rest = trace.slice(shown.length);
+        const first = events[end];
+        if (end < 0) expect(rest).toEqual([]);
+        else if (first === 'complete') {
+          expect(rest).toHaveLength(1);
+          expect(rest[0]!.kind === 'error' && isTransferError(rest[0]!.error) && rest[0]!.error.code).toBe('network');
+        } else if (first && 'error' in first) {
+          expect(rest).toHaveLength(1);
+          const error = rest[0]!.kind === 'error' ? rest[0]!.error : undefined;
+          expect(isTransferError(error)).toBe(true);
+          if (isTransferError(first.error)) expect(error).toBe(first.error);
+        } else {
+          expect(rest).toEqual([{ kind: 'next', value: first }, { kind: 'complete' }]);
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });

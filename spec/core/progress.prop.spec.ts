@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import type { Observable } from 'rxjs';
 import { download, upload, type TransferEvent } from 'rxtransfer';
-import { FakeTransport, assertTransferGrammar } from 'rxtransfer/testing';
+import { FakeTransport, assertTransferGrammar, grammarViolations, type Notification } from 'rxtransfer/testing';
+import { ProgressReporter } from '../../lib/internal/core/progress.js';
 import { chunksOf, cutsArb } from '../helpers/arbitraries.js';
 import { advance, drive, progressOf, record, settle } from '../helpers/trace-driver.js';
 import { VirtualTimer } from '../helpers/virtual-timer.js';
@@ -102,6 +103,67 @@ describe('progress throttling (properties)', () => {
         expect(timer.pending).toBe(0);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+/**
+ * The reporter on its own. Through a transfer its events pass the grammar enforcer, which drops
+ * one that goes back and mends a wrong delta: a reporter that made such events would lose
+ * updates, unseen above. Fed any byte counts (going back, past a total that changes, not numbers
+ * at all), upload after download, at any times, its own events must already be well formed, its
+ * percent the whole percent of loaded/total (or a higher one shown before), the final flush must
+ * show the most observed, and nothing may come after dispose().
+ */
+const observationArb = fc.record({
+  direction: fc.constantFrom<'upload' | 'download'>('upload', 'upload', 'download'),
+  loaded: fc.oneof({ weight: 9, arbitrary: fc.nat({ max: 60 }) }, { weight: 1, arbitrary: fc.constantFrom(-1, Number.NaN, Number.POSITIVE_INFINITY) }),
+  total: fc.option(fc.oneof(fc.nat({ max: 60 }), fc.constant(Number.NaN)), { freq: 3, nil: undefined }),
+  dt: fc.oneof(fc.constant(0), fc.nat({ max: 300 })),
+});
+
+describe('the progress reporter on its own (property)', () => {
+  it('G4 G10 its events are well formed whatever it observes, the final flush shows the most observed, nothing after dispose (property, 1000 runs)', () => {
+    fc.assert(
+      fc.property(fc.array(observationArb, { maxLength: 16 }), fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 500 }), fc.constant(1e9)), fc.array(observationArb, { maxLength: 3 }), (observations, interval, late) => {
+        const timer = new VirtualTimer();
+        const trace: Notification<never>[] = [];
+        const reporter = new ProgressReporter((e) => trace.push({ kind: 'next', value: e }), timer, interval);
+        const most = { upload: -1, download: -1 };
+        let downloading = false;
+        for (const o of observations) {
+          timer.advanceBy(o.dt);
+          reporter.observe(o.direction, o.loaded, o.total);
+          // Not a byte count: ignored (it starts no download either).
+          if (!(o.loaded >= 0 && o.loaded <= Number.MAX_SAFE_INTEGER)) continue;
+          if (o.direction === 'download') downloading = true;
+          if (o.direction === 'download' || !downloading) most[o.direction] = Math.max(most[o.direction], o.loaded);
+        }
+        reporter.flush();
+        expect(grammarViolations(trace, { ended: false })).toEqual([]);
+        const events = progressOf(trace);
+        for (const direction of ['upload', 'download'] as const) {
+          const mine = events.filter((e) => e.direction === direction);
+          // The final flush shows the most observed in each direction (upload: until download began).
+          expect([direction, mine[mine.length - 1]?.loaded ?? -1]).toEqual([direction, most[direction]]);
+          let top = 0;
+          for (const e of mine) {
+            if (e.total === undefined) continue;
+            const exact = e.total === 0 ? 100 : Math.floor((e.loaded * 100) / e.total);
+            expect({ ...e, percent: e.percent }).toEqual({ ...e, percent: Math.max(exact, top) });
+            top = Math.max(top, e.percent!);
+          }
+        }
+        // Disposed: what a transport still reports is dropped, and no timer is left.
+        const length = trace.length;
+        reporter.dispose();
+        for (const o of late) reporter.observe(o.direction, o.loaded + 100, o.total);
+        reporter.flush();
+        timer.advanceBy(1e10);
+        expect(trace).toHaveLength(length);
+        expect(timer.pending).toBe(0);
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -5,7 +5,7 @@ import type { TaskChange } from '../../lib/internal/session/session-store';
 import type { TaskRecord } from '../../lib/internal/session/session-task';
 import type { TransferSession } from '../../lib/internal/session/transfer-session';
 import { SimDisk, simPlatform } from '../helpers/session-sim';
-import type { JournalCompaction } from '../../lib/internal/session/journal-store';
+import { JournalStoreHandle, type JournalCompaction, type JournalFile } from '../../lib/internal/session/journal-store';
 
 const arbTask = (id: string): fc.Arbitrary<TaskRecord> =>
   fc.record({
@@ -40,9 +40,9 @@ function replay(changes: readonly TaskChange[]): Map<string, TaskRecord> {
 const edgeArb: fc.Arbitrary<number | undefined> = fc.oneof(fc.constant(undefined), fc.integer({ min: -2, max: 1 }));
 
 describe('journal codec (property)', () => {
-  it('S9 S2 a torn, zero-filled or damaged tail loses only the records it touches', () => {
+  it('S9 S2 a torn, zero-filled tail, or a damaged record anywhere, loses only the records it touches', () => {
     fc.assert(
-      fc.property(fc.array(arbChange, { maxLength: 25 }), fc.nat(), edgeArb, fc.oneof(fc.constant(0), fc.nat(8)), fc.boolean(), (changes, cut, edge, zeros, flip) => {
+      fc.property(fc.array(arbChange, { maxLength: 25 }), fc.nat(), edgeArb, fc.oneof(fc.constant(0), fc.nat(8)), fc.boolean(), fc.nat(), (changes, cut, edge, zeros, flip, which) => {
         const lines = changes.map(encodeChange);
         const text = lines.join('');
         const lineEnd = lines.slice(0, lines.length === 0 ? 0 : (cut % lines.length) + 1).join('').length;
@@ -53,16 +53,76 @@ describe('journal codec (property)', () => {
         for (let len = 0; whole < lines.length && len + lines[whole]!.length <= at; whole++) len += lines[whole]!.length;
         let expected = changes.slice(0, whole);
         if (flip && whole > 0) {
-          // A damaged byte inside the last whole record: it is detected and skipped.
-          const start = lines.slice(0, whole - 1).join('').length;
-          const i = start + 12 + ((cut >> 3) % Math.max(1, lines[whole - 1]!.length - 13));
+          // A damaged byte inside one whole record, the last or one before it: that record is
+          // detected and skipped, and the records after it still count.
+          const k = whole - 1 - (which % whole);
+          const start = lines.slice(0, k).join('').length;
+          const i = start + 12 + ((cut >> 3) % Math.max(1, lines[k]!.length - 13));
           torn = torn.slice(0, i) + (torn[i] === 'x' ? 'y' : 'x') + torn.slice(i + 1);
-          expected = [...changes.slice(0, whole - 1)];
+          expected = [...changes.slice(0, k), ...changes.slice(k + 1, whole)];
         }
         const decoded = decodeJournal(torn);
         const want = replay(expected);
         expect(new Map(decoded.tasks.map((t) => [t.id, t]))).toEqual(want);
         expect(new Set(decoded.tasks.map((t) => t.id)).size).toBe(decoded.tasks.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+/** One batch of changes, and how the disk fails it: every write (append, replace) or only a compaction's replace. */
+const arbWrite = fc.record({
+  changes: fc.array(arbChange, { minLength: 1, maxLength: 3 }),
+  fail: fc.option(fc.record({ ops: fc.constantFrom<'all' | 'replace'>('all', 'all', 'replace'), keep: fc.nat(400), zeros: fc.nat(3) }), { freq: 3, nil: undefined }),
+});
+
+describe('the journal store over a disk whose writes fail and go on (property)', () => {
+  it('S2 S9 a failed write is undone in memory and never made durable later, a torn append is not joined by the next, and a write reported done is on disk (property, 500 runs)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbWrite, { maxLength: 12 }), fc.constantFrom<JournalCompaction>({}, { slack: 1, factor: 1 }, { slack: 3, factor: 2 }), async (writes, compaction) => {
+        let durable = '';
+        let failing: (typeof writes)[number]['fail'];
+        // A transient failure (EIO, ENOSPC): the process lives on. A failed append may leave any
+        // part of its text, then zeros; a failed replace leaves the journal as it was (rename).
+        const file: JournalFile = {
+          read: () => Promise.resolve(durable),
+          append: (text) => {
+            if (failing?.ops === 'all') {
+              durable += text.slice(0, failing.keep % (text.length + 1)) + '\0'.repeat(failing.zeros);
+              return Promise.reject(new Error('EIO'));
+            }
+            durable += text;
+            return Promise.resolve();
+          },
+          replace: (text) => {
+            if (failing) return Promise.reject(new Error('EIO'));
+            durable = text;
+            return Promise.resolve();
+          },
+        };
+        const handle = await JournalStoreHandle.open(file, () => Promise.resolve(), compaction);
+        const accepted: TaskChange[] = [];
+        /** The first batch that failed since the last write that did not: parts of it may be on disk. */
+        let torn: readonly TaskChange[] | undefined;
+        const byId = (tasks: readonly TaskRecord[]) => new Map(tasks.map((t) => [t.id, t]));
+        for (const [n, w] of writes.entries()) {
+          failing = w.fail;
+          const ok = await handle.write(w.changes).then(() => true, () => false);
+          failing = undefined;
+          if (ok) accepted.push(...w.changes);
+          torn = ok ? undefined : torn ?? w.changes;
+          expect({ write: n, ok, tasks: byId(handle.tasks) }).toEqual({ write: n, ok, tasks: replay(accepted) });
+          const onDisk = byId(decodeJournal(durable).tasks);
+          if (ok) expect({ write: n, onDisk }).toEqual({ write: n, onDisk: replay(accepted) });
+          else {
+            // Until a write succeeds, the first failed batch may be on disk in part (whole records
+            // reported failed); the next ones rewrite the journal whole, or leave it as it was.
+            const possible = torn!.map((_, j) => replay([...accepted, ...torn!.slice(0, j + 1)]));
+            expect([replay(accepted), ...possible]).toContainEqual(onDisk);
+          }
+        }
+        await handle.close();
       }),
       { numRuns: 500 },
     );
