@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -726,6 +727,36 @@ describe('uploads: the body sent is the body declared', () => {
       expect((run.error as Error).message).toContain(message);
       expect(Date.now() - started).toBeLessThan(5000);
       expect(Math.max(0, ...run.progress.map((p) => p.loaded))).toBeLessThanOrEqual(declared);
+    }
+  });
+});
+
+describe('in-memory results', () => {
+  it('G5 an arraybuffer result holds the body and nothing else, when its chunk sits in a larger Node buffer (a gzip block, a pooled chunk)', async () => {
+    // Buffer#slice() is a view: its `buffer` was the whole 16 KiB zlib block or 8 KiB pool, the
+    // process's other memory (headers of other requests, source text) after the body.
+    const text = Buffer.from('{"a":1}');
+    const packed = gzipSync(text);
+    const small = createServer((req, res) => {
+      if (req.url === '/gzip') return void res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(packed.length) }).end(packed);
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write('abc');
+      res.end('def');
+    });
+    await new Promise<void>((r) => small.listen(0, '127.0.0.1', () => r()));
+    try {
+      const base = `http://127.0.0.1:${(small.address() as AddressInfo).port}`;
+      for (const [path, body] of [['/gzip', text], ['/chunked', Buffer.from('abcdef')]] as const) {
+        const run = await runTransfer(download(`${base}${path}`, { responseType: 'arraybuffer' }));
+        expect(run.error).toBeUndefined();
+        const data = run.result!.data as ArrayBuffer;
+        expect(data).toBeInstanceOf(ArrayBuffer);
+        expect(data.byteLength).toBe(run.result!.size);
+        expect(Buffer.from(data)).toEqual(body);
+      }
+    } finally {
+      small.closeAllConnections();
+      await new Promise<void>((r) => small.close(() => r()));
     }
   });
 });

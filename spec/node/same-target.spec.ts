@@ -634,14 +634,61 @@ describe('publishing the file written', () => {
     }
   });
 
-  it('a disk that fails under the download (`to` a directory) is `invalid`, named, and never retried', async () => {
+  it('a `to` that is a directory is `invalid` before any request: the body is not downloaded to be thrown away at the rename', async () => {
+    for (const options of [{}, { resume: true }, { overwrite: false }]) {
+      const { path, to } = fresh();
+      const url = server.put(path, { body: bytes(16 * KiB, 63) });
+      await mkdir(to);
+      const error = await failure(resultOf(download(url, { to, retry: { count: 2, baseDelay: 1 }, ...options })));
+      expect(error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`${to} is a directory`) });
+      expect(server.requests.filter((r) => r.path === path)).toHaveLength(0);
+      expect(await readdir(to)).toEqual([]);
+      await rm(to, { recursive: true });
+      expect(await leftovers(to)).toEqual([]);
+    }
+  });
+
+  it('a disk that fails under the download (a directory put at `to` meanwhile: the rename fails) is `invalid`, named, and never retried', async () => {
     const { path, to } = fresh();
-    const url = server.put(path, { body: bytes(16 * KiB, 63) });
+    const url = server.put(path, { body: bytes(1 * MiB, 63), rate: 4 * MiB });
+    const running = await writing(url, to, { retry: { count: 2, baseDelay: 1 } });
     await mkdir(to);
-    const error = await failure(resultOf(download(url, { to, retry: { count: 2, baseDelay: 1 } })));
+    const error = await failure(running.done);
     expect(error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`cannot publish ${to}: EISDIR`) });
     expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
     await rm(to, { recursive: true });
+  });
+
+  it('a disk that cannot take the partial file\'s record (full, read-only; here a directory in its place) is `invalid`, named, and never retried', async () => {
+    // The record is written once the head is read (remember): it was a NetworkError ("transfer
+    // failed: ENOSPC"), retried against the same full disk, each retry downloading again.
+    for (const options of [{}, { resume: true }]) {
+      const { path, to } = fresh();
+      const url = server.put(path, { body: bytes(16 * KiB, 64), etag: '"r1"' });
+      await mkdir(to + '.partial.json');
+      const error = await failure(resultOf(download(url, { to, retry: { count: 2, baseDelay: 1 }, ...options })));
+      expect(error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`cannot write ${to}.partial.json`) });
+      expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+      await rm(to + '.partial.json', { recursive: true });
+      expect(await leftovers(to)).toEqual([]);
+    }
+  });
+
+  it('a new file has the mode the umask leaves, as other tools give it: group-writable under umask 002', async () => {
+    const before = process.umask();
+    try {
+      for (const [umask, mode] of [[0o002, 0o664], [0o022, 0o644], [0o077, 0o600]] as const) {
+        process.umask(umask);
+        for (const overwrite of [true, false]) {
+          const { path, to } = fresh();
+          const url = server.put(path, { body: bytes(4 * KiB, 65) });
+          await resultOf(download(url, { to, overwrite }));
+          expect([umask, overwrite, (await stat(to)).mode & 0o777]).toEqual([umask, overwrite, mode]);
+        }
+      }
+    } finally {
+      process.umask(before);
+    }
   });
 
   it('a file replaced keeps its permissions: a private file stays private', async () => {

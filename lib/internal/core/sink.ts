@@ -114,9 +114,11 @@ export function decodeBody(bytes: Uint8Array, type: ResponseType, contentType?: 
     case 'uint8array':
       return bytes;
     case 'arraybuffer':
+      // Copied with Uint8Array's own slice: a Node Buffer's `slice()` is a view, whose `buffer`
+      // is the whole pool or zlib block the chunk sits in (other memory of the process).
       return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
         ? bytes.buffer
-        : bytes.slice().buffer;
+        : Uint8Array.prototype.slice.call(bytes).buffer;
     case 'text':
       return decodeText(bytes, contentType);
     case 'json': {

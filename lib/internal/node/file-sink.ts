@@ -149,6 +149,8 @@ class PartialLockedError extends TransferError {
 export async function openFileSink(path: string, options: FileSinkOptions, fs: { link: typeof link } = { link }): Promise<FileSink> {
   const target = resolve(path);
   await refuseSpecial(target, path);
+  // A directory cannot be renamed over: found only at the end, the whole body was downloaded for nothing.
+  if ((await lstat(target).catch(() => undefined))?.isDirectory()) throw new TransferError('invalid', `${path} is a directory; choose a file (a download to it could not be put in place)`);
   if (!options.overwrite && options.owner === undefined && (await exists(target))) throw targetExists(path);
   const release = await lockPartial(path, options.closing);
   try {
@@ -291,7 +293,9 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
   if (!handle) {
     await rm(partial, { force: true });
     try {
-      handle = await open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, privateMode ?? 0o644);
+      // A new file has the mode the umask leaves of 0o666, as curl's, wget's and fs.writeFile's
+      // (a group-writable 0o664 under umask 002, in a directory a group shares).
+      handle = await open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, privateMode ?? 0o666);
     } catch (error) {
       throw fail(`cannot create ${partial}: ${(error as Error).message}`, error);
     }
@@ -402,7 +406,9 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
     async reset() {
       await mustHold('it was not started over');
       await end();
-      await handle!.truncate(0);
+      await handle!.truncate(0).catch((error: unknown) => {
+        throw cannotWrite(error);
+      });
       offset = 0;
       validator = undefined;
       out = stream(handle!, 0);
@@ -412,7 +418,10 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
       await mustHold('its record was left as it is');
       validator = next;
       // The ownership of a file at `to` carries over: killed again, the task still knows it.
-      await writeRecord({ ...(next !== undefined ? { validator: next } : {}), ...(source !== undefined && next !== undefined ? { source } : {}), ...(owned ?? {}) });
+      // A disk that cannot take the record (full, read-only) is the disk's failure, not the network's.
+      await writeRecord({ ...(next !== undefined ? { validator: next } : {}), ...(source !== undefined && next !== undefined ? { source } : {}), ...(owned ?? {}) }).catch((error: unknown) => {
+        throw localFileError(`cannot write ${meta}`, error);
+      });
     },
     async *existing() {
       if (offset === 0) return;
