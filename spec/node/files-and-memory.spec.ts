@@ -732,7 +732,7 @@ describe('uploads: the body sent is the body declared', () => {
 });
 
 describe('in-memory results', () => {
-  it('G5 an arraybuffer result holds the body and nothing else, when its chunk sits in a larger Node buffer (a gzip block, a pooled chunk)', async () => {
+  it('G5 an arraybuffer or uint8array result holds the body and nothing else, when its chunk sits in a larger Node buffer (a gzip block, a pooled chunk)', async () => {
     // Buffer#slice() is a view: its `buffer` was the whole 16 KiB zlib block or 8 KiB pool, the
     // process's other memory (headers of other requests, source text) after the body.
     const text = Buffer.from('{"a":1}');
@@ -753,6 +753,11 @@ describe('in-memory results', () => {
         expect(data).toBeInstanceOf(ArrayBuffer);
         expect(data.byteLength).toBe(run.result!.size);
         expect(Buffer.from(data)).toEqual(body);
+        // The same for a Uint8Array: its `buffer` is its own.
+        const viewed = await runTransfer(download(`${base}${path}`, { responseType: 'uint8array' }));
+        const bytes = viewed.result!.data as Uint8Array;
+        expect(Buffer.from(bytes)).toEqual(body);
+        expect([bytes.byteOffset, bytes.buffer.byteLength]).toEqual([0, body.length]);
       }
     } finally {
       small.closeAllConnections();

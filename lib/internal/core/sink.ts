@@ -108,17 +108,21 @@ function bomEncoding(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** Whether the bytes are the whole of their `buffer`. */
+function ownsItsBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
+
 /** Converts raw bytes to the requested in-memory type. Throws (a SyntaxError) on bad JSON. */
 export function decodeBody(bytes: Uint8Array, type: ResponseType, contentType?: string): unknown {
   switch (type) {
+    // Bytes that sit in a larger block (a Node Buffer from its pool or a zlib block) are copied
+    // out, with Uint8Array's own slice (a Buffer's `slice()` is a view): the result's `buffer`
+    // would be that whole block, other memory of the process.
     case 'uint8array':
-      return bytes;
+      return ownsItsBuffer(bytes) ? bytes : Uint8Array.prototype.slice.call(bytes);
     case 'arraybuffer':
-      // Copied with Uint8Array's own slice: a Node Buffer's `slice()` is a view, whose `buffer`
-      // is the whole pool or zlib block the chunk sits in (other memory of the process).
-      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? bytes.buffer
-        : Uint8Array.prototype.slice.call(bytes).buffer;
+      return ownsItsBuffer(bytes) ? bytes.buffer : Uint8Array.prototype.slice.call(bytes).buffer;
     case 'text':
       return decodeText(bytes, contentType);
     case 'json': {
