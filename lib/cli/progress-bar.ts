@@ -24,22 +24,56 @@ export function barOptions(stream: NodeJS.WritableStream): cliProgress.Options {
     linewrap: false,
     clearOnComplete: false,
     gracefulExit: false,
-    format: (_options, _params, payload: Payload) => formatProgressLine(payload.label, payload.event),
+    // cli-progress's maxWidth: the stream's columns (80 on a terminal that does not say).
+    format: (_options, params, payload: Payload) => formatProgressLine(payload.label, payload.event, params.maxWidth),
   };
 }
+
+/** Narrowest bar drawn: below it, the label is shortened first, then the bar left out. */
+const MIN_BAR_WIDTH = 10;
+/** Shortest a label is made (start…end, so its extension stays) to keep the numbers in sight. */
+const MIN_LABEL = 12;
 
 /**
  * One line of progress: `label [█████░░░░] 42% 1.2 MiB/2.9 MiB 3.1 MiB/s ETA 0:01`.
  * With an unknown total there is no bar, percent or ETA, only the bytes and the rate.
+ *
+ * Fitted to `width` columns (the terminal's), the line being drawn without wrapping: the numbers
+ * are what a narrow terminal keeps, so the bar narrows (down to {@link MIN_BAR_WIDTH}), then the
+ * label is shortened in its middle, then the bar is left out. One column is kept free.
  */
-export function formatProgressLine(label: string, event: TransferProgress | undefined): string {
-  if (!event) return `${label} connecting…`;
+export function formatProgressLine(label: string, event: TransferProgress | undefined, width = Infinity): string {
+  const room = width - 1;
+  if (!event) return `${shorten(label, room - ' connecting…'.length)} connecting…`;
   const rate = formatRate(event.bytesPerSecond);
-  if (event.total === undefined || event.percent === undefined) return `${label} ${formatBytes(event.loaded)} ${rate}`;
-  const filled = Math.round((BAR_WIDTH * event.percent) / 100);
-  const bar = '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled);
+  if (event.total === undefined || event.percent === undefined) {
+    const tail = ` ${formatBytes(event.loaded)} ${rate}`;
+    return `${shorten(label, room - tail.length)}${tail}`;
+  }
   const eta = formatDuration(etaSeconds(event.loaded, event.total, event.bytesPerSecond));
-  return `${label} [${bar}] ${String(event.percent).padStart(3)}% ${formatBytes(event.loaded)}/${formatBytes(event.total)} ${rate} ETA ${eta}`;
+  const tail = ` ${String(event.percent).padStart(3)}% ${formatBytes(event.loaded)}/${formatBytes(event.total)} ${rate} ETA ${eta}`;
+  // What label, ` [`, the bar and `]` may take.
+  const free = room - tail.length;
+  const fits = Math.min(BAR_WIDTH, free - columns(label) - 3);
+  const barWidth = fits >= MIN_BAR_WIDTH ? fits : free - 3 - MIN_BAR_WIDTH >= MIN_LABEL ? MIN_BAR_WIDTH : 0;
+  if (barWidth === 0) return `${shorten(label, free)}${tail}`;
+  const filled = Math.round((barWidth * event.percent) / 100);
+  const bar = '█'.repeat(filled) + '░'.repeat(barWidth - filled);
+  return `${shorten(label, free - 3 - barWidth)} [${bar}]${tail}`;
+}
+
+/** Columns a label takes, one per code point (a wide character takes two: the terminal crops the rest). */
+function columns(text: string): number {
+  return Array.from(text).length;
+}
+
+/** `label` in at most `max` columns (never under {@link MIN_LABEL}): its start and end around `…`. */
+function shorten(label: string, max: number): string {
+  const chars = Array.from(label);
+  const keep = Math.max(MIN_LABEL, max);
+  if (chars.length <= keep) return label;
+  const end = Math.floor((keep - 1) / 2);
+  return `${chars.slice(0, keep - 1 - end).join('')}…${chars.slice(chars.length - end).join('')}`;
 }
 
 /**

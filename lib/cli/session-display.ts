@@ -115,7 +115,7 @@ export class TaskBars {
     if (!this.multi || !this.used) return;
     this.used = false;
     process.off('exit', this.restoreTerminal);
-    for (const { label, event } of this.bars.values()) this.multi.log(`${formatProgressLine(label, event)}\n`);
+    for (const { label, event } of this.bars.values()) this.multi.log(`${formatProgressLine(label, event, (this.streams.stderr as { columns?: number }).columns)}\n`);
     this.bars.clear();
     // Writes the logged lines; then stop() (clearOnComplete) clears the bars under them and leaves the cursor there.
     this.multi.update();

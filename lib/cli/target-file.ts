@@ -58,6 +58,11 @@ export async function refuseExisting(path: string): Promise<void> {
 export async function refuseSpecialFile(path: string): Promise<void> {
   const why = await unreplaceable(path);
   if (why !== undefined) throw unreplaceableError(why, path);
+  // The URL's name is a directory here (`get https://host/docs` beside ./docs): no rename replaces
+  // it, so "exists; use --force" would lead to a whole download that then cannot be published.
+  if ((await lstat(path).catch(() => undefined))?.isDirectory()) {
+    throw new CliError('usage', `${path} is a directory: get saves to a file and cannot replace it, --force or not; choose another name with -o (-o ${path}${sep} saves into it)`);
+  }
 }
 
 const UNREPLACEABLE = {
@@ -127,11 +132,14 @@ async function claimWithPlaceholder(side: string, final: string, keep: boolean):
 
 /** The error for a final name that is taken; the side file removed, or kept and named. */
 async function clash(side: string, final: string, keep: boolean, cause: unknown): Promise<CliError> {
+  // A directory: --force cannot replace it either, so it is not what the error suggests.
+  const directory = (await lstat(final).catch(() => undefined))?.isDirectory() === true;
   if (!keep) {
     await rm(side, { force: true });
-    return existsError(final, cause);
+    return directory ? new CliError('exists', `${final} is a directory and is not replaced; choose another name with -o FILE`, { cause }) : existsError(final, cause);
   }
-  return new CliError('exists', `${final} exists; the download is complete in ${side} (move it, or use --force to replace ${final})`, { cause });
+  const what = directory ? 'is a directory' : 'exists';
+  return new CliError('exists', `${final} ${what}; the download is complete in ${side} (move it${directory ? '' : `, or use --force to replace ${final}`})`, { cause });
 }
 
 /**

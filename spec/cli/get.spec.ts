@@ -300,6 +300,20 @@ describe('rxtransfer get: safe files', () => {
     expect(filesIn(cwd)).toEqual(['pipe', 'stdout']);
   });
 
+  it("a directory at the URL's name is refused before any request, --force or --resume or not (no whole download that cannot be renamed)", async () => {
+    const cwd = freshDir();
+    mkdirSync(join(cwd, 'docs'));
+    const before = fixture.server.requests.length;
+    for (const args of [[], ['--force'], ['--resume']]) {
+      const r = await runCli(['get', fixture.server.url('/data/docs?size=1000'), ...args], { cwd });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('rxtransfer: docs is a directory: get saves to a file and cannot replace it, --force or not; choose another name with -o (-o docs/ saves into it)\n');
+    }
+    expect(fixture.server.requests.length).toBe(before);
+    expect(filesIn(cwd)).toEqual(['docs']);
+    expect(filesIn(join(cwd, 'docs'))).toEqual([]);
+  });
+
   it('-o - (standard output, for curl and wget) is refused before any request, not taken as a file named "-"', async () => {
     const cwd = freshDir();
     const before = fixture.server.requests.length;
@@ -414,6 +428,20 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
       expect(r.code).toBe(0);
     }
     expect(filesIn(cwd).sort()).toEqual(['tool.bin.partial.json_', 'tool.bin.partial.lock_', 'tool.bin.partial_']);
+  });
+
+  it('a directory at the name it gives (2) is not said to be replaced by --force, which cannot', async () => {
+    const cwd = freshDir();
+    mkdirSync(join(cwd, 'taken'));
+    const url = fixture.server.url(`/cd/?h=${encodeURIComponent('attachment; filename="taken"')}`);
+    const r = await runCli(['get', url, '-J'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`rxtransfer: ${join(cwd, 'taken')} is a directory and is not replaced; choose another name with -o FILE\n`);
+    expect(filesIn(cwd)).toEqual(['taken']);
+    const kept = await runCli(['get', url, '-J', '--resume'], { cwd });
+    expect(kept.code).toBe(2);
+    const side = filesIn(cwd).find((f) => f.startsWith('.rxtransfer-'))!;
+    expect(kept.stderr).toBe(`rxtransfer: ${join(cwd, 'taken')} is a directory; the download is complete in ${side} (move it)\n`);
   });
 
   it('--force onto a name that cannot be replaced (a directory) says where the finished download is', async () => {

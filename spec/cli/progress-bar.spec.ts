@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { ProgressBar, RESTORE_TERMINAL } from '../../lib/cli/progress-bar';
+import { formatProgressLine, ProgressBar, RESTORE_TERMINAL } from '../../lib/cli/progress-bar';
 import { TaskBars } from '../../lib/cli/session-display';
 
 /** A terminal that keeps what is written to it. */
@@ -83,6 +83,41 @@ function render(text: string): { rows: string[]; row: number; col: number; curso
   for (let r = 0; r <= row; r++) at(r);
   return { rows: [...rows].map((r) => (r ?? []).join('').trimEnd()), row, col, cursorShown, wraps };
 }
+
+describe('a progress line in a narrow terminal', () => {
+  const GiB = 1024 ** 3;
+  const event = { type: 'progress' as const, direction: 'download' as const, loaded: 1.2 * GiB, delta: 0, total: 2.85 * GiB, percent: 42, bytesPerSecond: 31.5 * 1024 ** 2, attempt: 1 };
+  const numbers = / {2}42% 1\.20 GiB\/2\.85 GiB 31\.5 MiB\/s ETA 0:54$/;
+  const label = 'ubuntu-24.04.1-live-server-amd64.iso';
+
+  it('keeps the numbers in sight: the bar narrows, then the label is shortened in its middle, then the bar is left out', () => {
+    expect(formatProgressLine(label, event)).toBe(`${label} [${'█'.repeat(10)}${'░'.repeat(14)}]  42% 1.20 GiB/2.85 GiB 31.5 MiB/s ETA 0:54`);
+    for (const width of [120, 100, 80, 60, 56]) {
+      const line = formatProgressLine(label, event, width);
+      expect(line).toMatch(numbers);
+      expect(Array.from(line).length).toBeLessThanOrEqual(width - 1);
+    }
+    expect(formatProgressLine(label, event, 100)).toMatch(/^ubuntu-24\.04\.1-live-server-amd64\.iso \[[█░]{10,24}\] /);
+    expect(formatProgressLine(label, event, 80)).toMatch(/^ubun.+….+\.iso \[[█░]{10}\] /);
+    expect(formatProgressLine(label, event, 60)).toMatch(/^ubun.+….+\.iso {2}42%/);
+    // Narrower than the numbers: a label of 12 columns, the terminal crops the rest; never a throw.
+    for (const width of [50, 30, 10, 1, 0]) expect(formatProgressLine(label, event, width)).toMatch(/^ubuntu…4\.iso {2}42% /);
+    expect(formatProgressLine(label, undefined, 20)).toBe('ubuntu…4.iso connecting…');
+    expect(formatProgressLine(label, { ...event, total: undefined, percent: undefined }, 40)).toBe('ubuntu-24…amd64.iso 1.20 GiB 31.5 MiB/s');
+  });
+
+  it('drawn on a terminal of 60 columns, the row holds the percent, the sizes, the rate and the ETA', () => {
+    const terminal = Object.assign(fakeTerminal(), { columns: 60 });
+    const bar = new ProgressBar(terminal, label);
+    bar.update(event);
+    bar.stop();
+    // Each redraw goes back to column 1; the last one is what the row shows.
+    // eslint-disable-next-line no-control-regex -- escape sequences are what it removes
+    const row = terminal.text().split('\u001b[1G').at(-1)!.replace(/\u001b(\[\??\d*[A-Za-z]|[78])/g, '').trimEnd();
+    expect(row).toMatch(numbers);
+    expect(Array.from(row).length).toBeLessThanOrEqual(59);
+  });
+});
 
 describe('TaskBars on a terminal (session run, watch)', () => {
   const streamsOf = (terminal: ReturnType<typeof fakeTerminal>) => ({ stdout: fakeTerminal(), stderr: terminal });

@@ -275,7 +275,8 @@ describe('rxtransfer on a terminal', () => {
   const hasScript = spawnSync('script', ['--version']).status === 0;
   (hasScript ? it : it.skip)('draws a progress bar with percent, bytes, rate and ETA, and restores the cursor', async () => {
     const url = server.url('/data/tty.bin?size=600000&chunk=60000&every=60');
-    const command = `${process.execPath} ${cliEntry()} get '${url}' -o ${join(cwd, 'tty.bin')}`;
+    // 120 columns: the whole line fits (a narrower terminal shortens the label, then the bar).
+    const command = `stty cols 120 rows 24; ${process.execPath} ${cliEntry()} get '${url}' -o ${join(cwd, 'tty.bin')}`;
     // `script` gives the command a pseudo-terminal; its output is what a user would see.
     // Asynchronous: the server answering it runs in this process.
     const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', COLUMNS: '120' } });
