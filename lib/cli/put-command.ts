@@ -38,6 +38,7 @@ export async function runPut(file: string, rawUrl: string, flags: PutFlags, stre
     const headers = headersFrom(flags.header);
     const method = (flags.method ?? 'PUT').toUpperCase();
     if (!(PUT_METHODS as readonly string[]).includes(method)) throw new CliError('usage', `--method must be PUT or POST, got ${method.slice(0, 20)}`);
+    if (file === '-') throw new CliError('usage', "- (standard input) is not supported: put sends a file, with its size (./- names a file '-')");
     let body: UploadBody;
     try {
       body = fileBody(file);

@@ -99,6 +99,9 @@ describe('rxtransfer put', () => {
     const swapped = await runCli(['put', 'https://user:pw-SECRET@example.invalid/x', server.url('/upload')], { cwd });
     expect(swapped.code).toBe(2);
     expect(swapped.stderr).toBe('rxtransfer: cannot read https://example.invalid/x: ENOENT\n');
+    const stdin = await runCli(['put', '-', server.url('/upload')], { cwd });
+    expect(stdin.code).toBe(2);
+    expect(stdin.stderr).toMatch(/^rxtransfer: - \(standard input\) is not supported: put sends a file/);
     const method = await runCli(['put', 'up.bin', server.url('/upload'), '-X', 'DELETE'], { cwd });
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/--method must be PUT or POST/);
