@@ -8,6 +8,7 @@ import { TransferError } from '../core/errors/transfer-error.js';
 import type { Transfer, TransferDirection, TransferEvent, TransferProgress } from '../core/events.js';
 import { listen, type EventSourceLike } from './event-target-like.js';
 import { ForeignProgress, type ProgressReading } from './foreign-progress.js';
+import { HeldNotifications } from './held-notifications.js';
 import { toTransferError } from './to-transfer-error.js';
 import type { EapComponent, EapMode, TransferFactories, TransferResultOf } from './to-eap-types.js';
 
@@ -103,11 +104,8 @@ export function fromEap(component: EapComponentLike, name: string, options: From
       let cancelOnReturn = false;
       // What the component raises inside `<name>Async`, hence inside subscribe(), is held and
       // told once subscribe() has returned, in order, before anything raised later (G7).
-      let held: (() => void)[] | undefined = [];
-      const tell = (notify: () => void): void => {
-        if (held) held.push(notify);
-        else notify();
-      };
+      const held = new HeldNotifications();
+      const tell = (notify: () => void): void => held.tell(notify);
       const out = {
         next: (event: TransferEvent<unknown>): void => tell(() => subscriber.next(event)),
         error: (error: unknown): void => tell(() => subscriber.error(error)),
@@ -217,17 +215,9 @@ export function fromEap(component: EapComponentLike, name: string, options: From
           out.error(refused);
         }
       }
-      if (held.length === 0) held = undefined;
-      else {
-        const tellHeld = () => {
-          // Bounded: each turn tells one notification; what is raised meanwhile queues behind.
-          for (let notify = held?.shift(); notify; notify = held?.shift()) notify();
-          held = undefined;
-        };
-        // With `options.context` current, as when they were raised inside the call (C2).
-        const raisedIn = options.context;
-        queueMicrotask(() => (raisedIn ? SynchronizationContext.run(raisedIn, tellHeld) : tellHeld()));
-      }
+      // With `options.context` current, as when they were raised inside the call (C2).
+      const raisedIn = options.context;
+      held.release(raisedIn ? (flush) => SynchronizationContext.run(raisedIn, flush) : undefined);
 
       return () => {
         if (ended) return;

@@ -8,6 +8,7 @@ import { TransferError, type TransferErrorContext } from '../core/errors/transfe
 import type { Transfer, TransferDirection, TransferEvent } from '../core/events.js';
 import { listen, type EventSourceLike } from './event-target-like.js';
 import { ForeignProgress, type ProgressReading } from './foreign-progress.js';
+import { HeldNotifications } from './held-notifications.js';
 import { toTransferError } from './to-transfer-error.js';
 
 /** How {@link fromEmitter} drives and reads an event-emitting component. */
@@ -80,13 +81,10 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
     // What the component emits inside `create` or `start`, hence inside subscribe(), is held and
     // told once subscribe() has returned, in order, before anything it emits later (G7); a stop
     // decided meanwhile waits for `start` to return, so the component has started what it stops.
-    let held: (() => void)[] | undefined = [];
+    const held = new HeldNotifications();
     let starting = false;
     let stopOnReturn = false;
-    const tell = (notify: () => void): void => {
-      if (held) held.push(notify);
-      else notify();
-    };
+    const tell = (notify: () => void): void => held.tell(notify);
     const end = (): void => {
       ended = true;
       for (const remove of removers.splice(0)) remove();
@@ -169,14 +167,7 @@ export function fromEmitter<C extends EventSourceLike, R>(create: () => C, optio
         tell(() => subscriber.error(refused));
       }
     }
-    if (held.length === 0) held = undefined;
-    else {
-      queueMicrotask(() => {
-        // Bounded: each turn tells one notification; what is emitted meanwhile queues behind.
-        for (let notify = held?.shift(); notify; notify = held?.shift()) notify();
-        held = undefined;
-      });
-    }
+    held.release();
     function stop(): void {
       if (starting) {
         stopOnReturn = true;
