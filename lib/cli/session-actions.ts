@@ -127,7 +127,7 @@ export async function runSessionList(id: string, flags: SessionCommonFlags, stre
   }
   streams.stdout.write(`session "${printable(id)}": ${views.length} task${views.length === 1 ? '' : 's'}${owner ? `, running in process ${owner.pid}${owner.detail === undefined ? '' : ` (${printable(owner.detail)})`}` : ''}\n`);
   if (views.length === 0) return ExitCode.ok;
-  const rows = views.map((v) => [v.id, v.state, progressText(v), target(v)]);
+  const rows = views.map((v) => [printable(v.id), v.state, progressText(v), target(v)]);
   const header = ['ID', 'STATE', 'PROGRESS', 'FILE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) streams.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`);

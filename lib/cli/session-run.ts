@@ -140,7 +140,7 @@ class RunReport {
     if (event.type === 'state' && event.state === 'running') {
       if (!this.started.has(event.taskId)) this.started.set(event.taskId, Date.now());
       if (this.mode === 'bar') this.bars.update(event.taskId, label, undefined);
-      else if (this.mode === 'plain' && task) this.streams.stderr.write(`[${event.taskId}] ${task.kind === 'download' ? `downloading ${withoutCredentials(task.url)} to ${label}` : `uploading ${label} to ${withoutCredentials(task.url)}`}\n`);
+      else if (this.mode === 'plain' && task) this.streams.stderr.write(`${printable(`[${event.taskId}] ${task.kind === 'download' ? `downloading ${withoutCredentials(task.url)} to ${label}` : `uploading ${label} to ${withoutCredentials(task.url)}`}`)}\n`);
     } else if (event.type === 'progress' && this.mode === 'bar' && task && event.direction === task.kind) {
       this.bars.update(event.taskId, label, event);
     }

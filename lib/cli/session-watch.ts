@@ -11,7 +11,7 @@
  * takes before its first request and keeps until it ends. It acknowledges nothing: that is the
  * owner's job.
  */
-import { ExitCode, exitCodeForErrorCode } from './exit-codes.js';
+import { CliError, ExitCode, exitCodeForErrorCode } from './exit-codes.js';
 import { listenForInterrupt, outputFailure } from './interrupt.js';
 import { outputMode, writeJsonLine, type CliStreams } from './output.js';
 import { lockOwner, noSession, readTasks, sessionExists, sessionPaths, viewOf, type TaskView } from './session-access.js';
@@ -66,6 +66,15 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
       if (moved.dir !== paths.dir) {
         paths = moved;
         continue;
+      }
+      // Deleted under it: the empty journal read is no queue drained (it would exit 0, as if done).
+      if (!(await sessionExists(paths))) {
+        const now = await sessionPaths(id, flags.dir);
+        if (now.dir !== paths.dir) {
+          paths = now; // moved from its 0.1.0 name just now
+          continue;
+        }
+        throw new CliError('io', `session "${id}" was removed while being watched (${paths.dir} is gone)`);
       }
       if (!introduced) {
         introduced = true;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { cliFixture } from '../helpers/cli-fixture.js';
 import { jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
@@ -194,5 +194,37 @@ describe('rxtransfer session list and watch: which task runs', () => {
     expect((await run.exited).code).toBe(130);
     // The run is gone: nothing runs.
     expect((await s.list()).map((t) => t['state'])).toEqual(['queued', 'queued']);
+  });
+});
+
+describe('rxtransfer session list and run: a task id is other people\'s text', () => {
+  it('an id holding escape codes is shown without them in the list table and in the lines run prints on start', async () => {
+    const s = sessionCli('escid', freshDir);
+    const id = 't\u001b]0;title\u0007\u001b[31mred';
+    expect((await s.run(['add', fixture.server.url('/data/esc.bin?size=100'), '-o', 'esc.bin', '--id', id])).code).toBe(0);
+    const list = await s.run(['list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/t\]0;title\[31mred +queued/);
+    expect(list.stdout).not.toContain('\u001b');
+    const run = await s.run(['run']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/downloading .* to esc\.bin/);
+    expect(run.stderr).not.toContain('\u001b');
+    expect(run.stderr).not.toContain('\u0007');
+  });
+});
+
+describe('rxtransfer session watch: the session deleted under it', () => {
+  it('exits 1 saying so, not 0 with "no task left to run" (an empty read is no queue drained)', async () => {
+    const s = sessionCli('gone', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/gone.bin?size=100'), '-o', 'gone.bin', '--id', 'g'])).code).toBe(0);
+    const watch = s.start(['watch', '--json'], 20_000);
+    await watch.waitForStdout((out) => out.includes('"state":"queued"'));
+    for (const name of readdirSync(s.dir)) rmSync(join(s.dir, name), { recursive: true, force: true });
+    const watched = await watch.exited;
+    expect(watched.stderr).not.toMatch(/no task left/);
+    expect(watched.stderr).toMatch(/session "gone" was removed while being watched/);
+    expect(watched.code).toBe(1);
+    expect(jsonLines(watched.stdout).at(-1)).toMatchObject({ type: 'error', message: expect.stringMatching(/was removed/) });
   });
 });
