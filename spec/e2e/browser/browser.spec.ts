@@ -298,10 +298,15 @@ describe('rxtransfer in headless Chromium', () => {
       }
     }, server.origin);
     const reports: Record<string, unknown> = {};
-    for (const name of ['opaque-srcdoc', 'opaque-csp']) {
-      await until(() => page.frame({ name }) !== null, 10_000, `the ${name} frame`);
+    // Each frame first holds about:blank; the document it loads (and its module script, fetched
+    // with CORS and evaluated on a busy 2-core machine) is what is waited for.
+    const loaded = { 'opaque-srcdoc': (url: string) => url === 'about:srcdoc', 'opaque-csp': (url: string) => url.endsWith('/sandboxed') };
+    for (const name of ['opaque-srcdoc', 'opaque-csp'] as const) {
+      await until(() => loaded[name](page.frame({ name })?.url() ?? ''), 20_000, `the ${name} frame's document`);
       const frame = page.frame({ name })!;
-      await frame.waitForFunction(() => window.scenariosReady === true, undefined, { timeout: 20_000 });
+      await frame.waitForFunction(() => window.scenariosReady === true, undefined, { timeout: 45_000 }).catch((error: Error) => {
+        throw new Error(`${name} (${frame.url()}): the test bundle never ran; requests seen: ${server.log.filter((l) => l.includes('/bundle.js') || l.includes('/sandboxed')).join(', ')}: ${error.message}`);
+      });
       const call = frame.evaluate((a) => window.scenarios.opaqueOrigin(a), { origin: server.origin, size });
       reports[name] = await within(call, 45_000, `scenario opaqueOrigin in ${name}`);
     }
@@ -310,7 +315,7 @@ describe('rxtransfer in headless Chromium', () => {
       'opaque-srcdoc': { origin: 'null', locationOrigin: 'null', gzip: whole, plain: whole },
       'opaque-csp': { origin: 'null', locationOrigin: server.origin, gzip: whole, plain: whole },
     });
-  });
+  }, 240_000);
 
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
