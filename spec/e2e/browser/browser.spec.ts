@@ -301,7 +301,7 @@ describe('rxtransfer in headless Chromium', () => {
     // Each frame first holds about:blank; the document it loads (and its module script, fetched
     // with CORS and evaluated on a busy 2-core machine) is what is waited for.
     const loaded = { 'opaque-srcdoc': (url: string) => url === 'about:srcdoc', 'opaque-csp': (url: string) => url.endsWith('/sandboxed') };
-    for (const name of ['opaque-srcdoc', 'opaque-csp'] as const) {
+    for (const name of ['opaque-csp', 'opaque-srcdoc'] as const) {
       await until(() => loaded[name](page.frame({ name })?.url() ?? ''), 20_000, `the ${name} frame's document`);
       const frame = page.frame({ name })!;
       await frame.waitForFunction(() => window.scenariosReady === true, undefined, { timeout: 45_000 }).catch((error: Error) => {
