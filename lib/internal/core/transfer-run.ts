@@ -63,8 +63,9 @@ export class TransferRun<R> {
   private deadline = Number.POSITIVE_INFINITY;
   private bodyOpened = false;
   /**
-   * The last attempt's connection was up (the transport said so, a byte moved, or its head came):
-   * its failure is then no proof that the server never saw the request, whatever its errno.
+   * The last attempt's connection was up (the transport said so, a request byte moved, or its
+   * head came; body bytes come after the head): its failure is then no proof that the server
+   * never saw the request, whatever its errno.
    */
   private attemptConnected = false;
   /** Set by {@link finish}: the run has settled, or it is aborted. */
@@ -504,12 +505,8 @@ export class TransferRun<R> {
         watchdog.touch();
         watchdog.connected();
       },
-      onActivity: () => {
-        reached();
-        watchdog.touch();
-      },
+      onActivity: () => watchdog.touch(),
       onDownloadProgress: (loaded: number) => {
-        reached();
         watchdog.touch();
         if (!download.started) return;
         download.loaded = download.start + loaded;
