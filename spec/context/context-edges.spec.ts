@@ -1,5 +1,5 @@
-import { Observable, VirtualTimeScheduler, from, observeOn, queueScheduler, take, tap } from 'rxjs';
-import { animationFrameContext, immediateContext, schedulerContext, observeOnContext, toEap, zoneContext, SynchronizationContext, type ZoneLike } from '../eap/eap-index.js';
+import { Observable, VirtualTimeScheduler, from, observeOn, queueScheduler, take, tap, timer as rxTimer } from 'rxjs';
+import { animationFrameContext, contextScheduler, immediateContext, schedulerContext, observeOnContext, toEap, zoneContext, SynchronizationContext, type ZoneLike } from '../eap/eap-index.js';
 import { collectUnhandled, settleTasks } from '../helpers/eap-fakes.js';
 
 describe('contexts: edge cases', () => {
@@ -183,6 +183,45 @@ describe('contexts: edge cases', () => {
       expect(log).toEqual(['next 1', 'next 2', 'error post refused']);
       expect(unhandled).toEqual([]);
       sub.unsubscribe();
+    });
+  });
+
+  it('C4 C6 contextScheduler: a delayed action whose post the context refuses is reported, not thrown out of the timer, and its work still runs (in place, the context current), so the stream ends', async () => {
+    await collectUnhandled(async (unhandled) => {
+      class Refusing extends SynchronizationContext {
+        protected override dispatch(): void {
+          throw new Error('context closed');
+        }
+      }
+      const ctx = new Refusing();
+      const scheduler = contextScheduler(ctx);
+      // An immediate action: the caller of schedule() is told (observeOn ends its stream with it).
+      expect(() => scheduler.schedule(() => undefined)).toThrow('context closed');
+      expect(unhandled).toEqual([]);
+      // A delayed one has no caller left: reported (C6), never an uncaught exception from the timer.
+      const log: string[] = [];
+      rxTimer(5, scheduler).subscribe({ next: () => log.push(`next, current: ${SynchronizationContext.current === ctx}`), complete: () => log.push('complete') });
+      for (let i = 0; i < 100 && log.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(log).toEqual(['next, current: true', 'complete']);
+      expect(unhandled.map((e) => (e as Error).message)).toEqual(['context closed']);
+    });
+  });
+
+  it('C4 C6 contextScheduler: a refused delayed post does not break the timer scheduler\'s flush (RxJS dropped every other action due then)', async () => {
+    await collectUnhandled(async (unhandled) => {
+      const timer = new VirtualTimeScheduler();
+      const refusing = contextScheduler(new (class extends SynchronizationContext {
+        protected override dispatch(): void {
+          throw new Error('context closed');
+        }
+      })(), { timer });
+      const other = contextScheduler(immediateContext(), { timer });
+      const log: string[] = [];
+      refusing.schedule(() => log.push('refused, run in place'), 10);
+      other.schedule(() => log.push('other'), 10);
+      expect(() => timer.flush()).not.toThrow();
+      expect(log).toEqual(['refused, run in place', 'other']);
+      expect(unhandled).toHaveLength(1);
     });
   });
 

@@ -219,6 +219,36 @@ describe('toEap', () => {
     expect(() => { component.getAsync(1); component.getAsync(1); }).not.toThrow();
   });
 
+  it('E6 E7 E10 a null userState means none, as fromEap takes it: null calls run side by side, events carry null, cancelAsync(null) is cancelAsync()', async () => {
+    const runs = [manual<string>(), manual<string>(), manual<string>(), manual<string>()];
+    let next = 0;
+    const multi = toEap({ get: () => runs[next++].transfer });
+    const log: unknown[] = [];
+    multi.on('getCompleted', (e) => log.push([e.userState, e.cancelled]));
+    multi.getAsync(null);
+    expect(() => multi.getAsync(null)).not.toThrow(); // E6: none is not a pending userState
+    multi.getAsync();
+    multi.getAsync('kept');
+    multi.cancelAsync(null); // the three started without a userState
+    await settleTasks(1);
+    expect(log).toEqual([[null, true], [null, true], [undefined, true]]);
+    expect(runs.map((r) => r.unsubscribed)).toEqual([1, 1, 1, 0]);
+    runs[3].done('k');
+    await settleTasks(1);
+    expect(log[3]).toEqual(['kept', false]);
+
+    const t = manual<string>();
+    const single = toEap({ get: () => t.transfer }, { mode: 'single' });
+    const ends: boolean[] = [];
+    single.on('getCompleted', (e) => ends.push(e.cancelled));
+    single.getAsync();
+    single.cancelAsync(null); // single mode: the one in progress, as cancelAsync()
+    await settleTasks(1);
+    expect(ends).toEqual([true]);
+    expect(single.isBusy).toBe(false);
+    expect(t.unsubscribed).toBe(1);
+  });
+
   it('E1 E4 E7 C5 a throw on the way to starting the transfer (the context, the timeout scheduler) is the operation\'s error, and the component stays usable', async () => {
     const never = (): Transfer<string> => new Observable<never>(() => undefined);
     let refusals = 1;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { EventEmitter } from 'node:events';
-import type { Subscription } from 'rxjs';
+import { Subject, type Subscription } from 'rxjs';
 import {
   ProgressChangedEventArgs,
   TransferError,
@@ -193,6 +193,71 @@ describe('fromEap', () => {
     const events: TransferEvent<string>[] = [];
     await new Promise<void>((resolve, reject) => get$().subscribe({ next: (e) => events.push(e), error: reject, complete: resolve }));
     expect(events.map((e) => (e.type === 'progress' ? e.loaded : e.result))).toEqual([5, 10, 'ok']);
+  });
+
+  it('E12 G5 fromEap(toEap(f)) over a context that refuses progress posts (closed) still ends in done at 100%, not a false IntegrityError', async () => {
+    await collectUnhandled(async (unhandled) => {
+      // Accepts posts until closed, then refuses them; a post it took before closing still runs.
+      class Closable extends SynchronizationContext {
+        closed = false;
+        refuse?: (n: number) => boolean;
+        private posts = 0;
+        protected override dispatch(task: () => void): void {
+          const n = ++this.posts;
+          if (this.closed || this.refuse?.(n)) throw new Error('context closed');
+          queueMicrotask(task);
+        }
+      }
+      const step = (direction: 'upload' | 'download', loaded: number, total: number, attempt = 1): TransferEvent<string> => ({
+        type: 'progress', direction, loaded, delta: loaded, total, percent: Math.floor((loaded * 100) / total), attempt,
+      });
+      const run = async (ctx: Closable, script: (src: Subject<TransferEvent<string>>) => Promise<void>): Promise<Trace> => {
+        const src = new Subject<TransferEvent<string>>();
+        const { trace } = record(fromEap(toEap({ get: (): Transfer<string> => src }), 'get', { context: ctx })());
+        await settleTasks(1);
+        await script(src);
+        await settleTasks(2);
+        return trace;
+      };
+      const progressOf = (trace: Trace) => trace.events.map((e) => (e.type === 'progress' ? `${e.direction} ${e.loaded}/${e.total} ${e.percent}% #${e.attempt}` : e.type));
+
+      // The context closes after the first reading: the last one is refused, Completed is raised in place.
+      const closing = new Closable();
+      const refused = await run(closing, async (src) => {
+        src.next(step('download', 5, 10, 2));
+        await settleTasks(1);
+        closing.closed = true;
+        src.next(step('download', 10, 10, 2));
+        src.next({ type: 'done', result: 'ok' });
+      });
+      expect(refused.end).toEqual({ kind: 'complete' });
+      expect(progressOf(refused)).toEqual(['download 5/10 50% #2', 'download 10/10 100% #2', 'done']);
+
+      // It closes with the last reading still in it: Completed, raised in place, overtakes it (E9).
+      const late = new Closable();
+      const overtaken = await run(late, async (src) => {
+        src.next(step('download', 5, 10));
+        await settleTasks(1);
+        src.next(step('download', 10, 10));
+        late.closed = true;
+        src.next({ type: 'done', result: 'ok' });
+      });
+      expect(overtaken.end).toEqual({ kind: 'complete' });
+      expect(progressOf(overtaken)).toEqual(['download 5/10 50% #1', 'download 10/10 100% #1', 'done']);
+
+      // Only the upload's last reading is refused: no upload progress is made up after download progress (G4).
+      const picky = new Closable();
+      picky.refuse = (n) => n === 2;
+      const upload = await run(picky, async (src) => {
+        src.next(step('upload', 5, 10));
+        src.next(step('upload', 10, 10));
+        src.next(step('download', 3, 3));
+        src.next({ type: 'done', result: 'ok' });
+      });
+      expect(upload.end).toEqual({ kind: 'complete' });
+      expect(progressOf(upload)).toEqual(['upload 5/10 50% #1', 'download 3/3 100% #1', 'done']);
+      expect(unhandled.length).toBeGreaterThan(0); // each refusal is reported (C6)
+    });
   });
 
   it('E12 G8 a progress reader that throws ends the transfer as invalid and cancels the operation; nothing is thrown into the component', async () => {

@@ -1,5 +1,6 @@
 import { Subscription, asyncScheduler, type SchedulerAction, type SchedulerLike } from 'rxjs';
-import type { SynchronizationContext } from './synchronization-context.js';
+import { reportUnhandledError } from './report-error.js';
+import { SynchronizationContext } from './synchronization-context.js';
 import { scheduleAfter } from '../core/schedule-after.js';
 
 const MARK = Symbol.for('rxtransfer.ContextScheduler');
@@ -15,7 +16,8 @@ export interface ContextSchedulerOptions {
  * `SynchronizationContextScheduler` (C4). Delays are measured by the timer scheduler (outside a
  * zone, for a zone context), then the work is posted; unsubscribing before it runs cancels it,
  * and `this.schedule(state, delay)` inside the work reschedules it, so `interval`, `delay` and
- * `observeOn` work.
+ * `observeOn` work. A post the context refuses throws from `schedule()` for work due now; for
+ * delayed work it is reported (C6) and the work runs in place, with the context as current.
  *
  * @example
  * ```ts
@@ -77,21 +79,41 @@ class ContextAction<T> extends Subscription implements SchedulerAction<T> {
     const now = this.timer.now();
     const wait = this.runningDueAt === undefined ? delay : Math.max(0, this.runningDueAt + delay - now);
     const dueAt = now + wait;
-    const deliver = (): void =>
-      this.context.post(() => {
-        if (this.closed || generation !== this.generation) return;
-        this.runningDueAt = dueAt;
-        try {
-          this.work.call(this, state);
-        } finally {
-          this.runningDueAt = undefined;
-        }
-      });
+    let ran = false;
+    const run = (): void => {
+      if (ran || this.closed || generation !== this.generation) return;
+      ran = true;
+      this.runningDueAt = dueAt;
+      try {
+        this.work.call(this, state);
+      } finally {
+        this.runningDueAt = undefined;
+      }
+    };
     if (wait > 0) {
+      // The timer has no caller to tell when the context refuses the post (its `post` throws):
+      // thrown into the timer scheduler, the refusal would be an uncaught exception (and make
+      // RxJS drop the rest of that scheduler's flush) and the work would be lost, leaving a
+      // `delay`, an `interval` or a timeout without its end. So it is reported (C6) and the work
+      // runs in place, with the context as current, as an EAP component raises a refused
+      // Completed (docs/eap.md); a work that throws there is reported too.
+      const deliverLater = (): void => {
+        try {
+          this.context.post(run);
+        } catch (refusal) {
+          reportUnhandledError(refusal);
+          try {
+            SynchronizationContext.run(this.context, run);
+          } catch (error) {
+            reportUnhandledError(error);
+          }
+        }
+      };
       // Through scheduleAfter: a delay past 2^31 - 1 ms waits rather than firing at once.
-      this.timerSubscription = this.context.runOutside(() => scheduleAfter(this.timer, deliver, wait));
+      this.timerSubscription = this.context.runOutside(() => scheduleAfter(this.timer, deliverLater, wait));
     } else {
-      deliver();
+      // Refused now: the refusal reaches the caller of schedule() (observeOn ends its stream with it).
+      this.context.post(run);
     }
     return this;
   }

@@ -53,13 +53,18 @@ export class ForeignProgress {
 
   /**
    * Checks a direction at the end of a successful transfer (G5). With `trustTotal` (percent
-   * scales, where precision is not promised), a missing final step is flushed as an event at
-   * 100%; otherwise fewer bytes than the known total is reported as `short`.
+   * scales, where precision is not promised; a transfer's own events, whose success vouches for
+   * its bytes), a missing final step is flushed as an event at 100%, except an upload's once
+   * download progress was told (G4); otherwise fewer bytes than the known total is reported as
+   * `short`.
    */
   finish(direction: TransferDirection, trustTotal: boolean): FinishCheck {
     const s = this.state[direction];
     if (!s.emitted || s.total === undefined || s.loaded >= s.total) return { kind: 'ok' };
     if (!trustTotal) return { kind: 'short', loaded: s.loaded, total: s.total };
+    // Upload progress after download progress would break G4's order: the upload, trusted to be
+    // complete, is left where its last reading put it.
+    if (direction === 'upload' && this.state.download.emitted) return { kind: 'ok' };
     const delta = s.total - s.loaded;
     s.loaded = s.total;
     s.percent = 100;

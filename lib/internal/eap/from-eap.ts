@@ -93,7 +93,10 @@ export function fromEap(component: EapComponentLike, name: string, options: From
       const withState = options.userState !== false;
       const userState = withState ? Symbol(`fromEap:${name}`) : undefined;
       const progress = new ForeignProgress();
-      const scale = { upload: 'none', download: 'none' } as Record<TransferDirection, 'none' | 'bytes' | 'percent'>;
+      // 'transfer': the readings are a transfer's own progress events (a component made by
+      // toEap), whose success vouches for its bytes; 'bytes': counts read from foreign args.
+      const scale = { upload: 'none', download: 'none' } as Record<TransferDirection, 'none' | 'transfer' | 'bytes' | 'percent'>;
+      const attempt = { upload: 1, download: 1 } as Record<TransferDirection, number>;
       const removers: (() => void)[] = [];
       let ended = false;
       let lastArgs: unknown;
@@ -141,7 +144,8 @@ export function fromEap(component: EapComponentLike, name: string, options: From
           if (e === lastArgs && direct === lastDirect) return;
           lastArgs = e;
           lastDirect = direct;
-          scale[direct.direction] = 'bytes';
+          scale[direct.direction] = 'transfer';
+          if (typeof direct.attempt === 'number') attempt[direct.direction] = direct.attempt;
           out.next(direct);
           progress.update(direct.direction, { loaded: direct.loaded, total: direct.total });
           return;
@@ -177,11 +181,14 @@ export function fromEap(component: EapComponentLike, name: string, options: From
           return out.error(new TransferError('invalid', `${name}: the result option threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
         }
         for (const direction of ['upload', 'download'] as const) {
-          const check = progress.finish(direction, scale[direction] === 'percent');
+          // A transfer's success is complete (G5): a last reading short of its total was lost on
+          // the way (a context that refused the post, or one Completed overtook, E9), not bytes;
+          // it is made up at 100% rather than told as an IntegrityError (E12).
+          const check = progress.finish(direction, scale[direction] === 'percent' || scale[direction] === 'transfer');
           if (check.kind === 'short') {
             return out.error(new IntegrityError('truncated', `${name} completed after ${check.loaded} of ${check.total} bytes`));
           }
-          if (check.flush) out.next(check.flush);
+          if (check.flush) out.next(scale[direction] === 'transfer' ? { ...check.flush, attempt: attempt[direction] } : check.flush);
         }
         out.next({ type: 'done', result });
         out.complete();

@@ -53,7 +53,8 @@ export type EapMethods<F extends TransferFactories> = {
 export interface EapComponentBase {
   /**
    * Cancels pending operations whose userState is `userState` (by `Object.is`); with no
-   * argument, the ones started without a userState (in single mode: the one in progress).
+   * userState (no argument, `undefined` or `null`), the ones started without one, `null`
+   * included (in single mode: the one in progress).
    * Never throws (E10).
    */
   cancelAsync(userState?: unknown): void;

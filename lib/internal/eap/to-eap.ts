@@ -104,7 +104,9 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
     try {
       const userState = args[0];
       for (const record of [...this.#pending]) {
-        const matches = this.#single && userState === undefined ? true : Object.is(record.userState, userState);
+        // No userState (undefined, or null as .NET says none): the one in progress in single
+        // mode, else the ones started without a userState.
+        const matches = isNone(userState) ? this.#single || isNone(record.userState) : Object.is(record.userState, userState);
         if (matches) this.#settle(record, { kind: 'cancelled' });
       }
     } catch (error) {
@@ -137,7 +139,7 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
     if (this.#single && this.#busy) {
       throw new InvalidOperationError(`${name}Async: this component runs one operation at a time and one is in progress (see isBusy).`);
     }
-    if (!this.#single && userState !== undefined && this.#pending.some((p) => Object.is(p.userState, userState))) {
+    if (!this.#single && !isNone(userState) && this.#pending.some((p) => Object.is(p.userState, userState))) {
       throw new InvalidOperationError(`${name}Async: the userState ${describe(userState)} belongs to an operation still pending; each one needs its own.`);
     }
     const operation = AsyncOperationManager.createOperation(userState);
@@ -229,6 +231,14 @@ class TransferEapComponent extends EapEventSource<EapEventMap<TransferFactories>
       SynchronizationContext.run(record.operation.synchronizationContext, complete);
     }
   }
+}
+
+/**
+ * No userState: `undefined`, or `null`, which is how .NET says none (and what `fromEap` takes as
+ * none). Such calls run side by side; events carry the value given.
+ */
+function isNone(userState: unknown): boolean {
+  return userState === undefined || userState === null;
 }
 
 /** A userState for a message: its text when it has one that can be read, else its type. */
