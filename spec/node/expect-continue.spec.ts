@@ -166,6 +166,86 @@ describe('Expect: 100-continue', () => {
     expect(uploads.at(-1)).toBe(2 * MiB);
   });
 
+  it('a 307 at the head to a one-shot stream body, none of it read: followed, the stream sent once, to where it was sent', async () => {
+    server = await startServer({ refuse: (req, res) => req.url === '/moved' && (res.writeHead(307, { location: '/up' }).end(), true) });
+    const body = trackedStream(3 * MiB);
+    const run = await runTransfer(upload(server.url('/moved'), body.stream, { method: 'POST', progressInterval: 0 }));
+    expect(run.error).toBeUndefined();
+    expect(run.result!.data).toBe(String(3 * MiB));
+    expect(server.seen.map((s) => [s.method, s.url, s.received])).toEqual([
+      ['POST', '/moved', 0],
+      ['POST', '/up', 3 * MiB],
+    ]);
+    expect(body.read()).toBe(3 * MiB);
+  });
+
+  it('a 303 at the head to a one-shot stream body, none of it read: the GET it leads to goes without it, and the stream is closed unread', async () => {
+    server = await startServer({ refuse: (req, res) => req.url === '/moved' && (res.writeHead(303, { location: '/up' }).end(), true) });
+    const body = trackedStream(3 * MiB);
+    const run = await runTransfer(upload(server.url('/moved'), body.stream, { method: 'POST' }));
+    expect(run.error).toBeUndefined();
+    expect(server.seen.map((s) => [s.method, s.url, s.received])).toEqual([
+      ['POST', '/moved', 0],
+      ['GET', '/up', 0],
+    ]);
+    expect(body.read()).toBe(0);
+    expect(await eventually(body.closed, 2_000)).toBe(true);
+  });
+
+  it('a 503 (Retry-After: 0) at the head to a one-shot async iterable, none of it read: retried with the same body', async () => {
+    let refused = 0;
+    server = await startServer({ refuse: (_req, res) => refused++ === 0 && (res.writeHead(503, { 'retry-after': '0', 'content-type': 'text/plain' }).end('busy'), true) });
+    let pulled = 0;
+    async function* source(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 8; i++) {
+        pulled++;
+        yield new Uint8Array(256 * 1024).fill(i);
+      }
+    }
+    const run = await runTransfer(upload(server.url('/up'), source(), { method: 'PUT', retry: { count: 2, baseDelay: 1 }, progressInterval: 0 }));
+    expect(run.error).toBeUndefined();
+    expect(run.result!.data).toBe(String(2 * MiB));
+    expect(server.seen.map((s) => [s.expect, s.received])).toEqual([
+      ['100-continue', 0],
+      ['100-continue', 2 * MiB],
+    ]);
+    expect(pulled).toBe(8);
+    const uploads = run.progress.filter((p) => p.direction === 'upload');
+    expect(uploads.at(-1)).toMatchObject({ loaded: 2 * MiB, attempt: 2 });
+  });
+
+  it.each([
+    ['a 307', 307, /cannot follow a 307 redirect with a one-shot stream body/],
+    ['a 503', 503, /HTTP 503/],
+  ])('%s after some of a one-shot stream was read (no 100, the wait ran out): not resent, the typed error', async (_name, status, message) => {
+    // No 100: the body goes once the wait (half the idle limit) runs out; the server answers at its first bytes.
+    server = await startServer({
+      refuse: (req, res) => {
+        req.once('data', () => res.writeHead(status, { location: '/up', 'retry-after': '0', 'content-type': 'text/plain' }).end('not now'));
+        return true;
+      },
+    });
+    const body = trackedStream(4 * MiB);
+    const run = await runTransfer(upload(server.url('/moved'), body.stream, { method: 'PUT', retry: { count: 2, baseDelay: 1 }, timeout: { idle: 400 } }));
+    expect(isHttpStatusError(run.error)).toBe(true);
+    expect((run.error as HttpStatusError).status).toBe(status);
+    expect((run.error as HttpStatusError).message).toMatch(message);
+    expect(server.seen).toHaveLength(1);
+    expect(body.read()).toBeGreaterThan(0);
+    expect(await eventually(body.closed, 2_000)).toBe(true);
+  });
+
+  it('a 401 at the head to a one-shot stream nobody retries: its excerpt is kept and the unread stream is closed', async () => {
+    server = await startServer({ refuse: refuseWith(401, { 'www-authenticate': 'Bearer' }) });
+    const body = trackedStream(4 * MiB);
+    const run = await runTransfer(upload(server.url('/up'), body.stream, { method: 'PUT', retry: 2 }));
+    expect((run.error as HttpStatusError).status).toBe(401);
+    expect((run.error as HttpStatusError).body).toBe('refused with 401');
+    expect(server.seen).toHaveLength(1);
+    expect(body.read()).toBe(0);
+    expect(await eventually(body.closed, 2_000)).toBe(true);
+  });
+
   it('417: asked again once without the expectation, with the same one-shot stream, read once', async () => {
     server = await startServer({ refuse: refuseWith(417) });
     const body = trackedStream(3 * MiB);

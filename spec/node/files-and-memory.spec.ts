@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,10 @@ import { startFaultServer, type FaultServer } from '../helpers/fault-server';
 import { seededChunks, seededIntegrity, seededSha256Hex } from '../helpers/fault-bytes';
 import { delay, eventually, runTransfer, within } from '../helpers/fault-trace';
 import { startBlackhole } from '../helpers/fault-blackhole';
+import { createTransfer } from '../../lib/internal/core/transfer';
+import type { Platform } from '../../lib/internal/core/platform';
+import { nodePlatform } from '../../lib/internal/node/node-platform';
+import { isLocalFileError, openFileSink } from '../../lib/internal/node/file-sink';
 
 let server: FaultServer;
 let dir: string;
@@ -320,6 +324,36 @@ describe('G5 file downloads', () => {
     expect(server.requests.at(-1)!.headers.range).toBe(`bytes=${kept}-`);
     rmSync(to);
   }, 90_000);
+
+  it('a partial file that cannot be read for the digest of a resume is a local file error (no network error, no retry, no request), with its path and no credentials', async () => {
+    const to = target();
+    const first = await runTransfer(toFile(server.url('/bytes', { size: 600_000, seed: 46, etag: 'v46', cut: 200_000 }), to, { resume: true, retry: 0 }));
+    expect(first.error).toMatchObject({ code: 'integrity', reason: 'truncated' });
+    const partial = to + PARTIAL_SUFFIX;
+    expect(existsSync(partial)).toBe(true);
+    // The real file sink, whose partial file turns unreadable once opened (a directory in its place: EISDIR).
+    const platform: Platform = {
+      ...nodePlatform,
+      openFileSink: async (path, options) => {
+        const sink = await openFileSink(path, options);
+        renameSync(partial, partial + '.aside');
+        mkdirSync(partial);
+        return sink;
+      },
+    };
+    const url = new URL(server.url('/bytes', { size: 600_000, seed: 46, etag: 'v46', key: 'unreadable-partial' }));
+    url.username = 'user';
+    url.password = 'hunter2';
+    const run = await runTransfer(createTransfer<DownloadResult<undefined>>(platform, 'download', url.href, undefined, { to, resume: true, integrity: seededIntegrity(46, 600_000), retry: { count: 2, baseDelay: 1 } }));
+    expect(isTransferError(run.error)).toBe(true);
+    expect(isLocalFileError(run.error)).toBe(true);
+    expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`cannot read ${partial}`) });
+    expect((run.error as Error).message).not.toContain('hunter2');
+    expect(server.requests.filter((r) => r.query.get('key') === 'unreadable-partial')).toEqual([]);
+    rmSync(partial, { recursive: true, force: true });
+    rmSync(partial + '.aside', { force: true });
+    rmSync(to + PARTIAL_META_SUFFIX, { force: true });
+  });
 
   it('G5 a retry after a cut continues the side file with Range within the same run', async () => {
     const to = target();

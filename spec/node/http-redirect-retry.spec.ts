@@ -205,6 +205,81 @@ describe('G11 redirects', () => {
   });
 });
 
+describe('G11 redirects: the connection of a redirect', () => {
+  /**
+   * A server that counts its connections: `/moved?body=N` answers 302 to `/dest` with a body of N
+   * bytes (`stall=1`: declares it, sends none of it), `/dest` answers 200 'ok'.
+   */
+  async function countingServer() {
+    const sockets = new Set<import('node:net').Socket>();
+    let connections = 0;
+    const seen: Array<{ path: string; connection: number }> = [];
+    const ids = new WeakMap<object, number>();
+    const srv = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      seen.push({ path: url.pathname, connection: ids.get(req.socket) ?? -1 });
+      if (url.pathname === '/moved') {
+        const size = Number(url.searchParams.get('body') ?? '0');
+        res.writeHead(302, { location: '/dest', 'content-type': 'text/plain', 'content-length': String(size) });
+        if (url.searchParams.get('stall') === '1') return void res.flushHeaders();
+        return void res.end('r'.repeat(size));
+      }
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok');
+    });
+    srv.on('connection', (socket) => {
+      ids.set(socket, ++connections);
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const port = (srv.address() as AddressInfo).port;
+    return {
+      url: (path: string) => `http://127.0.0.1:${port}${path}`,
+      seen,
+      connections: () => connections,
+      close: async () => {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => srv.close(() => resolve()));
+      },
+    };
+  }
+
+  it('G11 a redirect with a small body is read to its end: the next hop goes on the same kept-alive connection', async () => {
+    const counting = await countingServer();
+    try {
+      // Through axios' default instance, and through one of the caller's (aborted by a signal, not directly).
+      for (const [size, client] of [[0, undefined], [40, undefined], [4096, undefined], [40, axios.create()]] as const) {
+        const before = counting.connections();
+        const run = await runTransfer(download(counting.url(`/moved?body=${size}`), { responseType: 'text', ...(client ? { axios: client } : {}) }));
+        expect(run.error).toBeUndefined();
+        expect(run.result!.data).toBe('ok');
+        const [moved, dest] = counting.seen.slice(-2);
+        expect([moved!.path, dest!.path]).toEqual(['/moved', '/dest']);
+        expect(dest!.connection).toBe(moved!.connection);
+        expect(counting.connections() - before).toBeLessThanOrEqual(1);
+      }
+    } finally {
+      await counting.close();
+    }
+  });
+
+  it('G11 a redirect with a large body, or one that does not come, is not waited for: its connection is closed and the redirect followed', async () => {
+    const counting = await countingServer();
+    try {
+      const large = await runTransfer(download(counting.url('/moved?body=1000000'), { responseType: 'text' }));
+      expect(large.result?.data).toBe('ok');
+      const [moved, dest] = counting.seen.slice(-2);
+      expect(dest!.connection).not.toBe(moved!.connection);
+      const began = performance.now();
+      const stalled = await runTransfer(download(counting.url('/moved?body=100&stall=1'), { responseType: 'text', timeout: { idle: 5_000 } }));
+      expect(stalled.result?.data).toBe('ok');
+      expect(performance.now() - began).toBeLessThan(2_500);
+    } finally {
+      await counting.close();
+    }
+  });
+});
+
 describe('G11 retries', () => {
   it('G11 retries a 503 and then succeeds, counting attempts', async () => {
     const run = await runTransfer(download(server.url('/bytes', { key: 'r-503', fail: 2, size: 1000, seed: 4 }), { retry: { count: 3, baseDelay: 20 }, responseType: 'uint8array' }));

@@ -9,7 +9,7 @@ import { NetworkError } from './errors/network-error.js';
 import { CONTINUE_WAIT_MS, EXPECT_CONTINUE_ABOVE, type NormalizedOptions } from './options.js';
 import type { NormalizedBody } from './body.js';
 import type { Platform, FileSink } from './platform.js';
-import type { Transport, TransportResponse } from './transport.js';
+import type { OpenedBody, Transport, TransportResponse } from './transport.js';
 import { memorySink, type BodySink } from './sink.js';
 import { ProgressReporter } from './progress.js';
 import { Watchdog } from './watchdog.js';
@@ -48,6 +48,15 @@ const ABORT_GRACE_MS = 2_000;
 /** How long an error response's body is read for its excerpt before the error goes without it. */
 const EXCERPT_WAIT_MS = 2_000;
 
+/**
+ * A redirect's body declared at most this long is read to its end before the next hop, so that
+ * its connection, kept alive, can carry that hop; a longer one is let go with its connection.
+ */
+const REDIRECT_DRAIN_LIMIT = 4096;
+
+/** How long such a body is waited for before its connection is let go instead. */
+const REDIRECT_DRAIN_WAIT_MS = 500;
+
 /** Marks an abort caused by unsubscribing: nothing is delivered for it. */
 const UNSUBSCRIBED = Symbol('unsubscribed');
 
@@ -62,6 +71,11 @@ export class TransferRun<R> {
   private readonly cleanups: Array<() => void> = [];
   private deadline = Number.POSITIVE_INFINITY;
   private bodyOpened = false;
+  /**
+   * A one-shot body opened for an attempt that the server answered (a redirect, an error) before
+   * any of it was read: sent by the next attempt instead of opening it again, closed if none comes.
+   */
+  private unread: OpenedBody | undefined;
   /**
    * The last attempt's connection was up (the transport said so, a request byte moved, or its
    * head came; body bytes come after the head): its failure is then no proof that the server
@@ -208,6 +222,8 @@ export class TransferRun<R> {
     } finally {
       stopWatching?.();
       grace?.unsubscribe();
+      if (this.unread) releaseSource(this.unread);
+      this.unread = undefined;
     }
   }
 
@@ -258,7 +274,7 @@ export class TransferRun<R> {
       }
       const next = nextHop(hop, (firstOrigin ??= originOf(n.url)), outcome.status, outcome.location, n.sensitiveHeaders);
       if (typeof next === 'string') throw new HttpStatusError(outcome.status, outcome.headers, '', context, next);
-      if (next.withBody && this.body && !this.body.replayable) {
+      if (next.withBody && this.body && !this.body.replayable && this.unread === undefined) {
         throw new HttpStatusError(outcome.status, outcome.headers, '', context, `cannot follow a ${outcome.status} redirect with a one-shot stream body`);
       }
       hop = next;
@@ -272,7 +288,7 @@ export class TransferRun<R> {
     if (attempt > policy.count) return undefined;
     if (!isRetryable(error, hop.method, policy, this.attemptConnected)) return undefined;
     // Only a hop that sends the body again needs it again (not the GET a 303 leads to).
-    if (hop.withBody && this.bodyOpened && this.body && !this.body.replayable) return undefined;
+    if (hop.withBody && this.bodyOpened && this.body && !this.body.replayable && this.unread === undefined) return undefined;
     if (policy.shouldRetry) {
       let verdict: boolean;
       try {
@@ -352,8 +368,18 @@ export class TransferRun<R> {
       watchdog.connected();
       watchdog.touch();
       const { status } = response;
+      // A one-shot body the server did not wait for (it answered the 100-continue head with a
+      // redirect or an error) and that was never read can still go on the next hop or attempt.
+      if (opened && !this.body!.replayable && (status >= 400 || REDIRECT_STATUSES.has(status)) && reclaimed(response)) this.unread = opened;
 
       if (REDIRECT_STATUSES.has(status) && response.headers['location'] !== undefined && !transport.followsRedirects) {
+        // A small body (most redirects have one) is read to its end, bounded in size and time:
+        // its connection goes back to the pool for the next hop instead of being closed.
+        const length = declaredLength(response, hop.method);
+        if (length !== undefined && length <= REDIRECT_DRAIN_LIMIT) {
+          watchdog.stop();
+          await orAfter(drain(response.body, attempt, REDIRECT_DRAIN_LIMIT), n.timer, REDIRECT_DRAIN_WAIT_MS, () => undefined);
+        }
         attempt.abort();
         return { type: 'redirect', status, headers: response.headers, location: response.headers['location'] };
       }
@@ -462,7 +488,8 @@ export class TransferRun<R> {
     const body = this.body!;
     let opened: ReturnType<NormalizedBody['open']>;
     try {
-      opened = body.open();
+      opened = this.unread ?? body.open();
+      this.unread = undefined;
     } catch (error) {
       // The body's own failure (a source whose open() threw, a one-shot stream a second
       // subscription finds sent already): 'invalid' as docs/transfers.md says, not a network
@@ -731,6 +758,28 @@ function sentOf(response: TransportResponse): number | undefined {
   return typeof sent === 'number' && sent >= 0 && sent <= Number.MAX_SAFE_INTEGER ? sent : undefined;
 }
 
+/** Whether the transport gave the request body back unread (see `TransportResponse.reclaim`). */
+function reclaimed(response: TransportResponse): boolean {
+  try {
+    return typeof response.reclaim === 'function' && response.reclaim() === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Closes a stream body no attempt will send (a Node stream destroyed, a web stream cancelled, an iterator returned). */
+function releaseSource(opened: OpenedBody): void {
+  if (opened.kind !== 'stream') return;
+  try {
+    const data = opened.data as AsyncIterable<Uint8Array> & { destroy?: () => void; cancel?: () => Promise<void> };
+    if (typeof data.destroy === 'function') return void data.destroy();
+    if (typeof data.cancel === 'function') return void Promise.resolve(data.cancel()).catch(() => undefined);
+    void Promise.resolve(data[Symbol.asyncIterator]().return?.()).catch(() => undefined);
+  } catch {
+    // a source that cannot even be closed: nothing more to do
+  }
+}
+
 /**
  * Whether a response to `If-Range: <sent>` names another version: it carries a validator of the
  * kind sent (an ETag for an ETag, Last-Modified for a date) that is not the one sent. A response
@@ -741,6 +790,19 @@ function otherVersion(headers: ResponseHeaders, sent: string): boolean {
   const byTag = sent.startsWith('"') || sent.startsWith('W/');
   const value = headers[byTag ? 'etag' : 'last-modified'];
   return value !== undefined && value.trim() !== sent;
+}
+
+/** Reads a body to its end, or until more than `limit` bytes came or `signal` aborted; never rejects. */
+async function drain(body: AsyncIterable<Uint8Array>, signal: { readonly aborted: boolean }, limit: number): Promise<void> {
+  let read = 0;
+  try {
+    for await (const chunk of body) {
+      read += chunk.byteLength;
+      if (signal.aborted || read > limit) break;
+    }
+  } catch {
+    // a body that breaks: its connection is let go with the attempt
+  }
 }
 
 /** What `work` resolves with, or `fallback()` once `ms` have passed on `timer`, whichever is first. */

@@ -71,6 +71,14 @@ export interface TransportResponse {
    * taking all of it; it may grow after. Absent: a response is taken to mean the whole body went out.
    */
   readonly sent?: () => number;
+  /**
+   * For a transport that holds the request body back (`expectContinue`): when the server
+   * answered before any of it was read from its source, takes the opened body back for the
+   * caller, who may send it on another request (a redirect, a retry) or must close it; this
+   * request neither reads nor closes it any more. False, and nothing done, once any of it was
+   * read. Absent: the body is taken to be consumed.
+   */
+  readonly reclaim?: () => boolean;
 }
 
 /**

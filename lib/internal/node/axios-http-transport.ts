@@ -237,7 +237,11 @@ async function exchange(client: Client, given: boolean, req: TransportRequest, e
     body: chunks(decoding ? decoded(raw, codings, context, req.onActivity) : raw, raw, context, data),
   };
   // A server may answer before it has taken the whole body: the core then claims no more than went out.
-  if (upload) answer.sent = upload.sent;
+  if (upload) {
+    answer.sent = upload.sent;
+    // Answered while the body was held back (100-continue): the core may take it back unread.
+    answer.reclaim = upload.reclaim;
+  }
   return answer;
 }
 

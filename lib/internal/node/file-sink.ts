@@ -429,7 +429,12 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
       await end();
       out = stream(handle!, offset);
       watch(out);
-      yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
+      // A disk that fails under the read is the disk's failure, not the network's (never retried).
+      try {
+        yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
+      } catch (error) {
+        throw localFileError(`cannot read ${partial}`, error);
+      }
     },
     async *kept() {
       // Opened without waiting (a FIFO at `to` would block the open until a writer came, beyond

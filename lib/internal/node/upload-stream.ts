@@ -46,6 +46,14 @@ export interface CountedUpload {
    * on another request. False, and nothing done, once reading has begun.
    */
   detach(): boolean;
+  /**
+   * Takes the source back when nothing has been read from it yet (the server answered while it
+   * held the body back): this request never reads it, and closing the stream no longer closes
+   * the source, which is then the caller's to send on another request or to close. Unlike
+   * {@link detach}, the stream itself is left as it is (destroying it would end the request,
+   * and with it the response still to be read). False, and nothing done, once reading has begun.
+   */
+  reclaim(): boolean;
 }
 
 /**
@@ -131,11 +139,16 @@ export function countedUploadStream(body: OpenedBody, onProgress: (loaded: numbe
     void gate.then(start);
     counter.once('close', start);
   } else start();
-  const detach = () => {
+  // `started` is set before the source is first piped (read): one that was not is unread.
+  const reclaim = () => {
     if (started) return false;
     started = true;
+    return true;
+  };
+  const detach = () => {
+    if (!reclaim()) return false;
     counter.destroy();
     return true;
   };
-  return { stream: counter, ...(contentType ? { contentType } : {}), failure: () => failure, sent: () => loaded, detach };
+  return { stream: counter, ...(contentType ? { contentType } : {}), failure: () => failure, sent: () => loaded, detach, reclaim };
 }
