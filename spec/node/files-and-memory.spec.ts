@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -352,6 +352,30 @@ describe('G5 file downloads', () => {
     expect(server.requests.filter((r) => r.query.get('key') === 'unreadable-partial')).toEqual([]);
     rmSync(partial, { recursive: true, force: true });
     rmSync(partial + '.aside', { force: true });
+    rmSync(to + PARTIAL_META_SUFFIX, { force: true });
+  });
+
+  it('a partial file cut short by another program before the digest of a resume is a local file error (no retry, no request)', async () => {
+    const to = target();
+    const first = await runTransfer(toFile(server.url('/bytes', { size: 600_000, seed: 47, etag: 'v47', cut: 200_000 }), to, { resume: true, retry: 0 }));
+    expect(first.error).toMatchObject({ code: 'integrity', reason: 'truncated' });
+    const partial = to + PARTIAL_SUFFIX;
+    const held = statSync(partial).size;
+    expect(held).toBeGreaterThan(1000);
+    // The real file sink, whose partial file loses its second half once opened (the sink counted it whole).
+    const platform: Platform = {
+      ...nodePlatform,
+      openFileSink: async (path, options) => {
+        const sink = await openFileSink(path, options);
+        truncateSync(partial, Math.floor(held / 2));
+        return sink;
+      },
+    };
+    const run = await runTransfer(createTransfer<DownloadResult<undefined>>(platform, 'download', server.url('/bytes', { size: 600_000, seed: 47, etag: 'v47', key: 'short-partial' }), undefined, { to, resume: true, integrity: seededIntegrity(47, 600_000), retry: { count: 2, baseDelay: 1 } }));
+    expect(isLocalFileError(run.error)).toBe(true);
+    expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`cannot resume from ${partial}: it holds ${Math.floor(held / 2)} bytes, not the ${held} counted`) });
+    expect(server.requests.filter((r) => r.query.get('key') === 'short-partial')).toEqual([]);
+    rmSync(partial, { force: true });
     rmSync(to + PARTIAL_META_SUFFIX, { force: true });
   });
 

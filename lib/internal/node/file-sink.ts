@@ -429,12 +429,18 @@ async function openLocked(path: string, options: FileSinkOptions, release: HeldL
       await end();
       out = stream(handle!, offset);
       watch(out);
-      // A disk that fails under the read is the disk's failure, not the network's (never retried).
+      // A disk that fails under the read, or a file cut short under the run (by another program),
+      // is the disk's failure, not the network's: never retried, as every attempt would meet it.
+      let read = 0;
       try {
-        yield* createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 });
+        for await (const chunk of createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+          read += chunk.byteLength;
+          yield chunk;
+        }
       } catch (error) {
         throw localFileError(`cannot read ${partial}`, error);
       }
+      if (read !== offset) throw localFileError(`cannot resume from ${partial}`, new Error(`it holds ${read} bytes, not the ${offset} counted`));
     },
     async *kept() {
       // Opened without waiting (a FIFO at `to` would block the open until a writer came, beyond
