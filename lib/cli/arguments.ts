@@ -68,6 +68,24 @@ export function parseHttpUrl(raw: string): URL {
 }
 
 /**
+ * The URL to ask, given the `-H` headers: an `Authorization` of the caller's own wins over the
+ * URL's `user:password@`, as with curl (axios would replace the header with Basic credentials
+ * from the URL); the credentials are then left out of the request.
+ */
+export function withExplicitAuthorization(url: URL, headers: Readonly<Record<string, string>>): URL {
+  if (!(url.username || url.password) || !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) return url;
+  return withoutUserinfo(url);
+}
+
+/** A copy of `url` without its `user:password@`. */
+export function withoutUserinfo(url: URL): URL {
+  const without = new URL(url.href);
+  without.username = '';
+  without.password = '';
+  return without;
+}
+
+/**
  * Commander's message without what may be a secret it quotes from the command line: a URL's
  * `user:password@` (`rxtransfer https://u:pw@host/x`, the command forgotten: "unknown command
  * '…'"), and the value of an unknown `--option=value` (`--headr='Authorization: Bearer …'`).

@@ -3,6 +3,7 @@
  * `filename*`). Lenient, as browsers are: a malformed header gives what can be read, never a
  * throw. The result is NOT safe yet: pass it through `safeBaseName()`.
  */
+import { safeBaseName } from './safe-name.js';
 
 /** Parameters of a header such as `attachment; filename="a.txt"; filename*=UTF-8''a.txt`, names lower-cased. */
 export function parseHeaderParams(header: string): Map<string, string> {
@@ -131,7 +132,8 @@ function filenameOf(header: string): string | undefined {
   const params = parseHeaderParams(header);
   const extended = params.get('filename*');
   const decoded = extended === undefined ? undefined : decodeExtValue(extended);
-  if (decoded !== undefined) return decoded;
+  // An empty `filename*` (`UTF-8''`), or one that leaves no name, does not hide a usable `filename`.
+  if (decoded !== undefined && safeBaseName(decoded) !== undefined) return decoded;
   const plain = params.get('filename');
-  return plain === undefined ? undefined : latin1AsUtf8(plain);
+  return plain === undefined ? decoded : latin1AsUtf8(plain);
 }

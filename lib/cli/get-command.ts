@@ -2,13 +2,14 @@
 import { resolve, join } from 'node:path';
 import { download, isTransferError, type DownloadOptions, type TimeoutOptions } from '../index.node.js';
 import { PARTIAL_SUFFIX } from '../node/index.js';
-import { headersFrom, parseHttpUrl } from './arguments.js';
+import { headersFrom, parseHttpUrl, withExplicitAuthorization } from './arguments.js';
 import { filenameFromContentDisposition } from './content-disposition.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatBytes, formatRate } from './format.js';
 import { listenForInterrupt, outputFailure, type Interrupt } from './interrupt.js';
 import { outputMode, TransferView, type CliStreams } from './output.js';
 import { elapsedSeconds, runTransfer } from './run-transfer.js';
+import { completeFile } from './complete-file.js';
 import { FALLBACK_NAME, nameFromUrl, safeBaseName } from './safe-name.js';
 import { existsError, partialState, placeFile, planTarget, refuseExisting, refuseSpecialFile, type TargetPlan } from './target-file.js';
 import { isLocalFileError, isTargetExistsError } from '../internal/node/file-sink.js';
@@ -53,8 +54,9 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
   let interrupt: Interrupt | undefined;
   let plan: TargetPlan | undefined;
   try {
-    const url = parseHttpUrl(rawUrl);
+    const parsed = parseHttpUrl(rawUrl);
     const headers = headersFrom(flags.header);
+    const url = withExplicitAuthorization(parsed, headers);
     // The file as the server holds it, as curl saves it: a .tgz stays gzip, and a cut or a Ctrl-C
     // leaves bytes --resume can continue (a decoded body cannot be). -H 'Accept-Encoding: …' asks otherwise.
     if (!Object.keys(headers).some((name) => name.toLowerCase() === 'accept-encoding')) headers['Accept-Encoding'] = 'identity';
@@ -65,6 +67,11 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
     if (!plan.nameLater) view = new TransferView(mode, streams, shortPath(plan.path));
 
     interrupt = listenForInterrupt(streams.stdout);
+    const request = {
+      signal: interrupt.signal,
+      ...(flags.retry !== undefined ? { retry: flags.retry } : {}),
+      ...(timeoutsFrom(flags) ? { timeout: timeoutsFrom(flags) } : {}),
+    };
     const options: DownloadOptions & { to: string } = {
       to: plan.path,
       resume: flags.resume ?? false,
@@ -73,13 +80,20 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
       keepPartial: 'resumable',
       overwrite: plan.nameLater ? true : replace,
       headers,
-      signal: interrupt.signal,
-      ...(flags.retry !== undefined ? { retry: flags.retry } : {}),
-      ...(timeoutsFrom(flags) ? { timeout: timeoutsFrom(flags) } : {}),
+      ...request,
       ...(flags.integrity !== undefined ? { integrity: flags.integrity } : {}),
     };
     const started = Date.now();
     view.start();
+    if (flags.resume && !plan.nameLater) {
+      // The file is there and no partial file is left: asked for what follows it (curl's -C -).
+      const complete = await completeFile(url, plan.path, headers, request, flags.integrity);
+      if (complete) {
+        const path = resolve(plan.path);
+        view.done({ ...complete, headers: printableHeaders(complete.headers), path }, `${shortPath(path)} is complete already (${formatBytes(complete.size)}): kept as it is, nothing downloaded`);
+        return ExitCode.ok;
+      }
+    }
     const result = await runTransfer(download(url, options), (e) => view.progress(e));
     if (result.status === 304) {
       // Not Modified (the caller's -H 'If-None-Match: …'): nothing was written, nothing is to be

@@ -26,6 +26,7 @@ Exit codes: 0 ok, 1 local failure (the disk, or stdout could not be written), 2 
 const PUT_EXAMPLES = `
 Examples:
   $ rxtransfer put ./report.pdf https://example.com/files/report.pdf
+  $ rxtransfer put ./report.pdf https://example.com/files/      # a path ending in /: the file's name is added
   $ rxtransfer put ./photo.jpg https://example.com/upload --method POST -H 'Content-Type: image/jpeg'
   $ rxtransfer put ./data.bin https://example.com/up --json
 
@@ -95,7 +96,7 @@ export function createProgram(streams: CliStreams, exit: { code: number }): Comm
     .description('download a URL to a file, with a progress bar on a terminal')
     .argument('<url>', 'http:// or https:// URL to download')
     .option('-o, --output <path>', "write to this file, or into this directory (an existing one, or a path ending in '/')")
-    .option('--resume', "continue the '<file>.partial' an interrupted run left (Range + If-Range); may replace <file>")
+    .option('--resume', "continue the '<file>.partial' an interrupted run left (Range + If-Range), or, with none, keep a <file> the server says is complete (as curl -C -); may replace <file>")
     .option('-f, --force', 'replace the file if it exists (never replaced otherwise)')
     .option('-J, --content-disposition', "name the file from the response's Content-Disposition header (ignored with -o FILE)")
     .option('--integrity <sri>', 'expected digest, e.g. sha256-<base64>; a mismatch exits 6 and keeps nothing');
@@ -109,7 +110,7 @@ export function createProgram(streams: CliStreams, exit: { code: number }): Comm
     .command('put')
     .description('upload a file (streamed from disk) to a URL, with a progress bar on a terminal')
     .argument('<file>', 'file to send')
-    .argument('<url>', 'http:// or https:// URL to send it to')
+    .argument('<url>', "http:// or https:// URL to send it to (a path ending in '/' gets the file's name, as curl -T)")
     .option('-X, --method <method>', 'HTTP method: PUT or POST', 'PUT')
     .option('--no-expect', 'send the file at once, without Expect: 100-continue (sent for files over 1 MiB, so that a refusal comes before the body)');
   addTransferOptions(put)

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { upload, isTransferError, type UploadBody } from '../index.node.js';
 import { fileBody } from '../node/index.js';
-import { headersFrom, parseHttpUrl, withoutSecrets } from './arguments.js';
+import { headersFrom, parseHttpUrl, withExplicitAuthorization, withoutSecrets } from './arguments.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatBytes, formatRate, terminalSafe } from './format.js';
 import { outputLost, printableHeaders, timeoutsFrom } from './get-command.js';
@@ -28,14 +28,27 @@ export interface PutFlags {
 /** The methods `put` sends with. */
 export const PUT_METHODS = ['PUT', 'POST'] as const;
 
+/**
+ * The URL to send `file` to: a path that ends in `/` (a directory, `http://host/dir/`) gets the
+ * file's base name, URL-encoded, as with curl's `-T`.
+ */
+export function withFileName(url: URL, file: string): URL {
+  const name = basename(file);
+  if (!url.pathname.endsWith('/') || name === '' || name === '.' || name === '..') return url;
+  const named = new URL(url.href);
+  named.pathname += encodeURIComponent(name);
+  return named;
+}
+
 /** Runs `put`; resolves with the exit code. Never throws. */
 export async function runPut(file: string, rawUrl: string, flags: PutFlags, streams: CliStreams): Promise<number> {
   const mode = outputMode(flags, streams);
   const view = new TransferView(mode, streams, basename(file), 'upload');
   let interrupt: Interrupt | undefined;
   try {
-    const url = parseHttpUrl(rawUrl);
+    const parsed = parseHttpUrl(rawUrl);
     const headers = headersFrom(flags.header);
+    const url = withFileName(withExplicitAuthorization(parsed, headers), file);
     const method = (flags.method ?? 'PUT').toUpperCase();
     if (!(PUT_METHODS as readonly string[]).includes(method)) throw new CliError('usage', `--method must be PUT or POST, got ${method.slice(0, 20)}`);
     if (file === '-') throw new CliError('usage', "- (standard input) is not supported: put sends a file, with its size (./- names a file '-')");

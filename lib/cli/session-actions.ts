@@ -2,7 +2,7 @@
 import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isSessionLockedError, type TaskRecord, type TransferSession } from '../index.node.js';
-import { headersFrom, parseHttpUrl } from './arguments.js';
+import { headersFrom, parseHttpUrl, withExplicitAuthorization } from './arguments.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { formatBytes, printable } from './format.js';
 import { writeJsonLine, type CliStreams } from './output.js';
@@ -56,8 +56,9 @@ function stored(task: TaskRecord): TaskRecord {
 
 /** `add <url>`: persists a download task and prints its id; nothing is downloaded until `run`. */
 export async function runSessionAdd(id: string, rawUrl: string, flags: SessionAddFlags, streams: CliStreams): Promise<number> {
-  const url = parseHttpUrl(rawUrl);
+  const parsed = parseHttpUrl(rawUrl);
   const headers = headersFrom(flags.header);
+  const url = withExplicitAuthorization(parsed, headers);
   const paths = await sessionPaths(id, flags.dir);
   const plan = await planTarget(url, flags.output, false);
   // Refused before the session is opened (no session is created for it); an id that exists is

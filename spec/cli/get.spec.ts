@@ -212,6 +212,18 @@ describe('rxtransfer get --json', () => {
     expect(bad.stderr).not.toMatch(/s3cret/);
   });
 
+  it("-H 'Authorization: …' wins over the URL's user:password (as with curl); without it the URL's are sent", async () => {
+    const cwd = freshDir();
+    const url = fixture.server.url('/data/auth.bin?size=10').replace('http://', 'http://alice:s3cret-pw@');
+    const explicit = await runCli(['get', url, '-H', 'authorization: Bearer tok-s3cret', '--json'], { cwd });
+    expect(explicit.code).toBe(0);
+    expect(fixture.server.requests.at(-1)!.headers.authorization).toBe('Bearer tok-s3cret');
+    expect(explicit.stdout + explicit.stderr).not.toMatch(/s3cret|alice/);
+    const fromUrl = await runCli(['get', url, '-o', 'second.bin'], { cwd });
+    expect(fromUrl.code).toBe(0);
+    expect(fixture.server.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from('alice:s3cret-pw').toString('base64')}`);
+  });
+
   it('2: a header value that cannot be sent as typed (past Latin-1, a control character) is refused, not silently changed', async () => {
     const cwd = freshDir();
     const before = fixture.server.requests.length;
@@ -362,6 +374,8 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
     ['encoded control characters and traversal', "attachment; filename*=UTF-8''..%2F%1B%5B31mred%0A.txt", '[31mred.txt'],
     ['an RFC 8187 UTF-8 name', "attachment; filename=\"plain.txt\"; filename*=UTF-8''na%C3%AFve.txt", 'naïve.txt'],
     ['a hidden name', 'attachment; filename=".profile"', 'profile'],
+    ['an empty filename* does not hide filename', "attachment; filename=\"good.txt\"; filename*=UTF-8''", 'good.txt'],
+    ['a filename* that leaves no name does not hide filename', "attachment; filename*=UTF-8''..; filename=\"good.txt\"", 'good.txt'],
   ];
 
   it.each(cases)('%s', async (_label, header, expected) => {
@@ -510,5 +524,76 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
     expect(r.code).toBe(0);
     expect(filesIn(out)).toEqual(['named.bin']);
     expect(filesIn(cwd)).toEqual([]);
+  });
+});
+
+describe('rxtransfer get --resume onto a file that is there, with no partial file (curl -C -)', () => {
+  const SIZE = 20_000;
+  const url = (name: string) => fixture.server.url(`/data/${name}?size=${SIZE}`);
+  /** The requests made for `name` since `from`. */
+  const requestsFor = (name: string, from: number) => fixture.server.requests.slice(from).filter((r) => r.url.startsWith(`/data/${name}?`));
+
+  it('asks for what follows it; a 416 for its size says it is complete: kept untouched, exit 0, nothing downloaded', async () => {
+    const cwd = freshDir();
+    writeFileSync(join(cwd, 'done.bin'), bodyBytes(SIZE));
+    const before = statSync(join(cwd, 'done.bin'));
+    const from = fixture.server.requests.length;
+    const r = await runCli(['get', url('done.bin'), '-o', 'done.bin', '--resume'], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('done.bin is complete already (19.5 KiB): kept as it is, nothing downloaded\n');
+    expect(requestsFor('done.bin', from).map((q) => q.headers.range)).toEqual([`bytes=${SIZE}-`]);
+    expect(filesIn(cwd)).toEqual(['done.bin']);
+    const after = statSync(join(cwd, 'done.bin'));
+    expect([after.ino, after.mtimeMs, after.size]).toEqual([before.ino, before.mtimeMs, before.size]);
+    // --json: one done, for the whole file; with --integrity, the file kept is checked.
+    const integrity = `sha256-${createHash('sha256').update(bodyBytes(SIZE)).digest('base64')}`;
+    const json = await runCli(['get', url('done.bin'), '-o', 'done.bin', '--resume', '--json', '--integrity', integrity], { cwd });
+    expect(json.code).toBe(0);
+    const lines = jsonLines(json.stdout);
+    assertTransferGrammar(toNotifications(lines));
+    expect(lines.at(-1)).toMatchObject({ type: 'done', result: { status: 416, size: SIZE, path: join(cwd, 'done.bin'), integrity } });
+    expect(statSync(join(cwd, 'done.bin')).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('a file that does not match --integrity, or of another size than the server says, is downloaded again whole (and replaced only then)', async () => {
+    const cwd = freshDir();
+    const integrity = `sha256-${createHash('sha256').update(bodyBytes(SIZE)).digest('base64')}`;
+    const wrong = Buffer.alloc(SIZE, 1);
+    writeFileSync(join(cwd, 'same-size.bin'), wrong);
+    const checked = await runCli(['get', url('same-size.bin'), '-o', 'same-size.bin', '--resume', '--integrity', integrity], { cwd });
+    expect(checked.code).toBe(0);
+    expect(sha256(readFileSync(join(cwd, 'same-size.bin')))).toBe(sha256(bodyBytes(SIZE)));
+    // Longer than the server's: its 416 names another size.
+    writeFileSync(join(cwd, 'longer.bin'), Buffer.concat([bodyBytes(SIZE), Buffer.from('more')]));
+    const from = fixture.server.requests.length;
+    const longer = await runCli(['get', url('longer.bin'), '-o', 'longer.bin', '--resume'], { cwd });
+    expect(longer.code).toBe(0);
+    expect(requestsFor('longer.bin', from).map((q) => q.headers.range)).toEqual([`bytes=${SIZE + 4}-`, undefined]);
+    expect(sha256(readFileSync(join(cwd, 'longer.bin')))).toBe(sha256(bodyBytes(SIZE)));
+    expect(filesIn(cwd)).toEqual(['longer.bin', 'same-size.bin']);
+  });
+
+  it('a shorter file (206: more bytes follow) is not appended to without a validator: downloaded again whole', async () => {
+    const cwd = freshDir();
+    writeFileSync(join(cwd, 'short.bin'), bodyBytes(SIZE).subarray(0, 5000));
+    const from = fixture.server.requests.length;
+    const r = await runCli(['get', url('short.bin'), '-o', 'short.bin', '--resume', '--json'], { cwd });
+    expect(r.code).toBe(0);
+    assertTransferGrammar(toNotifications(jsonLines(r.stdout)));
+    expect(requestsFor('short.bin', from).map((q) => q.headers.range)).toEqual(['bytes=5000-', undefined]);
+    expect(sha256(readFileSync(join(cwd, 'short.bin')))).toBe(sha256(bodyBytes(SIZE)));
+  });
+
+  it('a server that ignores Range (200): the file is replaced only by a whole body; one cut short leaves it untouched', async () => {
+    const cwd = freshDir();
+    const original = bodyBytes(1000);
+    writeFileSync(join(cwd, 'kept.bin'), original);
+    const cut = await runCli(['get', fixture.server.url('/truncated?size=1000&after=100'), '-o', 'kept.bin', '--resume', '--retry', '0'], { cwd });
+    expect(cut.code).toBe(6);
+    expect(readFileSync(join(cwd, 'kept.bin'))).toEqual(original);
+    writeFileSync(join(cwd, 'hello.txt'), 'hello, old');
+    const whole = await runCli(['get', fixture.server.url('/cd/x?h=inline'), '-o', 'hello.txt', '--resume'], { cwd });
+    expect(whole.code).toBe(0);
+    expect(readFileSync(join(cwd, 'hello.txt'), 'utf8')).toBe('hello');
   });
 });

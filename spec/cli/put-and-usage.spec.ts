@@ -86,6 +86,29 @@ describe('rxtransfer put', () => {
     }
   });
 
+  it("a URL whose path ends in / gets the file's base name, URL-encoded, as with curl -T; one naming a file is sent to as it is", async () => {
+    writeFileSync(join(cwd, 'my file #1.txt'), 'hello');
+    const r = await runCli(['put', join(cwd, 'my file #1.txt'), server.url('/upload/dir/?v=2'), '--json'], { cwd });
+    expect(r.code).toBe(0);
+    expect(server.requests.at(-1)!.url).toBe('/upload/dir/my%20file%20%231.txt?v=2');
+    expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'done', result: { status: 201, sent: 5, url: server.url('/upload/dir/my%20file%20%231.txt?v=2') } });
+    expect((await runCli(['put', 'up.bin', server.url('/upload/named.bin')], { cwd })).code).toBe(0);
+    expect(server.requests.at(-1)!.url).toBe('/upload/named.bin');
+  });
+
+  it("-H 'Authorization: …' wins over the URL's user:password (as with curl), and no message shows either", async () => {
+    const withCredentials = (path: string) => server.url(path).replace('http://', 'http://alice:pw-s3cret@');
+    const ok = await runCli(['put', 'up.bin', withCredentials('/upload'), '-H', 'Authorization: Bearer tok-s3cret'], { cwd });
+    expect(ok.code).toBe(0);
+    expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer tok-s3cret');
+    // Without a header of the caller's own, the URL's credentials are sent (as Basic).
+    expect((await runCli(['put', 'up.bin', withCredentials('/upload')], { cwd })).code).toBe(0);
+    expect(server.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from('alice:pw-s3cret').toString('base64')}`);
+    const refused = await runCli(['put', 'up.bin', withCredentials('/status/401'), '-H', 'Authorization: Bearer tok-s3cret', '--json'], { cwd });
+    expect(refused.code).toBe(3);
+    expect(refused.stdout + refused.stderr).not.toMatch(/s3cret|alice/);
+  });
+
   it('4: a network error', async () => {
     const r = await runCli(['put', 'up.bin', `http://127.0.0.1:${server.closedPort}/up`], { cwd });
     expect(r.code).toBe(4);

@@ -142,6 +142,10 @@ describe('Content-Disposition', () => {
     ['attachment; filename=""', ''],
     ['attachment; FILENAME="upper.txt"', 'upper.txt'],
     ['attachment; size=3; filename="second.txt"', 'second.txt'],
+    ["attachment; filename=\"good.txt\"; filename*=UTF-8''", 'good.txt'],
+    ["attachment; filename*=UTF-8''; filename=\"good.txt\"", 'good.txt'],
+    ["attachment; filename=\"good.txt\"; filename*=UTF-8''%2E%2E", 'good.txt'],
+    ["attachment; filename*=UTF-8''", ''],
   ])('%s → %j', (header, expected) => {
     expect(filenameFromContentDisposition(header)).toBe(expected);
   });

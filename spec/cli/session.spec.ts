@@ -50,6 +50,19 @@ describe('rxtransfer session: add, then run in another process', () => {
     expect(await s.list()).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'c', state: 'completed', status: 304 })]));
   });
 
+  it("a task's -H 'Authorization: …' wins over its URL's user:password (as with curl), which is then not stored", async () => {
+    const s = sessionCli('auth', freshDir);
+    const url = fixture.server.url('/data/auth.bin?size=10').replace('http://', 'http://alice:s3cret-pw@');
+    expect((await s.run(['add', url, '-o', 'auth.bin', '-H', 'Authorization: Bearer tok-s3cret'])).code).toBe(0);
+    const run = await s.run(['run']);
+    expect(run.code).toBe(0);
+    expect(fixture.server.requests.filter((r) => r.url.startsWith('/data/auth.bin')).map((r) => r.headers.authorization)).toEqual(['Bearer tok-s3cret']);
+    const stored = sessionDirectory(s.dir, 'auth');
+    const files = readdirSync(stored).filter((f) => statSync(join(stored, f)).isFile());
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.map((f) => readFileSync(join(stored, f), 'utf8')).join('')).not.toMatch(/alice|s3cret-pw/);
+  });
+
   it('add persists tasks without a request; run downloads them with the right sha256 and acknowledges them', async () => {
     const s = sessionCli('sync', freshDir);
     const a = await s.run(['add', fixture.server.url('/data/a.bin?size=70000'), '-o', 'a.bin']);

@@ -18,7 +18,7 @@ import { gzipSync } from 'node:zlib';
  * - `/status/<code>` — that status with a short text body.
  * - `/stall?size=N&after=M` — declares N bytes, sends M, then nothing (an idle timeout).
  * - `/truncated?size=N&after=M` — declares N bytes, sends M, then closes (a short body).
- * - `/upload` (PUT/POST) — reads the body, answers 201 `{ method, size, sha256 }`. `every=ms`:
+ * - `/upload` and `/upload/<name>` (PUT/POST) — reads the body, answers 201 `{ method, size, sha256 }`. `every=ms`:
  *   waits that long after each chunk read (a slow upload); with `first=1`, only for the first
  *   request to that URL.
  */
@@ -178,7 +178,7 @@ function route(req: IncomingMessage, res: ServerResponse, timers: Set<NodeJS.Tim
     return;
   }
 
-  if (url.pathname === '/upload') {
+  if (url.pathname === '/upload' || url.pathname.startsWith('/upload/')) {
     const hash = createHash('sha256');
     let size = 0;
     // `first=1`: only the first request to this URL is slow (an upload sent again goes at once).
