@@ -186,6 +186,20 @@ describe('security: user-declared sensitive headers (G11)', () => {
     expect(b.seen.map((r) => [r.headers['x-api-key'], r.headers['x-other-key']])).toEqual([[undefined, undefined]]);
   });
 
+  it("an Authorization header of the caller's own wins over the URL's user:password@ (as with curl); without one, the URL's are sent as Basic", async () => {
+    a.handle = (_req, res) => res.writeHead(200, { 'content-length': '2' }).end('ok');
+    const withCredentials = new URL(`${a.origin}/auth`);
+    withCredentials.username = 'me';
+    withCredentials.password = SECRET;
+    const given = await runTransfer(download(withCredentials.href, { headers: { authorization: 'Bearer own-token' } }), 10_000);
+    expect(given.error).toBeUndefined();
+    const sent = await runTransfer(upload(withCredentials.href, 'body', { method: 'PUT', headers: { Authorization: 'Bearer own-token' } }), 10_000);
+    expect(sent.error).toBeUndefined();
+    const basic = await runTransfer(download(withCredentials.href), 10_000);
+    expect(basic.error).toBeUndefined();
+    expect(a.seen.map((r) => r.headers.authorization)).toEqual(['Bearer own-token', 'Bearer own-token', `Basic ${Buffer.from(`me:${SECRET}`).toString('base64')}`]);
+  });
+
   it('G8 sensitiveHeaders that are not header names are invalid', async () => {
     const run = await runTransfer(download(`${a.origin}/x`, { sensitiveHeaders: ['bad name'] }), 10_000);
     expect((run.error as TransferError).code).toBe('invalid');
