@@ -144,6 +144,31 @@ describe('synchronization contexts', () => {
     }
   });
 
+  // (Not the zone context's: a zone sets the context its batch runs in, see the C3 transfer test.)
+  it.each([...Object.entries(asyncContexts).filter(([name]) => name !== 'zone'), ['immediate', () => immediateContext()] as const])(
+    'C2 with the Node store, a callback posted to %s runs in the asynchronous context of its poster, not of the first post of its batch',
+    async (_, make) => {
+      const previous = setContextStore(asyncLocalContextStore());
+      try {
+        const ctx = make();
+        const request = new AsyncLocalStorage<string>(); // an app's own: a request's logger, a trace
+        const seen: string[] = [];
+        const note = () => seen.push(`${request.getStore() ?? 'none'}:${SynchronizationContext.current === ctx}`);
+        request.run('A', () =>
+          ctx.post(() => {
+            note();
+            request.run('C', () => ctx.post(note)); // posted while the batch runs (the immediate context's trampoline)
+          }),
+        );
+        request.run('B', () => ctx.post(note));
+        await settleTasks(10);
+        expect([...seen].sort()).toEqual(['A:true', 'B:true', 'C:true']); // (the immediate context ran C before B was posted)
+      } finally {
+        setContextStore(previous);
+      }
+    },
+  );
+
   it('C3 animation frame context detects requestAnimationFrame at call time and batches per frame', async () => {
     const frames: ((t: number) => void)[] = [];
     const g = globalThis as { requestAnimationFrame?: (cb: (t: number) => void) => number };

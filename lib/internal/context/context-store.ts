@@ -17,6 +17,12 @@ export interface ContextStore {
   get(): SynchronizationContext | undefined;
   /** Runs `fn` with `context` in force, and returns what `fn` returns. */
   run<T>(context: SynchronizationContext | undefined, fn: () => T): T;
+  /**
+   * Optional: `fn` bound to the caller's asynchronous context, so that it runs later in the
+   * context of the code that posted it, not in that of whichever post started its batch (a
+   * store on Node's `AsyncLocalStorage` binds it, as .NET flows its ExecutionContext into a post).
+   */
+  bind?(fn: () => void): () => void;
 }
 
 /**

@@ -43,9 +43,14 @@ export class SynchronizationContext {
     return getContextStore().run(context, fn);
   }
 
-  /** Queues `callback` to run later on this context, after every callback posted before it. */
+  /**
+   * Queues `callback` to run later on this context, after every callback posted before it. On
+   * Node it runs in the asynchronous context of the code that posted it (its `AsyncLocalStorage`
+   * values), with this context as `current`.
+   */
   post(callback: () => void): void {
-    this.dispatch(() => this.invoke(callback));
+    const task = (): void => this.invoke(callback);
+    this.dispatch(getContextStore().bind?.(task) ?? task);
   }
 
   /**

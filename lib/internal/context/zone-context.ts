@@ -51,6 +51,14 @@ export class ZoneContext extends SynchronizationContext {
     }
   }
 
+  /**
+   * Queues `callback` for the next batch inside the zone. Unlike other contexts, it runs in the
+   * asynchronous context the zone gives it (`zone.run`), not its poster's: the zone decides.
+   */
+  override post(callback: () => void): void {
+    this.dispatch(() => this.invoke(callback));
+  }
+
   /** Runs `callback` inside the zone, now. */
   override send<T>(callback: () => T): T {
     return this.zone.run(() => super.send(callback));
