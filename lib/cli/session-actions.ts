@@ -159,5 +159,5 @@ export function progressText(v: TaskView): string {
 }
 
 function target(v: TaskView): string {
-  return printable(v.kind === 'download' ? (v.to !== undefined ? shortPath(v.to) : v.url) : `${v.source ?? '?'} → ${v.url}`);
+  return printable(v.kind === 'download' ? (v.to !== undefined ? shortPath(v.to) : v.url) : `${v.source !== undefined ? shortPath(v.source) : '?'} → ${v.url}`);
 }

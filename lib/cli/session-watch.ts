@@ -104,7 +104,8 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
             if (view.state === 'failed') streams.stderr.write(`rxtransfer: ${line}\n`);
           } else bars.finish(view.id, view.state === 'failed' ? `rxtransfer: ${line}` : line);
         } else if (UNFINISHED.has(view.state) && (view.state === 'running' || view.bytes > 0)) {
-          if (mode === 'bar') bars.update(view.id, printable(view.to !== undefined ? shortPath(view.to) : view.id), progressOf(view, rates.get(view.id)));
+          // Named by its file, a download's or an upload's (taskLabel), as `run` and `list` name it.
+          if (mode === 'bar') bars.update(view.id, taskLabel(view), progressOf(view, rates.get(view.id)));
           else if (mode === 'plain' && before?.state !== view.state && view.state === 'running') say(printable(`[${view.id}] running: ${progressText(view)}`));
         }
       }

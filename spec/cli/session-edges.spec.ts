@@ -1,5 +1,11 @@
 import { join } from 'node:path';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { sessionDirectory } from 'rxtransfer/node';
+import { encodeChange } from '../../lib/internal/session/journal-codec';
+import { Writable } from 'node:stream';
+import { TransferSession } from 'rxtransfer';
+import { runSessionWatch } from '../../lib/cli/session-watch';
+import { bytes, startSessionServer } from '../helpers/session-server.js';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { cliFixture } from '../helpers/cli-fixture.js';
 import { jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
@@ -198,10 +204,15 @@ describe('rxtransfer session list and watch: which task runs', () => {
 });
 
 describe('rxtransfer session list and run: a task id is other people\'s text', () => {
-  it('an id holding escape codes is shown without them in the list table and in the lines run prints on start', async () => {
+  it('an id holding escape codes (stored by an older version) is shown without them in the list table and in the lines run prints on start', async () => {
     const s = sessionCli('escid', freshDir);
     const id = 't\u001b]0;title\u0007\u001b[31mred';
-    expect((await s.run(['add', fixture.server.url('/data/esc.bin?size=100'), '-o', 'esc.bin', '--id', id])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/data/ok.bin?size=100'), '-o', 'ok.bin', '--id', 'ok'])).code).toBe(0);
+    // Such an id is refused when added now; a journal of an older version may hold one.
+    const journal = join(sessionDirectory(s.dir, 'escid'), 'journal.log');
+    const [ok] = (await s.list()) as Array<{ url: string; to: string }>;
+    appendFileSync(journal, encodeChange({ type: 'put', task: { id, kind: 'download', url: fixture.server.url('/data/esc.bin?size=100'), to: join(s.cwd, 'esc.bin'), overwrite: false, priority: 0, seq: 2, createdAt: Date.now(), state: 'queued', acked: false } }));
+    expect(ok!.to).toBe(join(s.cwd, 'ok.bin'));
     const list = await s.run(['list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/t\]0;title\[31mred +queued/);
@@ -211,6 +222,21 @@ describe('rxtransfer session list and run: a task id is other people\'s text', (
     expect(run.stderr).toMatch(/downloading .* to esc\.bin/);
     expect(run.stderr).not.toContain('\u001b');
     expect(run.stderr).not.toContain('\u0007');
+  });
+});
+
+describe('rxtransfer session add: the id it prints is one line a script can capture', () => {
+  it.each([['a\nb'], ['t\u001b[31mred'], ['tab\there'], ['csi\u009b2J']])('--id %j is refused (exit 2, one line saying what an id may be), nothing on stdout, no session left', async (bad) => {
+    const s = sessionCli('ids', freshDir);
+    const r = await s.run(['add', fixture.server.url('/data/id.bin?size=100'), '-o', 'id.bin', '--id', bad]);
+    expect(r.stdout).toBe('');
+    // The id is named with its control characters written out (`\u000a`), none of them as they are.
+    expect([...r.stderr.trimEnd()].every((c) => c >= ' ' && !(c >= '\u007f' && c <= '\u009f'))).toBe(true);
+    expect(r.stderr).toMatch(/^rxtransfer: invalid task id "[^"]*"; a task id is a string of 1 to 200 characters, without control characters \(U\+0000 to U\+001F, U\+007F to U\+009F\) or half of a surrogate pair/);
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(r.code).toBe(2);
+    expect(readdirSync(s.dir)).toEqual([]);
+    expect((await s.run(['cancel', bad])).code).toBe(2);
   });
 });
 
@@ -228,3 +254,46 @@ describe('rxtransfer session watch: the session deleted under it', () => {
     expect(jsonLines(watched.stdout).at(-1)).toMatchObject({ type: 'error', message: expect.stringMatching(/was removed/) });
   });
 });
+
+describe('rxtransfer session watch: an upload is named by its file', () => {
+  it("on a terminal, a running upload's bar shows the file it sends (as list does, and as downloads' bars show theirs), not its id", async () => {
+    const server = await startSessionServer();
+    const cwd = freshDir();
+    const directory = join(cwd, 'sessions');
+    const source = join(cwd, 'photo.raw');
+    writeFileSync(source, bytes(2 * 1024 * 1024, 57));
+    const url = server.put('/up', { body: Buffer.alloc(0), rate: 1024 * 1024 });
+    // This process runs the session (it holds its lock); watch follows it, in this process too, on a terminal.
+    const session = await TransferSession.open({ id: 'upw', directory, checkpointInterval: 0 });
+    const terminal = fakeTerminal();
+    const stdout = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    try {
+      await session.upload(url, source, { id: 'upload-task-7', method: 'PUT' });
+      const code = await runSessionWatch('upw', { dir: directory }, { stdout, stderr: terminal });
+      expect(code).toBe(0);
+      const text = terminal.text();
+      expect(text).toMatch(/\[upload-task-7\] sent .*photo\.raw: HTTP 200/);
+      // The bar's label: the file, never the id (the id shows only as the end line's `[id]`).
+      expect(text).toMatch(/photo\.raw +\[[█░]+\] +\d+%/);
+      expect(text).not.toMatch(/(?<!\[)upload-task-7(?!\])/);
+      // list names it alike: relative to the current directory when below it, as a download's file.
+      const [listed] = (await runCli(['session', 'upw', 'list', '--dir', directory], { cwd })).stdout.split('\n').slice(2);
+      expect(listed).toMatch(new RegExp(`^upload-task-7 +completed +100% .* {2}photo\\.raw → ${url.replace(/[.?]/g, '\\$&')}$`));
+    } finally {
+      await session.close();
+      await server.close();
+    }
+  });
+});
+
+/** A terminal that keeps what is written to it. */
+function fakeTerminal(): Writable & { isTTY: boolean; columns: number; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      chunks.push(String(chunk));
+      callback();
+    },
+  });
+  return Object.assign(stream, { isTTY: true, columns: 200, text: () => chunks.join('') });
+}

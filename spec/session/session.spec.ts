@@ -1,5 +1,8 @@
-import { mkdtemp, readFile, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, utimes, writeFile, appendFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
+import { utimesSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom, take, toArray, timeout } from 'rxjs';
@@ -13,6 +16,7 @@ import type { SessionStore, TaskChange } from '../../lib/internal/session/sessio
 import type { TransferSession as Session } from '../../lib/internal/session/transfer-session';
 import type { SessionEvent, TaskCompletion } from '../../lib/internal/session/session-task';
 import { fileSessionStore, sessionDirectory } from '../../lib/internal/node/session-file-store';
+import { encodeChange } from '../../lib/internal/session/journal-codec';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -633,6 +637,103 @@ describe('TransferSession', () => {
     expect(c!.error!.message).toMatch(/cannot read the file to upload/);
   });
 
+  it('an upload whose file changed since it was added (its size, or only its time) fails with SourceChangedError when it runs, and sends nothing', async () => {
+    const { id, path, to } = name();
+    // A slow download holds the only slot: the uploads stay queued while their files change.
+    const blocker = server.put(path + 'blk', { body: bytes(4 * MiB, 48), rate: 256 * KiB });
+    const grownUrl = server.put(path + 'grown', { body: Buffer.alloc(0) });
+    const touchedUrl = server.put(path + 'touched', { body: Buffer.alloc(0) });
+    const sameUrl = server.put(path + 'same', { body: Buffer.alloc(0) });
+    await writeFile(to + '.grown', bytes(100 * KiB, 49));
+    await writeFile(to + '.touched', bytes(100 * KiB, 50));
+    await writeFile(to + '.same', bytes(100 * KiB, 51));
+    const session = await openSession({ id, store: memorySessionStore(), maxConcurrent: 1 });
+    await session.download(blocker, { to, id: 'blk', priority: 1 });
+    const grown = await session.upload(grownUrl, to + '.grown', { id: 'grown', method: 'PUT' });
+    await session.upload(touchedUrl, to + '.touched', { id: 'touched', method: 'PUT' });
+    await session.upload(sameUrl, to + '.same', { id: 'same', method: 'PUT' });
+    expect(grown).toMatchObject({ state: 'queued', sourceSize: 100 * KiB, sourceMtime: (await stat(to + '.grown')).mtimeMs });
+    await appendFile(to + '.grown', 'more');
+    const later = new Date(Date.now() + 60_000);
+    await utimes(to + '.touched', later, later); // the same bytes, but another version of the file
+    const completions = nextCompletions(session, 4);
+    expect(await session.cancel('blk')).toBe(true);
+    const ends = new Map((await completions).map((c) => [c.taskId, c]));
+    expect(ends.get('same')).toMatchObject({ state: 'completed', result: { size: 100 * KiB } });
+    expect(ends.get('grown')).toMatchObject({ state: 'failed', error: { name: 'SourceChangedError', code: 'invalid' } });
+    expect(ends.get('grown')!.error!.message).toMatch(/^the file to upload, .*\.grown, changed since the task was added \(its size is 102404 bytes, 102400 when the task was added\): not sent; add it again/);
+    expect(ends.get('touched')).toMatchObject({ state: 'failed', error: { name: 'SourceChangedError', code: 'invalid' } });
+    expect(ends.get('touched')!.error!.message).toMatch(/changed since the task was added \(it was modified at .*, after the task was added/);
+    expect(server.requests.filter((r) => r.path === path + 'grown' || r.path === path + 'touched')).toEqual([]);
+  });
+
+  it('an upload stopped mid-way (suspended, or closed and reopened) whose file changed meanwhile fails when it runs again, not sending the new file from zero', async () => {
+    const { id, path, to } = name();
+    await writeFile(to, bytes(8 * MiB, 52));
+    const url = server.put(path, { body: Buffer.alloc(0), rate: 2 * MiB });
+    const memory = memorySessionStore();
+    const first = await openSession({ id, store: memory, checkpointInterval: 0 });
+    await first.upload(url, to, { id: 'u', method: 'PUT' });
+    for (let i = 0; i < 200 && !((memory.snapshot(id)[0]?.bytes ?? 0) > 0); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await first.suspend('u')).toBe(true);
+    await first.close();
+    // Rewritten in place, the same size: only its time says it is another file.
+    await writeFile(to, bytes(8 * MiB, 53));
+    const session = await openSession({ id, store: memory });
+    expect(await session.resume('u')).toBe(true);
+    const [c] = await nextCompletions(session, 1);
+    expect(c).toMatchObject({ taskId: 'u', state: 'failed', error: { name: 'SourceChangedError', code: 'invalid' } });
+    expect(server.requests.filter((r) => r.path === path).length).toBe(1); // the first run's only
+  });
+
+  it('an upload whose file changes between two attempts of one run (a retry after a 503) is not sent again', async () => {
+    const { id, to } = name();
+    await writeFile(to, bytes(64 * KiB, 56));
+    let requests = 0;
+    const bodies: number[] = [];
+    const http = createServer((req, res) => {
+      const n = ++requests;
+      let size = 0;
+      req.on('data', (c: Buffer) => (size += c.length));
+      req.on('end', () => {
+        bodies.push(size);
+        if (n === 1) {
+          // The file is touched while the retry waits.
+          const later = new Date(Date.now() + 60_000);
+          utimesSync(to, later, later);
+          res.writeHead(503, { 'retry-after': '1', 'content-length': '0' }).end();
+        } else res.writeHead(200, { 'content-length': '2' }).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const session = await openSession({ id, store: memorySessionStore() });
+      await session.upload(`http://127.0.0.1:${(http.address() as AddressInfo).port}/up`, to, { id: 'u', method: 'PUT' });
+      const [c] = await nextCompletions(session, 1);
+      expect(c).toMatchObject({ state: 'failed', error: { name: 'SourceChangedError', code: 'invalid' } });
+      expect(bodies).toEqual([64 * KiB]);
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+
+  it('an upload stored without its file\'s size and time (by an older version) sends the file as it is when it runs', async () => {
+    const { id, path, to } = name();
+    const directory = join(dir, 'old-uploads');
+    await writeFile(to, bytes(10 * KiB, 54));
+    const url = server.put(path, { body: Buffer.alloc(0) });
+    const journal = join(sessionDirectory(directory, id), 'journal.log');
+    await mkdir(sessionDirectory(directory, id), { recursive: true });
+    await writeFile(journal, encodeChange({ type: 'put', task: { id: 'old', kind: 'upload', url, source: to, method: 'PUT', priority: 0, seq: 1, createdAt: Date.now(), state: 'queued', acked: false } }));
+    const body = bytes(12 * KiB, 55);
+    await writeFile(to, body); // changed after it was added: nothing recorded to tell
+    const session = await openSession({ id, store: fileSessionStore({ directory }) });
+    const [c] = await nextCompletions(session, 1);
+    expect(c).toMatchObject({ taskId: 'old', state: 'completed', result: { size: body.length } });
+    expect(JSON.parse(c!.result!.data as string)).toEqual({ size: body.length, sha256: sha256(body) });
+  });
+
   it('finished$ emits when the queue drains', async () => {
     const { id, path, to } = name();
     const session = await openSession({ id, store: memorySessionStore() });
@@ -672,6 +773,56 @@ describe('TransferSession', () => {
     await expect(session.upload('http://127.0.0.1/y', 'a', { method: 5 as never })).rejects.toThrow(/method "5" is not an HTTP method/);
     expect(session.tasks()).toEqual([]);
     await expect(session.ack('nope')).rejects.toThrow(/no task/);
+  });
+
+  it('refuses a task id with control characters (a newline, an escape) or half a surrogate pair, on every call that takes one, with a TypeError saying what an id may be', async () => {
+    const { id, to } = name();
+    const session = await openSession({ id, store: memorySessionStore() });
+    const rule = /a task id is a string of 1 to 200 characters, without control characters \(U\+0000 to U\+001F, U\+007F to U\+009F\) or half of a surrogate pair$/;
+    for (const bad of ['a\nb', 'tab\there', 'esc\u001b[31m', 'del\u007f', 'csi\u009b', 'x\uD800', '', 'x'.repeat(201)]) {
+      await expect(session.download('http://127.0.0.1/y', { to, id: bad })).rejects.toThrow(TypeError);
+      await expect(session.download('http://127.0.0.1/y', { to, id: bad })).rejects.toThrow(rule);
+      await expect(session.upload('http://127.0.0.1/y', to, { id: bad })).rejects.toThrow(rule);
+      expect(() => session.task(bad)).toThrow(rule);
+      for (const call of ['ack', 'forget', 'suspend', 'resume', 'cancel'] as const) await expect(session[call](bad)).rejects.toThrow(rule);
+    }
+    await expect(session.download('http://127.0.0.1/y', { to, id: 42 as never })).rejects.toThrow(/invalid task id: number; a task id is/);
+    // The id is shown with its control characters written out, never as they are.
+    await expect(session.download('http://127.0.0.1/y', { to, id: 'a\nb\u001b' })).rejects.toThrow('invalid task id "a\\u000ab\\u001b"; a task id is');
+    expect(session.tasks()).toEqual([]);
+    // Any other text is an id, spaces and non-ASCII included; an unknown valid id is not found, as before.
+    expect((await session.download('http://127.0.0.1/y', { to, id: 'café №1 ✓' })).id).toBe('café №1 ✓');
+    expect(session.task('nope')).toBeUndefined();
+    await expect(session.ack('nope')).rejects.toThrow(/no task "nope"/);
+  });
+
+  it('a task stored with an id the library now refuses (a journal written before ids were checked) still loads and can be managed by that id', async () => {
+    const { id, path, to } = name();
+    const directory = join(dir, 'legacy-ids');
+    const url = server.put(path, { body: bytes(10 * KiB, 47) });
+    const first = await TransferSession.open({ id, store: fileSessionStore({ directory }) });
+    await first.download(url, { to, id: 'fine' });
+    await first.suspend('fine');
+    const stored = first.task('fine')!;
+    await first.close();
+    const journal = join(sessionDirectory(directory, id), 'journal.log');
+    // Written as an older version did: ids with a newline and an escape sequence.
+    await appendFile(journal, encodeChange({ type: 'put', task: { ...stored, id: 'old\nline', seq: stored.seq + 1, to: to + '.old', state: 'suspended' } }));
+    await appendFile(journal, encodeChange({ type: 'put', task: { ...stored, id: 'done\u001b[2J', seq: stored.seq + 2, to: to + '.done', state: 'completed', acked: false, result: { status: 200, url, size: 3 } } }));
+    const session = await openSession({ id, store: fileSessionStore({ directory }) });
+    expect(session.tasks().map((t) => [t.id, t.state])).toEqual([['fine', 'suspended'], ['old\nline', 'suspended'], ['done\u001b[2J', 'completed']]);
+    const [pending] = await nextCompletions(session, 1);
+    expect(pending!.taskId).toBe('done\u001b[2J');
+    await pending!.ack();
+    expect(await session.forget('done\u001b[2J')).toBe(true);
+    expect(session.task('old\nline')).toMatchObject({ state: 'suspended' });
+    // Adding it again is refused (never returned, as an existing id would be): what add() returns has a valid id.
+    await expect(session.download(url, { to: to + '.old', id: 'old\nline' })).rejects.toThrow(/invalid task id "old\\u000aline"/);
+    expect(await session.cancel('old\nline')).toBe(true);
+    await session.ack('old\nline');
+    await session.close();
+    const again = await openSession({ id, store: fileSessionStore({ directory }) });
+    expect(again.tasks().map((t) => [t.id, t.state, t.acked])).toEqual([['fine', 'suspended', false], ['old\nline', 'cancelled', true]]);
   });
 
   /**

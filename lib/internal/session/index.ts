@@ -12,5 +12,6 @@ export type { TaskRecord, TaskState, TaskResult, TaskFailure, TaskCompletion, Se
 export type { AuthChallenge, ChallengeAnswer, ChallengeHandler } from './challenge-gate.js';
 export { SessionLockedError, isSessionLockedError } from './session-locked-error.js';
 export { SessionInvalidatedError, isSessionInvalidatedError } from './session-invalidated-error.js';
+export { SourceChangedError, isSourceChangedError, type SourceVersion } from './source-changed-error.js';
 export { memorySessionStore } from './memory-store.js';
 export { JournalStoreHandle, type JournalFile, type JournalCompaction } from './journal-store.js';

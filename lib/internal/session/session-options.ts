@@ -82,11 +82,15 @@ export interface SessionInvalidation {
 export interface SessionPlatform {
   readonly name: string;
   download(url: string, options: DownloadOptions): Transfer<DownloadResult<unknown>>;
-  upload(url: string, source: string, options: UploadOptions): Transfer<UploadResult<unknown>>;
+  /** `task`: the upload task this run is for, as stored (its `sourceSize` and `sourceMtime` recorded by `prepare`). */
+  upload(url: string, source: string, options: UploadOptions, task?: TaskRecord): Transfer<UploadResult<unknown>>;
   defaultStore(options: { directory?: string }): SessionStore;
   /** Says what is wrong with a new task for this platform (e.g. a missing `to`), or undefined. */
   validate?(task: TaskRecord): string | undefined;
-  /** Completes a new task for this platform (e.g. makes `to` an absolute path) before it is stored. */
+  /**
+   * Completes a new task for this platform before it is stored: makes `to` an absolute path,
+   * records an upload's file size and modification time (checked when it runs), etc.
+   */
   prepare?(task: TaskRecord): TaskRecord;
   /** Removes what a cancelled or forgotten failed task left behind (a partial file), unless another transfer now owns it. */
   discard?(task: TaskRecord): Promise<void>;
@@ -115,4 +119,31 @@ export function checkSessionId(id: unknown): string | undefined {
   if ([...id].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) || id === '.' || id === '..') return `id "${id.slice(0, 40)}" is not a valid session identifier`;
   if (id.search(LONE_SURROGATE) >= 0) return `id "${id.slice(0, 40).replace(LONE_SURROGATE, '\uFFFD')}" is not a valid session identifier: it holds half of a surrogate pair`;
   return undefined;
+}
+
+/** What a task id may hold, as error messages say it. */
+export const TASK_ID_RULE = 'a task id is a string of 1 to 200 characters, without control characters (U+0000 to U+001F, U+007F to U+009F) or half of a surrogate pair';
+
+/**
+ * Checks a task id, as {@link checkSessionId} checks a session's: the CLI prints a new task's id
+ * as it is, for a script to capture, and shows it in `list`, one task per line. C1 controls are
+ * refused too (a terminal may act on them). Ids stored before this check still load (see
+ * `SessionCore`: a task's stored id is always accepted by the calls that name a task).
+ */
+export function checkTaskId(id: unknown): string | undefined {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 200) return `invalid task id${typeof id === 'string' ? ` of ${id.length} characters` : `: ${typeof id}`}; ${TASK_ID_RULE}`;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(id) || id.search(LONE_SURROGATE) >= 0) return `invalid task id ${escapedId(id)}; ${TASK_ID_RULE}`;
+  return undefined;
+}
+
+/** The start of an id, quoted, its control characters and lone surrogates written as `\uXXXX`. */
+function escapedId(id: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const shown = id.slice(0, 40).replace(/[\u0000-\u001f\u007f-\u009f"\\]/g, hex).replace(LONE_SURROGATE, hex);
+  return `"${shown}"${id.length > 40 ? '…' : ''}`;
+}
+
+function hex(ch: string): string {
+  return ch === '"' || ch === '\\' ? `\\${ch}` : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }

@@ -42,6 +42,14 @@ export interface TaskRecord {
   readonly to?: string;
   /** Uploads: the file sent (a path on Node). Uploads restart from zero when interrupted. */
   readonly source?: string;
+  /**
+   * Uploads on Node: the file's size and modification time (ms, `fs.Stats.mtimeMs`) when the task
+   * was added. Each run checks them first: a file changed since fails the task with a
+   * `SourceChangedError`. Absent when the file could not be read then, and in records stored
+   * before they were recorded: such a task sends the file as it is when it runs.
+   */
+  readonly sourceSize?: number;
+  readonly sourceMtime?: number;
   readonly method?: string;
   /** Request headers stored with the task. Credentials from challenges are never stored. */
   readonly headers?: Readonly<Record<string, string>>;

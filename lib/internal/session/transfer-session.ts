@@ -11,6 +11,7 @@ import { ChallengeGate, type CredentialsSent } from './challenge-gate.js';
 import { hostOf, tasksToStart } from './task-queue.js';
 import { SessionInvalidatedError } from './session-invalidated-error.js';
 import {
+  checkTaskId,
   SESSION_DEFAULTS,
   type SessionDownloadOptions,
   type SessionInvalidation,
@@ -186,6 +187,7 @@ export class SessionCore implements TransferSession {
   }
 
   task(id: string): TaskRecord | undefined {
+    this.checkId(id);
     const task = this.records.get(id);
     return task && this.view(task);
   }
@@ -193,6 +195,7 @@ export class SessionCore implements TransferSession {
   async ack(taskId: string): Promise<void> {
     // Not refused while invalidate() waits for the tasks (their completions are acknowledged then),
     // only once the store is released: the store's own "closed" error is not the session's.
+    this.checkId(taskId);
     if (this.released) throw new SessionInvalidatedError(this.id, 'is closed');
     const task = this.records.get(taskId);
     if (!task) throw new Error(`session "${this.id}" has no task "${taskId}"`);
@@ -255,6 +258,7 @@ export class SessionCore implements TransferSession {
   }
 
   async cancel(taskId: string): Promise<boolean> {
+    this.checkId(taskId);
     if (this.ended) throw new SessionInvalidatedError(this.id, 'is closed');
     return this.cancelTask(taskId);
   }
@@ -387,7 +391,12 @@ export class SessionCore implements TransferSession {
       return `url is not a valid absolute URL`;
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return `unsupported scheme ${url.protocol} (only http: and https:)`;
-    if (spec.id !== undefined && (typeof spec.id !== 'string' || spec.id.length === 0 || spec.id.length > 200)) return 'task id must be a string of 1 to 200 characters';
+    // Checked whenever an id is given, also one a task stored before this check has (it is
+    // refused here, never returned): what add() returns has a valid id (the CLI prints it raw).
+    if (spec.id !== undefined) {
+      const problem = checkTaskId(spec.id);
+      if (problem) return problem;
+    }
     if (spec.priority !== undefined && !Number.isFinite(spec.priority)) return 'priority must be a finite number';
     if (spec.overwrite !== undefined && typeof spec.overwrite !== 'boolean') return 'overwrite must be a boolean';
     // Refused when added, not stored to fail each time the task runs.
@@ -477,7 +486,7 @@ export class SessionCore implements TransferSession {
     const transfer: Observable<TransferEvent<DownloadResult<unknown> | UploadResult<unknown>>> =
       task.kind === 'download'
         ? this.platform.download(task.url, { ...common, to: task.to, resume: task.to !== undefined, keepPartial: 'resumable', overwrite: task.overwrite !== false, ...(publishesWithOwner(task) ? { [PUBLISH_OWNER]: this.ownerOf(task) } : {}), ...(task.integrity !== undefined ? { integrity: task.integrity } : {}), ...(task.to === undefined ? { responseType: 'text' as const } : {}) })
-        : this.platform.upload(task.url, task.source!, { ...common, responseType: 'text' });
+        : this.platform.upload(task.url, task.source!, { ...common, responseType: 'text' }, task);
     run.sub = transfer.subscribe({
       next: (event) => {
         if (this.runs.get(task.id) !== run) return;
@@ -665,7 +674,19 @@ export class SessionCore implements TransferSession {
     this.durable.set(task.id, task);
   }
 
+  /**
+   * Refuses (TypeError) an id no task can have, unless a task has it: one stored before task ids
+   * were checked (control characters, a newline) still loads, and can still be acknowledged,
+   * cancelled, suspended, resumed and forgotten by its exact id.
+   */
+  private checkId(taskId: unknown): void {
+    if (typeof taskId === 'string' && this.records.has(taskId)) return;
+    const problem = checkTaskId(taskId);
+    if (problem) throw new TypeError(problem);
+  }
+
   private usable(taskId: string): TaskRecord {
+    this.checkId(taskId);
     if (this.ended) throw new SessionInvalidatedError(this.id, 'is closed');
     const task = this.records.get(taskId);
     if (!task) throw new Error(`session "${this.id}" has no task "${taskId}"`);
