@@ -1,18 +1,6 @@
-import { Writable } from 'node:stream';
 import { formatProgressLine, ProgressBar, RESTORE_TERMINAL } from '../../lib/cli/progress-bar';
 import { TaskBars } from '../../lib/cli/session-display';
-
-/** A terminal that keeps what is written to it. */
-function fakeTerminal(): Writable & { isTTY: boolean; columns: number; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      chunks.push(String(chunk));
-      callback();
-    },
-  });
-  return Object.assign(stream, { isTTY: true, columns: 100, text: () => chunks.join('') });
-}
+import { fakeTerminal } from '../helpers/fake-terminal';
 
 describe('ProgressBar and the terminal it borrows', () => {
   it('a process that exits while the bar is drawn (a second Ctrl-C) shows the cursor and wraps lines again', () => {

@@ -10,6 +10,7 @@ import { assertTransferGrammar } from 'rxtransfer/testing';
 import { cliFixture } from '../helpers/cli-fixture.js';
 import { jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
 import { sessionCli, transferLinesByTask, waitFor } from '../helpers/cli-session-run.js';
+import { fakeTerminal } from '../helpers/fake-terminal';
 
 jest.setTimeout(40_000);
 
@@ -265,7 +266,7 @@ describe('rxtransfer session watch: an upload is named by its file', () => {
     const url = server.put('/up', { body: Buffer.alloc(0), rate: 1024 * 1024 });
     // This process runs the session (it holds its lock); watch follows it, in this process too, on a terminal.
     const session = await TransferSession.open({ id: 'upw', directory, checkpointInterval: 0 });
-    const terminal = fakeTerminal();
+    const terminal = fakeTerminal(200);
     const stdout = new Writable({ write: (_chunk, _encoding, callback) => callback() });
     try {
       await session.upload(url, source, { id: 'upload-task-7', method: 'PUT' });
@@ -285,15 +286,3 @@ describe('rxtransfer session watch: an upload is named by its file', () => {
     }
   });
 });
-
-/** A terminal that keeps what is written to it. */
-function fakeTerminal(): Writable & { isTTY: boolean; columns: number; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      chunks.push(String(chunk));
-      callback();
-    },
-  });
-  return Object.assign(stream, { isTTY: true, columns: 200, text: () => chunks.join('') });
-}
