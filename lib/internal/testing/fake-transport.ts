@@ -1,6 +1,8 @@
 import type { Transport, TransportRequest, TransportResponse } from '../core/transport.js';
 import { NetworkError } from '../core/errors/network-error.js';
-import { lowerCaseHeaders } from '../core/headers.js';
+import { localFileError } from '../core/errors/local-file-error.js';
+import { hasHeader, lowerCaseHeaders } from '../core/headers.js';
+import { FakeUpload } from './fake-upload.js';
 
 /** The head a {@link FakeRequest} answers with. */
 export interface FakeHead {
@@ -11,6 +13,13 @@ export interface FakeHead {
   decoded?: boolean;
   /** Where the response came from, when the transport followed redirects itself. Default: the request's URL. */
   url?: string;
+  /**
+   * Answered before the request body was read to its end (a server that refuses an upload at
+   * once, as a 413 to a body that never ends): the head goes at once, the body is closed with
+   * only the bytes read so far (those `uploadProgress` asked for) sent. Default: the head goes
+   * once the whole body has been read.
+   */
+  early?: boolean;
 }
 
 /**
@@ -19,6 +28,13 @@ export interface FakeHead {
  * `flush`), `chunk` and `fail` are no-ops too; `respond` answers only a head not yet answered
  * (after `end` alone: with an empty body), and the core ignores whatever comes after the
  * transfer's end.
+ *
+ * The request body is read as the Node transport sends it: its first `n` bytes when the test
+ * reports `uploadProgress(n)`, all of it before the head `respond` answers reaches the core (unless
+ * `early`). A body that fails — its source throws, it runs past or ends short of its declared
+ * size, its file is gone — fails the request with a `TransferError` `'invalid'` ("cannot send
+ * the request body: …"), never `done`. The source is released however the request ends (a Node
+ * stream destroyed, an iterator returned).
  *
  * @example
  * ```ts
@@ -38,13 +54,26 @@ export class FakeRequest {
   private wake: (() => void) | undefined;
   private answer!: { resolve(response: TransportResponse): void; reject(error: unknown): void };
   private answered = false;
+  /** The head reached the transport (it may wait for the body after `respond`). */
+  private settled = false;
   private drained = false;
+  private readonly upload: FakeUpload | undefined;
+  /** The headers sent, lower case: the core's, and what the Node transport adds. */
+  private readonly sent: Record<string, string>;
   /** Resolves when the head is answered (used by the transport). */
   readonly response: Promise<TransportResponse>;
 
   constructor(readonly request: TransportRequest) {
     this.response = new Promise<TransportResponse>((resolve, reject) => (this.answer = { resolve, reject }));
     this.response.catch(() => undefined);
+    const context = { url: request.url, method: request.method };
+    this.upload = request.body ? new FakeUpload(request.body, request.bodySize, (error) => this.bodyFailed(localFileError('cannot send the request body', error, context))) : undefined;
+    // As the Node transport sends them (axios-http-transport.ts), when the core's headers have none.
+    const headers: Record<string, string> = { ...request.headers };
+    if (this.upload?.contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = this.upload.contentType;
+    if (request.body && request.bodySize !== undefined && !hasHeader(headers, 'content-length')) headers['Content-Length'] = String(request.bodySize);
+    if (!hasHeader(headers, 'accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
+    this.sent = lowerCaseHeaders(headers);
     request.signal.addEventListener('abort', () => this.abortNow(), { once: true });
     if (request.signal.aborted) this.abortNow();
   }
@@ -55,9 +84,13 @@ export class FakeRequest {
   get method(): string {
     return this.request.method;
   }
-  /** A header sent, by case-insensitive name. */
+  /**
+   * A header sent, by case-insensitive name: the core's (`request.headers`), and those the Node
+   * transport adds when they are not among them: `Content-Length` of a body of known size, the
+   * multipart `Content-Type` of a FormData, `Accept-Encoding: gzip, deflate, br`.
+   */
   header(name: string): string | undefined {
-    return lowerCaseHeaders(this.request.headers)[name.toLowerCase()];
+    return this.sent[name.toLowerCase()];
   }
   /** True once the core aborted this request (unsubscribe, timeout, cancel). */
   get aborted(): boolean {
@@ -78,9 +111,11 @@ export class FakeRequest {
     if (!this.aborted) this.request.onConnect();
     return this;
   }
-  /** Reports `loaded` request-body bytes handed to the network. */
+  /** Reports `loaded` request-body bytes handed to the network, and reads the body that far. */
   uploadProgress(loaded: number): this {
-    if (!this.aborted) this.request.onUploadProgress(loaded);
+    if (this.aborted) return this;
+    this.request.onUploadProgress(loaded);
+    this.upload?.want(loaded);
     return this;
   }
   /** Reports the body's bytes received so far (decoded ones for a `decoded` response), as a buffering transport (XHR) does. */
@@ -88,18 +123,25 @@ export class FakeRequest {
     if (!this.aborted) this.request.onDownloadProgress(loaded);
     return this;
   }
-  /** Answers the head. */
+  /** Answers the head: it reaches the core once the request body has been read (at once with `early`). */
   respond(head: FakeHead = {}): this {
     if (this.answered || this.aborted) return this;
     this.answered = true;
-    this.answer.resolve({
+    const response: { -readonly [K in keyof TransportResponse]: TransportResponse[K] } = {
       status: head.status ?? 200,
       statusText: head.statusText ?? '',
       headers: lowerCaseHeaders(head.headers ?? {}),
       url: head.url ?? this.request.url,
       decoded: head.decoded ?? false,
       body: this.body(),
-    });
+    };
+    const upload = this.upload;
+    if (upload && head.early) {
+      upload.close();
+      response.sent = () => Math.min(upload.read, this.request.bodySize ?? upload.read);
+    }
+    if (upload && !head.early) upload.whenRead(() => this.settle(response));
+    else this.settle(response);
     return this;
   }
   /** Sends body bytes (after {@link respond}). */
@@ -120,10 +162,9 @@ export class FakeRequest {
     if (this.ended || this.aborted) return this;
     this.ended = true;
     this.failure = error;
-    if (!this.answered) {
-      this.answered = true;
-      this.answer.reject(error);
-    }
+    this.answered = true;
+    this.rejectHead(error);
+    this.upload?.close();
     this.poke();
     return this;
   }
@@ -137,11 +178,32 @@ export class FakeRequest {
   private abortNow(): void {
     if (!this.ended) this.failure ??= new NetworkError('aborted', 'ECONNABORTED', { url: this.url, method: this.method });
     this.ended = true;
-    if (!this.answered) {
-      this.answered = true;
-      this.answer.reject(this.failure);
-    }
+    this.answered = true;
+    this.rejectHead(this.failure);
+    this.upload?.close();
     this.poke();
+  }
+
+  /** The request body failed: as with the Node transport, the request fails with it, the head unanswered. */
+  private bodyFailed(error: unknown): void {
+    if (this.aborted || this.failure !== undefined) return;
+    this.ended = true;
+    this.failure = error;
+    this.answered = true;
+    this.rejectHead(error);
+    this.poke();
+  }
+
+  private settle(response: TransportResponse): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.answer.resolve(response);
+  }
+
+  private rejectHead(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.answer.reject(error);
   }
 
   private poke(): void {
@@ -181,15 +243,22 @@ export class FakeRequest {
  */
 export class FakeTransport implements Transport {
   readonly name = 'fake';
-  readonly streamsBodies = true;
+  readonly streamsBodies: boolean;
   readonly followsRedirects: boolean;
   /** Every request seen, in order. */
   readonly requests: FakeRequest[] = [];
   private waiting: Array<(request: FakeRequest) => void> = [];
   private readonly onRequest: ((request: FakeRequest) => void) | undefined;
 
-  constructor(options: { followsRedirects?: boolean; onRequest?: (request: FakeRequest) => void } = {}) {
+  /**
+   * By default it imitates the Node transport. `followsRedirects: true, streamsBodies: false`
+   * imitate a browser's (XHR): redirects are followed out of sight of the core (answer with the
+   * head's `url`), and a stream body (an async iterable, a `BodySource`) fails with `'invalid'`
+   * before any request, as it does there.
+   */
+  constructor(options: { followsRedirects?: boolean; streamsBodies?: boolean; onRequest?: (request: FakeRequest) => void } = {}) {
     this.followsRedirects = options.followsRedirects ?? false;
+    this.streamsBodies = options.streamsBodies ?? true;
     this.onRequest = options.onRequest;
   }
 
