@@ -661,6 +661,27 @@ describe('uploads: the body sent is the body declared', () => {
     expect(body.opens).toBe(1);
   });
 
+  it("a Node stream that fails before the transfer is subscribed to (a file stream of a missing file) is 'invalid', a local error, never an uncaught 'error' event", async () => {
+    const missing = target();
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    // Without a listener, the stream's 'error' is an uncaught exception (in a plain Node
+    // process, its end: checked by hand with the built package); any that reaches here is kept.
+    process.on('uncaughtException', onUncaught);
+    try {
+      const transfer = upload(server.url('/upload', { key: 'early-error' }), createReadStream(missing), { method: 'PUT', retry: { count: 2, baseDelay: 1 } });
+      // The stream fails on its own (its open) before anyone subscribes.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const run = await runTransfer(transfer);
+      expect(uncaught).toEqual([]);
+      expect(isLocalFileError(run.error)).toBe(true);
+      expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`cannot send the request body: ENOENT`) });
+      expect(server.requests.filter((r) => r.query.get('key') === 'early-error')).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it("a file whose size changed since fileBody() is 'invalid' before a byte is sent, grown or shrunk", async () => {
     for (const [size, now] of [[100_000, 150_000], [100_000, 40_000]] as const) {
       const from = target();

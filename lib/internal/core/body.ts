@@ -35,6 +35,11 @@ export interface NormalizedBody {
   readonly replayable: boolean;
   readonly streaming: boolean;
   open(): OpenedBody;
+  /**
+   * The error a Node stream body emitted before any attempt read it (a file stream of a missing
+   * file, made before the transfer was subscribed to), or undefined.
+   */
+  failure?(): unknown;
 }
 
 function once<T>(value: T): () => T {
@@ -79,9 +84,28 @@ export function normalizeBody(body: unknown): NormalizedBody | string {
   }
   if (typeof body === 'object' && body !== null && typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
     const take = once(body as AsyncIterable<Uint8Array>);
-    return { size: undefined, contentType: 'application/octet-stream', replayable: false, streaming: true, open: () => ({ kind: 'stream', data: take() }) };
+    const failure = watchErrors(body);
+    return { size: undefined, contentType: 'application/octet-stream', replayable: false, streaming: true, open: () => ({ kind: 'stream', data: take() }), ...(failure ? { failure } : {}) };
   }
   return `unsupported body type: ${body === null ? 'null' : typeof body}`;
+}
+
+/**
+ * A Node stream (an `EventEmitter` that pipes) is listened to for `'error'` from the moment it is
+ * handed to `upload()`: the transfer is cold, and a stream that fails before it is subscribed to
+ * (a file stream of a missing file) would otherwise throw its error out of the process, with no
+ * listener yet. Returns what it emitted first, for the attempt to fail with.
+ */
+function watchErrors(body: object): (() => unknown) | undefined {
+  const emitter = body as { on?: unknown; pipe?: unknown };
+  if (typeof emitter.on !== 'function' || typeof emitter.pipe !== 'function') return undefined;
+  let failed: { error: unknown } | undefined;
+  try {
+    (emitter.on as (event: string, listener: (error: unknown) => void) => void).call(body, 'error', (error: unknown) => void (failed ??= { error }));
+  } catch {
+    return undefined;
+  }
+  return () => failed?.error;
 }
 
 function bytes(data: Uint8Array): NormalizedBody {

@@ -6,6 +6,7 @@ import { CancelledError } from './errors/cancelled-error.js';
 import { HttpStatusError } from './errors/http-status-error.js';
 import { IntegrityError } from './errors/integrity-error.js';
 import { NetworkError } from './errors/network-error.js';
+import { localFileError } from './errors/local-file-error.js';
 import { CONTINUE_WAIT_MS, EXPECT_CONTINUE_ABOVE, type NormalizedOptions } from './options.js';
 import type { NormalizedBody } from './body.js';
 import type { Platform, FileSink } from './platform.js';
@@ -488,6 +489,11 @@ export class TransferRun<R> {
     const body = this.body!;
     let opened: ReturnType<NormalizedBody['open']>;
     try {
+      if (this.unread === undefined) {
+        // A stream that failed before this attempt opened it: the body's failure, not the network's.
+        const early = body.failure?.();
+        if (early !== undefined) throw localFileError('cannot send the request body', early, context);
+      }
       opened = this.unread ?? body.open();
       this.unread = undefined;
     } catch (error) {
