@@ -19,7 +19,7 @@ Examples:
   $ rxtransfer get https://example.com/big.iso -o /tmp/     # into a directory
   $ rxtransfer get https://example.com/big.iso --resume     # after Ctrl-C: continue big.iso.partial
   $ rxtransfer get 'https://example.com/dl?id=7' --content-disposition --retry 3
-  $ rxtransfer get https://example.com/a.json -H 'Authorization: Bearer …' --json | jq .type
+  $ rxtransfer get https://example.com/a.json -H "Authorization: Bearer $TOKEN" --json | jq .type
 
 Exit codes: 0 ok, 1 local failure (the disk, or stdout could not be written), 2 usage or file exists, 3 HTTP error, 4 network, 5 timeout, 6 integrity, 130 Ctrl-C, 141 stdout closed, 143 SIGTERM, 129 SIGHUP.`;
 
@@ -65,7 +65,7 @@ function packageVersion(): string {
 function addTransferOptions(command: Command): Command {
   return command
     .option('-H, --header <header>', "add a request header 'Name: value' (repeatable)", collectHeader)
-    .option('--retry <n>', 'retry network errors, timeouts and 408/429/500/502/503/504 up to N times, with backoff', parseCount)
+    .option('--retry <n>', 'retry network errors, connect/idle timeouts, short bodies and 408/429/500/502/503/504 up to N times, with backoff', parseCount)
     .option('--timeout <s>', 'give up after S seconds in total', parseSeconds)
     .option('--idle-timeout <s>', 'give up when no byte moves for S seconds (default 60)', parseSeconds)
     .option('--connect-timeout <s>', 'give up when connecting takes over S seconds (default 30)', parseSeconds)
@@ -144,7 +144,9 @@ export async function runCli(argv: readonly string[], streams: CliStreams): Prom
       program.outputHelp({ error: true });
       return ExitCode.usage;
     }
-    await program.parseAsync([...argv], { from: 'user' });
+    // `help session` is `session --help`: the stub the main program holds for `session` has no help of its own.
+    const args = argv[0] === 'help' && argv[1] === 'session' ? ['session', ...argv.slice(2), '--help'] : argv;
+    await program.parseAsync([...args], { from: 'user' });
     return exit.code;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -239,7 +239,7 @@ function actionsProgram(id: string, shown: string, streams: CliStreams, code: { 
       .description('run the queued tasks until the queue is drained, acknowledging what finished')
       .option('--max-concurrent <n>', 'tasks running at once (default 4)', parsePositive)
       .option('--max-per-host <n>', 'tasks running at once against one host:port (default 2)', parsePositive)
-      .option('--retry <n>', 'retries of each transfer: network errors, timeouts, 408/429/500/502/503/504 (default 5)', parseCount)
+      .option('--retry <n>', 'retries of each transfer: network errors, connect/idle timeouts, short bodies, 408/429/500/502/503/504 (default 5)', parseCount)
       .option('--timeout <s>', 'give up a transfer after S seconds in total', parseSeconds)
       .option('--idle-timeout <s>', 'give up a transfer when no byte moves for S seconds (default 60)', parseSeconds)
       .option('--connect-timeout <s>', 'give up when connecting takes over S seconds (default 30)', parseSeconds)
