@@ -4,6 +4,7 @@ import { download, isTransferError, type DownloadOptions, type TimeoutOptions } 
 import { PARTIAL_SUFFIX } from '../node/index.js';
 import { headersFrom, parseHttpUrl, withExplicitAuthorization } from './arguments.js';
 import { filenameFromContentDisposition } from './content-disposition.js';
+import { sentCredentials } from './error-body.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatBytes, formatRate } from './format.js';
 import { listenForInterrupt, outputFailure, type Interrupt } from './interrupt.js';
@@ -53,9 +54,11 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
   let view = new TransferView(mode, streams, nameFromUrl(rawUrl) ?? FALLBACK_NAME);
   let interrupt: Interrupt | undefined;
   let plan: TargetPlan | undefined;
+  let sent: string[] = [];
   try {
     const parsed = parseHttpUrl(rawUrl);
     const headers = headersFrom(flags.header);
+    sent = sentCredentials(parsed, headers);
     const url = withExplicitAuthorization(parsed, headers);
     // The file as the server holds it, as curl saves it: a .tgz stays gzip, and a cut or a Ctrl-C
     // leaves bytes --resume can continue (a decoded body cannot be). -H 'Accept-Encoding: …' asks otherwise.
@@ -128,7 +131,7 @@ export async function runGet(rawUrl: string, flags: GetFlags, streams: CliStream
   } catch (caught) {
     const error = plan && isTargetExistsError(caught) ? await appeared(plan.path, caught) : caught;
     const hint = plan ? await afterFailure(plan.path, error) : undefined;
-    view.error(outputLost(interrupt, error) ?? error, hint);
+    view.error(outputLost(interrupt, error) ?? error, hint, sent);
     return interrupt?.received && isTransferError(error) && error.code === 'cancelled' ? interrupt.exitCode : exitCodeFor(error);
   } finally {
     view.close();

@@ -2,6 +2,7 @@ import type { TransferProgress } from '../index.node.js';
 import { ProgressBar } from './progress-bar.js';
 import { errorCode, errorDetails, errorMessage } from './exit-codes.js';
 import { printable } from './format.js';
+import { errorBody } from './error-body.js';
 
 /**
  * How a command shows a transfer:
@@ -35,9 +36,9 @@ export function writeJsonLine(streams: CliStreams, value: Record<string, unknown
   streams.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-/** The `--json` error object. */
-export function jsonError(error: unknown): Record<string, unknown> {
-  return { type: 'error', code: errorCode(error), message: errorMessage(error), ...errorDetails(error) };
+/** The `--json` error object; `body`: the excerpt of an HTTP error's body ({@link errorBody}), when there is one. */
+export function jsonError(error: unknown, body?: string): Record<string, unknown> {
+  return { type: 'error', code: errorCode(error), message: errorMessage(error), ...errorDetails(error), ...(body !== undefined ? { body } : {}) };
 }
 
 /** A progress event as plain JSON (the event's own fields, nothing else). */
@@ -79,11 +80,17 @@ export class TransferView {
     else if (this.mode !== 'quiet') this.streams.stderr.write(`${printable(summary)}\n`);
   }
 
-  /** The transfer failed: one line on stderr (with `hint`, what to do), and the error object with `--json`. */
-  error(error: unknown, hint?: string): void {
+  /**
+   * The transfer failed: one line on stderr (with `hint`, what to do), then the server's reason
+   * (an excerpt of an HTTP error's body, without the `sent` credentials), indented; and the error
+   * object with `--json`, the excerpt as its `body`.
+   */
+  error(error: unknown, hint?: string, sent: readonly string[] = []): void {
     this.bar?.stop();
-    if (this.mode === 'json') writeJsonLine(this.streams, jsonError(error));
+    const body = errorBody(error, sent);
+    if (this.mode === 'json') writeJsonLine(this.streams, jsonError(error, body));
     printError(this.streams, error, hint);
+    if (body !== undefined) this.streams.stderr.write(`${body.replace(/^/gm, '  ')}\n`);
   }
 
   /** Stops the bar whatever happened (restores the cursor). */

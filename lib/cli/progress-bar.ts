@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { TransferProgress } from '../index.node.js';
-import { etaSeconds, formatBytes, formatDuration, formatRate } from './format.js';
+import { displayWidth, etaSeconds, formatBytes, formatDuration, formatRate, graphemes, graphemeWidth } from './format.js';
 
 /** Shows the cursor and turns line wrapping back on: what stopping a bar does (barOptions hides and turns off both). */
 export const RESTORE_TERMINAL = '\u001b[?25h\u001b[?7h';
@@ -62,18 +62,24 @@ export function formatProgressLine(label: string, event: TransferProgress | unde
   return `${shorten(label, free - 3 - barWidth)} [${bar}]${tail}`;
 }
 
-/** Columns a label takes, one per code point (a wide character takes two: the terminal crops the rest). */
+/** Columns a label takes: two for a wide character (CJK, emoji), none for a combining mark ({@link displayWidth}). */
 function columns(text: string): number {
-  return Array.from(text).length;
+  return displayWidth(text);
 }
 
-/** `label` in at most `max` columns (never under {@link MIN_LABEL}): its start and end around `…`. */
+/** `label` in at most `max` columns (never under {@link MIN_LABEL}): its start and end around `…`, never a character cut in two. */
 function shorten(label: string, max: number): string {
-  const chars = Array.from(label);
   const keep = Math.max(MIN_LABEL, max);
-  if (chars.length <= keep) return label;
-  const end = Math.floor((keep - 1) / 2);
-  return `${chars.slice(0, keep - 1 - end).join('')}…${chars.slice(chars.length - end).join('')}`;
+  if (columns(label) <= keep) return label;
+  const parts = graphemes(label);
+  const endRoom = Math.floor((keep - 1) / 2);
+  let startRoom = keep - 1 - endRoom;
+  let start = 0;
+  while (start < parts.length && graphemeWidth(parts[start]!) <= startRoom) startRoom -= graphemeWidth(parts[start++]!);
+  let end = parts.length;
+  let room = endRoom + startRoom; // a column the start could not use (half a wide character) goes to the end
+  while (end > start && graphemeWidth(parts[end - 1]!) <= room) room -= graphemeWidth(parts[--end]!);
+  return `${parts.slice(0, start).join('')}…${parts.slice(end).join('')}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import { upload, isTransferError, type UploadBody } from '../index.node.js';
 import { fileBody } from '../node/index.js';
 import { headersFrom, parseHttpUrl, withExplicitAuthorization, withoutSecrets } from './arguments.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
+import { sentCredentials } from './error-body.js';
 import { formatBytes, formatRate, terminalSafe } from './format.js';
 import { outputLost, printableHeaders, timeoutsFrom } from './get-command.js';
 import { listenForInterrupt, type Interrupt } from './interrupt.js';
@@ -45,9 +46,11 @@ export async function runPut(file: string, rawUrl: string, flags: PutFlags, stre
   const mode = outputMode(flags, streams);
   const view = new TransferView(mode, streams, basename(file), 'upload');
   let interrupt: Interrupt | undefined;
+  let sent: string[] = [];
   try {
     const parsed = parseHttpUrl(rawUrl);
     const headers = headersFrom(flags.header);
+    sent = sentCredentials(parsed, headers);
     const url = withFileName(withExplicitAuthorization(parsed, headers), file);
     const method = (flags.method ?? 'PUT').toUpperCase();
     if (!(PUT_METHODS as readonly string[]).includes(method)) throw new CliError('usage', `--method must be PUT or POST, got ${method.slice(0, 20)}`);
@@ -88,7 +91,7 @@ export async function runPut(file: string, rawUrl: string, flags: PutFlags, stre
     }
     return ExitCode.ok;
   } catch (error) {
-    view.error(outputLost(interrupt, error) ?? error);
+    view.error(outputLost(interrupt, error) ?? error, undefined, sent);
     return interrupt?.received && isTransferError(error) && error.code === 'cancelled' ? interrupt.exitCode : exitCodeFor(error);
   } finally {
     view.close();

@@ -55,12 +55,47 @@ describe('rxtransfer get: exit codes', () => {
     expect(filesIn(cwd)).toEqual([]);
   });
 
-  it('3: an HTTP error, one line on stderr, no file left', async () => {
+  it("3: an HTTP error, one line on stderr, then the server's reason (its body) indented, no file left", async () => {
     const cwd = freshDir();
     const r = await runCli(['get', fixture.server.url('/status/404')], { cwd });
     expect(r.code).toBe(3);
-    expect(r.stderr).toBe(`rxtransfer: HTTP 404 (GET ${fixture.server.url('/status/404')})\n`);
+    expect(r.stderr).toBe(`rxtransfer: HTTP 404 (GET ${fixture.server.url('/status/404')})\n  status 404\n`);
     expect(filesIn(cwd)).toEqual([]);
+  });
+
+  it("3: the server's reason is shown short and terminal-safe: no escape sequences, 5 lines and 300 characters at most; a binary or blank body is not shown", async () => {
+    const cwd = freshDir();
+    const lines = Array.from({ length: 20 }, (_, i) => `\u001b[31mline ${i}\u001b[0m\u001b]0;title\u0007 ${'x'.repeat(10)}`);
+    const url = fixture.server.url(`/status/422?body=${encodeURIComponent(lines.join('\n'))}`);
+    const r = await runCli(['get', url], { cwd });
+    expect(r.code).toBe(3);
+    expect(r.stderr.includes('\u001b')).toBe(false);
+    expect(r.stderr.split('\n').slice(1)).toEqual([...[0, 1, 2, 3, 4].map((i) => `  [31mline ${i}[0m]0;title ${'x'.repeat(10)}`.replace(/x$/, (x) => (i === 4 ? 'x…' : x))), '']);
+    const long = await runCli(['get', fixture.server.url(`/status/500?body=${'y'.repeat(1000)}`), '--json'], { cwd });
+    expect(long.stderr.split('\n')[1]).toBe(`  ${'y'.repeat(300)}…`);
+    expect(jsonLines(long.stdout).at(-1)).toMatchObject({ type: 'error', status: 500, body: `${'y'.repeat(300)}…` });
+    for (const body of ['%00%01%02binary', '%20%0A%09%0A']) {
+      const none = await runCli(['get', fixture.server.url(`/status/500?body=${body}`), '--json'], { cwd });
+      expect(none.stderr).toBe(`rxtransfer: HTTP 500 (GET ${fixture.server.url(`/status/500?body=${body}`)})\n`);
+      expect(jsonLines(none.stdout).at(-1)).not.toHaveProperty('body');
+    }
+  });
+
+  it("3: a server that echoes the request in its error: the credentials the command sent are not shown (-H values, the URL's password and its Basic, secret query values)", async () => {
+    const cwd = freshDir();
+    const basic = Buffer.from('alice:pw-s3cret').toString('base64');
+    const url = fixture.server.url('/echo/403?X-Amz-Signature=sig-s3cret&page=2').replace('http://', 'http://alice:pw-s3cret@');
+    const r = await runCli(['get', url, '-H', 'Cookie: sid=cookie-s3cret; lang=en', '-H', 'X-Api-Key: key-s3cret', '--json'], { cwd });
+    expect(r.code).toBe(3);
+    expect(fixture.server.requests.at(-1)!.headers.authorization).toBe(`Basic ${basic}`);
+    const body = '{"error":"refused","url":"/echo/403?X-Amz-Signature=REDACTED&page=2","authorization":"Basic REDACTED","cookie":"REDACTED","x-api-key":"REDACTED"}';
+    expect(r.stderr.split('\n').slice(1)).toEqual([`  ${body}`, '']);
+    expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'error', code: 'http', status: 403, body });
+    expect(r.stdout + r.stderr).not.toMatch(/s3cret/);
+    expect(r.stdout + r.stderr).not.toContain(basic);
+    const bearer = await runCli(['get', fixture.server.url('/echo/401'), '-H', 'Authorization: Bearer tok-s3cret'], { cwd });
+    expect(bearer.stderr).toContain('"authorization":"REDACTED"');
+    expect(bearer.stderr).not.toMatch(/s3cret/);
   });
 
   it('4: a network error (connection refused)', async () => {
@@ -180,7 +215,7 @@ describe('rxtransfer get --json', () => {
     expect(r.code).toBe(3);
     const lines = jsonLines(r.stdout);
     assertTransferGrammar(toNotifications(lines));
-    expect(lines.at(-1)).toEqual({ type: 'error', code: 'http', status: 503, message: `HTTP 503 (GET ${fixture.server.url('/status/503')})` });
+    expect(lines.at(-1)).toEqual({ type: 'error', code: 'http', status: 503, message: `HTTP 503 (GET ${fixture.server.url('/status/503')})`, body: 'status 503' });
   });
 
   it.each([

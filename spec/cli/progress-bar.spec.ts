@@ -1,3 +1,4 @@
+import { displayWidth } from '../../lib/cli/format';
 import { formatProgressLine, ProgressBar, RESTORE_TERMINAL } from '../../lib/cli/progress-bar';
 import { TaskBars } from '../../lib/cli/session-display';
 import { fakeTerminal } from '../helpers/fake-terminal';
@@ -94,6 +95,37 @@ describe('a progress line in a narrow terminal', () => {
     expect(formatProgressLine(label, { ...event, total: undefined, percent: undefined }, 40)).toBe('ubuntu-24…amd64.iso 1.20 GiB 31.5 MiB/s');
   });
 
+  /** Columns of a line of ASCII, block characters and CJK ideographs (two each): an oracle independent of displayWidth. */
+  const cjkColumns = (line: string) => Array.from(line).length + (line.match(/[\u4e00-\u9fff]/g) ?? []).length;
+
+  it('counts a wide character (CJK) as two columns: a long CJK name is shortened to fit, the numbers stay in sight', () => {
+    const cjk = '東京都地図資料二千二十四年版完全収録集合体最新改訂版.iso';
+    expect(cjkColumns(cjk)).toBeGreaterThan(50);
+    for (const width of [120, 100, 80, 60, 56]) {
+      const line = formatProgressLine(cjk, event, width);
+      expect(line).toMatch(numbers);
+      expect(cjkColumns(line)).toBeLessThanOrEqual(width - 1);
+    }
+    expect(formatProgressLine(cjk, event, 80)).toMatch(/^東京.+….+\.iso \[[█░]{10,}\] /);
+    expect(cjkColumns(formatProgressLine(cjk, undefined, 30))).toBeLessThanOrEqual(29);
+  });
+
+  it('counts emoji as two columns and combining marks as none; never cuts a character in two', () => {
+    expect(['a', '字', 'ｱ', '가', '🎉', '🫠', '👨\u200d👩\u200d👧', '🇯🇵', '❤\ufe0f', '\u2764', 'e\u0301', '\u200b', '\u0301', '…'].map(displayWidth)).toEqual([1, 2, 1, 2, 2, 2, 2, 2, 2, 1, 1, 0, 0, 1]);
+    expect(displayWidth('東京 tokyo 🎉')).toBe(13);
+    // A name with combining accents (as macOS writes them) is as wide as its letters: not shortened.
+    const accents = 'cafe\u0301-re\u0301sume\u0301-na\u0308ive.txt';
+    expect(formatProgressLine(accents, event, 80)).toMatch(new RegExp(`^${accents} \\[`));
+    const party = `${'🎉'.repeat(20)}-${'👨\u200d👩\u200d👧'.repeat(10)}.bin`;
+    for (const width of [100, 80, 60]) {
+      const line = formatProgressLine(party, event, width);
+      expect(line).toMatch(numbers);
+      expect(displayWidth(line)).toBeLessThanOrEqual(width - 1);
+      // Whole family emoji only: no lone joiner or person cut from one.
+      expect(line.replace(/👨\u200d👩\u200d👧/g, '')).not.toMatch(/[\u200d👨👩👧]/u);
+    }
+  });
+
   it('drawn on a terminal of 60 columns, the row holds the percent, the sizes, the rate and the ETA', () => {
     const terminal = Object.assign(fakeTerminal(), { columns: 60 });
     const bar = new ProgressBar(terminal, label);
@@ -104,6 +136,17 @@ describe('a progress line in a narrow terminal', () => {
     const row = terminal.text().split('\u001b[1G').at(-1)!.replace(/\u001b(\[\??\d*[A-Za-z]|[78])/g, '').trimEnd();
     expect(row).toMatch(numbers);
     expect(Array.from(row).length).toBeLessThanOrEqual(59);
+  });
+
+  it('drawn on a terminal of 60 columns, a CJK name leaves the row within 60 columns (no wrap to break the redraw)', () => {
+    const terminal = Object.assign(fakeTerminal(), { columns: 60 });
+    const bar = new ProgressBar(terminal, '北海道札幌市中央区の写真アルバム全集.zip');
+    bar.update(event);
+    bar.stop();
+    // eslint-disable-next-line no-control-regex -- escape sequences are what it removes
+    const row = terminal.text().split('\u001b[1G').at(-1)!.replace(/\u001b(\[\??\d*[A-Za-z]|[78])/g, '').trimEnd();
+    expect(row).toMatch(numbers);
+    expect(Array.from(row).length + (row.match(/[\u3000-\u9fff]/g) ?? []).length).toBeLessThanOrEqual(59);
   });
 });
 

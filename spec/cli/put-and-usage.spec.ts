@@ -109,6 +109,16 @@ describe('rxtransfer put', () => {
     expect(refused.stdout + refused.stderr).not.toMatch(/s3cret|alice/);
   });
 
+  it("3: the server's reason (its body) after the error line and as the JSON error's body, without the credentials sent", async () => {
+    const r = await runCli(['put', 'up.bin', server.url('/echo/401'), '-H', 'Authorization: Bearer tok-s3cret'], { cwd });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`rxtransfer: HTTP 401 (PUT ${server.url('/echo/401')})\n  {"error":"refused","url":"/echo/401","authorization":"REDACTED"}\n`);
+    const json = await runCli(['put', 'up.bin', server.url('/status/413?body=%7B%22message%22%3A%22quota%20exceeded%22%7D'), '--json'], { cwd });
+    expect(json.code).toBe(3);
+    expect(jsonLines(json.stdout).at(-1)).toMatchObject({ type: 'error', code: 'http', status: 413, body: '{"message":"quota exceeded"}' });
+    expect(json.stderr).toMatch(/\n {2}\{"message":"quota exceeded"\}\n$/);
+  });
+
   it('4: a network error', async () => {
     const r = await runCli(['put', 'up.bin', `http://127.0.0.1:${server.closedPort}/up`], { cwd });
     expect(r.code).toBe(4);

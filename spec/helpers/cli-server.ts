@@ -15,7 +15,8 @@ import { gzipSync } from 'node:zlib';
  *   compressing web server sends it; dripped the same way.
  * - `/cd/<anything>?h=<value>` — a 5-byte body `hello` with `Content-Disposition: <value>`
  *   (written raw, so control characters reach the client as sent).
- * - `/status/<code>` — that status with a short text body.
+ * - `/status/<code>` — that status with a short text body (`body=<text>`: that body, as given).
+ * - `/echo/<code>` — that status, its JSON body the request's URL and its `Authorization`, `Cookie` and `X-Api-Key` (an echoing server), once the request body is read.
  * - `/stall?size=N&after=M` — declares N bytes, sends M, then nothing (an idle timeout).
  * - `/truncated?size=N&after=M` — declares N bytes, sends M, then closes (a short body).
  * - `/upload` and `/upload/<name>` (PUT/POST) — reads the body, answers 201 `{ method, size, sha256 }`. `every=ms`:
@@ -164,7 +165,17 @@ function route(req: IncomingMessage, res: ServerResponse, timers: Set<NodeJS.Tim
 
   if (url.pathname.startsWith('/status/')) {
     const status = Number(url.pathname.slice('/status/'.length)) || 500;
-    res.writeHead(status, { 'Content-Type': 'text/plain' }).end(`status ${status}\n`);
+    res.writeHead(status, { 'Content-Type': 'text/plain' }).end(q.has('body') ? q.get('body') : `status ${status}\n`);
+    return;
+  }
+
+  if (url.pathname.startsWith('/echo/')) {
+    // A server that tells what it was sent, in its error: the request's URL and headers, as JSON.
+    const status = Number(url.pathname.slice('/echo/'.length)) || 500;
+    req.resume();
+    const { authorization, cookie } = req.headers;
+    const echoed = { error: 'refused', url: req.url, authorization, cookie, 'x-api-key': req.headers['x-api-key'] };
+    req.on('end', () => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(echoed)));
     return;
   }
 

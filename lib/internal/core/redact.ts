@@ -6,6 +6,11 @@
 /** Query parameters whose values are secrets often enough to be hidden from messages (presigned URLs, tokens). */
 const SECRET_PARAM = /token|sig|secret|passw|pwd|key|auth|credential|session|code|jwt|x-amz-|x-goog-/i;
 
+/** True for a query parameter (or header) name whose value is hidden from messages: `X-Amz-Signature`, `access_token`, `api_key`. */
+export function isSecretName(name: string): boolean {
+  return SECRET_PARAM.test(name);
+}
+
 /**
  * A URL as text with any `user:password@` removed; with `secrets: true` (error messages), the
  * values of query parameters that look like secrets are masked too, and the fragment (an OAuth
@@ -31,7 +36,7 @@ export function redactUrl(url: string | URL | undefined, options: { secrets?: bo
     if (options.secrets) {
       u.hash = '';
       for (const name of [...new Set(u.searchParams.keys())]) {
-        if (SECRET_PARAM.test(name)) u.searchParams.set(name, 'REDACTED');
+        if (isSecretName(name)) u.searchParams.set(name, 'REDACTED');
       }
     }
     return u.href;
