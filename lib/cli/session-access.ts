@@ -159,7 +159,8 @@ export type LockHolder = { pid: number; host: string; detail?: string };
  * The view of a stored task. With `live`, an unfinished download's bytes are read from its
  * partial file, and it is shown `running` when the session's owner holds the partial file's lock
  * (`<to>.partial.lock`), which a download takes before its first request and keeps until its
- * transfer ends (retries and stalls included).
+ * transfer ends (retries and stalls included). An upload is shown `running` from its run's first
+ * progress checkpoint (written at once) while the session's owner is live.
  */
 export async function viewOf(task: TaskRecord, live?: { owner: LockHolder | undefined }): Promise<TaskView> {
   let state = task.state;
@@ -179,7 +180,10 @@ export async function viewOf(task: TaskRecord, live?: { owner: LockHolder | unde
   }
   // An upload keeps nothing between runs: its checkpoint counts only while the session's owner
   // runs it (a stopped run's, after a kill or a Ctrl-C, is no progress: it is sent again from zero).
+  // A run checkpoints its upload at its first progress, and its start and its stops store it
+  // without a count: stored queued with one while the owner is live, it is running.
   if (task.kind === 'upload' && (task.state === 'suspended' || (task.state === 'queued' && live?.owner === undefined))) bytes = 0;
+  else if (live && task.kind === 'upload' && task.state === 'queued' && task.bytes !== undefined) state = 'running';
   if (total !== undefined && bytes > total) total = undefined; // a stale total (the file changed)
   const percent = total !== undefined && total > 0 ? Math.min(100, Math.floor((100 * bytes) / total)) : total === 0 ? 100 : undefined;
   return {

@@ -8,8 +8,9 @@
  * count. It works with any owner (`rxtransfer session … run` or an app using
  * `TransferSession`), and can never disturb it. A download counts as running while the process
  * that owns the session holds its partial file's lock (`<to>.partial.lock`), which a download
- * takes before its first request and keeps until it ends. It acknowledges nothing: that is the
- * owner's job.
+ * takes before its first request and keeps until it ends; an upload, while it is stored queued
+ * with a progress checkpoint (its run writes one at its first progress) and the owner is live. It
+ * acknowledges nothing: that is the owner's job.
  */
 import { CliError, ExitCode, exitCodeForErrorCode } from './exit-codes.js';
 import { listenForInterrupt, outputFailure } from './interrupt.js';

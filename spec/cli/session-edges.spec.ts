@@ -8,7 +8,7 @@ import { runSessionWatch } from '../../lib/cli/session-watch';
 import { bytes, startSessionServer } from '../helpers/session-server.js';
 import { assertTransferGrammar } from 'rxtransfer/testing';
 import { cliFixture } from '../helpers/cli-fixture.js';
-import { jsonLines, runCli, toNotifications } from '../helpers/cli-run.js';
+import { jsonLines, runCli, startCli, toNotifications } from '../helpers/cli-run.js';
 import { sessionCli, transferLinesByTask, waitFor } from '../helpers/cli-session-run.js';
 import { fakeTerminal } from '../helpers/fake-terminal';
 
@@ -280,6 +280,41 @@ describe('rxtransfer session watch: an upload is named by its file', () => {
       // list names it alike: relative to the current directory when below it, as a download's file.
       const [listed] = (await runCli(['session', 'upw', 'list', '--dir', directory], { cwd })).stdout.split('\n').slice(2);
       expect(listed).toMatch(new RegExp(`^upload-task-7 +completed +100% .* {2}photo\\.raw → ${url.replace(/[.?]/g, '\\$&')}$`));
+    } finally {
+      await session.close();
+      await server.close();
+    }
+  });
+});
+
+describe('rxtransfer session list and watch: a running upload', () => {
+  it('is shown running, with its progress, from its first progress on (as a download is), by list and watch in another process', async () => {
+    const server = await startSessionServer();
+    const cwd = freshDir();
+    const directory = join(cwd, 'sessions');
+    const source = join(cwd, 'big.raw');
+    const size = 8 * 1024 * 1024;
+    writeFileSync(source, bytes(size, 58));
+    const url = server.put('/slow-up', { body: Buffer.alloc(0), rate: 1024 * 1024 });
+    // This process runs the session; no periodic checkpoint comes within the test (S10: bounded).
+    const session = await TransferSession.open({ id: 'uprun', directory, checkpointInterval: 60_000 });
+    const list = async () => jsonLines((await runCli(['session', 'uprun', 'list', '--json', '--dir', directory], { cwd })).stdout).find((t) => t['id'] === 'up');
+    try {
+      await session.upload(url, source, { id: 'up', method: 'PUT' });
+      const watch = startCli(['session', 'uprun', 'watch', '--json', '--dir', directory], { cwd, timeoutMs: 20_000 });
+      let shown: Record<string, unknown> | undefined;
+      for (let i = 0; i < 40 && shown?.['state'] !== 'running'; i++) {
+        shown = await list();
+        if (shown?.['state'] !== 'running') await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(shown).toMatchObject({ kind: 'upload', state: 'running', total: size, bytes: expect.any(Number) });
+      await waitFor(() => jsonLines(watch.stdout()).some((l) => l['id'] === 'up' && l['state'] === 'running'), () => watch.stdout());
+      watch.child.kill('SIGINT');
+      expect((await watch.exited).code).toBe(130);
+      expect(session.task('up')).toMatchObject({ state: 'running' });
+      // Suspended: stored without a count (sent again from zero), shown as such.
+      expect(await session.suspend('up')).toBe(true);
+      expect(await list()).toMatchObject({ state: 'suspended', bytes: 0 });
     } finally {
       await session.close();
       await server.close();

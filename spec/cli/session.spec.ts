@@ -203,7 +203,7 @@ describe('rxtransfer session add: what it leaves alone, what it refuses', () => 
       shown = (await s.list()).find((t) => t['id'] === 'up');
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(shown).toMatchObject({ kind: 'upload', state: 'queued', total: size });
+    expect(shown).toMatchObject({ kind: 'upload', state: 'running', total: size });
     expect(shown!['bytes']).toBeGreaterThan(0);
     await child.kill9();
     // Killed: nothing of it survives.

@@ -562,6 +562,53 @@ describe('TransferSession', () => {
     expect(sha256(await readFile(to))).toBe(sha256(body));
   });
 
+  it('S10 a task that stops (suspended, closed, cancelled, failed) records its last count on the record of its stop, not the last checkpoint\'s', async () => {
+    const { id, path, to } = name();
+    const body = bytes(16 * MiB, 59);
+    const url = server.put(path, { body, etag: '"trail"', rate: 2 * MiB });
+    // Cut after 256 KiB, each attempt: the task fails with the bytes it holds.
+    const bad = server.put(path + 'bad', { body: bytes(2 * MiB, 60), etag: '"cut"', rate: 2 * MiB, resetAfter: 256 * KiB, resets: 10 });
+    const memory = memorySessionStore();
+    const stored = (taskId: string) => memory.snapshot(id).find((t) => t.id === taskId);
+    // No periodic checkpoint within the test: what is stored is what the stops wrote.
+    const options = { id, store: memory, checkpointInterval: 60_000 };
+    let session = await openSession(options);
+    let last = 0;
+    let lastBad = 0;
+    const follow = (s: Session) =>
+      s.events$.subscribe((e) => {
+        if (e.type === 'progress' && e.taskId === 'big') last = e.loaded;
+        if (e.type === 'progress' && e.taskId === 'bad') lastBad = e.loaded;
+      });
+    follow(session);
+    /** Waits until the running task showed more than `bytes`. */
+    const past = async (bytes: number) => {
+      for (let i = 0; i < 400 && last <= bytes; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(last).toBeGreaterThan(bytes);
+    };
+    await session.download(url, { to, id: 'big' });
+    await past(256 * KiB);
+    expect(await session.suspend('big')).toBe(true);
+    expect(stored('big')).toMatchObject({ state: 'suspended', bytes: last, total: body.length });
+    const suspendedAt = last;
+    expect(await session.resume('big')).toBe(true);
+    await past(suspendedAt + 256 * KiB);
+    await session.close();
+    expect(stored('big')).toMatchObject({ state: 'queued', bytes: last, total: body.length });
+    session = await openSession(options);
+    follow(session);
+    const closedAt = last;
+    expect(session.task('big')).toMatchObject({ state: 'queued', bytes: closedAt });
+    await past(closedAt + 256 * KiB);
+    expect(await session.cancel('big')).toBe(true);
+    expect(stored('big')).toMatchObject({ state: 'cancelled', bytes: last, total: body.length });
+    // A failed one holds the count it reached.
+    await session.download(bad, { to: to + '.bad', id: 'bad' });
+    expect((await nextCompletions(session, 2)).find((c) => c.taskId === 'bad')).toMatchObject({ state: 'failed' });
+    expect(lastBad).toBeGreaterThan(0);
+    expect(stored('bad')).toMatchObject({ state: 'failed', bytes: lastBad, total: 2 * MiB });
+  });
+
   it('503 with Retry-After is retried after the delay, and the task completes', async () => {
     const { id, path, to } = name();
     const body = bytes(20 * KiB, 40);
@@ -613,19 +660,33 @@ describe('TransferSession', () => {
     expect(stored()!.bytes === undefined || stored()!.bytes !== suspendedAt).toBe(true);
     await checkpointed(session, suspendedAt);
     await session.close();
-    // Stored with the stopped run's checkpoint; shown without it, queued and then running again.
-    expect(stored()).toMatchObject({ state: 'queued', bytes: expect.any(Number) });
-    const reopened = await openSession({ id, store: memory, checkpointInterval: 60_000 });
-    expect(reopened.task('u')).toMatchObject({ state: 'queued', total: body.length });
-    expect(reopened.task('u')!.bytes).toBeUndefined();
-    // Stored as none too, for what reads the store (session list) while this run goes on.
-    for (let i = 0; i < 200 && stored()!.bytes !== undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    // Closed: stored without the stopped run's count, queued; running again, with the new run's.
     expect(stored()).toMatchObject({ state: 'queued', total: body.length });
     expect(stored()!.bytes).toBeUndefined();
-    for (let i = 0; i < 200 && reopened.task('u')?.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(reopened.task('u')).toMatchObject({ state: 'running' });
+    const memoryWrites: Array<number | undefined> = [];
+    const spy: SessionStore = {
+      name: 'spy',
+      async open(sid) {
+        const h = await memory.open(sid);
+        const write = (changes: readonly TaskChange[]) => {
+          for (const c of changes) if (c.type === 'put' && c.task.id === 'u') memoryWrites.push(c.task.bytes);
+          return h.write(changes);
+        };
+        return { tasks: h.tasks, write, close: () => h.close() };
+      },
+    };
+    const reopened = await openSession({ id, store: spy, checkpointInterval: 60_000 });
+    let shown = 0;
+    reopened.events$.subscribe((e) => e.type === 'progress' && e.taskId === 'u' && (shown = Math.max(shown, e.loaded)));
+    expect(reopened.task('u')).toMatchObject({ state: 'queued', total: body.length });
     expect(reopened.task('u')!.bytes).toBeUndefined();
-    expect(stored()!.bytes).toBeUndefined();
+    // Running, it is stored with this run's first count at once (its checkpoint says the upload
+    // runs, to a reader of the store: session list), and no other within the interval.
+    for (let i = 0; i < 200 && !(reopened.task('u')?.state === 'running' && memoryWrites.some((b) => b !== undefined)); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(reopened.task('u')).toMatchObject({ state: 'running' });
+    expect(memoryWrites).toHaveLength(1);
+    expect(stored()!.bytes).toBeLessThanOrEqual(shown);
+    expect(reopened.task('u')!.bytes).toBe(stored()!.bytes);
   });
 
   it('an upload whose file cannot be read fails clearly', async () => {

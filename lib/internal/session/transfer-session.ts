@@ -38,6 +38,18 @@ interface Run {
   readonly credentials: CredentialsSent;
   challenges: number;
   lastCheckpoint: number;
+  /**
+   * The run's last progress in the task's direction, checkpointed or not: the record of the
+   * task's stop (suspend, cancel, end, close) holds it, so what reads the store does not show
+   * the count of the last checkpoint, up to `checkpointInterval` ms old.
+   */
+  progress: Progress | undefined;
+}
+
+/** A progress count as a task's record holds it. */
+interface Progress {
+  readonly bytes: number;
+  readonly total: number | undefined;
 }
 
 /**
@@ -233,11 +245,12 @@ export class SessionCore implements TransferSession {
     if (isFinal(task) || task.state === 'suspended') return false;
     this.holding.add(taskId);
     try {
-      await this.stop(taskId);
+      const progress = await this.stop(taskId);
       // Ended meanwhile (a cancel, or its last byte): that end stands.
       const now = this.records.get(taskId);
       if (!now || isFinal(now) || now.state === 'suspended') return false;
-      await this.persist({ ...now, state: 'suspended' });
+      // The stopped run's last count rides on the state change (an upload's none: it starts again from zero).
+      await this.persist({ ...stoppedAt(now, progress), state: 'suspended' });
       if (this.records.get(taskId)?.state === 'suspended') this.emitState(taskId, 'suspended');
     } finally {
       this.holding.delete(taskId);
@@ -251,7 +264,9 @@ export class SessionCore implements TransferSession {
   async resume(taskId: string): Promise<boolean> {
     const task = this.usable(taskId);
     if (task.state !== 'suspended') return false;
-    await this.persist({ ...task, state: 'queued' });
+    // An upload's count (stored by an older version) is no progress of the run to come: stored
+    // queued with one, it would be shown running (see `checkpoint`).
+    await this.persist({ ...(task.kind === 'upload' ? withoutBytes(task) : task), state: 'queued' });
     this.emitState(taskId, 'queued');
     this.pump();
     return true;
@@ -273,10 +288,10 @@ export class SessionCore implements TransferSession {
     if (!before || isFinal(before)) return false;
     this.holding.add(taskId);
     try {
-      await this.stop(taskId);
+      const progress = await this.stop(taskId);
       const task = this.records.get(taskId);
       if (!task || isFinal(task)) return false;
-      if (!(await this.end(task, 'cancelled', {}))) throw this.storeError?.error ?? new SessionInvalidatedError(this.id, 'could not store the cancellation');
+      if (!(await this.end(task, 'cancelled', {}, undefined, progress))) throw this.storeError?.error ?? new SessionInvalidatedError(this.id, 'could not store the cancellation');
       return true;
     } finally {
       this.holding.delete(taskId);
@@ -311,13 +326,13 @@ export class SessionCore implements TransferSession {
       const drained = this.draining;
       if (drained) {
         this.draining = undefined;
-        void Promise.all([...this.runs.keys()].map((id) => this.stop(id))).then(() => drained());
+        void Promise.all([...this.runs.keys()].map((id) => this.stopAndRecord(id))).then(() => drained());
       }
       return this.ended;
     }
     this.accepting = false;
     this.ended = (async () => {
-      await Promise.all([...this.runs.keys()].map((id) => this.stop(id)));
+      await Promise.all([...this.runs.keys()].map((id) => this.stopAndRecord(id)));
       await this.shutDown(undefined);
     })();
     return this.ended;
@@ -493,7 +508,7 @@ export class SessionCore implements TransferSession {
         if (event.type === 'progress') {
           const shown = this.progressShown(task.id, event);
           if (shown) this.events.next({ ...shown, taskId: task.id });
-          this.checkpoint(task.id, run, event.loaded, event.total, event.direction === (task.kind === 'download' ? 'download' : 'upload'));
+          if (event.direction === (task.kind === 'download' ? 'download' : 'upload')) this.checkpoint(task, run, event.loaded, event.total);
         } else {
           void this.end(task, 'completed', { result: summarize(task, event.result) }, run);
         }
@@ -521,14 +536,22 @@ export class SessionCore implements TransferSession {
     return before === undefined || event.loaded < before.loaded ? event : { ...event, delta: event.loaded - before.loaded };
   }
 
-  /** A progress checkpoint, at most every `checkpointInterval` ms per task (S10). */
-  private checkpoint(taskId: string, run: Run, bytes: number, total: number | undefined, counts: boolean): void {
+  /**
+   * A progress checkpoint, at most every `checkpointInterval` ms per task (S10). An upload's first
+   * progress of a run is checkpointed at once: stored queued with a count, the upload is one its
+   * session's owner runs now (a run's start and its stops store it without one), which is how a
+   * reader of the store (`rxtransfer session list`, `watch`) tells it is running, as it tells a
+   * download by the lock on its partial file.
+   */
+  private checkpoint(task: TaskRecord, run: Run, bytes: number, total: number | undefined): void {
+    const first = run.progress === undefined;
+    run.progress = { bytes, total };
     const now = this.timer.now();
-    if (!counts || now - run.lastCheckpoint < (this.options.checkpointInterval ?? SESSION_DEFAULTS.checkpointInterval)) return;
+    if (!(first && task.kind === 'upload') && now - run.lastCheckpoint < (this.options.checkpointInterval ?? SESSION_DEFAULTS.checkpointInterval)) return;
     run.lastCheckpoint = now;
-    const task = this.records.get(taskId);
-    if (!task || isFinal(task)) return;
-    void this.persist({ ...task, bytes, ...(total !== undefined ? { total } : {}) }).catch(() => undefined);
+    const current = this.records.get(task.id);
+    if (!current || isFinal(current)) return;
+    void this.persist(withProgress(current, run.progress)).catch(() => undefined);
   }
 
   private async failed(task: TaskRecord, run: Run, error: unknown): Promise<void> {
@@ -547,28 +570,31 @@ export class SessionCore implements TransferSession {
       }
       if (this.runs.get(task.id) !== run) return;
       if (verdict.type === 'replay') {
-        const again = newRun(this.gate.sent(task.url), run.challenges + 1, run.lastCheckpoint);
+        const again = newRun(this.gate.sent(task.url), run.challenges + 1, run.lastCheckpoint, task.kind === 'download' ? run.progress : undefined);
         this.begin(this.records.get(task.id) ?? task, again);
         return;
       }
       if (verdict.type === 'cancel') {
         this.runs.delete(task.id);
-        await this.end(task, 'cancelled', {});
+        await this.end(task, 'cancelled', {}, undefined, run.progress);
         return;
       }
     }
     await this.end(task, 'failed', { error: failure(error) }, run);
   }
 
-  /** Ends a task: persisted first, then reported on events$ and completions$. */
-  /** Ends `task` as `state`; false when it was not (another run's end, or the write failed). */
-  private async end(task: TaskRecord, state: 'completed' | 'failed' | 'cancelled', extra: { result?: TaskResult; error?: TaskFailure }, run?: Run): Promise<boolean> {
+  /**
+   * Ends `task` as `state`: persisted first, then reported on events$ and completions$. False
+   * when it was not (another run's end, or the write failed). The record holds the last count
+   * of the run that stopped (`run`'s, or `progress` for one stopped before).
+   */
+  private async end(task: TaskRecord, state: 'completed' | 'failed' | 'cancelled', extra: { result?: TaskResult; error?: TaskFailure }, run?: Run, progress?: Progress): Promise<boolean> {
     if (run) {
       if (this.runs.get(task.id) !== run) return false;
       this.runs.delete(task.id);
     }
     const current = this.records.get(task.id) ?? task;
-    const { result: _r, error: _e, ...rest } = current;
+    const { result: _r, error: _e, ...rest } = withProgress(current, run?.progress ?? progress);
     const ended: TaskRecord = { ...rest, state, acked: false, ...extra };
     this.ending++;
     this.shownProgress.delete(task.id);
@@ -608,16 +634,34 @@ export class SessionCore implements TransferSession {
     await this.platform.discard(task).catch(() => undefined);
   }
 
-  /** Stops a task's transfer; resolves once it released its files (bounded by SETTLE_MS). */
-  private async stop(taskId: string): Promise<void> {
+  /**
+   * Stops a task's transfer; resolves once it released its files (bounded by SETTLE_MS), with the
+   * run's last progress (none when it had none, or was not running).
+   */
+  private async stop(taskId: string): Promise<Progress | undefined> {
     const run = this.runs.get(taskId);
-    if (!run) return;
+    if (!run) return undefined;
     this.runs.delete(taskId);
     run.controller.abort();
     let timer: Subscription | undefined;
     await Promise.race([run.settled, new Promise<void>((resolve) => (timer = this.timer.schedule(() => resolve(), SETTLE_MS)))]);
     timer?.unsubscribe();
     run.sub?.unsubscribe();
+    return run.progress;
+  }
+
+  /**
+   * Stops a task that stays queued (the session closes) and records its download's last count
+   * since the last checkpoint; an upload is stored without its run's count (sent again from zero
+   * on the next open): stored queued with one, a reader of the store would take it as running.
+   */
+  private async stopAndRecord(taskId: string): Promise<void> {
+    const progress = await this.stop(taskId);
+    const task = this.records.get(taskId);
+    if (!task || isFinal(task) || this.storeError) return;
+    const stopped = stoppedAt(task, progress);
+    if (stopped.bytes === task.bytes && stopped.total === task.total) return;
+    await this.persist(stopped).catch(() => undefined);
   }
 
   private async storeFailed(error: unknown): Promise<void> {
@@ -721,10 +765,10 @@ export class SessionCore implements TransferSession {
   }
 }
 
-function newRun(credentials: CredentialsSent, challenges: number, lastCheckpoint: number): Run {
+function newRun(credentials: CredentialsSent, challenges: number, lastCheckpoint: number, progress?: Progress): Run {
   let settle!: () => void;
   const settled = new Promise<void>((resolve) => (settle = resolve));
-  return { sub: undefined, controller: new AbortController(), settled, settle, credentials, challenges, lastCheckpoint };
+  return { sub: undefined, controller: new AbortController(), settled, settle, credentials, challenges, lastCheckpoint, progress };
 }
 
 /** The part of a transfer's result worth keeping. */
@@ -766,6 +810,16 @@ function sameOrigin(taskUrl: string, url: string | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/** The record with a run's count (when it had one). */
+function withProgress(task: TaskRecord, progress: Progress | undefined): TaskRecord {
+  return progress === undefined ? task : { ...task, bytes: progress.bytes, ...(progress.total !== undefined ? { total: progress.total } : {}) };
+}
+
+/** The record of a task whose run stopped: with a download's last count; an upload's without any (it starts again from zero). */
+function stoppedAt(task: TaskRecord, progress: Progress | undefined): TaskRecord {
+  return task.kind === 'upload' ? withoutBytes(task) : withProgress(task, progress);
 }
 
 /** The record without its progress checkpoint. */
