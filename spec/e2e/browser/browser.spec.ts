@@ -287,29 +287,43 @@ describe('rxtransfer in headless Chromium', () => {
   it('G5 a page of an opaque origin (a sandboxed iframe, srcdoc): every response is a CORS one, so a gzip body whose encoding it cannot see is no false size error', async () => {
     const size = 100_000;
     // `srcdoc`: location.origin is 'null' too; `/sandboxed` (CSP sandbox): location.origin still names the server.
-    await page.evaluate((origin) => {
+    // Driven from the page by message (see the end of page.ts), each frame in turn: ready, run, report.
+    const call = page.evaluate(async ({ origin, size }) => {
+      const frames = new Map<string, HTMLIFrameElement>();
+      const waiting = new Map<string, (data: { ready?: boolean; report?: unknown; error?: string }) => void>();
+      window.addEventListener('message', (event) => {
+        for (const [name, frame] of frames) if (frame.contentWindow === event.source) waiting.get(name)?.(event.data as { ready?: boolean });
+      });
+      const next = (name: string, ms: number, what: string) =>
+        new Promise<{ ready?: boolean; report?: unknown; error?: string }>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`${name}: ${what} not within ${ms} ms`)), ms);
+          waiting.set(name, (data) => (clearTimeout(timer), waiting.delete(name), resolve(data)));
+        });
+      const ready = new Map<string, Promise<unknown>>();
       for (const [name, src] of [['opaque-srcdoc', ''], ['opaque-csp', `${origin}/sandboxed`]] as const) {
         const frame = document.createElement('iframe');
         frame.name = name;
         frame.setAttribute('sandbox', 'allow-scripts');
+        frames.set(name, frame);
+        ready.set(name, next(name, 60_000, 'its test bundle saying it is ready'));
         if (src) frame.src = src;
         else frame.srcdoc = `<script type="module" src="${origin}/bundle.js?cors=1"></script>`;
         document.body.appendChild(frame);
       }
-    }, server.origin);
-    const reports: Record<string, unknown> = {};
-    // Each frame first holds about:blank; the document it loads (and its module script, fetched
-    // with CORS and evaluated on a busy 2-core machine) is what is waited for.
-    const loaded = { 'opaque-srcdoc': (url: string) => url === 'about:srcdoc', 'opaque-csp': (url: string) => url.endsWith('/sandboxed') };
-    for (const name of ['opaque-csp', 'opaque-srcdoc'] as const) {
-      await until(() => loaded[name](page.frame({ name })?.url() ?? ''), 20_000, `the ${name} frame's document`);
-      const frame = page.frame({ name })!;
-      await frame.waitForFunction(() => window.scenariosReady === true, undefined, { timeout: 45_000 }).catch((error: Error) => {
-        throw new Error(`${name} (${frame.url()}): the test bundle never ran; requests seen: ${server.log.filter((l) => l.includes('/bundle.js') || l.includes('/sandboxed')).join(', ')}: ${error.message}`);
-      });
-      const call = frame.evaluate((a) => window.scenarios.opaqueOrigin(a), { origin: server.origin, size });
-      reports[name] = await within(call, 45_000, `scenario opaqueOrigin in ${name}`);
-    }
+      const reports: Record<string, unknown> = {};
+      for (const [name, frame] of frames) {
+        await ready.get(name);
+        const answer = next(name, 45_000, 'its report');
+        frame.contentWindow!.postMessage({ run: 'opaqueOrigin', args: { origin, size } }, '*');
+        const data = await answer;
+        if (data.error !== undefined) throw new Error(`${name}: ${data.error}`);
+        reports[name] = data.report;
+      }
+      return reports;
+    }, { origin: server.origin, size });
+    const reports = await within(call, 150_000, 'the opaque-origin frames').catch((error: Error) => {
+      throw new Error(`${error.message}; requests seen: ${server.log.filter((l) => l.includes('/bundle.js') || l.includes('/sandboxed')).join(', ')}`);
+    });
     const whole = { violations: [], byteLength: size, patternOk: true };
     expect(reports).toEqual({
       'opaque-srcdoc': { origin: 'null', locationOrigin: 'null', gzip: whole, plain: whole },

@@ -723,5 +723,20 @@ window.scenarios = {
   session: sessionScenario,
 };
 window.scenariosReady = true;
+// In a frame (the sandboxed frames of the opaque-origin test): the page that holds it asks for
+// the scenario by message and gets its report the same way, so nothing depends on evaluating in
+// the frame from outside (Playwright's evaluation in a sandboxed frame timed out on a busy machine
+// while the frame had fetched its bundle).
+if (window.parent !== window) {
+  window.addEventListener('message', (event) => {
+    const data = event.data as { run?: unknown; args?: { origin: string; size: number } } | null;
+    if (event.source !== window.parent || data?.run !== 'opaqueOrigin' || !data.args) return;
+    opaqueOriginScenario(data.args).then(
+      (report) => window.parent.postMessage({ report }, '*'),
+      (error: unknown) => window.parent.postMessage({ error: String(error) }, '*'),
+    );
+  });
+  window.parent.postMessage({ ready: true }, '*');
+}
 const status = document.getElementById('status');
 if (status) status.textContent = `bundle loaded (${navigator.userAgent.match(/Chrom\S+/)?.[0] ?? 'browser'})`;
