@@ -31,11 +31,20 @@ export function sentCredentials(url: URL, headers: Readonly<Record<string, strin
     const lower = name.toLowerCase();
     if (!CREDENTIAL_HEADERS.has(lower) && !isSecretName(lower)) continue;
     found.push(value);
-    if (lower === 'cookie') for (const pair of value.split(';')) found.push(pair.slice(pair.indexOf('=') + 1).trim());
+    if (lower === 'cookie') {
+      for (const pair of value.split(';')) {
+        // Also as a server reads it (and may echo it): unquoted, percent-decoded (Express's cookie-parser).
+        const cookie = pair.slice(pair.indexOf('=') + 1).trim();
+        const bare = /^"(.*)"$/.exec(cookie)?.[1] ?? cookie;
+        found.push(cookie, bare, decoded(bare));
+      }
+    }
     const scheme = /^(\S+)\s+(\S.*)$/.exec(value);
     if (scheme) {
       found.push(scheme[2]!);
-      if (scheme[1]!.toLowerCase() === 'basic') found.push(...userAndPassword(Buffer.from(scheme[2]!, 'base64').toString('latin1')));
+      // The pair's bytes as UTF-8 (what most clients and servers take them for), and as Latin-1.
+      const pair = Buffer.from(scheme[2]!, 'base64');
+      if (scheme[1]!.toLowerCase() === 'basic') found.push(...userAndPassword(pair.toString('utf8')), ...userAndPassword(pair.toString('latin1')));
     }
   }
   if (url.username || url.password) {
@@ -65,27 +74,68 @@ function decoded(text: string): string {
   }
 }
 
-/** `text` with every occurrence of a secret (as sent, percent-encoded or JSON-escaped) replaced by `REDACTED`. */
+/**
+ * `text` with every occurrence of a secret replaced by `REDACTED`: as sent, percent-encoded however
+ * (any character as `%XX`, in either case, a space as `+`), JSON-escaped (`\/`, `\u00e4`).
+ */
 export function withoutCredentials(text: string, secrets: readonly string[]): string {
   const forms = new Set<string>();
   for (const secret of secrets) {
     const json = JSON.stringify(secret).slice(1, -1);
-    for (const form of [secret, encodeURIComponent(secret), json, json.replace(/\//g, '\\/')]) if (form.length >= MIN_SECRET) forms.add(form);
+    // `\/` as PHP writes it, `\u00e4` as Python's json.dumps does.
+    const ascii = json.replace(/[^\u0020-\u007e]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    for (const form of [secret, json, json.replace(/\//g, '\\/'), ascii]) if (form.length >= MIN_SECRET) forms.add(form);
   }
   // The longest first: a whole header value before its credential alone.
-  const sorted = [...forms].sort((a, b) => b.length - a.length);
+  const sorted = [...forms].sort((a, b) => b.length - a.length).map((form) => Array.from(form, spellings));
   let out = text;
-  for (const form of sorted) out = out.split(form).join(REDACTED);
-  // The library cuts the body at 1024 bytes, maybe within a credential: its start is no safer.
-  for (const form of sorted) {
-    for (let k = form.length - 1; k >= MIN_SECRET; k--) {
-      if (out.endsWith(form.slice(0, k))) {
-        out = out.slice(0, out.length - k) + REDACTED;
-        break;
-      }
-    }
-  }
+  for (const chars of sorted) out = replaceEach(out, chars);
   return redactText(out);
+}
+
+/** How one character of a secret may be written: its UTF-8 bytes percent-encoded (lower-cased: compared so), itself, and a space as `+`. */
+function spellings(ch: string): string[] {
+  const encoded = Array.from(Buffer.from(ch, 'utf8'), (byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+  return [encoded, ch, ...(ch === ' ' ? ['+'] : [])];
+}
+
+/**
+ * `text` with each occurrence of the secret spelled by `chars` replaced, and a start of it (at
+ * least {@link MIN_SECRET} characters) that ends `text`: the library cuts the body at 1024 bytes,
+ * maybe within a credential (or within one of its `%XX`), and its start is no safer.
+ */
+function replaceEach(text: string, chars: readonly (readonly string[])[]): string {
+  let out = '';
+  let at = 0;
+  for (let i = 0; i < text.length; ) {
+    const end = matchAt(text, i, chars);
+    if (end < 0) {
+      i++;
+      continue;
+    }
+    out += `${text.slice(at, i)}${REDACTED}`;
+    at = i = end;
+    if (end === text.length) break;
+  }
+  return out + text.slice(at);
+}
+
+/** Where the secret spelled by `chars` ends when it starts at `from` in `text` (or a start of it ends `text`); -1 if not there. */
+function matchAt(text: string, from: number, chars: readonly (readonly string[])[]): number {
+  let i = from;
+  for (let n = 0; n < chars.length; n++) {
+    if (i === text.length) return n >= MIN_SECRET ? i : -1;
+    // The `%XX` form in either case; the others as they are.
+    const spelled = chars[n]!.find((form, k) => (k === 0 ? text.slice(i, i + form.length).toLowerCase() === form : text.startsWith(form, i)));
+    if (spelled !== undefined) {
+      i += spelled.length;
+      continue;
+    }
+    // Cut within a character's `%XX`.
+    const rest = text.slice(i).toLowerCase();
+    return n >= MIN_SECRET && rest.length < chars[n]![0]!.length && chars[n]![0]!.startsWith(rest) ? text.length : -1;
+  }
+  return i;
 }
 
 /**

@@ -28,6 +28,24 @@ describe("the server's reason for an HTTP error (get, put)", () => {
     expect(withoutCredentials('see https://u:pw@h/x?sig=abc', [])).toBe('see https://h/x?sig=REDACTED');
   });
 
+  it('finds a cookie as a server reads it (unquoted, percent-decoded) and a -H Basic pair in UTF-8 as well as Latin-1', () => {
+    const secrets = sent('http://h/x', { Cookie: 'sid=tok%2Fen%3D%3D; pref="quoted-secret"', Authorization: `Basic ${Buffer.from('jürgen:pässwort').toString('base64')}` });
+    expect(secrets).toEqual(expect.arrayContaining(['tok/en==', 'quoted-secret', 'jürgen', 'pässwort']));
+    // Express's cookie-parser, Go's net/http and Python's http.cookies echo them so.
+    expect(withoutCredentials('{"cookies":{"sid":"tok/en=="}} pref=quoted-secret', secrets)).toBe('{"cookies":{"sid":"REDACTED"}} pref=REDACTED');
+    expect(withoutCredentials('no such user: jürgen', secrets)).toBe('no such user: REDACTED');
+  });
+
+  it('removes a credential however it is percent-encoded (lower-case hex, ~ or ! encoded, a space as +), also cut at the end', () => {
+    const secrets = ['abc/def+gh~i!j k'];
+    expect(withoutCredentials('a=abc%2fdef%2bgh~i!j%20k;', secrets)).toBe('a=REDACTED;');
+    expect(withoutCredentials('a=abc%2Fdef%2Bgh%7Ei%21j+k;', secrets)).toBe('a=REDACTED;');
+    expect(withoutCredentials('a=abc/def%2Bgh%7ei!j k;', secrets)).toBe('a=REDACTED;');
+    expect(withoutCredentials('cut: abc%2fdef%2', secrets)).toBe('cut: REDACTED');
+    // Python's json.dumps escapes what is not ASCII.
+    expect(withoutCredentials('{"p": "p\\u00e4sswort"}', ['pässwort'])).toBe('{"p": "REDACTED"}');
+  });
+
   it('is shown only for a status >= 400 with a text body; credentials are removed before the excerpt is cut', () => {
     const error = (body: string, status = 403) => new HttpStatusError(status, {}, body);
     expect(errorBody(error('{"message":"expired"}'), [])).toBe('{"message":"expired"}');
