@@ -7,6 +7,7 @@ import { FakeTransport, recordTransfer, type Notification } from 'rxtransfer/tes
 import { startFaultServer, type FaultServer } from '../helpers/fault-server';
 import { within as orAfter } from '../helpers/fault-trace';
 import { isLocalFileError } from '../../lib/internal/node/file-sink';
+import { VirtualTimer } from '../helpers/virtual-timer';
 
 /** `promise`, or a failure naming `what` after `ms`: every wait of these tests is bounded. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -23,6 +24,28 @@ describe('FakeTransport (rxtransfer/testing)', () => {
     const request = await fake.next();
     request.end().respond({ status: 200 });
     const last = (await recording.ended).at(-2);
+    expect(last?.kind === 'next' && last.value.type === 'done' && last.value.result.data).toBe('');
+  });
+});
+
+describe('FakeTransport: a head without a body', () => {
+  it('a HEAD redirect answered by respond() alone is followed at once under a virtual timer (its body ends by itself, as a Node response does), and a 204 is done without end()', async () => {
+    for (const [method, headers] of [['HEAD', { location: '/b' }], ['HEAD', { location: '/b', 'content-length': '10' }]] as const) {
+      const timer = new VirtualTimer();
+      const fake = new FakeTransport();
+      const recording = recordTransfer(download('https://example.com/a', { transport: fake, method, timer, responseType: 'text' }));
+      (await within(fake.next(), 2_000, 'the first request')).respond({ status: 302, headers });
+      // No virtual time passes: the core does not wait out its redirect-body limit for a body that is empty.
+      const second = await within(fake.next(), 2_000, `the ${method} redirect followed without time passing`);
+      expect(second.url).toBe('https://example.com/b');
+      second.respond({ status: 204 });
+      const last = (await within(recording.ended, 2_000, 'the 204 done without end()')).at(-2);
+      expect(last?.kind === 'next' && last.value.type).toBe('done');
+    }
+    const fake = new FakeTransport();
+    const recording = recordTransfer(download('https://example.com/a', { transport: fake, responseType: 'text' }));
+    (await within(fake.next(), 2_000, 'the GET')).respond({ status: 204 });
+    const last = (await within(recording.ended, 2_000, 'the 204 done without end()')).at(-2);
     expect(last?.kind === 'next' && last.value.type === 'done' && last.value.result.data).toBe('');
   });
 });

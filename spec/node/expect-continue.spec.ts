@@ -192,6 +192,19 @@ describe('Expect: 100-continue', () => {
     expect(await eventually(body.closed, 2_000)).toBe(true);
   });
 
+  it('a 303 at the head to a one-shot stream body, none of it read: the stream is closed as the GET goes, not held open until that ends', async () => {
+    server = await startServer({ refuse: (req, res) => req.url === '/moved' && (res.writeHead(303, { location: '/hold' }).end(), true) });
+    const body = trackedStream(3 * MiB);
+    // /hold answers 1.5 s after its request.
+    const running = runTransfer(upload(server.url('/moved'), body.stream, { method: 'POST' }));
+    expect(await eventually(() => server!.seen.length === 2, 1_000)).toBe(true);
+    expect(await eventually(body.closed, 1_000)).toBe(true);
+    expect(body.read()).toBe(0);
+    const run = await running;
+    expect(run.error).toBeUndefined();
+    expect(run.result!.data).toBe('held');
+  });
+
   it('a 503 (Retry-After: 0) at the head to a one-shot async iterable, none of it read: retried with the same body', async () => {
     let refused = 0;
     server = await startServer({ refuse: (_req, res) => refused++ === 0 && (res.writeHead(503, { 'retry-after': '0', 'content-type': 'text/plain' }).end('busy'), true) });
@@ -244,6 +257,24 @@ describe('Expect: 100-continue', () => {
     expect(server.seen).toHaveLength(1);
     expect(body.read()).toBe(0);
     expect(await eventually(body.closed, 2_000)).toBe(true);
+  });
+
+  it('a one-shot stream given back at the head (503) that breaks during the retry delay: the local invalid error, no request sent with it', async () => {
+    let refused = 0;
+    server = await startServer({ refuse: (_req, res) => refused++ === 0 && (res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' }).end('busy'), true) });
+    const body = trackedStream(3 * MiB);
+    // The caller's source fails on its own while it waits (a proxied request whose client went away).
+    const breaking = setTimeout(() => body.stream.destroy(new Error('the client went away')), 300);
+    try {
+      const run = await runTransfer(upload(server.url('/up'), body.stream, { method: 'PUT', retry: { count: 2, baseDelay: 1 } }));
+      expect(isTransferError(run.error)).toBe(true);
+      expect((run.error as TransferError).code).toBe('invalid');
+      expect((run.error as TransferError).message).toMatch(/cannot send the request body: the client went away/);
+      expect(server.seen).toHaveLength(1);
+      expect(body.read()).toBe(0);
+    } finally {
+      clearTimeout(breaking);
+    }
   });
 
   it('417: asked again once without the expectation, with the same one-shot stream, read once', async () => {

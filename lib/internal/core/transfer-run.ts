@@ -278,6 +278,12 @@ export class TransferRun<R> {
       if (next.withBody && this.body && !this.body.replayable && this.unread === undefined) {
         throw new HttpStatusError(outcome.status, outcome.headers, '', context, `cannot follow a ${outcome.status} redirect with a one-shot stream body`);
       }
+      // A body given back that no hop will send now (the GET a 303 leads to): closed at once,
+      // not held open (a file, the caller's source) for as long as that download lasts.
+      if (!next.withBody && this.unread) {
+        releaseSource(this.unread);
+        this.unread = undefined;
+      }
       hop = next;
     }
   }
@@ -489,11 +495,10 @@ export class TransferRun<R> {
     const body = this.body!;
     let opened: ReturnType<NormalizedBody['open']>;
     try {
-      if (this.unread === undefined) {
-        // A stream that failed before this attempt opened it: the body's failure, not the network's.
-        const early = body.failure?.();
-        if (early !== undefined) throw localFileError('cannot send the request body', early, context);
-      }
+      // A stream that failed before this attempt opened it (before the first, or while a
+      // reclaimed one waited for the next): the body's failure, not the network's.
+      const early = body.failure?.();
+      if (early !== undefined) throw localFileError('cannot send the request body', early, context);
       opened = this.unread ?? body.open();
       this.unread = undefined;
     } catch (error) {
