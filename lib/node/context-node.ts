@@ -28,13 +28,22 @@ export function asyncLocalContextStore(): ContextStore {
     // through the garbage collector instead, ~30 µs a post, 40 times the post itself on Node 20.
     bind: (fn) => {
       const resource = new AsyncResource('rxtransfer.post', { requireManualDestroy: true });
-      return () => {
-        try {
-          resource.runInAsyncScope(fn);
-        } finally {
-          resource.emitDestroy();
-        }
+      let destroyed = false;
+      const release = (): void => {
+        if (destroyed) return;
+        destroyed = true;
+        resource.emitDestroy();
       };
+      return Object.assign(
+        () => {
+          try {
+            resource.runInAsyncScope(fn);
+          } finally {
+            release();
+          }
+        },
+        { release },
+      );
     },
   };
 }

@@ -17,7 +17,7 @@ import {
   type ZoneLike,
 } from '../eap/eap-index.js';
 import { asyncLocalContextStore } from '../../lib/node/context-node.js';
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { download } from 'rxtransfer';
 import { FakeTransport } from 'rxtransfer/testing';
 import { collectUnhandled, settleTasks } from '../helpers/eap-fakes.js';
@@ -168,6 +168,38 @@ describe('synchronization contexts', () => {
       }
     },
   );
+
+  it('C2 with the Node store, every post lets go of its asynchronous resource: once run, and at once when the context refuses it', async () => {
+    const previous = setContextStore(asyncLocalContextStore());
+    const live = new Set<number>();
+    const hook = createHook({
+      init: (id, type) => void (type === 'rxtransfer.post' && live.add(id)),
+      destroy: (id) => void live.delete(id),
+    }).enable();
+    try {
+      let refuse = false;
+      class Refusing extends SynchronizationContext {
+        protected override dispatch(task: () => void): void {
+          if (refuse) throw new Error('post refused');
+          queueMicrotask(task);
+        }
+      }
+      const ctx = new Refusing();
+      let ran = 0;
+      ctx.post(() => ran++);
+      await settleTasks(5);
+      expect(ran).toBe(1);
+      expect(live.size).toBe(0);
+      refuse = true;
+      for (let i = 0; i < 3; i++) expect(() => ctx.post(() => ran++)).toThrow('post refused');
+      expect(ran).toBe(1);
+      await settleTasks(5); // destroy hooks are called after the current task
+      expect(live.size).toBe(0);
+    } finally {
+      hook.disable();
+      setContextStore(previous);
+    }
+  });
 
   it('C3 animation frame context detects requestAnimationFrame at call time and batches per frame', async () => {
     const frames: ((t: number) => void)[] = [];

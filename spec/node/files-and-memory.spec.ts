@@ -669,7 +669,11 @@ describe('uploads: the body sent is the body declared', () => {
     // process, its end: checked by hand with the built package); any that reaches here is kept.
     process.on('uncaughtException', onUncaught);
     try {
-      const transfer = upload(server.url('/upload', { key: 'early-error' }), createReadStream(missing), { method: 'PUT', retry: { count: 2, baseDelay: 1 } });
+      const stream = createReadStream(missing);
+      const transfer = upload(server.url('/upload', { key: 'early-error' }), stream, { method: 'PUT', retry: { count: 2, baseDelay: 1 } });
+      // Given to upload() again (a plan rebuilt, say): still one listener of the library's.
+      upload(server.url('/upload'), stream, { method: 'PUT' });
+      expect(stream.listenerCount('error')).toBe(1);
       // The stream fails on its own (its open) before anyone subscribes.
       await new Promise((resolve) => setTimeout(resolve, 50));
       const run = await runTransfer(transfer);

@@ -22,7 +22,14 @@ export interface ContextStore {
    * context of the code that posted it, not in that of whichever post started its batch (a
    * store on Node's `AsyncLocalStorage` binds it, as .NET flows its ExecutionContext into a post).
    */
-  bind?(fn: () => void): () => void;
+  bind?(fn: () => void): BoundTask;
+}
+
+/** A callback bound by {@link ContextStore.bind}: run it once, or `release()` it if it never will be. */
+export interface BoundTask {
+  (): void;
+  /** Lets go of what binding holds (a Node `AsyncResource`) for a task that will never run. */
+  release?(): void;
 }
 
 /**

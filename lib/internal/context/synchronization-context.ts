@@ -50,7 +50,14 @@ export class SynchronizationContext {
    */
   post(callback: () => void): void {
     const task = (): void => this.invoke(callback);
-    this.dispatch(getContextStore().bind?.(task) ?? task);
+    const bound = getContextStore().bind?.(task);
+    try {
+      this.dispatch(bound ?? task);
+    } catch (error) {
+      // Refused: the task will never run, so what its binding holds is let go now.
+      bound?.release?.();
+      throw error;
+    }
   }
 
   /**

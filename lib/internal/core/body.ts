@@ -99,14 +99,23 @@ export function normalizeBody(body: unknown): NormalizedBody | string {
 function watchErrors(body: object): (() => unknown) | undefined {
   const emitter = body as { on?: unknown; pipe?: unknown };
   if (typeof emitter.on !== 'function' || typeof emitter.pipe !== 'function') return undefined;
-  let failed: { error: unknown } | undefined;
-  try {
-    (emitter.on as (event: string, listener: (error: unknown) => void) => void).call(body, 'error', (error: unknown) => void (failed ??= { error }));
-  } catch {
-    return undefined;
+  // One listener per stream, however many upload() calls it is given to.
+  let watch = WATCHED.get(body);
+  if (!watch) {
+    const state: { failed?: { error: unknown } } = {};
+    try {
+      (emitter.on as (event: string, listener: (error: unknown) => void) => void).call(body, 'error', (error: unknown) => void (state.failed ??= { error }));
+    } catch {
+      return undefined;
+    }
+    watch = () => state.failed?.error;
+    WATCHED.set(body, watch);
   }
-  return () => failed?.error;
+  return watch;
 }
+
+/** The streams {@link watchErrors} listens to, with what each emitted first. */
+const WATCHED = new WeakMap<object, () => unknown>();
 
 function bytes(data: Uint8Array): NormalizedBody {
   return { size: data.byteLength, contentType: 'application/octet-stream', replayable: true, streaming: false, open: () => ({ kind: 'bytes', data }) };
