@@ -7,6 +7,7 @@
 import { InvalidArgumentError } from 'commander';
 import { CliError } from './exit-codes.js';
 import { isSendableHeaderValue } from '../internal/core/headers.js';
+import { redactUrl } from '../internal/core/redact.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -74,15 +75,7 @@ export function parseHttpUrl(raw: string): URL {
  */
 export function withExplicitAuthorization(url: URL, headers: Readonly<Record<string, string>>): URL {
   if (!(url.username || url.password) || !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) return url;
-  return withoutUserinfo(url);
-}
-
-/** A copy of `url` without its `user:password@`. */
-export function withoutUserinfo(url: URL): URL {
-  const without = new URL(url.href);
-  without.username = '';
-  without.password = '';
-  return without;
+  return new URL(redactUrl(url));
 }
 
 /**

@@ -13,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { download, isHttpStatusError, isIntegrityError, type DownloadOptions, type ResponseHeaders } from '../index.node.js';
 import { parseIntegrity } from '../internal/core/integrity.js';
-import { withoutUserinfo } from './arguments.js';
+import { redactUrl } from '../internal/core/redact.js';
 import { runTransfer } from './run-transfer.js';
 import { partialState } from './target-file.js';
 
@@ -58,7 +58,7 @@ export async function completeFile(
     // `bytes */N` (RFC 9110 §14.4): N, the size of the whole body.
     const whole = /^bytes\s+\*\/(\d+)$/i.exec(error.headers['content-range']?.trim() ?? '');
     if (whole === null || Number(whole[1]) !== size) return undefined;
-    const found = { url: error.url ?? withoutUserinfo(url).href, status: 416, headers: error.headers, size };
+    const found = { url: error.url ?? redactUrl(url), status: 416, headers: error.headers, size };
     if (expected === undefined) return found;
     const digest = await digestOf(path, expected.algorithm);
     // Not the expected bytes: the download gets (and checks) the server's.

@@ -54,7 +54,7 @@ export function formatProgressLine(label: string, event: TransferProgress | unde
   const tail = ` ${String(event.percent).padStart(3)}% ${formatBytes(event.loaded)}/${formatBytes(event.total)} ${rate} ETA ${eta}`;
   // What label, ` [`, the bar and `]` may take.
   const free = room - tail.length;
-  const fits = Math.min(BAR_WIDTH, free - columns(label) - 3);
+  const fits = Math.min(BAR_WIDTH, free - displayWidth(label) - 3);
   const barWidth = fits >= MIN_BAR_WIDTH ? fits : free - 3 - MIN_BAR_WIDTH >= MIN_LABEL ? MIN_BAR_WIDTH : 0;
   if (barWidth === 0) return `${shorten(label, free)}${tail}`;
   const filled = Math.round((barWidth * event.percent) / 100);
@@ -62,15 +62,10 @@ export function formatProgressLine(label: string, event: TransferProgress | unde
   return `${shorten(label, free - 3 - barWidth)} [${bar}]${tail}`;
 }
 
-/** Columns a label takes: two for a wide character (CJK, emoji), none for a combining mark ({@link displayWidth}). */
-function columns(text: string): number {
-  return displayWidth(text);
-}
-
 /** `label` in at most `max` columns (never under {@link MIN_LABEL}): its start and end around `…`, never a character cut in two. */
 function shorten(label: string, max: number): string {
   const keep = Math.max(MIN_LABEL, max);
-  if (columns(label) <= keep) return label;
+  if (displayWidth(label) <= keep) return label;
   const parts = graphemes(label);
   const endRoom = Math.floor((keep - 1) / 2);
   let startRoom = keep - 1 - endRoom;

@@ -12,6 +12,7 @@ import { countedUploadStream, type CountedUpload } from './upload-stream.js';
 import { ContinueGate } from './continue-gate.js';
 import { localFileError } from './file-sink.js';
 import { hasHeader, lowerCaseHeaders } from '../core/headers.js';
+import { redactUrl } from '../core/redact.js';
 import { ATTEMPT_ABORT, type WithAttemptAbort } from '../core/abort.js';
 
 const noop = (): void => undefined;
@@ -182,7 +183,7 @@ async function exchange(client: Client, given: boolean, req: TransportRequest, e
     const config: Record<string, unknown> = {
       // An Authorization of the caller's own wins over the URL's `user:password@` (as with curl):
       // axios would replace it with Basic credentials made from the URL.
-      url: hasHeader(headers, 'authorization') ? withoutUserinfo(req.url) : req.url,
+      url: hasHeader(headers, 'authorization') ? redactUrl(req.url) : req.url,
       method: req.method,
       headers,
       data,
@@ -258,19 +259,6 @@ function abortsDirectly(client: unknown, given: boolean): boolean {
   const c = client as { defaults?: { httpVersion?: unknown }; interceptors?: { request?: { handlers?: unknown } } };
   const handlers = c.interceptors?.request?.handlers;
   return c.defaults?.httpVersion !== 2 && Array.isArray(handlers) && !handlers.some((h) => h !== null && h !== undefined);
-}
-
-/** `url` without its `user:password@` (unchanged when it has none, or cannot be parsed). */
-function withoutUserinfo(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href;
-  } catch {
-    return url;
-  }
 }
 
 /**
