@@ -49,7 +49,7 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
       const name = prefix + id;
       if (owned.has(name)) throw new SessionLockedError(id);
       owned.add(name);
-      let unlock: (() => void) | undefined;
+      let unlock: (() => Promise<void>) | undefined;
       let db: IDBDatabase | undefined;
       let channel: BroadcastChannelLike | undefined;
       try {
@@ -82,6 +82,7 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
         if (!unlock) channel = answerAsOwner(name, conn, token, takenOver);
         const tasks = await readAll(conn);
         let closed = false;
+        let closing: Promise<void> | undefined;
         const leaving = pageLeaving();
         return {
           tasks,
@@ -94,20 +95,24 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
                 : leaving.left
                   ? Promise.reject(new Error(`the page is being unloaded: session "${id}" stores nothing more until a page opens it again`))
                   : writeAll(conn, changes, token, takenOver).catch((error: unknown) => Promise.reject(lost ?? error)),
-          async close() {
-            if (closed) return;
+          close() {
+            // A second call waits for the same release.
+            if (closing) return closing;
             closed = true;
             leaving.dispose();
             channel?.close();
             conn.close();
-            unlock?.();
-            owned.delete(name);
+            closing = (async () => {
+              await unlock?.();
+              owned.delete(name);
+            })();
+            return closing;
           },
         };
       } catch (error) {
         channel?.close();
         db?.close();
-        unlock?.();
+        await unlock?.();
         owned.delete(name);
         throw error;
       }
@@ -250,20 +255,26 @@ function writeAll(db: IDBDatabase, changes: readonly TaskChange[], token: string
   });
 }
 
-/** Holds a Web Lock named for the session while it is open, when the browser has the API. */
-async function webLock(name: string, id: string): Promise<(() => void) | undefined> {
+/**
+ * Holds a Web Lock named for the session while it is open, when the browser has the API. Returns
+ * what lets go of it: resolved once the browser has it back (the promise of the lock's request),
+ * not when it is asked to, so that an open right after a close finds it free.
+ */
+async function webLock(name: string, id: string): Promise<(() => Promise<void>) | undefined> {
   const locks = (globalThis as { navigator?: { locks?: { request(name: string, options: { ifAvailable: boolean }, callback: (lock: unknown) => Promise<void>): Promise<void> } } }).navigator?.locks;
   if (!locks) return undefined;
   return new Promise((resolve, reject) => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    locks
-      .request(name, { ifAvailable: true }, async (lock) => {
-        if (!lock) return reject(new SessionLockedError(id));
-        resolve(release);
-        await held;
-      })
-      .catch(reject);
+    const request = locks.request(name, { ifAvailable: true }, async (lock) => {
+      if (!lock) return reject(new SessionLockedError(id));
+      resolve(() => {
+        release();
+        return request.then(() => undefined, () => undefined);
+      });
+      await held;
+    });
+    request.catch(reject);
   });
 }
 

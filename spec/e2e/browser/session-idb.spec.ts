@@ -107,6 +107,13 @@ describe('sessions on IndexedDB in headless Chromium: tabs, reloads, crashes', (
     await call(b, 'close', id);
   });
 
+  it("S1 S8 the store's close() has let go of the session when it resolves: opening it again at once in the same tab is no SessionLockedError", async () => {
+    const id = sessionId();
+    const a = await tab();
+    expect(await call(a, 'env')).toEqual({ secure: true, locks: true });
+    expect(await call(a, 'reopenStore', id, 20)).toEqual([]);
+  });
+
   it('S8 a crashed tab does not keep the session locked', async () => {
     const id = sessionId();
     const a = await tab();

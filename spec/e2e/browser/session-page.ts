@@ -2,7 +2,7 @@
  * The page script of `session-idb.spec.ts`: sessions on the default IndexedDB store, driven step by
  * step from the test through `window.idb` (several tabs, reloads, crashes). Every call returns JSON.
  */
-import { TransferSession, type TaskCompletion, type TaskRecord } from '../../../lib/index.js';
+import { indexedDbSessionStore, TransferSession, type TaskCompletion, type TaskRecord } from '../../../lib/index.js';
 
 type Session = Awaited<ReturnType<typeof TransferSession.open>>;
 
@@ -26,6 +26,8 @@ export interface IdbPage {
   ack(id: string, taskId: string): Promise<void>;
   state(id: string): { tasks: ReturnType<typeof summary>[]; completions: Opened['completions']; invalidated?: Opened['invalidated'] };
   close(id: string): Promise<void>;
+  /** Opens the store of session `id` and closes it (every other time with a second close() awaited), `times` times in a row; the errors of the opens that failed. */
+  reopenStore(id: string, times: number): Promise<string[]>;
 }
 
 const idb: IdbPage = {
@@ -68,6 +70,21 @@ const idb: IdbPage = {
   async close(id) {
     await opened.get(id)?.session.close();
     opened.delete(id);
+  },
+  async reopenStore(id, times) {
+    const store = indexedDbSessionStore();
+    const errors: string[] = [];
+    for (let i = 0; i < times; i++) {
+      try {
+        const handle = await store.open(id);
+        const first = handle.close();
+        // Every other time closed twice, only the second call awaited: it waits for the same release.
+        await (i % 2 === 1 ? handle.close() : first);
+      } catch (error) {
+        errors.push(`open ${i + 1}: ${(error as Error).name}: ${(error as Error).message}`);
+      }
+    }
+    return errors;
   },
 };
 
