@@ -7,6 +7,8 @@ import { existingSessionDirectory, fileSessionStore, legacySessionDirectory, nod
 import { acquireSessionLock } from '../../lib/internal/node/session-lock';
 import { checkSessionId } from '../../lib/internal/session/session-options';
 import { killAllSessionChildren, startSessionChild } from '../helpers/session-process';
+import { ROOT, bundleForNode } from '../helpers/node-bundle';
+import { spawn } from 'node:child_process';
 import { JournalStoreHandle, type JournalFile } from '../../lib/internal/session/journal-store';
 import type { TaskRecord } from '../../lib/internal/session/session-task';
 
@@ -120,6 +122,44 @@ describe('file session store', () => {
     await handle.close().catch(() => undefined);
     // The new owner's lock is left in place.
     expect(await readFile(join(sdir, 'lock'), 'utf8')).toBe(theirs);
+  });
+
+  it('S8 a session whose owner was killed with -9 but not reaped yet (a zombie: its parent does not wait for it, as a shell that exec\'d, or a container\'s pid 1) is taken over, not locked', async () => {
+    const directory = join(dir, 'zombie');
+    const bundle = bundleForNode(join(ROOT, 'spec', 'helpers', 'session-child.ts'), 'session-child', 'zombie');
+    const config = JSON.stringify({ mode: 'add', id: 'zombie', directory, tasks: [] });
+    // The owner's parent is `sleep` (the shell exec'd it), which never waits for its children.
+    const shell = spawn('sh', ['-c', '"$NODE" "$BUNDLE" "$CONFIG" & echo "$!"; exec sleep 30'], { env: { ...process.env, NODE: process.execPath, BUNDLE: bundle, CONFIG: config }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise<void>((resolve) => shell.once('exit', () => resolve()));
+    try {
+      const pid = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the owner did not start')), 10_000);
+        shell.stdout!.once('data', (d: Buffer) => {
+          clearTimeout(timer);
+          resolve(Number(String(d).trim()));
+        });
+      });
+      const lock = join(sessionDirectory(directory, 'zombie'), 'lock');
+      for (let i = 0; i < 200 && !(await readFile(lock, 'utf8').catch(() => '')).includes(`"pid":${pid},`); i++) await new Promise((r) => setTimeout(r, 50));
+      await expect(fileSessionStore({ directory }).open('zombie')).rejects.toMatchObject({ name: 'SessionLockedError', ownerPid: pid });
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && !/\) Z /.test(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ') Z ')); i++) await new Promise((r) => setTimeout(r, 20));
+      const handle = await fileSessionStore({ directory }).open('zombie');
+      await handle.close();
+    } finally {
+      shell.kill('SIGKILL');
+      await exited;
+      await rm(bundle, { force: true });
+    }
+  }, 20_000);
+
+  it('S1 refuses the empty id (its directory would be the sessions directory itself), writing nothing; `.` and `..` get directories of their own', async () => {
+    const directory = join(dir, 'refused');
+    await mkdir(directory);
+    await expect(fileSessionStore({ directory }).open('')).rejects.toThrow(TypeError);
+    expect(await readdir(directory)).toEqual([]);
+    for (const id of ['.', '..']) await (await fileSessionStore({ directory }).open(id)).close();
+    expect((await readdir(directory)).sort()).toEqual(['%2E', '.%2E']);
   });
 
   it('never writes the journal through a planted symlink', async () => {

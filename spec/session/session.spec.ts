@@ -346,6 +346,24 @@ describe('TransferSession', () => {
     expect(calls).toBe(2);
   });
 
+  it('S7 a handler that throws (synchronously) fails the challenged task, and the next challenge asks it again', async () => {
+    const { id, path, to } = name();
+    const url = server.put(path, { body: bytes(10 * KiB, 41), authorization: 'Bearer fresh' });
+    let calls = 0;
+    const onChallenge = () => {
+      if (calls++ === 0) throw new Error('the token service is down');
+      return { type: 'token' as const, token: 'fresh' };
+    };
+    const session = await openSession({ id, store: memorySessionStore(), onChallenge });
+    await session.download(url, { to, id: 'down' });
+    const [first] = await nextCompletions(session, 1);
+    expect(first).toMatchObject({ taskId: 'down', state: 'failed', error: { message: 'the token service is down' } });
+    await first!.ack();
+    await session.download(url, { to, id: 'up' });
+    expect((await nextCompletions(session, 1))[0]).toMatchObject({ taskId: 'up', state: 'completed' });
+    expect(calls).toBe(2);
+  });
+
   it('S7 credentials supplied by the callback are sent as Basic', async () => {
     const { id, path, to } = name();
     const url = server.put(path, { body: bytes(10 * KiB, 35), authorization: 'Basic ' + Buffer.from('u:p').toString('base64') });

@@ -133,10 +133,19 @@ function machine(): { boot?: string; pidns?: string; start?: string } {
  * fields counted start after its last `)`.
  */
 function startTime(pid: number | 'self'): string | undefined {
+  return processStat(pid)?.start;
+}
+
+/**
+ * A process's state (field 3 of Linux's `/proc/<pid>/stat`: `Z` for a zombie) and start time (see
+ * {@link startTime}), or undefined where it cannot be read.
+ */
+function processStat(pid: number | 'self'): { state: string; start: string | undefined } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const field = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    return field && /^\d+$/.test(field) ? field : undefined;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = fields[19];
+    return { state: fields[0] ?? '', start: start && /^\d+$/.test(start) ? start : undefined };
   } catch {
     return undefined;
   }
@@ -146,7 +155,7 @@ function startTime(pid: number | 'self'): string | undefined {
  * Takes the lock file `path`: created whole and exclusively (written aside, then hard-linked
  * into place, which fails when a lock exists; where the file system has no hard links, created
  * exclusively and then written). A lock whose owner is gone is stale and taken over: same host
- * and pid namespace with the pid no longer alive, or alive but started at another time (an
+ * and pid namespace with the pid no longer alive (or a zombie), or alive but started at another time (an
  * unrelated process that got the pid), an earlier boot of this machine (written before this boot
  * began; one renewed since is another machine's of the same name: a lease), this process's pid with
  * a token it does not hold, an owner that cannot be asked (another host or pid namespace) whose
@@ -442,7 +451,11 @@ function judge(owner: FoundOwner, me: LockOwner, now: number, lease: LockLease):
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return 'stale'; // EPERM: alive, owned by someone else
   }
-  // Alive: the owner, unless that pid now names a process started at another time.
-  const start = owner.start === undefined ? undefined : startTime(owner.pid);
+  // Alive: the owner, unless that pid names a process that has ended but was not reaped (a
+  // zombie: killed, it holds nothing, though its parent, a shell that exec'd or a container's
+  // pid 1, may never wait for it), or a process started at another time.
+  const found = processStat(owner.pid);
+  if (found?.state === 'Z' || found?.state === 'X') return 'stale';
+  const start = owner.start === undefined ? undefined : found?.start;
   return start !== undefined && start !== owner.start ? 'stale' : {};
 }

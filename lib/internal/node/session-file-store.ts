@@ -64,6 +64,9 @@ export function fileSessionStore(options: { directory?: string } = {}): SessionS
   return {
     name: 'file',
     async open(id: string): Promise<SessionStoreHandle> {
+      // Refused here too, for a store opened without TransferSession.open: the empty id's
+      // directory would be the sessions directory itself (any other id is encoded into a name).
+      if (typeof id !== 'string' || id.length === 0) throw new TypeError('a session id must be a non-empty string');
       const dir = await adoptLegacyDirectory(directory, id);
       await syncMade(dir, await mkdir(dir, { recursive: true, mode: 0o700 }));
       // A lock found lost (by a renewal, or by the check before a write, a progress checkpoint's

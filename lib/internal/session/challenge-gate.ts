@@ -114,7 +114,9 @@ export class ChallengeGate {
       const handler = this.handler;
       scope.pending = (async (): Promise<ChallengeVerdict> => {
         try {
-          const answer = await handler({ ...challenge, previousAnswers: scope.answers });
+          // Called once `pending` is set: a handler that throws at once (not async) ends this
+          // challenge, and its failure is not left as the answer to every later one.
+          const answer = await Promise.resolve().then(() => handler({ ...challenge, previousAnswers: scope.answers }));
           scope.answers++;
           return apply(scope, answer, challenge);
         } finally {
