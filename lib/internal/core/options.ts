@@ -206,6 +206,19 @@ function isMs(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && !Number.isNaN(value);
 }
 
+/**
+ * A URL as a transfer reads it: a relative one is resolved against the page's address where there
+ * is one (browsers), as `fetch` does; elsewhere it must be absolute. Undefined when it is no URL.
+ */
+export function absoluteUrl(url: string): URL | undefined {
+  try {
+    const base = (globalThis as { location?: { href?: string } }).location?.href;
+    return base === undefined ? new URL(url) : new URL(url, base);
+  } catch {
+    return undefined;
+  }
+}
+
 /** No header names (the default `sensitiveHeaders`), shared: nothing to build per request. */
 const NO_HEADER_NAMES: ReadonlySet<string> = new Set();
 
@@ -216,14 +229,8 @@ const NO_HEADER_NAMES: ReadonlySet<string> = new Set();
 export function normalizeOptions(kind: 'download' | 'upload', url: unknown, options: DownloadOptions & UploadOptions = {}): NormalizedOptions | string {
   if (typeof options !== 'object' || options === null) return 'options must be an object';
   if (typeof url !== 'string' && !(url instanceof URL)) return `url must be a string or URL, got ${url === null ? 'null' : typeof url}`;
-  let parsed: URL;
-  try {
-    // A relative URL is resolved against the page's address where there is one (browsers).
-    const base = (globalThis as { location?: { href?: string } }).location?.href;
-    parsed = base === undefined ? new URL(String(url)) : new URL(String(url), base);
-  } catch {
-    return 'url is not a valid absolute URL';
-  }
+  const parsed = absoluteUrl(String(url));
+  if (parsed === undefined) return 'url is not a valid absolute URL';
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `unsupported scheme ${parsed.protocol} (only http: and https:)`;
 
   const method = (options.method ?? (kind === 'download' ? 'GET' : 'POST')).toUpperCase();

@@ -4,7 +4,7 @@ import { isHttpStatusError, type HttpStatusError } from '../core/errors/http-sta
 import { originOf } from '../core/redact.js';
 import { randomId } from './random-id.js';
 import { parseIntegrity } from '../core/integrity.js';
-import { checkHeaders, checkMethod, PUBLISH_OWNER } from '../core/options.js';
+import { absoluteUrl, checkHeaders, checkMethod, PUBLISH_OWNER } from '../core/options.js';
 import type { SessionStoreHandle } from './session-store.js';
 import { isFinal, type SessionEvent, type TaskCompletion, type TaskFailure, type TaskRecord, type TaskResult, type TaskState } from './session-task.js';
 import { ChallengeGate, type CredentialsSent } from './challenge-gate.js';
@@ -366,7 +366,8 @@ export class SessionCore implements TransferSession {
     const draft: TaskRecord = {
       id,
       kind: spec.kind,
-      url: new URL(spec.url).href,
+      // Stored absolute: a page's relative URL is resolved once, against the page that added it.
+      url: absoluteUrl(spec.url)!.href,
       ...(spec.to !== undefined ? { to: spec.to } : {}),
       ...(spec.source !== undefined ? { source: spec.source } : {}),
       ...(spec.method !== undefined ? { method: spec.method } : {}),
@@ -399,12 +400,9 @@ export class SessionCore implements TransferSession {
   }
 
   private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string>; method?: string; overwrite?: boolean; integrity?: string }): string | undefined {
-    let url: URL;
-    try {
-      url = new URL(spec.url);
-    } catch {
-      return `url is not a valid absolute URL`;
-    }
+    // As a transfer reads it: relative to the page in a browser (see absoluteUrl).
+    const url = absoluteUrl(spec.url);
+    if (url === undefined) return `url is not a valid absolute URL`;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return `unsupported scheme ${url.protocol} (only http: and https:)`;
     // Checked whenever an id is given, also one a task stored before this check has (it is
     // refused here, never returned): what add() returns has a valid id (the CLI prints it raw).

@@ -283,4 +283,15 @@ describe('sessions on IndexedDB in headless Chromium: tabs, reloads, crashes', (
     expect(byId['big']).toMatchObject({ state: 'completed', size: 100000, dataLength: 65536, truncated: true });
   });
 
+  it('S9 a relative URL is read against the page, as download() reads it, and stored absolute', async () => {
+    const id = sessionId();
+    const a = await tab();
+    expect((await call(a, 'open', id)).ok).toBe(true);
+    const added = await call(a, 'add', id, '/bytes?size=1000', { id: 'relative' });
+    expect(added.url).toBe(`${secureOrigin}/bytes?size=1000`);
+    const s = await poll('completion', 10_000, () => call(a, 'state', id), (x) => x.completions.length === 1);
+    await call(a, 'close', id);
+    expect(s.completions[0]).toMatchObject({ taskId: 'relative', state: 'completed', size: 1000 });
+  });
+
 });

@@ -16,7 +16,7 @@ interface Opened {
 const opened = new Map<string, Opened>();
 
 function summary(t: TaskRecord) {
-  return { id: t.id, state: t.state, acked: t.acked, bytes: t.bytes };
+  return { id: t.id, state: t.state, acked: t.acked, bytes: t.bytes, url: t.url };
 }
 
 export interface IdbPage {
