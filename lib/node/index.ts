@@ -9,4 +9,4 @@ export { nodePlatform } from '../internal/node/node-platform.js';
 export { asyncLocalContextStore, installNodeContextStore } from './context-node.js';
 export { fileSessionStore, defaultSessionDirectory, sessionDirectory, existingSessionDirectory, nodeJournalFile } from '../internal/node/session-file-store.js';
 export { nodeSessionPlatform } from '../internal/node/session-platform.js';
-export { liveLockOwner } from '../internal/node/lock-file.js';
+export { liveLockOwner, type LockLease } from '../internal/node/lock-file.js';

@@ -1,5 +1,5 @@
 export { SynchronizationContext } from './synchronization-context.js';
-export { type ContextStore, stackContextStore, setContextStore, getContextStore } from './context-store.js';
+export { type ContextStore, type BoundTask, stackContextStore, setContextStore, getContextStore } from './context-store.js';
 export { reportUnhandledError } from './report-error.js';
 export { ImmediateContext, immediateContext } from './immediate-context.js';
 export { MicrotaskContext, microtaskContext } from './microtask-context.js';
