@@ -1,6 +1,6 @@
 import axios from 'axios';
 import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
-import { download, upload, isTransferError, type DownloadOptions as AllDownloadOptions, type TransferError } from 'rxtransfer';
+import { contextScheduler, download, upload, isTransferError, zoneContext, type DownloadOptions as AllDownloadOptions, type TransferError } from 'rxtransfer';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server';
 import { seededSha256Hex, sha256Hex } from '../helpers/fault-bytes';
 import { delay, runTransfer, within } from '../helpers/fault-trace';
@@ -230,6 +230,49 @@ describe('G8 never throws', () => {
     expect((run.error as TransferError).code).toBe('invalid');
     expect((run.error as Error).message).toContain('response.data');
     expect(server.hits('unwrapped')).toBe(1);
+  });
+
+  it('G8 G2 a scheduler that throws while delivering ends the transfer with a TransferError (invalid), and its connection is closed', async () => {
+    // Takes `accept` deliveries, then refuses (a disposed UI context, a full queue).
+    const refusing = (accept: number): SchedulerLike => ({
+      now: () => Date.now(),
+      schedule(work: (this: SchedulerAction<unknown>, state?: unknown) => void, delay?: number, state?: unknown): Subscription {
+        if (accept-- <= 0) throw new Error('scheduler gone');
+        return asyncScheduler.schedule(work, delay, state);
+      },
+    });
+    for (const [accept, key] of [[0, 'sched-0'], [2, 'sched-2']] as const) {
+      const run = await runTransfer(download(server.url('/bytes', { size: 200_000, chunk: 1000, delay: 5, key }), { scheduler: refusing(accept), progressInterval: 0 }));
+      expect(isTransferError(run.error)).toBe(true);
+      expect(run.error).toMatchObject({ code: 'invalid' });
+      expect((run.error as Error).message).toMatch(/^the scheduler threw: scheduler gone /);
+      expect(server.hits(key)).toBe(1);
+    }
+    // An invalid option delivered through such a scheduler: still a TransferError.
+    const invalid = await runTransfer(download('ftp://example.com/x', { scheduler: refusing(0) }));
+    expect(isTransferError(invalid.error)).toBe(true);
+    // The transfer that could no longer deliver let go of its connection (G6).
+    const [second] = server.requests.filter((r) => r.query.get('key') === 'sched-2');
+    expect(await within(second!.closedEarly, 3_000, 'still open')).toBe(true);
+  });
+
+  it('G7 G8 a zone context whose runOutsideAngular throws: nothing is thrown or delivered inside subscribe(); the refusal is reported and the transfer ends in a TransferError (its posts are refused too)', async () => {
+    const zone = { run: <T>(fn: () => T): T => fn(), runOutsideAngular: (): never => { throw new Error('zone gone'); } };
+    const reported: unknown[] = [];
+    const { config } = await import('rxjs');
+    const previous = config.onUnhandledError;
+    config.onUnhandledError = (e) => void reported.push(e);
+    try {
+      const transfer = download(server.url('/bytes', { size: 100 }), { scheduler: contextScheduler(zoneContext(zone)) });
+      const inside: string[] = [];
+      transfer.subscribe({ next: (e) => void inside.push(e.type), error: () => void inside.push('error') }).unsubscribe();
+      expect(inside).toEqual([]);
+      const run = await runTransfer(transfer);
+      expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringMatching(/^the scheduler threw: zone gone /) });
+      expect(reported.map((e) => (e as Error).message)).toEqual(['zone gone', 'zone gone']);
+    } finally {
+      config.onUnhandledError = previous;
+    }
   });
 
   it('G8 a throwing subscriber callback does not break other subscribers nor throw from download()', async () => {

@@ -1,13 +1,14 @@
-import { Observable, observeOn, type SchedulerLike } from 'rxjs';
+import { Observable, catchError, observeOn, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Transfer, TransferEvent } from './events.js';
-import { TransferError } from './errors/transfer-error.js';
+import { TransferError, isTransferError } from './errors/transfer-error.js';
 import { normalizeOptions, type DownloadOptions, type NormalizedOptions, type UploadOptions } from './options.js';
 import { normalizeBody, type NormalizedBody } from './body.js';
 import type { Platform } from './platform.js';
 import { enforceGrammar } from './grammar.js';
-import { redactUrl } from './redact.js';
+import { redactText, redactUrl } from './redact.js';
 import { TransferRun } from './transfer-run.js';
 import { isContextScheduler } from '../context/context-scheduler.js';
+import { reportUnhandledError } from '../context/report-error.js';
 
 /**
  * Builds the cold Observable of one transfer. Validation happens here, once; everything
@@ -57,7 +58,7 @@ export function createTransfer<R>(
         live = false;
       };
     });
-    return scheduler ? failing.pipe(observeOn(scheduler)) : failing;
+    return scheduler ? failing.pipe(deliverOn(scheduler, context)) : failing;
   }
   const n = normalized;
   const b = normalizedBody as NormalizedBody | undefined;
@@ -68,10 +69,35 @@ export function createTransfer<R>(
   }).pipe(enforceGrammar<R>(context));
   const scheduler = n.scheduler;
   if (!scheduler) return cold;
-  const delivered = cold.pipe(observeOn(scheduler));
+  const delivered = cold.pipe(deliverOn(scheduler, context));
   if (!isContextScheduler(scheduler)) return delivered;
   // A context's scheduler (an Angular zone's): the transfer's own work — its requests, progress
   // and timers — starts outside the context, which is entered only to deliver (C3).
-  return new Observable<TransferEvent<R>>((subscriber) => scheduler.context.runOutside(() => delivered.subscribe(subscriber)));
+  return new Observable<TransferEvent<R>>((subscriber) => {
+    let subscribed = false;
+    try {
+      scheduler.context.runOutside(() => {
+        subscribed = true;
+        subscriber.add(delivered.subscribe(subscriber));
+      });
+    } catch (error) {
+      // A zone whose `runOutsideAngular` throws: reported (C6), and the transfer is started here
+      // instead, not ended by an error thrown inside subscribe() (G7, G8).
+      reportUnhandledError(error);
+      if (!subscribed) subscriber.add(delivered.subscribe(subscriber));
+    }
+  });
 }
 
+/**
+ * `observeOn(scheduler)`, and a scheduler that throws while scheduling a delivery (a context that
+ * refuses its post: see docs/contexts.md, C4) ends the transfer with a TransferError of code
+ * `'invalid'` (G2, G8), not with what it threw; `observeOn` then unsubscribes, which aborts the
+ * request (G6).
+ */
+function deliverOn<R>(scheduler: SchedulerLike, context: { url?: string | undefined; method?: string | undefined }): OperatorFunction<TransferEvent<R>, TransferEvent<R>> {
+  return (source) => source.pipe(
+    observeOn(scheduler),
+    catchError((error: unknown) => throwError(() => isTransferError(error) ? error : new TransferError('invalid', `the scheduler threw: ${redactText(error instanceof Error ? error.message : String(error))}`, { ...context, cause: error }))),
+  );
+}
