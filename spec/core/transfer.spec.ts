@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
 import { config, type Observable } from 'rxjs';
 import { download, upload, isTimeoutError, isHttpStatusError, isIntegrityError, isTransferError, NetworkError, type TransferEvent } from 'rxtransfer';
 import { FakeTransport, type Notification } from 'rxtransfer/testing';
@@ -142,6 +143,18 @@ describe('transfer: the stream checklist', () => {
     const error = errorOf(await ended(recorder, timer));
     expect(isTransferError(error) && error.code).toBe('invalid');
     expect((error as Error).message).toMatch(/retry.shouldRetry threw: policy bug/);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('an async retry.shouldRetry (its promise is truthy) is the transfer error, code invalid, not a retry every time', async () => {
+    const { timer, fake } = setup();
+    const shouldRetry = (async () => false) as unknown as () => boolean;
+    const recorder = record(download(URL_A, { transport: fake, timer, retry: { count: 3, shouldRetry, baseDelay: 1 } }), undefined);
+    await drive(timer, () => fake.requests.length === 1, 'request');
+    fake.requests[0]!.fail();
+    const error = errorOf(await ended(recorder, timer));
+    expect(isTransferError(error) && error.code).toBe('invalid');
+    expect((error as Error).message).toMatch(/retry.shouldRetry returned a promise/);
     expect(fake.requests).toHaveLength(1);
   });
 
@@ -432,7 +445,18 @@ describe('transfer: cancellation, transports and limits', () => {
       expect(isTransferError(error) && error.code).toBe('network');
       expect(error.message).toMatch(/a\.test\/x/);
       expect(error.message).not.toMatch(/secret/);
+      // Nor into its cause, which a logger prints with it (util.inspect, console.error): kept, redacted.
+      expect(inspect(error, { depth: 5 })).not.toMatch(/secret/);
+      expect(error.cause).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/a\.test\/x/) });
     }
+  });
+
+  it('keeps a cause without credentials as it is (the same object)', async () => {
+    const timer = new VirtualTimer();
+    const thrown = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const transport: Transport = { name: 'custom', followsRedirects: false, streamsBodies: false, send: () => Promise.reject(thrown) };
+    const error = errorOf(await ended(record(download('https://a.test/x', { transport, timer }), undefined), timer)) as Error;
+    expect(error.cause).toBe(thrown);
   });
 
   it('G1 two subscriptions are two requests, and nothing happens before subscribe', async () => {

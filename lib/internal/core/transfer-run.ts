@@ -303,6 +303,12 @@ export class TransferRun<R> {
       } catch (thrown) {
         throw new TransferError('invalid', `retry.shouldRetry threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`, { url: hop.url, method: hop.method, cause: thrown });
       }
+      // An async policy's promise is truthy whatever it would resolve to: it would retry every time.
+      if (typeof (verdict as unknown as PromiseLike<unknown> | null)?.then === 'function') {
+        // Its rejection, if any, is this error's too: not left unhandled (which ends a Node process).
+        Promise.resolve(verdict).catch(() => undefined);
+        throw new TransferError('invalid', 'retry.shouldRetry returned a promise: it must answer true or false at once (it cannot be async)', { url: hop.url, method: hop.method });
+      }
       if (!verdict) return undefined;
     }
     let delay = backoffDelay(attempt, policy, Math.random);

@@ -1,4 +1,4 @@
-import { redactUrl } from '../redact.js';
+import { redactText, redactUrl } from '../redact.js';
 
 /** The stable codes a {@link TransferError} carries. */
 export type TransferErrorCode = 'timeout' | 'cancelled' | 'http' | 'network' | 'integrity' | 'invalid';
@@ -36,12 +36,31 @@ export class TransferError extends Error {
   constructor(code: TransferErrorCode, message: string, context: TransferErrorContext = {}) {
     const url = context.url === undefined ? undefined : redactUrl(context.url, { secrets: true });
     const where = [context.method, url].filter(Boolean).join(' ');
-    super(where ? `${message} (${where})` : message, context.cause === undefined ? undefined : { cause: context.cause });
+    super(where ? `${message} (${where})` : message, context.cause === undefined ? undefined : { cause: redactedCause(context.cause) });
     this.code = code;
     this.url = url;
     this.method = context.method;
     Object.defineProperty(this, MARK, { value: true });
   }
+}
+
+/**
+ * The cause as it is, unless its message or stack quotes a URL with credentials (someone else's
+ * error: a custom transport's, a platform's): then a copy without them (same name, code, message
+ * and stack, redacted), since a logger prints the cause with the error (`util.inspect`).
+ */
+function redactedCause(cause: unknown): unknown {
+  if (typeof cause === 'string') return redactText(cause);
+  if (!(cause instanceof Error)) return cause;
+  const message = redactText(cause.message);
+  const stack = cause.stack === undefined ? undefined : redactText(cause.stack);
+  if (message === cause.message && stack === cause.stack) return cause;
+  const copy = new Error(message);
+  copy.name = cause.name;
+  copy.stack = stack;
+  const code = (cause as { code?: unknown }).code;
+  if (code !== undefined) (copy as { code?: unknown }).code = code;
+  return copy;
 }
 
 /** True for any rxtransfer error, also one made by another copy of the package. */
