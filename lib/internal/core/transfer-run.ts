@@ -665,6 +665,11 @@ export class TransferRun<R> {
     const { n, reporter } = this;
     const total = download.total;
     let loaded = download.start;
+    // A write waiting on the disk is given up when the attempt is aborted (the idle timeout, a
+    // cancel): a disk that never drains (a stalled network mount) must not hold the run past its
+    // timeouts. One listener for the whole body; the write's own outcome is still taken, unused.
+    let giveUp: ((reason: unknown) => void) | undefined;
+    const stopListening = attempt.onAbort(() => giveUp?.(attempt.reason));
     try {
       for await (const chunk of response.body) {
         loaded += chunk.byteLength;
@@ -677,7 +682,14 @@ export class TransferRun<R> {
           this.hashing!.bytes += chunk.byteLength;
         }
         const pending = sink.write(chunk);
-        if (pending) await pending;
+        if (pending) {
+          await new Promise<void>((resolve, reject) => {
+            if (attempt.aborted) return reject(attempt.reason);
+            giveUp = reject;
+            pending.then(resolve, reject);
+          });
+          giveUp = undefined;
+        }
         watchdog.touch();
         reporter.observe('download', loaded, total);
       }
@@ -689,6 +701,8 @@ export class TransferRun<R> {
         throw new IntegrityError('truncated', `body ended after ${received} of ${total} bytes`, { ...context, cause: error });
       }
       throw error;
+    } finally {
+      stopListening();
     }
     if (attempt.aborted) throw attempt.reason;
     if (total !== undefined && loaded < total) {
