@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { constants } from 'node:fs';
-import { lstat, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile, mkdir, utimes } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { existingSessionDirectory, fileSessionStore, legacySessionDirectory, nodeJournalFile, sessionDirectory } from '../../lib/internal/node/session-file-store';
 import { acquireSessionLock } from '../../lib/internal/node/session-lock';
@@ -106,6 +106,20 @@ describe('file session store', () => {
     await a.close();
     const b = await store.open('relock');
     await b.close();
+  });
+
+  it('S8 a lock record naming no process (pid 0 or negative: kill() would signal a group and find it alive) is judged as an unreadable one: held while recent, stale once old', async () => {
+    for (const pid of [0, -1, 1.5]) {
+      const id = `no-pid-${String(pid)}`;
+      const sdir = sessionDirectory(dir, id);
+      await mkdir(sdir, { recursive: true });
+      const lock = join(sdir, 'lock');
+      await writeFile(lock, JSON.stringify({ pid, host: hostname(), token: 'planted' }));
+      await expect(fileSessionStore({ directory: dir }).open(id)).rejects.toMatchObject({ name: 'SessionLockedError' });
+      const old = new Date(Date.now() - 60_000);
+      await utimes(lock, old, old);
+      await (await fileSessionStore({ directory: dir }).open(id)).close();
+    }
   });
 
   it('S8 a session whose lock was taken over (its lease expired while it was paused) writes nothing more to the journal', async () => {

@@ -411,7 +411,10 @@ async function readOwner(path: string): Promise<FoundOwner | undefined | 'gone' 
         await file.close();
       }
       const value = JSON.parse(text) as Partial<LockOwner>;
-      if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string') return { ...(value as LockOwner), mtimeMs: info.mtimeMs };
+      // A pid that names no process (0 or negative: `kill()` would signal a process group, and
+      // find it alive) makes the record as unreadable as a torn one.
+      const pid = value.pid;
+      if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && typeof value.host === 'string' && typeof value.token === 'string') return { ...(value as LockOwner), mtimeMs: info.mtimeMs };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return 'gone';
