@@ -355,14 +355,16 @@ describe('G5 file downloads', () => {
     rmSync(to + PARTIAL_META_SUFFIX, { force: true });
   });
 
-  it('G2 G9 a disk that stops taking writes (a stalled network mount) does not hold the download past its idle timeout', async () => {
+  it('G2 G9 a disk that stops taking writes (a stalled network mount) does not hold the download past its idle timeout, nor its cleanup the error', async () => {
     const to = target();
     let stalled = 0;
-    // The real file sink, whose writes stop completing after the first 128 KiB (as a hard-stalled mount's).
+    let real: Awaited<ReturnType<typeof openFileSink>> | undefined;
+    // The real file sink, whose writes stop completing after the first 128 KiB (as a hard-stalled
+    // mount's), and whose cleanup then never completes either (closing waits for those writes).
     const platform: Platform = {
       ...nodePlatform,
       openFileSink: async (path, options) => {
-        const sink = await openFileSink(path, options);
+        const sink = (real = await openFileSink(path, options));
         let written = 0;
         const write = sink.write.bind(sink);
         return Object.assign(Object.create(sink) as typeof sink, {
@@ -372,13 +374,18 @@ describe('G5 file downloads', () => {
             stalled++;
             return new Promise<void>(() => undefined);
           },
+          abort: () => new Promise<void>(() => undefined),
         });
       },
     };
-    const run = await runTransfer(createTransfer<DownloadResult<undefined>>(platform, 'download', server.url('/bytes', { size: 2_000_000, seed: 48 }), undefined, { to, timeout: { idle: 300 } }), 10_000);
-    expect(stalled).toBe(1);
-    expect(run.error).toMatchObject({ code: 'timeout', phase: 'idle' });
-    expect(existsSync(to)).toBe(false);
+    try {
+      const run = await runTransfer(createTransfer<DownloadResult<undefined>>(platform, 'download', server.url('/bytes', { size: 2_000_000, seed: 48 }), undefined, { to, timeout: { idle: 300 } }), 10_000);
+      expect(stalled).toBe(1);
+      expect(run.error).toMatchObject({ code: 'timeout', phase: 'idle' });
+      expect(existsSync(to)).toBe(false);
+    } finally {
+      await real?.abort(new Error('test over'));
+    }
   });
 
   it('a partial file cut short by another program before the digest of a resume is a local file error (no retry, no request)', async () => {

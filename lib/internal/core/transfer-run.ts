@@ -218,7 +218,9 @@ export class TransferRun<R> {
       this.throwIfAborted();
       return await this.loop(transport, sink);
     } catch (error) {
-      await sink.abort(this.abort.aborted ? this.abort.reason : error).catch(() => undefined);
+      // Waited for, so that the error finds the partial file dealt with; but not past the grace
+      // period: a disk that takes no more writes may never let the file be closed (G2).
+      await this.settledWithin(sink.abort(this.abort.aborted ? this.abort.reason : error), ABORT_GRACE_MS);
       throw error;
     } finally {
       stopWatching?.();
@@ -321,6 +323,18 @@ export class TransferRun<R> {
     }
     if (n.timer.now() + delay >= this.deadline) return undefined;
     return delay;
+  }
+
+  /** Resolves once `work` has settled (however) or `ms` have passed on the transfer's timer, whichever is first. */
+  private settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = scheduleAfter(this.n.timer, resolve, ms);
+      const done = (): void => {
+        timer.unsubscribe();
+        resolve();
+      };
+      work.then(done, done);
+    });
   }
 
   private sleep(ms: number): Promise<void> {
