@@ -382,6 +382,16 @@ describe('rxtransfer get: safe files', () => {
     expect(filesIn(cwd)).toEqual(['in-dir.bin']);
   });
 
+  it('-o DIR/ of a directory that does not exist creates none: exit 2 before any request (docs/cli.md)', async () => {
+    const cwd = freshDir();
+    const before = fixture.server.requests.length;
+    const r = await runCli(['get', fixture.server.url('/data/in-dir.bin?size=100'), '-o', 'missing/'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^rxtransfer: cannot create .*missing\/in-dir\.bin\.partial: ENOENT/);
+    expect(fixture.server.requests.length).toBe(before);
+    expect(filesIn(cwd)).toEqual([]);
+  });
+
   it('a URL without a last segment falls back to "download"', async () => {
     const cwd = freshDir();
     const r = await runCli(['get', fixture.server.url('/cd/?h=inline')], { cwd });

@@ -68,6 +68,12 @@ describe('G11 redirects', () => {
     expect((run.error as Error).message).toMatch(/redirect/);
   });
 
+  it('G11 maxRedirects defaults to 5: a sixth redirect is an HttpStatusError with the redirect status (docs/transfers.md)', async () => {
+    const run = await runTransfer(download(server.url('/redirect/chain/6', { to: '/bytes' })));
+    expect(isHttpStatusError(run.error) && run.error.status).toBe(302);
+    expect((run.error as Error).message).toMatch(/^too many redirects \(more than 5\)/);
+  });
+
   it('G11 maxRedirects 0 refuses any redirect', async () => {
     const run = await runTransfer(download(server.url('/redirect', { to: '/bytes' }), { maxRedirects: 0 }));
     expect(isHttpStatusError(run.error)).toBe(true);

@@ -826,6 +826,8 @@ describe('TransferSession', () => {
   it('refuses bad arguments clearly', async () => {
     await expect(TransferSession.open({ id: '' })).rejects.toThrow(/id must be/);
     await expect(TransferSession.open({ id: '..' })).rejects.toThrow(/not a valid session identifier/);
+    // No control character of U+0000 to U+001F or U+007F (docs/sessions.md, Stores): a TypeError, as for task ids.
+    for (const id of ['a\nb', 'a\u0000b', 'a\u001bb', 'a\u007fb']) await expect(TransferSession.open({ id })).rejects.toThrow(TypeError);
     // Half a surrogate pair can be no file name (it failed as "URIError: URI malformed"); shown as U+FFFD.
     await expect(TransferSession.open({ id: 'a\uD800b\uDC00' })).rejects.toThrow(/id "a\uFFFDb\uFFFD" is not a valid session identifier: it holds half of a surrogate pair/);
     await expect(TransferSession.open({ id: 'x', maxPerHost: 0, store: memorySessionStore() })).rejects.toThrow(/maxPerHost must be a whole number >= 1, got 0/);
