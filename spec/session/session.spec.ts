@@ -828,8 +828,10 @@ describe('TransferSession', () => {
     await expect(TransferSession.open({ id: '..' })).rejects.toThrow(/not a valid session identifier/);
     // No control character of U+0000 to U+001F or U+007F (docs/sessions.md, Stores): a TypeError, as for task ids.
     for (const id of ['a\nb', 'a\u0000b', 'a\u001bb', 'a\u007fb']) await expect(TransferSession.open({ id })).rejects.toThrow(TypeError);
-    // Half a surrogate pair can be no file name (it failed as "URIError: URI malformed"); shown as U+FFFD.
-    await expect(TransferSession.open({ id: 'a\uD800b\uDC00' })).rejects.toThrow(/id "a\uFFFDb\uFFFD" is not a valid session identifier: it holds half of a surrogate pair/);
+    // Half a surrogate pair can be no file name (it failed as "URIError: URI malformed"); shown as \\uXXXX.
+    await expect(TransferSession.open({ id: 'a\uD800b\uDC00' })).rejects.toThrow('id "a\\ud800b\\udc00" is not a valid session identifier: it holds half of a surrogate pair');
+    // Control characters are shown escaped, as in task ids' messages: never a raw newline or escape.
+    await expect(TransferSession.open({ id: 'a\nb\u001b[2J' })).rejects.toThrow('id "a\\u000ab\\u001b[2J" is not a valid session identifier');
     await expect(TransferSession.open({ id: 'x', maxPerHost: 0, store: memorySessionStore() })).rejects.toThrow(/maxPerHost must be a whole number >= 1, got 0/);
     // An interval that would checkpoint on every progress event (S10) is refused.
     for (const bad of [Number.NaN, -1, Infinity, '100' as unknown as number]) {

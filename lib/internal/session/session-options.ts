@@ -116,8 +116,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** Checks an identifier: non-empty, at most 200 characters, no control characters, no lone surrogate, not `.` or `..`. */
 export function checkSessionId(id: unknown): string | undefined {
   if (typeof id !== 'string' || id.length === 0 || id.length > 200) return 'id must be a string of 1 to 200 characters';
-  if ([...id].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) || id === '.' || id === '..') return `id "${id.slice(0, 40)}" is not a valid session identifier`;
-  if (id.search(LONE_SURROGATE) >= 0) return `id "${id.slice(0, 40).replace(LONE_SURROGATE, '\uFFFD')}" is not a valid session identifier: it holds half of a surrogate pair`;
+  // Shown escaped, as task ids are: a newline or an escape sequence in a message prints as what it is.
+  if ([...id].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) || id === '.' || id === '..') return `id ${escapedId(id)} is not a valid session identifier`;
+  if (id.search(LONE_SURROGATE) >= 0) return `id ${escapedId(id)} is not a valid session identifier: it holds half of a surrogate pair`;
   return undefined;
 }
 
