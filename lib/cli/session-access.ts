@@ -72,8 +72,8 @@ const adminApi = createSessionApi({
 });
 
 /** Opens the session as its owner, to run its tasks. Rejects with `SessionLockedError`. */
-export function openOwner(options: SessionOptions): Promise<TransferSession> {
-  return openWhenFree(() => TransferSession.open(options));
+export function openOwner(options: SessionOptions, signal?: AbortSignal): Promise<TransferSession> {
+  return openWhenFree(() => TransferSession.open(options), signal);
 }
 
 /** How long a command waits for a session another command holds for moments (`add`, `cancel`). */
@@ -83,16 +83,26 @@ export const LOCK_WAIT_MS = 2_000;
  * Opens with `open`, waiting while the session is locked, for at most {@link LOCK_WAIT_MS}: an
  * `add` or `cancel` holds it for a few milliseconds (several started at once by a script, or an
  * `add` then a `run`, all land). A `run` holds it until it ends: after the wait, the
- * `SessionLockedError` is thrown.
+ * `SessionLockedError` is thrown; at once when `signal` aborts (Ctrl-C).
  */
-export async function openWhenFree(open: () => Promise<TransferSession>): Promise<TransferSession> {
+export async function openWhenFree(open: () => Promise<TransferSession>, signal?: AbortSignal): Promise<TransferSession> {
   const until = Date.now() + LOCK_WAIT_MS;
   for (let pause = 25; ; pause = Math.min(pause * 2, 200)) {
     try {
       return await open();
     } catch (error) {
-      if (!isSessionLockedError(error) || Date.now() + pause > until) throw error;
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      // Ctrl-C while waiting: no more waiting (the caller ends with the signal's code).
+      if (!isSessionLockedError(error) || Date.now() + pause > until || signal?.aborted) throw error;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, pause);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+      if (signal?.aborted) throw error;
     }
   }
 }

@@ -9,7 +9,8 @@ import { writeJsonLine, type CliStreams } from './output.js';
 import { lockOwner, noSession, openAdmin, readTasks, sessionExists, sessionPaths, viewOf, type TaskView } from './session-access.js';
 import { lockedError, type SessionCommonFlags } from './session-errors.js';
 import { shortPath } from './session-display.js';
-import { planTarget, refuseExisting } from './target-file.js';
+import { redactUrl } from '../internal/core/redact.js';
+import { planTarget, refuseExisting, refuseSpecialFile } from './target-file.js';
 
 /** The options of `add`. */
 export interface SessionAddFlags extends SessionCommonFlags {
@@ -60,10 +61,13 @@ export async function runSessionAdd(id: string, rawUrl: string, flags: SessionAd
   const headers = headersFrom(flags.header);
   const url = withExplicitAuthorization(parsed, headers);
   const paths = await sessionPaths(id, flags.dir);
-  const plan = await planTarget(url, flags.output, false);
+  const plan = await planTarget(url, flags.output, false, 'session add');
   // Refused before the session is opened (no session is created for it); an id that exists is
   // checked again below, where adding it changes nothing whatever is at its file.
   const known = flags.id !== undefined && (await storedTaskIds(id, flags.dir)).has(flags.id);
+  // A directory, device, FIFO or socket at the name: no run could put the file there, --force or
+  // not (the task would only fail), as get refuses it before any request.
+  if (!known) await refuseSpecialFile(plan.path, 'session add');
   if (!flags.force && !known) await refuseExisting(plan.path);
   // The task runs later, maybe from another directory: its file's directory must exist by then.
   await mkdir(dirname(resolve(plan.path)), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
@@ -159,5 +163,7 @@ export function progressText(v: TaskView): string {
 }
 
 function target(v: TaskView): string {
-  return printable(v.kind === 'download' ? (v.to !== undefined ? shortPath(v.to) : v.url) : `${v.source !== undefined ? shortPath(v.source) : '?'} → ${v.url}`);
+  // The table is for people: a URL in it is masked as in the library's messages (a presigned URL's signature, an access_token).
+  const url = redactUrl(v.url, { secrets: true });
+  return printable(v.kind === 'download' ? (v.to !== undefined ? shortPath(v.to) : url) : `${v.source !== undefined ? shortPath(v.source) : '?'} → ${url}`);
 }

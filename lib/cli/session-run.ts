@@ -12,6 +12,7 @@ import { lockedError, type SessionCommonFlags } from './session-errors.js';
 import { keptFile, notModifiedText, sizeAndRate, TaskBars, taskLabel } from './session-display.js';
 import { printableHeaders } from './get-command.js';
 import { printable } from './format.js';
+import { redactUrl } from '../internal/core/redact.js';
 
 /** The options of `run`, as commander parses them. */
 export interface SessionRunFlags extends SessionCommonFlags {
@@ -44,9 +45,16 @@ export async function runSessionRun(id: string, flags: SessionRunFlags, streams:
       ...(flags.maxPerHost !== undefined ? { maxPerHost: flags.maxPerHost } : {}),
       ...(flags.retry !== undefined ? { retry: flags.retry } : {}),
       ...(Object.keys(timeout).length > 0 ? { timeout } : {}),
-    });
+    }, interrupt.signal);
   } catch (error) {
     interrupt.dispose();
+    // Ctrl-C (or SIGTERM) while waiting for a lock an add holds for moments: the signal's code, not 7.
+    if (isSessionLockedError(error) && interrupt.received) {
+      const message = `interrupted while waiting for session "${id}" (locked by ${error.ownerPid === undefined ? 'another process' : `process ${error.ownerPid}`}); nothing was run`;
+      if (mode === 'json') writeJsonLine(streams, { type: 'error', code: 'cancelled', message });
+      printError(streams, new Error(message));
+      return interrupt.exitCode;
+    }
     if (isSessionLockedError(error)) throw lockedError(id, error.ownerPid, 'run', error.detail);
     throw error;
   }
@@ -140,7 +148,11 @@ class RunReport {
     if (event.type === 'state' && event.state === 'running') {
       if (!this.started.has(event.taskId)) this.started.set(event.taskId, Date.now());
       if (this.mode === 'bar') this.bars.update(event.taskId, label, undefined);
-      else if (this.mode === 'plain' && task) this.streams.stderr.write(`${printable(`[${event.taskId}] ${task.kind === 'download' ? `downloading ${withoutCredentials(task.url)} to ${label}` : `uploading ${label} to ${withoutCredentials(task.url)}`}`)}\n`);
+      else if (this.mode === 'plain' && task) {
+        // A line for people (and CI logs), as the library's messages: a presigned URL's signature or an access_token masked, as its failure line masks them.
+        const url = redactUrl(task.url, { secrets: true });
+        this.streams.stderr.write(`${printable(`[${event.taskId}] ${task.kind === 'download' ? `downloading ${url} to ${label}` : `uploading ${label} to ${url}`}`)}\n`);
+      }
     } else if (event.type === 'progress' && this.mode === 'bar' && task && event.direction === task.kind) {
       this.bars.update(event.taskId, label, event);
     }

@@ -20,6 +20,7 @@ import { progressText } from './session-actions.js';
 import type { SessionCommonFlags } from './session-errors.js';
 import { TaskBars, keptFile, notModifiedText, shortPath, taskLabel } from './session-display.js';
 import { printable } from './format.js';
+import { redactUrl } from '../internal/core/redact.js';
 import type { TransferProgress } from '../index.node.js';
 
 /** How often `watch` reads the session. */
@@ -151,7 +152,7 @@ function endLine(view: TaskView): string {
   if (view.state === 'completed') {
     if (view.kind === 'upload') return printable(`[${view.id}] sent ${taskLabel(view)}: HTTP ${view.status ?? '?'} (${progressText(view).trim()})`);
     if (view.status === 304) return printable(`[${view.id}] ${notModifiedText(keptFile(view.to))}`);
-    return printable(`[${view.id}] saved ${view.to !== undefined ? shortPath(view.to) : view.url} (${progressText(view).trim()})`);
+    return printable(`[${view.id}] saved ${view.to !== undefined ? shortPath(view.to) : redactUrl(view.url, { secrets: true })} (${progressText(view).trim()})`);
   }
   if (view.state === 'failed') return printable(`[${view.id}] failed: ${view.error?.message ?? 'unknown error'}`);
   return printable(`[${view.id}] ${view.state}`);

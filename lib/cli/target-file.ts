@@ -25,13 +25,16 @@ export interface TargetPlan {
   readonly nameLater?: { readonly dir: string };
 }
 
+/** The command a message names: `get`, or `session add` (whose task downloads later). */
+export type TargetCommand = 'get' | 'session add';
+
 /** Plans the target: `-o FILE`, `-o DIR`, or the current directory; the URL's name or a side file. */
-export async function planTarget(url: URL, output: string | undefined, contentDisposition: boolean): Promise<TargetPlan> {
+export async function planTarget(url: URL, output: string | undefined, contentDisposition: boolean, command: TargetCommand = 'get'): Promise<TargetPlan> {
   let dir = '.';
   if (output !== undefined) {
     if (output.length === 0) throw new CliError('usage', '-o needs a file or directory name');
     // curl's and wget's stdout: not a file named '-' that no one asked for.
-    if (output === '-') throw new CliError('usage', "-o - (standard output) is not supported: get writes to a file (-o ./- names a file '-')");
+    if (output === '-') throw new CliError('usage', `-o - (standard output) is not supported: ${command} writes to a file (-o ./- names a file '-')`);
     if (!(await isDirectory(output))) return { path: output };
     dir = output;
   }
@@ -55,13 +58,13 @@ export async function refuseExisting(path: string): Promise<void> {
  * link (`-o /dev/stdout` with stdout redirected to a file): `--force` or `--resume` would rename
  * the download over it, and as root that replaces `/dev/null` for the whole system.
  */
-export async function refuseSpecialFile(path: string): Promise<void> {
+export async function refuseSpecialFile(path: string, command: TargetCommand = 'get'): Promise<void> {
   const why = await unreplaceable(path);
-  if (why !== undefined) throw unreplaceableError(why, path);
+  if (why !== undefined) throw unreplaceableError(why, path, undefined, command);
   // The URL's name is a directory here (`get https://host/docs` beside ./docs): no rename replaces
   // it, so "exists; use --force" would lead to a whole download that then cannot be published.
   if ((await lstat(path).catch(() => undefined))?.isDirectory()) {
-    throw new CliError('usage', `${path} is a directory: get saves to a file and cannot replace it, --force or not; choose another name with -o (-o ${path}${sep} saves into it)`);
+    throw new CliError('usage', `${path} is a directory: ${command} saves to a file and cannot replace it, --force or not; choose another name with -o (-o ${path}${sep} saves into it)`);
   }
 }
 
@@ -71,10 +74,10 @@ const UNREPLACEABLE = {
 } as const;
 
 /** The error for a name {@link unreplaceable} says no to; with `side`, where the finished download is. */
-function unreplaceableError(why: keyof typeof UNREPLACEABLE, path: string, side?: string): CliError {
+function unreplaceableError(why: keyof typeof UNREPLACEABLE, path: string, side?: string, command: TargetCommand = 'get'): CliError {
   const { what, harm } = UNREPLACEABLE[why];
   if (side !== undefined) return new CliError('usage', `${path} ${what} and is not replaced; the download is complete in ${side}`);
-  return new CliError('usage', `${path} ${what}: get saves to a file and ${harm}, --force or not; choose another name with -o`);
+  return new CliError('usage', `${path} ${what}: ${command} saves to a file and ${harm}, --force or not; choose another name with -o`);
 }
 
 /** The error for a name that is taken. */

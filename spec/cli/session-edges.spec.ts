@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { appendFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { sessionDirectory } from 'rxtransfer/node';
 import { encodeChange } from '../../lib/internal/session/journal-codec';
 import { Writable } from 'node:stream';
@@ -147,6 +147,23 @@ describe('rxtransfer session add: what a refused add leaves', () => {
     expect((await s.list()).map((t) => [t['id'], t['state']])).toEqual([['one', 'cancelled'], ['two', 'queued']]);
   });
 
+  it("a directory or a device at the name is refused at once, --force or not (it said 'use --force', then the task could only fail)", async () => {
+    const s = sessionCli('special', freshDir);
+    mkdirSync(join(s.cwd, 'docs'));
+    for (const force of [[], ['--force']]) {
+      const dir = await s.run(['add', fixture.server.url('/data/docs?size=10'), ...force]);
+      expect([dir.code, dir.stdout]).toEqual([2, '']);
+      expect(dir.stderr).toMatch(/^rxtransfer: docs is a directory: session add saves to a file and cannot replace it, --force or not; choose another name with -o \(-o docs\/ saves into it\)\n$/);
+      const device = await s.run(['add', fixture.server.url('/data/n.bin?size=10'), '-o', '/dev/null', ...force]);
+      expect([device.code, device.stdout]).toEqual([2, '']);
+      expect(device.stderr).toMatch(/^rxtransfer: \/dev\/null is not a regular file \(a device, FIFO or socket\): session add saves to a file/);
+    }
+    // Nothing was stored: a first add refused leaves no session.
+    expect((await s.run(['list'])).code).toBe(2);
+    expect((await s.run(['add', fixture.server.url('/data/docs?size=10'), '-o', 'docs/', '--id', 'in'])).code).toBe(0);
+    expect(await s.list()).toEqual([expect.objectContaining({ id: 'in', to: join(s.cwd, 'docs', 'docs') })]);
+  });
+
   it('--dir naming a file is a usage error (exit 2), for every action', async () => {
     const s = sessionCli('dirfile', freshDir);
     const file = `${s.cwd}/not-a-dir`;
@@ -201,6 +218,29 @@ describe('rxtransfer session list and watch: which task runs', () => {
     expect((await run.exited).code).toBe(130);
     // The run is gone: nothing runs.
     expect((await s.list()).map((t) => t['state'])).toEqual(['queued', 'queued']);
+  });
+});
+
+describe('rxtransfer session run and list: secrets in a task URL', () => {
+  it("a presigned URL's signature or an access_token is masked in run's lines and list's table, as in the failure line (it was printed whole on start)", async () => {
+    const s = sessionCli('presigned', freshDir);
+    const secrets = ['sigsecret0123456789', 'AKIDsecret98765', 'tokensecret4567'];
+    const query = `X-Amz-Signature=${secrets[0]}&X-Amz-Credential=${secrets[1]}`;
+    expect((await s.run(['add', fixture.server.url(`/data/ok.bin?size=100&access_token=${secrets[2]}`), '-o', 'ok.bin', '--id', 'ok'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url(`/status/403?${query}`), '-o', 'no.bin', '--id', 'no'])).code).toBe(0);
+    // An upload (session.upload, no add option): list's table shows its file → its URL.
+    const journal = join(sessionDirectory(s.dir, 'presigned'), 'journal.log');
+    writeFileSync(join(s.cwd, 'up.bin'), 'x');
+    appendFileSync(journal, encodeChange({ type: 'put', task: { id: 'up', kind: 'upload', url: fixture.server.url(`/upload/up.bin?${query}`), source: join(s.cwd, 'up.bin'), priority: 0, seq: 3, createdAt: Date.now(), state: 'cancelled', acked: true } }));
+    const list = await s.run(['list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/up\.bin → http:\/\/127\.0\.0\.1:\d+\/upload\/up\.bin\?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED/);
+    const run = await s.run(['run', '--max-concurrent', '1']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/\[no\] downloading http:\/\/127\.0\.0\.1:\d+\/status\/403\?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED to no\.bin/);
+    expect(run.stderr).toMatch(/\[ok\] downloading .*access_token=REDACTED to ok\.bin/);
+    expect(run.stderr).toMatch(/\[no\] failed: HTTP 403/);
+    for (const secret of secrets) expect([secret, list.stdout + run.stderr]).toEqual([secret, expect.not.stringContaining(secret)]);
   });
 });
 

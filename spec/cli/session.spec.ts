@@ -1,4 +1,6 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { TransferSession } from 'rxtransfer';
 import { sessionDirectory } from 'rxtransfer/node';
 import { encodeChange } from '../../lib/internal/session/journal-codec';
@@ -161,6 +163,18 @@ describe('rxtransfer session: a session left by 0.1.0', () => {
   });
 });
 
+/** Resolves once process `pid` catches `signal` (Linux: the `SigCgt` mask of `/proc/<pid>/status`), within 15 s. */
+async function catching(pid: number, signal: 'SIGHUP'): Promise<void> {
+  const bit = 1n << BigInt(constants.signals[signal] - 1);
+  for (let i = 0; i < 750; i++) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+    if (caught !== undefined && (BigInt(`0x${caught}`) & bit) !== 0n) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`process ${pid} did not come to catch ${signal} within 15 s`);
+}
+
 describe('rxtransfer session add: what it leaves alone, what it refuses', () => {
   it('a malformed --integrity is a usage error (exit 2) and nothing is stored', async () => {
     const s = sessionCli('sri', freshDir);
@@ -250,6 +264,31 @@ describe('rxtransfer session add: what it leaves alone, what it refuses', () => 
     await new Promise((resolve) => setTimeout(resolve, 400));
     await held.close();
     expect(await run).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('Ctrl-C (or SIGTERM) while run waits for a held lock ends it at once with 130 (143), not 7 after the wait', async () => {
+    const s = sessionCli('busy-int', freshDir);
+    expect((await s.run(['add', fixture.server.url('/data/w.bin?size=10'), '-o', 'w.bin', '--id', 'w'])).code).toBe(0);
+    const held = await TransferSession.open({ id: 'busy-int', directory: s.dir });
+    try {
+      for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+        const run = s.start(['run', '--json']);
+        // Sent once the run has its handlers (it waits for the lock, 2 s at most, from then on),
+        // not after a guessed delay that a slow start (a busy CI machine) could outlast. Node
+        // itself catches SIGINT and SIGTERM from its start; SIGHUP only the CLI's handlers do,
+        // installed together with theirs.
+        await catching(run.child.pid!, 'SIGHUP');
+        const sent = Date.now();
+        run.child.kill(signal);
+        const ended = await run.exited;
+        expect([signal, ended.code]).toEqual([signal, code]);
+        expect(Date.now() - sent).toBeLessThan(1000); // the 2 s wait was cut short
+        expect(ended.stderr).toMatch(/^rxtransfer: interrupted while waiting for session "busy-int" \(locked by process \d+\); nothing was run\n$/);
+        expect(jsonLines(ended.stdout)).toEqual([expect.objectContaining({ type: 'error', code: 'cancelled' })]);
+      }
+    } finally {
+      await held.close();
+    }
   });
 
 
