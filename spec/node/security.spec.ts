@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import axios from 'axios';
 import { firstValueFrom, take, toArray, timeout } from 'rxjs';
 import type { Observable } from 'rxjs';
-import { download, upload, TransferSession, type TransferError, type TransferEvent } from 'rxtransfer';
+import { download, upload, resultOf, TransferSession, type TransferError, type TransferEvent } from 'rxtransfer';
 import { memorySessionStore } from '../../lib/internal/session/memory-store';
 import { runTransfer } from '../helpers/fault-trace';
 
@@ -443,5 +443,39 @@ describe('security: rxtransfer get --content-disposition --force', () => {
     expect(code).toBe(0);
     expect(await readFile(join(d, 'secret.txt'), 'utf8')).toBe('new secret');
     expect(((await stat(join(d, 'secret.txt'))).mode & 0o777).toString(8)).toBe('600');
+  });
+});
+
+describe('a proxy from the environment (docs/transfers.md: the package axios takes it as axios does)', () => {
+  it('HTTP_PROXY carries the request (the origin never resolved here), with its credentials for the origin kept out of the URL it asks for; NO_PROXY exempts a host', async () => {
+    const asked: { url: string | undefined; authorization: string | undefined }[] = [];
+    const proxy = createServer((req, res) => {
+      asked.push({ url: req.url, authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-length': '7' }).end('proxied');
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const saved = { HTTP_PROXY: process.env['HTTP_PROXY'], NO_PROXY: process.env['NO_PROXY'] };
+    try {
+      process.env['HTTP_PROXY'] = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      process.env['NO_PROXY'] = '127.0.0.1';
+      const result = await resultOf(download('http://user:pw@origin.invalid/file?x=1', { responseType: 'text', timeout: 5000 }));
+      expect(result.data).toBe('proxied');
+      expect(asked).toEqual([{ url: 'http://origin.invalid/file?x=1', authorization: `Basic ${Buffer.from('user:pw').toString('base64')}` }]);
+      // NO_PROXY: straight to the origin.
+      const origin = createServer((_req, res) => res.writeHead(200, { 'content-length': '6' }).end('direct'));
+      await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+      try {
+        expect((await resultOf(download(`http://127.0.0.1:${(origin.address() as AddressInfo).port}/file`, { responseType: 'text', timeout: 5000 }))).data).toBe('direct');
+      } finally {
+        await new Promise<void>((r) => origin.close(() => r()));
+      }
+      expect(asked).toHaveLength(1);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 });
