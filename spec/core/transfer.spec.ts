@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
+import { runInNewContext } from 'node:vm';
 import { config, type Observable } from 'rxjs';
 import { download, upload, isTimeoutError, isHttpStatusError, isIntegrityError, isTransferError, NetworkError, type TransferEvent } from 'rxtransfer';
 import { FakeTransport, type Notification } from 'rxtransfer/testing';
@@ -449,6 +450,28 @@ describe('transfer: cancellation, transports and limits', () => {
       expect(inspect(error, { depth: 5 })).not.toMatch(/secret/);
       expect(error.cause).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/a\.test\/x/) });
     }
+  });
+
+  it("redacts a cause made in another realm (an iframe's, a vm's: not instanceof this realm's Error) as one made here", async () => {
+    const timer = new VirtualTimer();
+    // As Node's own fetch rejects under a test runner's vm context, or an iframe's fetch in a page.
+    const thrown = runInNewContext('new TypeError("Request cannot be constructed from a URL that includes credentials: https://user:secret@a.test/x")') as Error;
+    expect(thrown instanceof Error).toBe(false);
+    const transport: Transport = { name: 'fetch-like', followsRedirects: false, streamsBodies: false, send: () => Promise.reject(thrown) };
+    const error = errorOf(await ended(record(download('https://user:secret@a.test/x', { transport, timer }), undefined), timer)) as Error;
+    expect(error.message).not.toMatch(/secret/);
+    expect(inspect(error, { depth: 5 })).not.toMatch(/secret/);
+    expect(error.cause).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/a\.test\/x/) });
+  });
+
+  it('a cause whose stack is not text (null, set by its library) still ends the transfer with its TransferError, redacted', async () => {
+    const timer = new VirtualTimer();
+    const thrown = Object.assign(new Error('failed: https://user:secret@a.test/x'), { stack: null });
+    const transport: Transport = { name: 'custom', followsRedirects: false, streamsBodies: false, send: () => Promise.reject(thrown) };
+    const error = errorOf(await ended(record(download('https://a.test/x', { transport, timer }), undefined), timer)) as Error;
+    expect(isTransferError(error) && error.code).toBe('network');
+    expect(error.message).toMatch(/^transfer failed: failed: https:\/\/a\.test\/x /);
+    expect(inspect(error, { depth: 5 })).not.toMatch(/secret/);
   });
 
   it('keeps a cause without credentials as it is (the same object)', async () => {

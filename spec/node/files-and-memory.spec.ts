@@ -355,7 +355,7 @@ describe('G5 file downloads', () => {
     rmSync(to + PARTIAL_META_SUFFIX, { force: true });
   });
 
-  it('G2 G9 a disk that stops taking writes (a stalled network mount) does not hold the download past its idle timeout, nor its cleanup the error', async () => {
+  it('G2 G9 a disk that stops taking writes (a stalled network mount) does not hold the download past its idle timeout, nor its cleanup the error: a local file error, not retried', async () => {
     const to = target();
     let stalled = 0;
     let real: Awaited<ReturnType<typeof openFileSink>> | undefined;
@@ -379,12 +379,53 @@ describe('G5 file downloads', () => {
       },
     };
     try {
-      const run = await runTransfer(createTransfer<DownloadResult<undefined>>(platform, 'download', server.url('/bytes', { size: 2_000_000, seed: 48 }), undefined, { to, timeout: { idle: 300 } }), 10_000);
+      // Retries allowed: the stall is the disk's, and another attempt would begin by resetting the
+      // file on it (waiting for ever): a local file error, not retried.
+      const run = await runTransfer(createTransfer<DownloadResult<undefined>>(platform, 'download', server.url('/bytes', { size: 2_000_000, seed: 48, key: 'stalled-disk' }), undefined, { to, timeout: { idle: 300 }, retry: { count: 3, baseDelay: 1 } }), 10_000);
       expect(stalled).toBe(1);
-      expect(run.error).toMatchObject({ code: 'timeout', phase: 'idle' });
+      expect(isLocalFileError(run.error)).toBe(true);
+      expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`cannot write ${to}: the disk took no more of it for 300 ms (the idle timeout)`) });
+      expect(server.requests.filter((r) => r.query.get('key') === 'stalled-disk')).toHaveLength(1);
       expect(existsSync(to)).toBe(false);
     } finally {
       await real?.abort(new Error('test over'));
+    }
+  });
+
+  it('G6 a transport that yields one more chunk after the cancel: the write it starts, which the abort then fails, is no unhandled rejection', async () => {
+    const to = target();
+    const controller = new AbortController();
+    const chunk = new Uint8Array(1 << 20);
+    // A transport of one's own that does not stop at the abort: it yields what it holds.
+    const transport = {
+      name: 'custom',
+      followsRedirects: false,
+      streamsBodies: false,
+      send: (req: { url: string }) => Promise.resolve({
+        status: 200,
+        statusText: 'OK',
+        headers: { 'content-length': String(4 * chunk.byteLength) },
+        url: req.url,
+        decoded: false,
+        body: (async function* () {
+          yield chunk;
+          controller.abort();
+          yield chunk;
+        })(),
+      }),
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const run = await runTransfer(toFile('http://example.test/x.bin', to, { transport, signal: controller.signal }), 10_000);
+      expect(run.error).toMatchObject({ code: 'cancelled' });
+      // A rejection left unhandled is reported after a turn of the event loop.
+      await delay(50);
+      expect(unhandled).toEqual([]);
+      expect(existsSync(to + PARTIAL_SUFFIX)).toBe(false);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
     }
   });
 

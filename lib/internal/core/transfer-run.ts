@@ -684,6 +684,8 @@ export class TransferRun<R> {
     // timeouts. One listener for the whole body; the write's own outcome is still taken, unused.
     let giveUp: ((reason: unknown) => void) | undefined;
     const stopListening = attempt.onAbort(() => giveUp?.(attempt.reason));
+    // True while a write waits on the disk: an idle timeout then is the disk's, not the network's.
+    let onDisk = false;
     try {
       for await (const chunk of response.body) {
         loaded += chunk.byteLength;
@@ -697,18 +699,32 @@ export class TransferRun<R> {
         }
         const pending = sink.write(chunk);
         if (pending) {
+          onDisk = true;
           await new Promise<void>((resolve, reject) => {
+            // Taken first, whatever follows: the sink's abort fails this write, and a rejection
+            // no one takes ends a Node process (unhandledRejection).
+            pending.then(resolve, reject);
             if (attempt.aborted) return reject(attempt.reason);
             giveUp = reject;
-            pending.then(resolve, reject);
           });
           giveUp = undefined;
+          onDisk = false;
         }
         watchdog.touch();
         reporter.observe('download', loaded, total);
       }
     } catch (error) {
-      if (attempt.aborted) throw attempt.reason;
+      if (attempt.aborted) {
+        const reason = attempt.reason;
+        // The whole idle period went waiting for one write: the disk stalled (a hung network
+        // mount), not the server. A local error, not retried: another attempt would start by
+        // resetting the file on that disk, and wait on it for ever.
+        if (onDisk && reason instanceof TimeoutError && reason.phase === 'idle') {
+          const where = (sink as Partial<FileSink>).path;
+          throw localFileError(`cannot write ${where ?? 'the body'}`, new Error(`the disk took no more of it for ${reason.ms} ms (the idle timeout)`), context);
+        }
+        throw reason;
+      }
       if (isTransferError(error) && error.code !== 'network') throw error;
       if (total !== undefined && loaded < total) {
         const received = Math.max(loaded, download.loaded);

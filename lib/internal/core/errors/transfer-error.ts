@@ -51,9 +51,10 @@ export class TransferError extends Error {
  */
 function redactedCause(cause: unknown): unknown {
   if (typeof cause === 'string') return redactText(cause);
-  if (!(cause instanceof Error)) return cause;
-  const message = redactText(cause.message);
-  const stack = cause.stack === undefined ? undefined : redactText(cause.stack);
+  if (!isErrorObject(cause)) return cause;
+  // Only text is redacted (anything can be assigned to them; a constructor must not throw, G8).
+  const message = typeof cause.message === 'string' ? redactText(cause.message) : cause.message;
+  const stack = typeof cause.stack === 'string' ? redactText(cause.stack) : cause.stack;
   if (message === cause.message && stack === cause.stack) return cause;
   const copy = new Error(message);
   copy.name = cause.name;
@@ -61,6 +62,19 @@ function redactedCause(cause: unknown): unknown {
   const code = (cause as { code?: unknown }).code;
   if (code !== undefined) (copy as { code?: unknown }).code = code;
   return copy;
+}
+
+/**
+ * True for an Error, also one made in another realm (an iframe's, a `vm` context's: a test
+ * runner's, where Node's own errors come from outside), which `instanceof Error` does not see.
+ */
+function isErrorObject(value: unknown): value is Error {
+  if (value instanceof Error) return true;
+  try {
+    return Object.prototype.toString.call(value) === '[object Error]' && typeof (value as Error).message === 'string';
+  } catch {
+    return false; // a proxy whose traps throw: left as it is
+  }
 }
 
 /** True for any rxtransfer error, also one made by another copy of the package. */
