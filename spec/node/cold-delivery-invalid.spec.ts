@@ -1,5 +1,5 @@
 import axios from 'axios';
-import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, Subscription, tap, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { contextScheduler, download, upload, isTransferError, zoneContext, type DownloadOptions as AllDownloadOptions, type TransferError } from 'rxtransfer';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server';
 import { seededSha256Hex, sha256Hex } from '../helpers/fault-bytes';
@@ -254,6 +254,26 @@ describe('G8 never throws', () => {
     // The transfer that could no longer deliver let go of its connection (G6).
     const [second] = server.requests.filter((r) => r.query.get('key') === 'sched-2');
     expect(await within(second!.closedEarly, 3_000, 'still open')).toBe(true);
+  });
+
+  it('G2 a scheduler that refuses to deliver the transfer\'s own error delivers that error (not "the scheduler threw"), and one that refuses the complete after a delivered done completes', async () => {
+    // Runs each delivery at once, in place, until `refuse()` says no.
+    const inline = (refuse: () => boolean): SchedulerLike => ({
+      now: () => Date.now(),
+      schedule(work: (this: SchedulerAction<unknown>, state?: unknown) => void, _delay?: number, state?: unknown): Subscription {
+        if (refuse()) throw new Error('scheduler gone');
+        const action = new Subscription() as SchedulerAction<unknown>;
+        work.call(action, state);
+        return action;
+      },
+    });
+    const failed = await runTransfer(download(server.url('/status/404'), { scheduler: inline(() => true) }));
+    expect(failed.error).toMatchObject({ code: 'http', status: 404 });
+    let done = false;
+    const transfer = download(server.url('/bytes', { size: 1000 }), { scheduler: inline(() => done), responseType: 'arraybuffer' });
+    const run = await runTransfer(transfer.pipe(tap((e) => (done ||= e.type === 'done'))));
+    expect(run.error).toBeUndefined();
+    expect((run.result as { size?: number } | undefined)?.size).toBe(1000);
   });
 
   it('G7 G8 a zone context whose runOutsideAngular throws: nothing is thrown or delivered inside subscribe(); the refusal is reported and the transfer ends in a TransferError (its posts are refused too)', async () => {

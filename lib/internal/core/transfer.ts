@@ -1,4 +1,4 @@
-import { Observable, catchError, observeOn, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, catchError, defer, observeOn, tap, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Transfer, TransferEvent } from './events.js';
 import { TransferError, isTransferError } from './errors/transfer-error.js';
 import { normalizeOptions, type DownloadOptions, type NormalizedOptions, type UploadOptions } from './options.js';
@@ -93,11 +93,26 @@ export function createTransfer<R>(
  * `observeOn(scheduler)`, and a scheduler that throws while scheduling a delivery (a context that
  * refuses its post: see docs/contexts.md, C4) ends the transfer with a TransferError of code
  * `'invalid'` (G2, G8), not with what it threw; `observeOn` then unsubscribes, which aborts the
- * request (G6).
+ * request (G6). Refusing the transfer's own error delivers that error instead; refusing the
+ * `complete` after a delivered `done` completes: one end, whatever the scheduler refuses.
  */
 function deliverOn<R>(scheduler: SchedulerLike, context: { url?: string | undefined; method?: string | undefined }): OperatorFunction<TransferEvent<R>, TransferEvent<R>> {
-  return (source) => source.pipe(
-    observeOn(scheduler),
-    catchError((error: unknown) => throwError(() => isTransferError(error) ? error : new TransferError('invalid', `the scheduler threw: ${redactText(error instanceof Error ? error.message : String(error))}`, { ...context, cause: error }))),
-  );
+  return (source) =>
+    defer(() => {
+      // What the transfer ended with, before the scheduler; and whether its `done` got through.
+      let failure: { error: unknown } | undefined;
+      let delivered = false;
+      return source.pipe(
+        tap({ error: (error: unknown) => void (failure = { error }) }),
+        observeOn(scheduler),
+        tap((event) => void (delivered ||= event.type === 'done')),
+        catchError((error: unknown) => {
+          // The `done` went out and only its `complete` could not be scheduled: complete (G2).
+          if (delivered) return EMPTY;
+          // The transfer's own error (delivered, or refused by the scheduler): that error, not the refusal.
+          if (failure) return throwError(() => failure!.error);
+          return throwError(() => isTransferError(error) ? error : new TransferError('invalid', `the scheduler threw: ${redactText(error instanceof Error ? error.message : String(error))}`, { ...context, cause: error }));
+        }),
+      );
+    });
 }
