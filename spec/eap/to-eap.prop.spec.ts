@@ -1,15 +1,20 @@
 import fc from 'fast-check';
+import { Subject } from 'rxjs';
 import {
   SynchronizationContext,
   TransferError,
+  immediateContext,
+  macrotaskContext,
+  microtaskContext,
   isInvalidOperationError,
   isTimeoutError,
   toEap,
   type AsyncCompletedEventArgs,
   type SchedulerLike,
+  type TransferEvent,
   type TransferProgressChangedEventArgs,
 } from './eap-index.js';
-import { collectUnhandled, fcTimer, makeContext, scriptedTransfer, settleTasks, Sequence, type ContextKind, type Script, type SourceEvent } from '../helpers/eap-fakes.js';
+import { collectUnhandled, fcTimer, makeContext, scriptedTransfer, settleTasks, Sequence, TornDownContext, type ContextKind, type Script, type SourceEvent } from '../helpers/eap-fakes.js';
 
 type Cancel = 'none' | 'before' | 'mid' | 'after' | 'twice';
 type Failure = 'transfer' | 'plain' | 'string' | 'throw';
@@ -40,7 +45,12 @@ const opArb: fc.Arbitrary<OpSpec> = fc.record({
   state: fc.nat({ max: STATES.length - 1 }), // a small pool: reuse is frequent
   script: scriptArb,
   failure: fc.constantFrom('transfer', 'plain', 'string', 'throw'),
-  context: fc.constantFrom('immediate', 'microtask', 'macrotask', 'fc'),
+  // Now and then a context torn down while in use: it refuses every post from its n-th on, after
+  // it took progress posts that it still delivers (Completed is then raised without it, E9).
+  context: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom<ContextKind>('immediate', 'microtask', 'macrotask', 'fc') },
+    { weight: 1, arbitrary: fc.nat({ max: 4 }).map((n): ContextKind => ({ tornDownAfter: n })) },
+  ),
   cancel: fc.constantFrom('none', 'before', 'mid', 'after', 'twice'),
 });
 
@@ -218,7 +228,8 @@ async function scenario(s: fc.Scheduler, specs: readonly OpSpec[], mode: 'single
       const endSeq = terminals[0].seq;
       const emitted = source.filter((e) => e.op === i && e.kind === 'progress' && e.seq < endSeq).map((e) => e.progress);
       const raised = mine.filter((d) => d.kind === 'progress').map((d) => (d.args as TransferProgressChangedEventArgs).progress);
-      expect(raised).toEqual(emitted);
+      // A torn-down context loses what it refused and what it held when Completed went without it: the raised are the first ones.
+      expect(raised).toEqual(contexts[i] instanceof TornDownContext ? emitted.slice(0, raised.length) : emitted);
       raised.forEach((p, k) => expect(p).toBe(emitted[k])); // the transfer's own objects
       for (const d of mine.filter((m) => m.kind === 'progress')) {
         const pct = (d.args as TransferProgressChangedEventArgs).progressPercentage;
@@ -243,8 +254,9 @@ async function scenario(s: fc.Scheduler, specs: readonly OpSpec[], mode: 'single
       expect(ctx.counts.completed).toBe(ctx.counts.started);
       expect(ctx.outstandingOperations).toBe(0);
     });
-    // C6: every handler failure was reported, none stopped a delivery
-    expect(unhandled).toHaveLength(throwingCalls);
+    // C6: every handler failure was reported, none stopped a delivery, and so was every post a context refused
+    const refusals = contexts.reduce((sum, c) => sum + (c instanceof TornDownContext ? c.refusals : 0), 0);
+    expect(unhandled).toHaveLength(throwingCalls + refusals);
     if (mode === 'single') expect(busy()).toBe(false);
   });
 }
@@ -265,6 +277,40 @@ describe('toEap under random interleavings (property)', () => {
         scenario(s, specs, 'single', withTimeout, throwing),
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('toEap: cancelling the operations started without a userState (property)', () => {
+  it('E1 E10 cancelAsync() and cancelAllAsync() cancel every operation still running, once each, whatever their contexts; those already done stay done (property, 300 runs)', async () => {
+    const contextOf = { immediate: immediateContext, microtask: microtaskContext, macrotask: macrotaskContext } as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ context: fc.constantFrom<keyof typeof contextOf>('immediate', 'microtask', 'macrotask'), end: fc.constantFrom('running', 'done', 'done-unraised') }), { minLength: 1, maxLength: 5 }),
+        fc.constantFrom('cancelAsync', 'cancelAllAsync'),
+        async (ops, how) => {
+          const subjects = ops.map(() => new Subject<TransferEvent<number>>());
+          let started = 0;
+          const component = toEap({ get: () => subjects[started++]! });
+          const completed: AsyncCompletedEventArgs<unknown>[] = [];
+          component.on('getCompleted', (e) => completed.push(e));
+          // Calls without a userState run side by side (E6); each on its own context.
+          ops.forEach((op) => SynchronizationContext.run(contextOf[op.context](), () => component.getAsync()));
+          ops.forEach((op, i) => op.end === 'done' && subjects[i]!.next({ type: 'done', result: i }));
+          await settleTasks(2); // their Completed raised
+          // Done, its Completed not yet raised (posted to its context): the cancel comes too late for it.
+          ops.forEach((op, i) => op.end === 'done-unraised' && subjects[i]!.next({ type: 'done', result: i }));
+          if (how === 'cancelAsync') component.cancelAsync();
+          else component.cancelAllAsync();
+          await settleTasks(2);
+          expect(completed).toHaveLength(ops.length); // E1: once each, none lost
+          const results = completed.filter((e) => !e.cancelled).map((e) => e.result as number).sort();
+          expect(results).toEqual(ops.flatMap((op, i) => (op.end === 'running' ? [] : [i])));
+          expect(completed.filter((e) => e.cancelled)).toHaveLength(ops.filter((op) => op.end === 'running').length);
+          for (const subject of subjects) expect(subject.observed).toBe(false); // G6: every transfer let go
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -61,7 +61,28 @@ export function fcTimer(s: fc.Scheduler): SchedulerLike {
   return timer;
 }
 
-export type ContextKind = 'immediate' | 'microtask' | 'macrotask' | 'fc';
+/**
+ * A context that is torn down while in use (a closed worker, a destroyed zone): it delivers as
+ * {@link FcContext} does, then refuses every post from its `acceptFirst`-th on (its `post`
+ * throws). What it accepted before is still delivered, later.
+ */
+export class TornDownContext extends FcContext {
+  refusals = 0;
+  private accepted = 0;
+  constructor(s: fc.Scheduler, label: string, private readonly acceptFirst: number) {
+    super(s, label);
+  }
+  protected override dispatch(task: () => void): void {
+    if (this.accepted >= this.acceptFirst) {
+      this.refusals += 1;
+      throw new Error(`${this.label}: context torn down`);
+    }
+    this.accepted += 1;
+    super.dispatch(task);
+  }
+}
+
+export type ContextKind = 'immediate' | 'microtask' | 'macrotask' | 'fc' | { readonly tornDownAfter: number };
 
 export function makeContext(kind: ContextKind, s: fc.Scheduler, label: string): SynchronizationContext & { readonly counts: Counted } {
   switch (kind) {
@@ -73,6 +94,8 @@ export function makeContext(kind: ContextKind, s: fc.Scheduler, label: string): 
       return countOperations(macrotaskContext());
     case 'fc':
       return countOperations(new FcContext(s, label));
+    default:
+      return countOperations(new TornDownContext(s, label, kind.tornDownAfter));
   }
 }
 
