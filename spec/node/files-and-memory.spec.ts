@@ -355,6 +355,34 @@ describe('G5 file downloads', () => {
     rmSync(to + PARTIAL_META_SUFFIX, { force: true });
   });
 
+  it('G9 a disk that is only slow (one write taking longer than the idle timeout, then done) keeps the idle timeout, retried as before', async () => {
+    const to = target();
+    let slowed = 0;
+    // The real file sink, one of whose writes (past the first 128 KiB) takes 700 ms more: longer than the idle timeout.
+    const platform: Platform = {
+      ...nodePlatform,
+      openFileSink: async (path, options) => {
+        const sink = await openFileSink(path, options);
+        let written = 0;
+        const write = sink.write.bind(sink);
+        return Object.assign(Object.create(sink) as typeof sink, {
+          write(chunk: Uint8Array) {
+            written += chunk.byteLength;
+            if (written <= 128 * 1024 || slowed > 0) return write(chunk);
+            slowed++;
+            return delay(700).then(() => write(chunk));
+          },
+        });
+      },
+    };
+    const run = await runTransfer(createTransfer<DownloadResult<undefined>>(platform, 'download', server.url('/bytes', { size: 2_000_000, seed: 49, key: 'slow-disk' }), undefined, { to, timeout: { idle: 300 }, retry: { count: 2, baseDelay: 1 } }), 15_000);
+    expect(slowed).toBe(1);
+    expect(run.error).toBeUndefined();
+    expect(server.requests.filter((r) => r.query.get('key') === 'slow-disk')).toHaveLength(2);
+    expect(run.progress.map((p) => p.attempt)).toContain(2);
+    expect(await fileSha256(to)).toBe(seededSha256Hex(49, 2_000_000));
+  });
+
   it('G2 G9 a disk that stops taking writes (a stalled network mount) does not hold the download past its idle timeout, nor its cleanup the error: a local file error, not retried', async () => {
     const to = target();
     let stalled = 0;
@@ -384,7 +412,7 @@ describe('G5 file downloads', () => {
       const run = await runTransfer(createTransfer<DownloadResult<undefined>>(platform, 'download', server.url('/bytes', { size: 2_000_000, seed: 48, key: 'stalled-disk' }), undefined, { to, timeout: { idle: 300 }, retry: { count: 3, baseDelay: 1 } }), 10_000);
       expect(stalled).toBe(1);
       expect(isLocalFileError(run.error)).toBe(true);
-      expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`cannot write ${to}: the disk took no more of it for 300 ms (the idle timeout)`) });
+      expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`cannot write ${to}: the disk took no more of it for 2300 ms (the idle timeout, then 2 s more)`) });
       expect(server.requests.filter((r) => r.query.get('key') === 'stalled-disk')).toHaveLength(1);
       expect(existsSync(to)).toBe(false);
     } finally {

@@ -325,13 +325,16 @@ export class TransferRun<R> {
     return delay;
   }
 
-  /** Resolves once `work` has settled (however) or `ms` have passed on the transfer's timer, whichever is first. */
-  private settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = scheduleAfter(this.n.timer, resolve, ms);
+  /**
+   * Resolves once `work` has settled (however: true) or `ms` have passed on the transfer's timer
+   * (false), whichever is first.
+   */
+  private settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = scheduleAfter(this.n.timer, () => resolve(false), ms);
       const done = (): void => {
         timer.unsubscribe();
-        resolve();
+        resolve(true);
       };
       work.then(done, done);
     });
@@ -684,8 +687,8 @@ export class TransferRun<R> {
     // timeouts. One listener for the whole body; the write's own outcome is still taken, unused.
     let giveUp: ((reason: unknown) => void) | undefined;
     const stopListening = attempt.onAbort(() => giveUp?.(attempt.reason));
-    // True while a write waits on the disk: an idle timeout then is the disk's, not the network's.
-    let onDisk = false;
+    // The write waiting on the disk, if any: an idle timeout then may be the disk's, not the network's.
+    let onDisk: Promise<void> | undefined;
     try {
       for await (const chunk of response.body) {
         loaded += chunk.byteLength;
@@ -699,7 +702,7 @@ export class TransferRun<R> {
         }
         const pending = sink.write(chunk);
         if (pending) {
-          onDisk = true;
+          onDisk = pending;
           await new Promise<void>((resolve, reject) => {
             // Taken first, whatever follows: the sink's abort fails this write, and a rejection
             // no one takes ends a Node process (unhandledRejection).
@@ -708,7 +711,7 @@ export class TransferRun<R> {
             giveUp = reject;
           });
           giveUp = undefined;
-          onDisk = false;
+          onDisk = undefined;
         }
         watchdog.touch();
         reporter.observe('download', loaded, total);
@@ -716,12 +719,14 @@ export class TransferRun<R> {
     } catch (error) {
       if (attempt.aborted) {
         const reason = attempt.reason;
-        // The whole idle period went waiting for one write: the disk stalled (a hung network
-        // mount), not the server. A local error, not retried: another attempt would start by
-        // resetting the file on that disk, and wait on it for ever.
-        if (onDisk && reason instanceof TimeoutError && reason.phase === 'idle') {
+        // The idle period ran out while a write waited on the disk. A disk that is only slow
+        // (a hiccup) takes it within the grace period: the idle timeout stands, and may be
+        // retried. One that does not has stalled (a hung network mount), not the server: a local
+        // error, not retried, since another attempt would start by resetting the file on that
+        // disk, and wait on it for ever.
+        if (onDisk && reason instanceof TimeoutError && reason.phase === 'idle' && !(await this.settledWithin(onDisk, ABORT_GRACE_MS))) {
           const where = (sink as Partial<FileSink>).path;
-          throw localFileError(`cannot write ${where ?? 'the body'}`, new Error(`the disk took no more of it for ${reason.ms} ms (the idle timeout)`), context);
+          throw localFileError(`cannot write ${where ?? 'the body'}`, new Error(`the disk took no more of it for ${reason.ms + ABORT_GRACE_MS} ms (the idle timeout, then ${ABORT_GRACE_MS / 1000} s more)`), context);
         }
         throw reason;
       }
