@@ -1,4 +1,4 @@
-import { IDBFactory } from 'fake-indexeddb';
+import { IDBDatabase, IDBFactory } from 'fake-indexeddb';
 import { firstValueFrom, take, toArray, timeout } from 'rxjs';
 import { indexedDbSessionStore } from '../../lib/internal/browser/session-idb-store';
 import { createSessionApi } from '../../lib/internal/session/session-api';
@@ -31,6 +31,23 @@ describe('IndexedDB session store (fake-indexeddb)', () => {
     expect(third.task('done-one')).toMatchObject({ acked: true, state: 'completed' });
     expect(third.task('slow-one')).toMatchObject({ state: 'suspended' });
     await third.close();
+  });
+
+  it('S8 a connection whose close() throws: the handle\'s close() rejects with it (never throws) and still lets go of the session', async () => {
+    const indexedDB = new IDBFactory();
+    const store = indexedDbSessionStore({ indexedDB });
+    const handle = await store.open('closing');
+    const spy = jest.spyOn(IDBDatabase.prototype, 'close').mockImplementationOnce(() => {
+      throw new Error('close failed');
+    });
+    try {
+      let closing: Promise<void> | undefined;
+      expect(() => (closing = handle.close())).not.toThrow();
+      await expect(closing).rejects.toThrow('close failed');
+    } finally {
+      spy.mockRestore();
+    }
+    await (await store.open('closing')).close();
   });
 
   it('S9 a batch with a change that cannot be stored is stored not at all, and fails with that error', async () => {

@@ -99,12 +99,17 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
             // A second call waits for the same release.
             if (closing) return closing;
             closed = true;
-            leaving.dispose();
-            channel?.close();
-            conn.close();
             closing = (async () => {
-              await unlock?.();
-              owned.delete(name);
+              // A connection or channel whose close() throws still lets go of the session, and
+              // the failure is this promise's (a rejection, not a throw from close()).
+              try {
+                leaving.dispose();
+                channel?.close();
+                conn.close();
+              } finally {
+                await unlock?.();
+                owned.delete(name);
+              }
             })();
             return closing;
           },
