@@ -474,6 +474,16 @@ describe('transfer: cancellation, transports and limits', () => {
     expect(inspect(error, { depth: 5 })).not.toMatch(/secret/);
   });
 
+  it('redacts credentials in the causes of the cause too (a "fetch failed" holding the socket\'s error), keeping the chain', async () => {
+    const timer = new VirtualTimer();
+    const socket = Object.assign(new Error('connect ECONNREFUSED for https://user:secret@a.test/x'), { code: 'ECONNREFUSED' });
+    const thrown = new TypeError('fetch failed', { cause: socket });
+    const transport: Transport = { name: 'fetch-like', followsRedirects: false, streamsBodies: false, send: () => Promise.reject(thrown) };
+    const error = errorOf(await ended(record(download('https://a.test/x', { transport, timer }), undefined), timer)) as Error;
+    expect(inspect(error, { depth: 8 })).not.toMatch(/secret/);
+    expect(error.cause).toMatchObject({ name: 'TypeError', message: 'fetch failed', cause: { message: expect.stringMatching(/^connect ECONNREFUSED for https:\/\/a\.test\/x/), code: 'ECONNREFUSED' } });
+  });
+
   it('keeps a cause without credentials as it is (the same object)', async () => {
     const timer = new VirtualTimer();
     const thrown = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });

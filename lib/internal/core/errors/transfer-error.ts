@@ -45,18 +45,22 @@ export class TransferError extends Error {
 }
 
 /**
- * The cause as it is, unless its message or stack quotes a URL with credentials (someone else's
- * error: a custom transport's, a platform's): then a copy without them (same name, code, message
- * and stack, redacted), since a logger prints the cause with the error (`util.inspect`).
+ * The cause as it is, unless its message or stack, or those of its own causes, quote a URL with
+ * credentials (someone else's error: a custom transport's, a platform's): then a copy without
+ * them (same name, code, message, stack and cause, redacted), since a logger prints the causes
+ * with the error (`util.inspect`).
  */
-function redactedCause(cause: unknown): unknown {
+function redactedCause(cause: unknown, depth = 0): unknown {
   if (typeof cause === 'string') return redactText(cause);
-  if (!isErrorObject(cause)) return cause;
+  // A few levels of causes (undici's "fetch failed" holds the socket's error): no more, a chain may loop.
+  if (!isErrorObject(cause) || depth > 4) return cause;
   // Only text is redacted (anything can be assigned to them; a constructor must not throw, G8).
   const message = typeof cause.message === 'string' ? redactText(cause.message) : cause.message;
   const stack = typeof cause.stack === 'string' ? redactText(cause.stack) : cause.stack;
-  if (message === cause.message && stack === cause.stack) return cause;
-  const copy = new Error(message);
+  const inner: unknown = cause.cause;
+  const innerRedacted = inner === undefined ? undefined : redactedCause(inner, depth + 1);
+  if (message === cause.message && stack === cause.stack && innerRedacted === inner) return cause;
+  const copy = new Error(message, innerRedacted === undefined ? undefined : { cause: innerRedacted });
   copy.name = cause.name;
   copy.stack = stack;
   const code = (cause as { code?: unknown }).code;
