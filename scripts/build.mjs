@@ -16,8 +16,9 @@
  * declaration build checks everything, so a type error still fails the build. Afterwards every
  * file the `exports` map (and `main`/`module`/`types`) names must exist.
  *
- * `--verify` (.ci/run uses it) then runs `verify-dist.mjs`: the package loaded through its name
- * as ESM and CommonJS, and type-checked by Node and browser consumers.
+ * `--verify` (.ci/run uses it) then runs `verify-dist.mjs`: the files `npm pack` would ship (every
+ * path package.json points at must be among them), loaded through the package name as ESM and
+ * CommonJS, the bin run, and type-checked by Node and browser consumers.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

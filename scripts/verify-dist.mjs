@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 /**
  * Checks dist/ the way a user meets it, through the package name: a temp project whose
- * node_modules/rxtransfer links to this repository. Run after a build: `npm run build -- --verify`
+ * node_modules/rxtransfer holds exactly the files `npm pack` would put in the tarball (the list
+ * from `npm pack --dry-run --json`, so package.json's `files` is checked too; its dependencies
+ * come from this repository's node_modules). Run after a build: `npm run build -- --verify`
  * (as .ci/run does), or alone: `node scripts/verify-dist.mjs`.
  *
+ * - Every path `exports`, `main`, `module`, `types` and `bin` name is in the tarball, and the
+ *   `rxtransfer` command runs from it (`--version`).
  * - Node ESM `import` and CommonJS `require` of `rxtransfer` load index.node (the `node`
  *   condition), and `rxtransfer/node` and `rxtransfer/testing` load, in both formats.
  * - TypeScript consumers type-check against the declarations beside each build (no
@@ -13,7 +17,7 @@
  *   only warned about (skipLibCheck users never see those errors).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -90,27 +94,56 @@ const CONSUMERS = {
   'tsconfig.node-no-dom.json': { compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16', lib: ['es2022'], types: ['node'] }, files: ['node.mts'] },
 };
 
-/** Runs a command to completion; rejects with its output when it fails or takes over a minute. */
+/** Runs a command to completion; resolves with its stdout, rejects with its output when it fails or takes over a minute. */
 function run(command, args, cwd) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
     let output = '';
-    child.stdout.on('data', (d) => (output += d));
+    child.stdout.on('data', (d) => ((stdout += d), (output += d)));
     child.stderr.on('data', (d) => (output += d));
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (code === 0) resolvePromise();
+      if (code === 0) resolvePromise(stdout);
       else reject(new Error(`${[command, ...args].join(' ')} failed (${signal ?? `exit ${code}`}):\n${output.trim()}`));
     });
   });
+}
+
+/** The files `npm pack` puts in the tarball (package.json's `files`), without running prepack. */
+async function packedFiles() {
+  const stdout = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--silent'], root);
+  const [pack] = JSON.parse(stdout);
+  return pack.files.map((f) => f.path.replaceAll('\\', '/'));
+}
+
+/** Every path package.json points at (`exports`, `main`, `module`, `types`, `bin`), without `./`. */
+export function pointedAt(pkg) {
+  const targets = new Set();
+  const walk = (value) => {
+    if (typeof value === 'string') targets.add(value.replace(/^\.\//, ''));
+    else if (value && typeof value === 'object') for (const v of Object.values(value)) walk(v);
+  };
+  for (const field of ['exports', 'main', 'module', 'types', 'bin']) walk(pkg[field]);
+  return [...targets];
 }
 
 /** All checks, in parallel; rejects with every failure. */
 export async function verifyDist() {
   const dir = mkdtempSync(join(tmpdir(), 'rxtransfer-consumer-'));
   try {
-    mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(root, join(dir, 'node_modules', 'rxtransfer'), 'dir');
+    const files = await packedFiles();
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const missing = pointedAt(pkg).filter((p) => !files.includes(p));
+    if (missing.length > 0) {
+      throw new Error(`dist verification failed: package.json points at files the tarball leaves out (see its "files"):\n  ${missing.join('\n  ')}`);
+    }
+    const installed = join(dir, 'node_modules', 'rxtransfer');
+    for (const file of files) {
+      mkdirSync(dirname(join(installed, file)), { recursive: true });
+      copyFileSync(join(root, file), join(installed, file));
+    }
+    symlinkSync(join(root, 'node_modules'), join(installed, 'node_modules'), 'dir');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
     writeFileSync(join(dir, 'check.mjs'), ESM_CHECK);
     writeFileSync(join(dir, 'check.cjs'), CJS_CHECK);
@@ -126,6 +159,7 @@ export async function verifyDist() {
       run(process.execPath, [tsc, '-p', 'tsconfig.node-no-dom.json'], dir),
       run(process.execPath, ['check.mjs'], dir),
       run(process.execPath, ['check.cjs'], dir),
+      ...Object.values(typeof pkg.bin === 'string' ? { [pkg.name]: pkg.bin } : pkg.bin ?? {}).map((bin) => run(process.execPath, [join(installed, bin), '--version'], dir)),
       run(process.execPath, [tsc, '-p', 'tsconfig.node.json'], dir),
       run(process.execPath, [tsc, '-p', 'tsconfig.browser.json'], dir),
       run(process.execPath, [tsc, '-p', 'tsconfig.node10.json'], dir),
@@ -143,7 +177,7 @@ export async function verifyDist() {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   verifyDist().then(
-    () => console.log('dist verified: ESM and CommonJS through the package name, types with node16, node10 and bundler'),
+    () => console.log('dist verified: the packed files, ESM and CommonJS through the package name, the bin, types with node16, node10 and bundler'),
     (error) => {
       console.error(error instanceof Error ? error.message : error);
       process.exitCode = 1;
