@@ -14,6 +14,7 @@
  */
 import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Observable } from 'rxjs';
 import {
   createSessionApi,
@@ -29,6 +30,7 @@ import {
 import { defaultSessionDirectory, nodeJournalFile, nodeSessionPlatform, PARTIAL_SUFFIX, PARTIAL_LOCK_SUFFIX, existingSessionDirectory, liveLockOwner } from '../node/index.js';
 import { CliError } from './exit-codes.js';
 import { printable } from './format.js';
+import { redactUrl } from '../internal/core/redact.js';
 
 /** Exit code when another process owns the session (a `run` holds its lock). */
 export const SESSION_LOCKED_EXIT = 7;
@@ -93,15 +95,8 @@ export async function openWhenFree(open: () => Promise<TransferSession>, signal?
     } catch (error) {
       // Ctrl-C while waiting: no more waiting (the caller ends with the signal's code).
       if (!isSessionLockedError(error) || Date.now() + pause > until || signal?.aborted) throw error;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, pause);
-        signal?.addEventListener('abort', done, { once: true });
-      });
+      // Cut short by the signal (its rejection is the abort, answered below).
+      await delay(pause, undefined, { signal }).catch(() => undefined);
       if (signal?.aborted) throw error;
     }
   }
@@ -201,7 +196,7 @@ export async function viewOf(task: TaskRecord, live?: { owner: LockHolder | unde
     id: task.id,
     kind: task.kind,
     state,
-    url: withoutCredentials(task.url),
+    url: redactUrl(task.url),
     ...(task.to !== undefined ? { to: task.to } : {}),
     ...(task.source !== undefined ? { source: task.source } : {}),
     priority: task.priority,
@@ -214,15 +209,4 @@ export async function viewOf(task: TaskRecord, live?: { owner: LockHolder | unde
   };
 }
 
-/** A URL fit to print: without `user:password@`. */
-export function withoutCredentials(raw: string): string {
-  try {
-    const url = new URL(raw);
-    url.username = '';
-    url.password = '';
-    return url.href;
-  } catch {
-    return printable(raw);
-  }
-}
 

@@ -7,7 +7,7 @@ import { isSessionLockedError, type SessionEvent, type TaskCompletion, type Time
 import { CliError, ExitCode, exitCodeForErrorCode } from './exit-codes.js';
 import { listenForInterrupt, outputFailure } from './interrupt.js';
 import { jsonError, jsonProgress, outputMode, printError, writeJsonLine, type CliStreams, type OutputMode } from './output.js';
-import { noSession, openOwner, sessionExists, sessionPaths, withoutCredentials } from './session-access.js';
+import { noSession, openOwner, sessionExists, sessionPaths } from './session-access.js';
 import { lockedError, type SessionCommonFlags } from './session-errors.js';
 import { keptFile, notModifiedText, sizeAndRate, TaskBars, taskLabel } from './session-display.js';
 import { printableHeaders } from './get-command.js';
@@ -252,7 +252,7 @@ class RunReport {
 /** A task's result as printed: no in-memory data for downloads, no `set-cookie`. */
 function jsonResult(result: { status: number; url: string; size: number; path?: string; integrity?: string; headers?: Readonly<Record<string, string>>; data?: unknown }): Record<string, unknown> {
   return {
-    url: withoutCredentials(result.url),
+    url: redactUrl(result.url),
     status: result.status,
     ...(result.headers ? { headers: printableHeaders(result.headers) } : {}),
     size: result.size,
