@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { constants } from 'node:fs';
-import { lstat, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile, mkdir, utimes } from 'node:fs/promises';
+import { lstat, mkdtemp, open, readFile, readdir, rename, rm, symlink, writeFile, mkdir, utimes } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { existingSessionDirectory, fileSessionStore, legacySessionDirectory, nodeJournalFile, sessionDirectory } from '../../lib/internal/node/session-file-store';
@@ -10,6 +10,7 @@ import { killAllSessionChildren, startSessionChild } from '../helpers/session-pr
 import { ROOT, bundleForNode } from '../helpers/node-bundle';
 import { spawn } from 'node:child_process';
 import { JournalStoreHandle, type JournalFile } from '../../lib/internal/session/journal-store';
+import { encodeChange } from '../../lib/internal/session/journal-codec';
 import type { TaskRecord } from '../../lib/internal/session/session-task';
 
 let dir: string;
@@ -188,6 +189,92 @@ describe('file session store', () => {
     await handle.close();
     expect(await readFile(target, 'utf8')).toBe('keep me');
     expect((await lstat(join(sdir, 'journal.log'))).isSymbolicLink()).toBe(false);
+  });
+});
+
+describe('file session store: an append cut short by the disk (a real partial write)', () => {
+  /** RLIMIT_FSIZE in the child, in bytes (`ulimit -f` counts 1,024-byte blocks in bash). */
+  const LIMIT = 2048;
+  let bundle: string;
+  beforeAll(() => {
+    bundle = bundleForNode(join(ROOT, 'spec', 'helpers', 'journal-append-child.ts'), 'journal-append-child', 'child');
+  });
+  afterAll(async () => {
+    await rm(bundle, { force: true });
+  });
+
+  /** A task whose journal record is `size` bytes. */
+  const sized = (id: string, size: number): TaskRecord => {
+    const base = task(id, 0);
+    const pad = size - encodeChange({ type: 'put', task: base }).length;
+    return { ...base, url: `${base.url}?${'p'.repeat(pad - 1)}` };
+  };
+
+  it.each(['kill', 'close'] as const)(
+    'S2 the grouped changes reported as failed are not in the journal after the process ends (%s): what the failed append wrote is taken back, the change stored before is kept',
+    async (end) => {
+      const directory = join(dir, `cut-short-${end}`);
+      const id = 'cut-short';
+      // A fits; A and B fit, B's record whole; C crosses the limit: the grouped append of B and C
+      // writes B and the start of C, then fails with EFBIG.
+      const [a, b, c] = [sized('a', 900), sized('b', 900), sized('c', 900)];
+      const length = (t: TaskRecord) => encodeChange({ type: 'put', task: t }).length;
+      expect(length(a) + length(b)).toBeLessThan(LIMIT);
+      expect(length(a) + length(b) + length(c)).toBeGreaterThan(LIMIT);
+      const config = JSON.stringify({ directory, id, first: a, grouped: [b, c], end });
+      const child = spawn('bash', ['-c', `ulimit -f ${LIMIT / 1024} && exec "$NODE" "$BUNDLE" "$CONFIG"`], {
+        env: { ...process.env, NODE: process.execPath, BUNDLE: bundle, CONFIG: config },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          const timer = setTimeout(() => reject(new Error(`the child printed nothing within 10 s: ${err}`)), 10_000);
+          child.stdout!.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('\n')) {
+              clearTimeout(timer);
+              resolve(out.split('\n')[0]!);
+            }
+          });
+          void exited.then(() => reject(new Error(`the child ended first: ${err}`)));
+        });
+        // B alone would have fit: its write failed because it shared C's append.
+        expect(JSON.parse(line)).toEqual({ first: 'ok', grouped: ['EFBIG', 'EFBIG'] });
+        if (end === 'kill') child.kill('SIGKILL');
+        expect(await exited).toBe(end === 'kill' ? 'SIGKILL' : 0);
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      const journal = join(sessionDirectory(directory, id), 'journal.log');
+      // The journal ends where it ended before the failed append.
+      expect(await readFile(journal, 'utf8')).toBe(encodeChange({ type: 'put', task: a }));
+      const reopened = await fileSessionStore({ directory }).open(id);
+      expect(reopened.tasks).toEqual([a]);
+      await reopened.close();
+    },
+    20_000,
+  );
+
+  it('S2 an append whose fdatasync fails (an I/O error: its bytes, all written, may never reach the disk) is taken back too', async () => {
+    // fdatasync cannot be made to fail for real here: the file handle's is replaced once.
+    const path = join(dir, 'datasync-fails.log');
+    const file = nodeJournalFile(path);
+    await file.append('first\n');
+    const probe = await open(path, 'r');
+    const FileHandle = probe.constructor as { prototype: { datasync(): Promise<void> } };
+    await probe.close();
+    const datasync = jest.spyOn(FileHandle.prototype, 'datasync').mockRejectedValueOnce(Object.assign(new Error('i/o error'), { code: 'EIO' }));
+    try {
+      await expect(file.append('second\n')).rejects.toMatchObject({ code: 'EIO' });
+    } finally {
+      datasync.mockRestore();
+    }
+    expect(await readFile(path, 'utf8')).toBe('first\n');
   });
 });
 

@@ -79,6 +79,56 @@ describe('journal store: a write that fails while the process goes on', () => {
   });
 });
 
+describe('journal store: closed after a failed append', () => {
+  const record = (t: TaskRecord) => encodeChange({ type: 'put', task: t });
+
+  it('S2 close() rewrites a journal whose failed append could not be taken back: the changes reported as failed are not replayed by the next open', async () => {
+    const file = new FlakyFile();
+    const handle = await JournalStoreHandle.open(file, release);
+    await handle.write([{ type: 'put', task: task('a') }]);
+    // B's record whole, C's torn; the file cannot truncate them away (it does not try).
+    file.failAppends.push({ keep: record(task('b')).length + 10 });
+    const grouped = [handle.write([{ type: 'put', task: task('b') }]), handle.write([{ type: 'put', task: task('c') }])];
+    for (const write of grouped) await expect(write).rejects.toThrow(/no space/);
+    await handle.close();
+    expect(file.text).toBe(record(task('a')));
+    expect(await reopen(file)).toEqual([['a', 'queued', false]]);
+  });
+
+  it('S2 close() whose rewrite fails too rejects with that failure, and still releases the journal', async () => {
+    const file = new FlakyFile();
+    let released = 0;
+    const handle = await JournalStoreHandle.open(file, async () => void released++);
+    await handle.write([{ type: 'put', task: task('a') }]);
+    file.failAppends.push({ keep: 0 });
+    await expect(handle.write([{ type: 'put', task: task('b') }])).rejects.toThrow(/no space/);
+    file.failReplaces = 1;
+    await expect(handle.close()).rejects.toThrow(/no space/);
+    expect(released).toBe(1);
+  });
+
+  it('S10 close() after writes that all succeeded rewrites nothing', async () => {
+    const file = new FlakyFile();
+    const handle = await JournalStoreHandle.open(file, release);
+    await handle.write([{ type: 'put', task: task('a') }]);
+    await handle.write([{ type: 'put', task: task('a', { bytes: 1 }) }]);
+    file.failReplaces = 1; // a rewrite at close would fail, and make close() reject
+    await handle.close();
+    expect(file.failReplaces).toBe(1);
+  });
+
+  it('S2 a batch holding a change that cannot be encoded fails whole, undone: a later compaction stores none of it', async () => {
+    const file = new FlakyFile();
+    const handle = await JournalStoreHandle.open(file, release, { slack: 1, factor: 1 });
+    await handle.write([{ type: 'put', task: task('a') }]);
+    const unencodable = task('b', { bytes: 1n as unknown as number });
+    await expect(handle.write([{ type: 'put', task: task('a', { state: 'completed' }) }, { type: 'put', task: unencodable }])).rejects.toThrow(TypeError);
+    for (let i = 0; i < 5; i++) await handle.write([{ type: 'put', task: task('c', { bytes: i }) }]);
+    await handle.close();
+    expect(await reopen(file)).toEqual([['a', 'queued', false], ['c', 'queued', false]]);
+  });
+});
+
 describe('journal store: a journal written by a newer version', () => {
   let dir: string;
   beforeAll(async () => {

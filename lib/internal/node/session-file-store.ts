@@ -198,7 +198,10 @@ async function adoptLegacyDirectory(directory: string, id: string): Promise<stri
   return dir;
 }
 
-/** A journal file on disk: appends with fdatasync, atomic replace with fsync of file and directory. */
+/**
+ * A journal file on disk: appends with fdatasync (an append that fails is truncated away, the
+ * journal ending where it ended), atomic replace with fsync of file and directory.
+ */
 export function nodeJournalFile(path: string): JournalFile {
   return {
     async read() {
@@ -221,8 +224,23 @@ export function nodeJournalFile(path: string): JournalFile {
         created = true;
       }
       try {
-        await file.writeFile(text);
-        await file.datasync();
+        const { size } = await file.stat();
+        try {
+          await file.writeFile(text);
+          await file.datasync();
+        } catch (error) {
+          // Cut short (a full disk, EFBIG, an I/O error: `write` took some bytes, then failed), or
+          // not known to be durable: what it wrote is taken back, so that the journal ends where
+          // it ended. Whole records of changes reported as failed would otherwise be replayed by
+          // the next open.
+          try {
+            await file.truncate(size);
+            await file.datasync();
+          } catch {
+            // The journal's end is unknown: the handle rewrites it whole at its next write or close.
+          }
+          throw error;
+        }
       } finally {
         await file.close();
       }

@@ -9,7 +9,12 @@ import { decodeJournal, encodeChange, encodeSnapshot } from './journal-codec.js'
 export interface JournalFile {
   /** The whole journal; '' when there is none yet. */
   read(): Promise<string>;
-  /** Appends at the end, durably. */
+  /**
+   * Appends at the end, durably. One that fails should take back what it wrote of `text` (the
+   * Node file truncates the journal to its length before), so that a process ending before the
+   * handle's next write or close replays none of the changes reported as failed. The handle does
+   * not count on it: it rewrites the journal whole after any failed append.
+   */
   append(text: string): Promise<void>;
   /** Replaces the whole journal atomically (write aside, sync, rename, sync the directory). */
   replace(text: string): Promise<void>;
@@ -44,7 +49,8 @@ export class JournalStoreHandle implements SessionStoreHandle {
   private closed = false;
   /**
    * An append failed: the journal's end is unknown (a torn record, which the next append would
-   * join and spoil, or a whole one reported as failed). The next write rewrites it whole.
+   * join and spoil, or whole ones of changes reported as failed, which the next open would replay,
+   * if the file could not take them back). The next write, or else `close()`, rewrites it whole.
    */
   private unsound = false;
 
@@ -88,23 +94,37 @@ export class JournalStoreHandle implements SessionStoreHandle {
     return this.next;
   }
 
+  /**
+   * Waits for the pending writes, then releases the journal. After a failed append not repaired
+   * since, it first rewrites the journal whole, so that the next open replays no change reported
+   * as failed; if that fails too, the journal is released all the same and `close()` rejects with
+   * the failure (the next open may then find some of those changes, if the file could not take
+   * them back either).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.tail;
-    await this.release();
+    try {
+      if (this.unsound) {
+        await this.compact();
+        this.unsound = false;
+      }
+    } finally {
+      await this.release();
+    }
   }
 
   private async flush(): Promise<void> {
     const batch = this.batch;
     this.batch = [];
     this.next = undefined;
-    let text = '';
+    // Encoded before anything changes: a change that cannot be encoded fails the batch, undone.
+    const text = batch.map(encodeChange).join('');
     // What the changes replace, put back if they cannot be written: a failed write is undone,
     // never made durable later by a compaction.
     const before = new Map<string, TaskRecord | undefined>();
     for (const change of batch) {
-      text += encodeChange(change);
       const id = change.type === 'put' ? change.task.id : change.id;
       if (!before.has(id)) before.set(id, this.live.get(id));
       if (change.type === 'put') this.live.set(id, change.task);

@@ -29,8 +29,10 @@ export function memorySessionStore(): SessionStore & { snapshot(id: string): Tas
         tasks: [...s.tasks.values()].sort((a, b) => a.seq - b.seq),
         async write(changes: readonly TaskChange[]) {
           if (closed) throw new Error('the session store is closed');
-          for (const c of changes) {
-            if (c.type === 'put') s.tasks.set(c.task.id, structuredClone(c.task));
+          // Cloned first: a change that cannot be (DataCloneError) fails the whole write, none of it stored.
+          const cloned = changes.map((c): TaskChange => (c.type === 'put' ? { type: 'put', task: structuredClone(c.task) } : c));
+          for (const c of cloned) {
+            if (c.type === 'put') s.tasks.set(c.task.id, c.task);
             else s.tasks.delete(c.id);
           }
         },
