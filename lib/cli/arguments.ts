@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from 'commander';
 import { CliError } from './exit-codes.js';
 import { isSendableHeaderValue } from '../internal/core/headers.js';
-import { redactUrl } from '../internal/core/redact.js';
+import { redactText, redactUrl } from '../internal/core/redact.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -80,11 +80,10 @@ export function withExplicitAuthorization(url: URL, headers: Readonly<Record<str
 
 /**
  * Commander's message without what may be a secret it quotes from the command line: a URL's
- * `user:password@` (`rxtransfer https://u:pw@host/x`, the command forgotten: "unknown command
- * '…'"), and the value of an unknown `--option=value` (`--headr='Authorization: Bearer …'`).
+ * `user:password@` and secret query values (`rxtransfer 'https://u:pw@host/x?access_token=…'`,
+ * the command forgotten: "unknown command '…'"), as the library's messages mask them
+ * (`redactText`), and the value of an unknown `--option=value` (`--headr='Authorization: Bearer …'`).
  */
 export function withoutSecrets(message: string): string {
-  return message
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, '$1')
-    .replace(/(unknown option '-[^'=\s]*)=[^']*'/g, "$1=…'");
+  return redactText(message).replace(/(unknown option '-[^'=\s]*)=[^']*'/g, "$1=…'");
 }

@@ -5,6 +5,9 @@
  *   GET  /api/bytes?size=N&id=ID&delay=MS   N pattern bytes (see {@link patternByte}), 64 KiB
  *                                          every MS ms; a strong ETag, `Range` + `If-Range`
  *                                          (206 from an offset), `x-sha256` (hex of all N bytes)
+ *
+ * A `size` or `delay` that is not a whole number in its range (`abc`, `-1`, over the most) is
+ * answered 400 with a one-line text saying so.
  *   PUT|POST /api/upload?id=ID&delay=MS     counts and hashes the body; answers JSON
  *                                          `{ id, received, sha256 }`
  *   GET  /api/stats                         what the server saw: {@link DemoStats}
@@ -88,9 +91,27 @@ export function patternBody(size: number): { bytes: Buffer; sha256: string } {
   return body;
 }
 
+/** A query parameter that is not a whole number in its range: answered 400 with its message. */
+class BadParam extends Error {}
+
+/**
+ * A whole number from 0 to `max` (decimal digits only), or `fallback` when the parameter is
+ * absent; anything else (`abc`, `-1`, `1e3`, empty, over `max`) throws {@link BadParam}, not
+ * taken as the default, which would answer something other than what was asked.
+ */
 function numberParam(params: URLSearchParams, name: string, fallback: number, max: number): number {
-  const value = Number(params.get(name) ?? fallback);
-  return Number.isInteger(value) && value >= 0 ? Math.min(value, max) : fallback;
+  const text = params.get(name);
+  if (text === null) return fallback;
+  const value = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!(value <= max)) throw new BadParam(`${name} must be a whole number from 0 to ${max}, got ${JSON.stringify(text.slice(0, 40))}\n`);
+  return value;
+}
+
+/** Answers a {@link BadParam} with 400 and its short text; true when it was one. */
+function badRequest(res: ServerResponse, error: unknown): boolean {
+  if (!(error instanceof BadParam)) return false;
+  res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(error.message);
+  return true;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -202,9 +223,14 @@ export async function startDemoServer(options: { port?: number; routes?: ExtraRo
       res.end(String(error));
     };
     if (req.method === 'GET' && path === '/api/bytes') {
-      sendBytes(req, res, url.searchParams, stats).catch(fail);
+      sendBytes(req, res, url.searchParams, stats).catch((error: unknown) => badRequest(res, error) || fail(error));
     } else if ((req.method === 'PUT' || req.method === 'POST') && path === '/api/upload') {
-      receiveUpload(req, res, url.searchParams, stats);
+      try {
+        receiveUpload(req, res, url.searchParams, stats);
+      } catch (error) {
+        req.resume(); // the body is not wanted: read to its end, so the client gets the answer
+        if (!badRequest(res, error)) fail(error);
+      }
     } else if (req.method === 'GET' && path === '/api/stats') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(stats));
     } else if (!options.routes?.(req, res, path)) {

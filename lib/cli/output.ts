@@ -3,6 +3,7 @@ import { ProgressBar } from './progress-bar.js';
 import { errorCode, errorDetails, errorMessage } from './exit-codes.js';
 import { printable } from './format.js';
 import { errorBody } from './error-body.js';
+import { redactUrl } from '../internal/core/redact.js';
 
 /**
  * How a command shows a transfer:
@@ -73,10 +74,14 @@ export class TransferView {
     else if (this.bar && event.direction === this.barDirection) this.bar.update(event);
   }
 
-  /** The transfer succeeded: the `done` object for `--json`, a summary line for people. */
+  /**
+   * The transfer succeeded: the `done` object for `--json`, a summary line for people. Its `url`
+   * is shown as the error lines show it: without `user:password@`, secret query values masked.
+   */
   done(result: Record<string, unknown>, summary: string): void {
     this.bar?.stop();
-    if (this.mode === 'json') writeJsonLine(this.streams, { type: 'done', result });
+    const url = typeof result['url'] === 'string' ? { url: redactUrl(result['url'], { secrets: true }) } : {};
+    if (this.mode === 'json') writeJsonLine(this.streams, { type: 'done', result: { ...result, ...url } });
     else if (this.mode !== 'quiet') this.streams.stderr.write(`${printable(summary)}\n`);
   }
 

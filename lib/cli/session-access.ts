@@ -12,7 +12,7 @@
  *   owner writes gives a consistent snapshot (a torn last line is skipped). Live bytes come from
  *   the `<to>.partial` files the running downloads grow.
  */
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Observable } from 'rxjs';
@@ -45,12 +45,31 @@ export interface SessionPaths {
   readonly lock: string;
 }
 
+/**
+ * The session's paths, once they can be directories: a file at the sessions directory, at one of
+ * the directories above it, or at the session's own directory is a usage error (exit 2) naming
+ * it, not the `ENOTDIR` or `EEXIST` of the first `mkdir`, nor "no session" for `list`.
+ */
 export async function sessionPaths(id: string, dir: string | undefined): Promise<SessionPaths> {
   const root = dir ?? defaultSessionDirectory();
-  const found = await stat(root).catch(() => undefined);
-  if (found && !found.isDirectory()) throw new CliError('usage', `${dir !== undefined ? '--dir ' : 'the sessions directory '}${root} is not a directory`);
+  const named = `${dir !== undefined ? '--dir ' : 'the sessions directory '}${root}`;
+  const blocker = await fileInPath(root);
+  if (blocker === resolve(root)) throw new CliError('usage', `${named} is not a directory`);
+  if (blocker !== undefined) throw new CliError('usage', `${named} cannot be a directory: ${blocker} is a file`);
   const own = await existingSessionDirectory(root, id);
+  const found = await stat(own).catch(() => undefined);
+  if (found && !found.isDirectory()) throw new CliError('usage', `session "${id}" cannot use its directory ${own}: a file is there (move it away, or use another --dir)`);
   return { root, dir: own, journal: join(own, 'journal.log'), lock: join(own, 'lock') };
+}
+
+/** The nearest of `path` and the directories above it that exists and is not a directory (a file), if any. */
+async function fileInPath(path: string): Promise<string | undefined> {
+  for (let at = resolve(path); ; at = dirname(at)) {
+    const found = await stat(at).catch((error: NodeJS.ErrnoException) => error);
+    if (!(found instanceof Error)) return found.isDirectory() ? undefined : at;
+    // ENOENT: not there yet (created when needed); ENOTDIR: a file above it, looked for next.
+    if ((found.code !== 'ENOENT' && found.code !== 'ENOTDIR') || dirname(at) === at) return undefined;
+  }
 }
 
 /** Transfers that never start: they wait, touching nothing, until the session stops them. */
@@ -140,6 +159,7 @@ export interface TaskView {
   readonly id: string;
   readonly kind: 'download' | 'upload';
   readonly state: TaskState;
+  /** The task's URL as messages show it: without `user:password@`, secret query values masked (`redactUrl` with `secrets`). */
   readonly url: string;
   readonly to?: string;
   readonly source?: string;
@@ -196,7 +216,7 @@ export async function viewOf(task: TaskRecord, live?: { owner: LockHolder | unde
     id: task.id,
     kind: task.kind,
     state,
-    url: redactUrl(task.url),
+    url: redactUrl(task.url, { secrets: true }),
     ...(task.to !== undefined ? { to: task.to } : {}),
     ...(task.source !== undefined ? { source: task.source } : {}),
     priority: task.priority,

@@ -9,7 +9,6 @@ import { writeJsonLine, type CliStreams } from './output.js';
 import { lockOwner, noSession, openAdmin, readTasks, sessionExists, sessionPaths, viewOf, type TaskView } from './session-access.js';
 import { lockedError, type SessionCommonFlags } from './session-errors.js';
 import { shortPath } from './session-display.js';
-import { redactUrl } from '../internal/core/redact.js';
 import { planTarget, refuseExisting, refuseSpecialFile } from './target-file.js';
 
 /** The options of `add`. */
@@ -163,7 +162,6 @@ export function progressText(v: TaskView): string {
 }
 
 function target(v: TaskView): string {
-  // The table is for people: a URL in it is masked as in the library's messages (a presigned URL's signature, an access_token).
-  const url = redactUrl(v.url, { secrets: true });
-  return printable(v.kind === 'download' ? (v.to !== undefined ? shortPath(v.to) : url) : `${v.source !== undefined ? shortPath(v.source) : '?'} → ${url}`);
+  // The view's URL is masked already, as in the library's messages (a presigned URL's signature, an access_token).
+  return printable(v.kind === 'download' ? (v.to !== undefined ? shortPath(v.to) : v.url) : `${v.source !== undefined ? shortPath(v.source) : '?'} → ${v.url}`);
 }

@@ -74,8 +74,8 @@ Follows a session another process runs, without disturbing it: only one process 
 session, so watch polls it read-only (the journal and the partial files) every ${WATCH_INTERVAL_MS} ms and
 shows the tasks' progress (bars on a terminal, lines otherwise, --json: a task object each
 time one changes). It acknowledges nothing. It waits while nobody runs the session, and exits
-when no task is left to run (0, or the first failure's code) or when the run stops early or the
-session is deleted (1).
+when no task is left to run (0, or the first failure's code: started during a run or after it,
+the tasks already failed count too) or when the run stops early or the session is deleted (1).
 
 Examples:
   $ rxtransfer session backup watch

@@ -252,7 +252,7 @@ class RunReport {
 /** A task's result as printed: no in-memory data for downloads, no `set-cookie`. */
 function jsonResult(result: { status: number; url: string; size: number; path?: string; integrity?: string; headers?: Readonly<Record<string, string>>; data?: unknown }): Record<string, unknown> {
   return {
-    url: redactUrl(result.url),
+    url: redactUrl(result.url, { secrets: true }),
     status: result.status,
     ...(result.headers ? { headers: printableHeaders(result.headers) } : {}),
     size: result.size,

@@ -20,7 +20,6 @@ import { progressText } from './session-actions.js';
 import type { SessionCommonFlags } from './session-errors.js';
 import { TaskBars, keptFile, notModifiedText, shortPath, taskLabel } from './session-display.js';
 import { printable } from './format.js';
-import { redactUrl } from '../internal/core/redact.js';
 import type { TransferProgress } from '../index.node.js';
 
 /** How often `watch` reads the session. */
@@ -32,7 +31,11 @@ export interface SessionWatchFlags extends SessionCommonFlags {
 
 const UNFINISHED = new Set(['queued', 'running']);
 
-/** Runs `watch`; resolves with the exit code (0, the first failure's code, 1 if the run stopped early, 130 on Ctrl-C). */
+/**
+ * Runs `watch`; resolves with the exit code: 0, or the first failure's code (failures already
+ * there at its first read included, unless it waits for a run: see below), 1 if the run stopped
+ * early, 130 on Ctrl-C.
+ */
 export async function runSessionWatch(id: string, flags: SessionWatchFlags, streams: CliStreams): Promise<number> {
   const mode = outputMode(flags, streams);
   let paths = await sessionPaths(id, flags.dir);
@@ -51,6 +54,13 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
   const rates = new Map<string, number>();
   const say = (line: string) => {
     if (mode === 'plain' || mode === 'bar') bars.log(line);
+  };
+  /** A task's end, as a line (failures only with -q; none with --json: its task object says it). */
+  const sayEnd = (view: TaskView) => {
+    const line = endLine(view);
+    if (mode === 'quiet') {
+      if (view.state === 'failed') streams.stderr.write(`rxtransfer: ${line}\n`);
+    } else if (mode !== 'json') bars.finish(view.id, view.state === 'failed' ? `rxtransfer: ${line}` : line);
   };
   try {
     for (;;) {
@@ -82,6 +92,19 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
         introduced = true;
         const open = views.filter((v) => UNFINISHED.has(v.state)).length;
         say(`watching session "${printable(id)}": ${views.length} task${views.length === 1 ? '' : 's'}, ${open} unfinished${owner ? `, run by process ${owner.pid}` : ''}`);
+        // Failures already there (a fast one lands before this first read): they count unless
+        // watch is to wait for a run, which it then follows from its start — only the failures
+        // that run reports count then, as for `run` itself: those of its tasks, and those not yet
+        // acknowledged. While a run holds the session, or once no task is left to run, which
+        // failures are whose cannot be told: every failed task counts (a failure is not missed).
+        // The lock is read again: a run that took it after the first read may have failed a task
+        // (and acknowledged it) before the journal was read.
+        const waiting = owner === undefined && open > 0 && (await lockOwner(paths)) === undefined;
+        for (const view of views) {
+          if (view.state !== 'failed' || (waiting && view.acked)) continue;
+          firstFailure ??= exitCodeForErrorCode(view.error?.code ?? 'failure');
+          sayEnd(view);
+        }
       }
       let ran = false;
       for (const found of views) {
@@ -101,10 +124,7 @@ export async function runSessionWatch(id: string, flags: SessionWatchFlags, stre
         if (mode === 'json') {
           if (!before || before.state !== view.state || before.bytes !== view.bytes || before.total !== view.total) writeJsonLine(streams, { ...view });
         } else if (ended) {
-          const line = endLine(view);
-          if (mode === 'quiet') {
-            if (view.state === 'failed') streams.stderr.write(`rxtransfer: ${line}\n`);
-          } else bars.finish(view.id, view.state === 'failed' ? `rxtransfer: ${line}` : line);
+          sayEnd(view);
         } else if (UNFINISHED.has(view.state) && (view.state === 'running' || view.bytes > 0)) {
           // Named by its file, a download's or an upload's (taskLabel), as `run` and `list` name it.
           if (mode === 'bar') bars.update(view.id, taskLabel(view), progressOf(view, rates.get(view.id)));
@@ -152,7 +172,7 @@ function endLine(view: TaskView): string {
   if (view.state === 'completed') {
     if (view.kind === 'upload') return printable(`[${view.id}] sent ${taskLabel(view)}: HTTP ${view.status ?? '?'} (${progressText(view).trim()})`);
     if (view.status === 304) return printable(`[${view.id}] ${notModifiedText(keptFile(view.to))}`);
-    return printable(`[${view.id}] saved ${view.to !== undefined ? shortPath(view.to) : redactUrl(view.url, { secrets: true })} (${progressText(view).trim()})`);
+    return printable(`[${view.id}] saved ${view.to !== undefined ? shortPath(view.to) : view.url} (${progressText(view).trim()})`);
   }
   if (view.state === 'failed') return printable(`[${view.id}] failed: ${view.error?.message ?? 'unknown error'}`);
   return printable(`[${view.id}] ${view.state}`);

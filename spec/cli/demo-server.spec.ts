@@ -54,3 +54,34 @@ describe('rxtransfer demo server: what a page elsewhere can make it do', () => {
     expect(await statusFor('127.0.0.1')).toBe(421);
   });
 });
+
+describe('rxtransfer demo server: numbers from the query', () => {
+  it.each(['abc', '-1', '1.5', '1e3', '', ' 10', '0x10', String(256 * 1024 * 1024 + 1), '9'.repeat(30)])(
+    'size=%j is answered 400 with a short text saying so (it was served as 1 MiB, 0 or 256 MiB), and nothing is recorded',
+    async (size) => {
+      server = await startDemoServer();
+      const got = await fetch(`${server.origin}/api/bytes?size=${encodeURIComponent(size)}&id=bad`);
+      expect(got.status).toBe(400);
+      expect(got.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await got.text();
+      expect(text).toMatch(/^size must be a whole number from 0 to 268435456, got ".*"\n$/);
+      expect(text.length).toBeLessThan(120);
+      expect(server.stats.downloads['bad']).toBeUndefined();
+    },
+  );
+
+  it('a bad delay is answered 400 too, for a download and an upload; good numbers (0, the most, none: 1 MiB) are taken', async () => {
+    server = await startDemoServer();
+    const bytes = await fetch(`${server.origin}/api/bytes?size=10&delay=soon`);
+    expect([bytes.status, await bytes.text()]).toEqual([400, 'delay must be a whole number from 0 to 1000, got "soon"\n']);
+    const up = await fetch(`${server.origin}/api/upload?id=u&delay=-5`, { method: 'PUT', body: 'abc' });
+    expect([up.status, await up.text()]).toEqual([400, 'delay must be a whole number from 0 to 1000, got "-5"\n']);
+    expect(server.stats.uploads['u']).toBeUndefined();
+    for (const size of ['0', '10']) {
+      const ok = await fetch(`${server.origin}/api/bytes?size=${size}&delay=1000`);
+      expect([ok.status, (await ok.arrayBuffer()).byteLength]).toEqual([200, Number(size)]);
+    }
+    const byDefault = await fetch(`${server.origin}/api/bytes`);
+    expect([byDefault.status, (await byDefault.arrayBuffer()).byteLength]).toEqual([200, 1024 * 1024]);
+  });
+});

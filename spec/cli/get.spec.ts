@@ -247,6 +247,27 @@ describe('rxtransfer get --json', () => {
     expect(bad.stderr).not.toMatch(/s3cret/);
   });
 
+  it("the done line's url masks secret query values and has no user:password@, as the error line (a presigned URL, one redirected to, a 304, a file complete already)", async () => {
+    const cwd = freshDir();
+    const secrets = ['sig-s3cret-0123', 'cred-s3cret-4567', 'tok-s3cret-89ab', 'hop-s3cret-cdef'];
+    const masked = (url: string) => url.replace(/=(sig|cred|tok|hop)-s3cret-[0-9a-f]+/g, '=REDACTED');
+    const signed = fixture.server.url(`/data/signed.bin?size=100&X-Amz-Signature=${secrets[0]}&X-Amz-Credential=${secrets[1]}&access_token=${secrets[2]}`);
+    const ok = await runCli(['get', signed.replace('http://', 'http://alice:pw-s3cret@'), '--json'], { cwd });
+    expect(ok.code).toBe(0);
+    expect(jsonLines(ok.stdout).at(-1)).toMatchObject({ type: 'done', result: { url: masked(signed), status: 200, size: 100 } });
+    // The server sends the client on to a presigned URL: the url of the done line is that one's.
+    const target = `/data/hop.bin?size=10&sig=${secrets[3]}&page=2`;
+    const hop = await runCli(['get', fixture.server.url(`/redirect?to=${encodeURIComponent(target)}`), '-o', 'hop.bin', '--json'], { cwd });
+    expect(hop.code).toBe(0);
+    expect(jsonLines(hop.stdout).at(-1)).toMatchObject({ type: 'done', result: { url: fixture.server.url('/data/hop.bin?size=10&sig=REDACTED&page=2') } });
+    const notModified = await runCli(['get', fixture.server.url(`/status/304?access_token=${secrets[2]}`), '-H', 'If-None-Match: "v1"', '-o', 'nm', '--json'], { cwd });
+    expect(jsonLines(notModified.stdout).at(-1)).toMatchObject({ type: 'done', result: { status: 304, url: fixture.server.url('/status/304?access_token=REDACTED') } });
+    const complete = await runCli(['get', signed, '-o', 'signed.bin', '--resume', '--json'], { cwd });
+    expect(jsonLines(complete.stdout).at(-1)).toMatchObject({ type: 'done', result: { status: 416, url: masked(signed) } });
+    const all = [ok, hop, notModified, complete].map((r) => r.stdout + r.stderr).join('');
+    for (const secret of [...secrets, 'pw-s3cret', 'alice']) expect([secret, all]).toEqual([secret, expect.not.stringContaining(secret)]);
+  });
+
   it("-H 'Authorization: …' wins over the URL's user:password (as with curl); without it the URL's are sent", async () => {
     const cwd = freshDir();
     const url = fixture.server.url('/data/auth.bin?size=10').replace('http://', 'http://alice:s3cret-pw@');

@@ -44,6 +44,14 @@ describe('rxtransfer put', () => {
     expect(server.requests.at(-1)!.headers['x-trace']).toBe('7');
   });
 
+  it("--json: the done line's url masks a presigned URL's secret query values and has no user:password@, as the error line", async () => {
+    const query = 'X-Amz-Signature=sig-s3cret-0123&X-Amz-Credential=cred-s3cret-4567&part=1';
+    const r = await runCli(['put', 'up.bin', server.url(`/upload/?${query}`).replace('http://', 'http://alice:pw-s3cret@'), '--json'], { cwd });
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'done', result: { url: server.url('/upload/up.bin?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&part=1'), status: 201 } });
+    expect(r.stdout + r.stderr).not.toMatch(/s3cret|alice/);
+  });
+
   it('3: an HTTP error', async () => {
     const r = await runCli(['put', 'up.bin', server.url('/status/413'), '--json'], { cwd });
     expect(r.code).toBe(3);
@@ -301,6 +309,8 @@ describe('rxtransfer usage errors never print credentials', () => {
     // the command forgotten: commander quotes the URL as an unknown command
     [['https://alice:s3cret-pw@example.com/a.iso'], /^rxtransfer: unknown command 'https:\/\/example\.com\/a\.iso'/],
     [['http://alice:p@ss-s3cret@example.com/a.iso', '--json'], /^rxtransfer: unknown command 'http:\/\/example\.com\/a\.iso'/],
+    // a presigned URL's secret query values, masked as in the library's messages
+    [['https://example.com/a.iso?X-Amz-Signature=sig-s3cret&access_token=tok-s3cret&page=2'], /^rxtransfer: unknown command 'https:\/\/example\.com\/a\.iso\?X-Amz-Signature=REDACTED&access_token=REDACTED&page=2'/],
     // a misspelt option given with '=': its value is a header
     [['get', 'http://x/a', '--headr=Authorization: Bearer tok-s3cret'], /^rxtransfer: unknown option '--headr=…'/],
     // the same under `session`: `add` forgotten, or a misspelt option of an action

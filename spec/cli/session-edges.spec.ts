@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { appendFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { sessionDirectory } from 'rxtransfer/node';
 import { encodeChange } from '../../lib/internal/session/journal-codec';
 import { Writable } from 'node:stream';
@@ -168,10 +168,27 @@ describe('rxtransfer session add: what a refused add leaves', () => {
     const s = sessionCli('dirfile', freshDir);
     const file = `${s.cwd}/not-a-dir`;
     writeFileSync(file, 'x');
-    for (const action of [['add', fixture.server.url('/data/x.bin?size=10'), '-o', 'x.bin'], ['list'], ['run'], ['cancel', 'x']]) {
+    for (const action of [['add', fixture.server.url('/data/x.bin?size=10'), '-o', 'x.bin'], ['list'], ['run'], ['watch'], ['cancel', 'x']]) {
       const r = await runCli(['session', 'dirfile', ...action, '--dir', file], { cwd: s.cwd });
       expect([action[0], r.code, r.stderr]).toEqual([action[0], 2, `rxtransfer: --dir ${file} is not a directory\n`]);
     }
+  });
+
+  it("--dir under a file, or a file at the session's own directory: one line naming the file (exit 2, --json too), not ENOTDIR, EEXIST or 'no session'", async () => {
+    const s = sessionCli('owndir', freshDir);
+    const file = join(s.cwd, 'a-file');
+    writeFileSync(file, 'x');
+    writeFileSync(sessionDirectory(s.dir, 'owndir'), 'not a session');
+    const actions = [['add', fixture.server.url('/data/x.bin?size=10'), '-o', 'x.bin'], ['list'], ['run'], ['watch'], ['cancel', 'x']];
+    for (const action of actions) {
+      const under = await runCli(['session', 'owndir', ...action, '--dir', join(file, 'sessions')], { cwd: s.cwd });
+      expect([action[0], under.code, under.stderr]).toEqual([action[0], 2, `rxtransfer: --dir ${join(file, 'sessions')} cannot be a directory: ${file} is a file\n`]);
+      const own = await s.run([...action, '--json']);
+      const message = `session "owndir" cannot use its directory ${sessionDirectory(s.dir, 'owndir')}: a file is there (move it away, or use another --dir)`;
+      expect([action[0], own.code, own.stderr, jsonLines(own.stdout)]).toEqual([action[0], 2, `rxtransfer: ${message}\n`, [{ type: 'error', code: 'usage', message }]]);
+    }
+    expect(readFileSync(sessionDirectory(s.dir, 'owndir'), 'utf8')).toBe('not a session');
+    expect(hit('/data/x.bin')).toBe(0);
   });
 });
 
@@ -241,6 +258,26 @@ describe('rxtransfer session run and list: secrets in a task URL', () => {
     expect(run.stderr).toMatch(/\[ok\] downloading .*access_token=REDACTED to ok\.bin/);
     expect(run.stderr).toMatch(/\[no\] failed: HTTP 403/);
     for (const secret of secrets) expect([secret, list.stdout + run.stderr]).toEqual([secret, expect.not.stringContaining(secret)]);
+  });
+
+  it("--json lines (add's task, run's done and error, list's and watch's tasks) mask them too, and carry no user:password@", async () => {
+    const s = sessionCli('presigned-json', freshDir);
+    const secrets = ['sigsecret0123456789', 'AKIDsecret98765', 'tokensecret4567'];
+    const okUrl = fixture.server.url(`/data/ok.bin?size=100&X-Amz-Signature=${secrets[0]}&X-Amz-Credential=${secrets[1]}`);
+    const noUrl = fixture.server.url(`/status/403?access_token=${secrets[2]}`);
+    const add = await s.run(['add', okUrl.replace('http://', 'http://alice:pw-s3cret@'), '-o', 'ok.bin', '--id', 'ok', '--json']);
+    expect(add.code).toBe(0);
+    expect(jsonLines(add.stdout)).toEqual([expect.objectContaining({ type: 'task', id: 'ok', url: fixture.server.url('/data/ok.bin?size=100&X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED') })]);
+    expect((await s.run(['add', noUrl, '-o', 'no.bin', '--id', 'no', '--json'])).code).toBe(0);
+    const run = await s.run(['run', '--json', '--max-concurrent', '1']);
+    expect(run.code).toBe(3);
+    expect(jsonLines(run.stdout).find((l) => l['type'] === 'done')).toMatchObject({ taskId: 'ok', result: { url: fixture.server.url('/data/ok.bin?size=100&X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED') } });
+    expect(jsonLines(run.stdout).find((l) => l['type'] === 'error')).toMatchObject({ taskId: 'no', message: `HTTP 403 (GET ${fixture.server.url('/status/403?access_token=REDACTED')})` });
+    const list = await s.run(['list', '--json']);
+    const watch = await s.run(['watch', '--json']);
+    for (const r of [list, watch]) expect(jsonLines(r.stdout).map((t) => t['url'])).toEqual([fixture.server.url('/data/ok.bin?size=100&X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED'), fixture.server.url('/status/403?access_token=REDACTED')]);
+    const all = [add, run, list, watch].map((r) => r.stdout + r.stderr).join('');
+    for (const secret of [...secrets, 'pw-s3cret', 'alice']) expect([secret, all]).toEqual([secret, expect.not.stringContaining(secret)]);
   });
 });
 

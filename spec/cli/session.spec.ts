@@ -471,6 +471,44 @@ describe('rxtransfer session: one owner at a time', () => {
   });
 });
 
+describe('rxtransfer session watch: failures before its first read', () => {
+  it('a task the run failed (and acknowledged) before watch first read the session counts: watch exits with its code, not 0, and says which', async () => {
+    const s = sessionCli('early', freshDir);
+    expect((await s.run(['add', fixture.server.url(SLOWER), '-o', 'slow.bin', '--id', 'slow', '--priority', '5'])).code).toBe(0);
+    expect((await s.run(['add', fixture.server.url('/status/404'), '-o', 'bad.bin', '--id', 'bad'])).code).toBe(0);
+    const run = s.start(['run', '--json', '--max-concurrent', '2'], 30_000);
+    // `run &` then `watch`: the 404 has failed, and been acknowledged, by the time watch starts.
+    await waitFor(() => jsonLines(run.stdout()).some((l) => l['taskId'] === 'bad' && l['state'] === 'failed'), () => run.stdout());
+    let listed = await s.list();
+    for (let i = 0; i < 50 && listed.some((t) => t['id'] === 'bad' && t['acked'] !== true); i++) listed = await s.list();
+    expect(listed.map((t) => [t['id'], t['state'], t['acked']])).toEqual([['slow', 'running', false], ['bad', 'failed', true]]);
+    const watch = s.start(['watch'], 30_000);
+    const [ran, watched] = await Promise.all([run.exited, watch.exited]);
+    expect(ran.code).toBe(3);
+    expect(watched.code).toBe(3);
+    expect(watched.stderr).toMatch(/^rxtransfer: \[bad\] failed: HTTP 404/m);
+    expect(watched.stderr).toMatch(/\[slow\] saved slow\.bin/);
+    // Once no task is left to run, the failed task counts too: watch exits at once with its code.
+    const after = await s.run(['watch', '-q']);
+    expect([after.code, after.stdout]).toEqual([3, '']);
+    expect(after.stderr).toMatch(/^rxtransfer: \[bad\] failed: HTTP 404 .*\n$/);
+  });
+
+  it('a watch that waits for a run follows it from its start: a failure an earlier run reported does not count', async () => {
+    const s = sessionCli('earlier', freshDir);
+    expect((await s.run(['add', fixture.server.url('/status/404'), '-o', 'bad.bin', '--id', 'bad'])).code).toBe(0);
+    expect((await s.run(['run'])).code).toBe(3);
+    expect((await s.run(['add', fixture.server.url('/data/good.bin?size=1000'), '-o', 'good.bin', '--id', 'good'])).code).toBe(0);
+    const watch = s.start(['watch'], 20_000);
+    await waitFor(() => /nobody runs session "earlier" now/.test(watch.stderr()), () => watch.stderr());
+    expect((await s.run(['run'])).code).toBe(0);
+    const watched = await watch.exited;
+    expect(watched.code).toBe(0);
+    expect(watched.stderr).toMatch(/\[good\] saved good\.bin/);
+    expect(watched.stderr).not.toMatch(/\[bad\]/);
+  });
+});
+
 describe('rxtransfer session run --json', () => {
   it('prints one object per line tagged with taskId; per task the events obey the transfer grammar; exit code of the first failure', async () => {
     const s = sessionCli('json', freshDir);

@@ -16,6 +16,7 @@ import { gzipSync } from 'node:zlib';
  * - `/cd/<anything>?h=<value>` — a 5-byte body `hello` with `Content-Disposition: <value>`
  *   (written raw, so control characters reach the client as sent).
  * - `/status/<code>` — that status with a short text body (`body=<text>`: that body, as given).
+ * - `/redirect?to=<url>` — a 302 to `<url>` (a presigned URL a server sends its clients on to).
  * - `/echo/<code>` — that status, its JSON body the request's URL and its `Authorization`, `Cookie` and `X-Api-Key` (an echoing server), once the request body is read.
  * - `/stall?size=N&after=M` — declares N bytes, sends M, then nothing (an idle timeout).
  * - `/truncated?size=N&after=M` — declares N bytes, sends M, then closes (a short body).
@@ -166,6 +167,11 @@ function route(req: IncomingMessage, res: ServerResponse, timers: Set<NodeJS.Tim
   if (url.pathname.startsWith('/status/')) {
     const status = Number(url.pathname.slice('/status/'.length)) || 500;
     res.writeHead(status, { 'Content-Type': 'text/plain' }).end(q.has('body') ? q.get('body') : `status ${status}\n`);
+    return;
+  }
+
+  if (url.pathname === '/redirect') {
+    res.writeHead(302, { Location: q.get('to') ?? '/' }).end();
     return;
   }
 
