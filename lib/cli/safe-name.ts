@@ -1,7 +1,7 @@
 /**
  * File names that come from the network (a URL's last segment, `Content-Disposition`) reduced to
- * a safe base name: one path segment, no traversal, no drive letter, no control or bidi
- * characters, not hidden, not a Windows device name, not one of a download's side files
+ * a safe base name: one path segment, no traversal, no drive letter, no control, bidi or other
+ * invisible characters, not hidden, not a Windows device name, not one of a download's side files
  * (`.partial`, `.partial.json`, `.partial.lock`), never empty, bounded in length.
  */
 
@@ -11,9 +11,13 @@ export const FALLBACK_NAME = 'download';
 /** Longest name created, in UTF-8 bytes: 255 is the usual limit, minus room for `.partial.json`. */
 export const MAX_NAME_BYTES = 200;
 
-/** C0, DEL, C1 controls, and the bidi/zero-width controls that can disguise an extension. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
+/**
+ * C0, DEL and C1 controls, line and paragraph separators, and every character Unicode says to
+ * draw as nothing (Default_Ignorable_Code_Point): the bidi and zero-width controls that can
+ * disguise an extension, and the soft hyphen, Hangul fillers, variation selectors and tag
+ * characters that make two names look alike (`\ufe0f.bashrc` listed as `.bashrc`).
+ */
+const UNSAFE_CHARS = /[\p{Cc}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
 /** Characters Windows refuses in names; `:` would also address an NTFS stream. */
 const WINDOWS_RESERVED_CHARS = /[<>:"|?*]/g;
 /** Device names, which Windows matches before any extension and ignoring spaces before it. */

@@ -442,6 +442,10 @@ describe('rxtransfer get --content-disposition: names from the server are saniti
     ['a hidden name', 'attachment; filename=".profile"', 'profile'],
     ['an empty filename* does not hide filename', "attachment; filename=\"good.txt\"; filename*=UTF-8''", 'good.txt'],
     ['a filename* that leaves no name does not hide filename', "attachment; filename*=UTF-8''..; filename=\"good.txt\"", 'good.txt'],
+    // Invisible in a listing: a soft hyphen, a Hangul filler, a variation selector, a tag character.
+    ['invisible characters that are no controls', "attachment; filename*=UTF-8''in%C2%ADvoice%E3%85%A4.pdf%EF%B8%8F%F3%A0%80%81", 'invoice.pdf'],
+    ['an invisible character before a hidden name', "attachment; filename*=UTF-8''%EF%B8%8F.bashrc", 'bashrc'],
+    ['line and paragraph separators', "attachment; filename*=UTF-8''a%E2%80%A8b%E2%80%A9c.txt", 'abc.txt'],
   ];
 
   it.each(cases)('%s', async (_label, header, expected) => {

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import { DownloaderHelper } from 'node-downloader-helper';
 import { lastValueFrom, toArray } from 'rxjs';
 import { fromEmitter, isHttpStatusError, isIntegrityError, isCancelledError, isTimeoutError, type Transfer, type TransferEvent } from './eap-index.js';
@@ -220,5 +221,23 @@ describe('fromEmitter', () => {
     const missing = await lastValueFrom(downloadWithHelper(`${server.url}/file`, join(folder, 'missing'))).catch((e: unknown) => e);
     expect(missing).toMatchObject({ code: 'invalid' });
     expect((missing as Error).message).toContain('Destination Folder must exist');
+  });
+
+  it("G11 a component's failure that quotes a URL with credentials (Node's fetch and Request do) gives a message without them, however it is told", async () => {
+    const secretUrl = `http://user:PaSsW0rd@127.0.0.1:${new URL(server.url).port}/file?token=T0k3n`;
+    const made = (create: () => EventEmitter, start: (c: EventEmitter) => unknown) =>
+      lastValueFrom(fromEmitter(create, { start, end: { event: 'end', result: () => 1 }, url: secretUrl, method: 'GET' })).then(() => new Error('no error'), (e: unknown) => e as Error);
+    const failures = [
+      // fetch rejects: the promise start returns.
+      await made(() => new EventEmitter(), () => fetch(secretUrl)),
+      // told through the component's error event.
+      await made(() => new EventEmitter(), (c) => void fetch(secretUrl).catch((e: unknown) => c.emit('error', e))),
+      // Request throws in create: 'invalid'.
+      await made(() => (new Request(secretUrl), new EventEmitter()), () => undefined),
+    ];
+    for (const error of failures) {
+      expect(error.message).toMatch(/includes credentials/);
+      expect([error.message, String(error), inspect(error, { depth: 8 })].filter((view) => /PaSsW0rd|T0k3n/.test(view))).toEqual([]);
+    }
   });
 });

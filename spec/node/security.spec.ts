@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import axios from 'axios';
 import { firstValueFrom, take, toArray, timeout } from 'rxjs';
 import type { Observable } from 'rxjs';
-import { download, upload, resultOf, TransferSession, type TransferError, type TransferEvent } from 'rxtransfer';
+import { download, upload, resultOf, TransferSession, type Transport, type TransferError, type TransferEvent } from 'rxtransfer';
 import { memorySessionStore } from '../../lib/internal/session/memory-store';
 import { runTransfer } from '../helpers/fault-trace';
 
@@ -240,6 +240,17 @@ describe('security: credentials in errors', () => {
     });
     return instance;
   };
+  // A transport of the caller's own built on axios, failing as axios does: its error's own
+  // `config`, `request` and `response` carry the URL and the headers sent, credentials and all.
+  const axiosTransport = (): Transport => ({
+    name: 'own-axios',
+    followsRedirects: false,
+    streamsBodies: false,
+    send: async (req) => {
+      await axios.get(req.url, { headers: req.headers, timeout: 5000 });
+      throw new Error('unreachable: the server answers 404');
+    },
+  });
   const url = (path: string) => `http://user:${PASSWORD}@127.0.0.1:${new URL(a.origin).port}${path}?token=${TOKEN}`;
   const options = { headers: { Authorization: `Bearer ${HEADER}`, 'X-Api-Key': HEADER }, maxRedirects: 2 };
 
@@ -253,6 +264,8 @@ describe('security: credentials in errors', () => {
     ['a refused connection', () => download(`http://user:${PASSWORD}@127.0.0.1:1/x?token=${TOKEN}`, options)],
     ['an invalid option', () => download(url('/ok'), { ...options, timeout: -1 })],
     ['an upload 404', () => upload(url('/404'), 'body', options)],
+    ['a 404 through a transport of the caller\'s own that fails with an axios error', () => download(url('/404'), { ...options, transport: axiosTransport() })],
+    ['a refused connection through a transport of the caller\'s own that fails with an axios error', () => download(`http://user:${PASSWORD}@127.0.0.1:1/x?token=${TOKEN}`, { ...options, transport: axiosTransport() })],
     // A password written into a URL with its `@` unencoded (valid: the last `@` ends the userinfo).
     ['an interceptor error naming a URL with userinfo', () => download(url('/ok'), { ...options, axios: throwingAxios(`token refresh failed at https://svc:p@${PASSWORD}@auth.example/token`) })],
   ])('no credential in any view of the error of %s', async (_what, make) => {
@@ -362,6 +375,38 @@ describe('security: proxies from the environment', () => {
     expect(run.error).toBeUndefined();
     expect(a.seen[0]!.headers['proxy-authorization']).toBeDefined();
     expect(b.seen.map((r) => [r.headers['proxy-authorization'], r.headers.authorization])).toEqual([[undefined, undefined]]);
+  });
+
+  it("G11 a Proxy-Authorization of the user's axios instance (a default header, one an interceptor sets) does not reach another origin that no proxy stands before", async () => {
+    a.handle = (_req, res) => res.writeHead(302, { location: `${b.origin}/there`, 'content-length': '0' }).end();
+    b.handle = (_req, res) => res.writeHead(200, { 'content-length': '2' }).end('ok');
+    const byDefault = axios.create({ headers: { 'Proxy-Authorization': `Basic ${SECRET}` } });
+    const intercepted = axios.create();
+    intercepted.interceptors.request.use((config) => {
+      config.headers.set('Proxy-Authorization', `Basic ${SECRET}`);
+      return config;
+    });
+    for (const instance of [byDefault, intercepted]) {
+      const run = await runTransfer(download(`${a.origin}/here`, { axios: instance }), 10_000);
+      expect(run.error).toBeUndefined();
+    }
+    expect(b.seen.map((r) => r.headers['proxy-authorization'])).toEqual([undefined, undefined]);
+  });
+
+  it("G11 a proxy that carries every hop still gets its credentials on a hop to another origin", async () => {
+    // A is the proxy (HTTP_PROXY, with credentials): it answers the first origin's request with
+    // a redirect to another origin, whose request it carries too.
+    a.handle = (req, res) => {
+      if (req.url === 'http://127.0.0.2:9/here') return void res.writeHead(302, { location: 'http://127.0.0.3:9/there', 'content-length': '0' }).end();
+      res.writeHead(200, { 'content-length': '2' }).end('ok');
+    };
+    process.env['HTTP_PROXY'] = `http://puser:${SECRET}@127.0.0.1:${new URL(a.origin).port}`;
+    delete process.env['NO_PROXY'];
+    delete process.env['no_proxy'];
+    const run = await runTransfer(download('http://127.0.0.2:9/here'), 10_000);
+    expect(run.error).toBeUndefined();
+    const proxyAuth = `Basic ${Buffer.from(`puser:${SECRET}`).toString('base64')}`;
+    expect(a.seen.map((r) => [r.path, r.headers['proxy-authorization']])).toEqual([['http://127.0.0.2:9/here', proxyAuth], ['http://127.0.0.3:9/there', proxyAuth]]);
   });
 
   it('G11 an https URL through an http proxy is tunnelled (CONNECT): the proxy never sees its request headers in clear', async () => {

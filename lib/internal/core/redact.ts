@@ -58,7 +58,17 @@ const QUOTED_URL = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
  * fetch, for one, quotes the whole URL, credentials and all.
  */
 export function redactText(text: string): string {
-  return text.replace(QUOTED_URL, (url) => redactUrl(url, { secrets: true })).replace(/\/\/[^/?#\s]*@/g, '//');
+  return text.replace(QUOTED_URL, quotedUrl).replace(/\/\/[^/?#\s]*@/g, '//');
+}
+
+/** A quoted URL redacted; as it was written when nothing is taken out (not normalized: `http://localhost` stays). */
+function quotedUrl(url: string): string {
+  const redacted = redactUrl(url, { secrets: true });
+  try {
+    return redacted === new URL(url).href ? url : redacted;
+  } catch {
+    return redacted;
+  }
 }
 
 /** The origin (scheme, host, port) of a URL, for comparing redirect hops. */

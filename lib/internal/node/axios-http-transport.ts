@@ -89,7 +89,7 @@ async function* decoded(raw: IncomingMessage, codings: readonly string[], contex
   }
 }
 
-/** The credentials a client may add by default (G11); `Proxy-Authorization` stays: it is the proxy's. */
+/** The credentials a client may add by default (G11); `Proxy-Authorization` is judged where the request leaves (connect-aware.ts): the proxy's own stays. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie'] as const;
 
 /**

@@ -61,14 +61,19 @@ class ConnectAwareTransport {
  * caller's `sensitiveHeaders` and no basic `auth`, whatever set them on the way down: the
  * client's defaults, or an interceptor (which runs for every hop, as a redirect the client
  * followed itself would not run it). The core has dropped them from the hop's own headers
- * already. `Proxy-Authorization` is left: set here, it is the configured proxy's, not the origin's.
+ * already. `Proxy-Authorization` is left only on a request to a forward proxy (its path the
+ * absolute URL: axios set it there from the proxy's credentials); on one that goes to the origin
+ * itself (no proxy, or inside an https tunnel, whose CONNECT carries the proxy's own) only the
+ * origin would read it, as axios' own redirects drop it.
  */
 function stripCredentials(options: RequestOptions, withheld: readonly string[]): void {
   delete options.auth;
   const headers = options.headers;
   if (headers === undefined || Array.isArray(headers)) return;
+  const proxied = /^[a-z][a-z0-9+.-]*:\/\//i.test(options.path ?? '');
   for (const name of Object.keys(headers)) {
-    if (withheld.includes(name.toLowerCase())) delete (headers as Record<string, unknown>)[name];
+    const lower = name.toLowerCase();
+    if (withheld.includes(lower) || (lower === 'proxy-authorization' && !proxied)) delete (headers as Record<string, unknown>)[name];
   }
 }
 
