@@ -318,6 +318,49 @@ describe('TransferSession', () => {
     expect(other.requests.filter((r) => r.path === path + '-b').map((r) => [r.status, r.authorization])).toEqual([[401, 'Bearer stale'], [200, 'Bearer for-b']]);
   });
 
+  it('G11 a task\'s own sensitiveHeaders are stored with it and dropped by a redirect that leaves its origin (download and upload); refused when not header names', async () => {
+    const { id, to } = name();
+    const seen: Array<{ at: string; method: string; key: string | undefined; other: string | undefined }> = [];
+    const target = createServer((req, res) => {
+      seen.push({ at: 'b', method: req.method!, key: req.headers['x-api-key'] as string | undefined, other: req.headers['x-trace'] as string | undefined });
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '4' }).end('done'));
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const b = `http://127.0.0.1:${(target.address() as AddressInfo).port}/file`;
+    const origin = createServer((req, res) => {
+      seen.push({ at: 'a', method: req.method!, key: req.headers['x-api-key'] as string | undefined, other: req.headers['x-trace'] as string | undefined });
+      req.resume();
+      req.on('end', () => res.writeHead(307, { location: b, 'content-length': '0' }).end());
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    const a = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/start`;
+    try {
+      const source = join(dir, `source-${id}.bin`);
+      await writeFile(source, 'body');
+      const directory = join(dir, `sessions-${id}`);
+      const headers = { 'X-Api-Key': 'k-secret', 'X-Trace': 't1' };
+      const session = await openSession({ id, directory });
+      await expect(session.download(a, { to, headers, sensitiveHeaders: ['X Api Key'] })).rejects.toThrow(/sensitiveHeaders must be an array of header names/);
+      await expect(session.download(a, { to, headers, sensitiveHeaders: 'X-Api-Key' as unknown as string[] })).rejects.toThrow(TypeError);
+      await session.download(a, { to, id: 'd', headers, sensitiveHeaders: ['X-API-KEY', 'x-api-key'] });
+      await session.upload(a, source, { id: 'u', method: 'PUT', headers, sensitiveHeaders: ['x-api-key'] });
+      const ended = await nextCompletions(session, 2);
+      expect(ended.map((c) => [c.taskId, c.state]).sort()).toEqual([['d', 'completed'], ['u', 'completed']]);
+      // Sent to the task's origin, not to the other one; a header not named sensitive goes on (as download()'s).
+      expect(seen.filter((r) => r.at === 'a').map((r) => r.key)).toEqual(['k-secret', 'k-secret']);
+      expect(seen.filter((r) => r.at === 'b').map((r) => [r.method, r.key, r.other]).sort()).toEqual([['GET', undefined, 't1'], ['PUT', undefined, 't1']]);
+      expect(session.tasks().find((t) => t.id === 'd')!.sensitiveHeaders).toEqual(['x-api-key']);
+      await session.close();
+      // Stored: a session opened again (another run, after a restart) still knows them.
+      const again = await openSession({ id, directory });
+      expect(again.tasks().map((t) => [t.id, t.sensitiveHeaders]).sort()).toEqual([['d', ['x-api-key']], ['u', ['x-api-key']]]);
+    } finally {
+      await new Promise((resolve) => origin.close(resolve));
+      await new Promise((resolve) => target.close(resolve));
+    }
+  });
+
   it('S7 a challenge answered with cancel cancels the task; without a handler it fails with the 401', async () => {
     const { id, path, to } = name();
     const url = server.put(path, { body: bytes(10 * KiB, 34), authorization: 'Basic nope' });

@@ -182,6 +182,11 @@ export function checkMethod(method: unknown): string | undefined {
  */
 const FRAMING = new Set(['content-length', 'transfer-encoding']);
 
+/** True for an array of header names (`sensitiveHeaders`). */
+export function isHeaderNameList(given: unknown): given is readonly string[] {
+  return Array.isArray(given) && given.every((h) => typeof h === 'string' && TOKEN.test(h));
+}
+
 /**
  * Request headers as a plain record, or what is wrong with them: names must be HTTP tokens,
  * values text that can be sent as given (never shown: they may be secrets).
@@ -252,7 +257,7 @@ export function normalizeOptions(kind: 'download' | 'upload', url: unknown, opti
   const maxRedirects = options.maxRedirects ?? 5;
   if (!Number.isInteger(maxRedirects) || maxRedirects < 0) return `maxRedirects must be a whole number >= 0, got ${String(options.maxRedirects)}`;
   const sensitive = options.sensitiveHeaders;
-  if (sensitive !== undefined && (!Array.isArray(sensitive) || !sensitive.every((h) => typeof h === 'string' && TOKEN.test(h)))) return 'sensitiveHeaders must be an array of header names';
+  if (sensitive !== undefined && !isHeaderNameList(sensitive)) return 'sensitiveHeaders must be an array of header names';
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   if (!isMs(maxBytes)) return `maxBytes must be a number >= 0, got ${String(options.maxBytes)}`;
   if (options.signal !== undefined && !isSignal(options.signal)) return 'signal must be an AbortSignal';

@@ -42,6 +42,12 @@ export interface SessionDownloadOptions {
   priority?: number;
   /** Request headers, stored with the task (in plain text: see docs/sessions.md, Stores). */
   headers?: Record<string, string>;
+  /**
+   * Names of headers of `headers` that are credentials (an API key such as `X-Api-Key`): like
+   * `Authorization` and `Cookie`, dropped once a redirect leaves the task URL's origin (G11), as
+   * `download()`'s option of that name. Stored with the task. Default none.
+   */
+  sensitiveHeaders?: readonly string[];
   /** Default GET. */
   method?: string;
   /** Expected digest, `sha256-<base64>`, checked before the task completes. */
@@ -62,6 +68,12 @@ export interface SessionUploadOptions {
   priority?: number;
   /** Request headers, stored with the task (in plain text: see docs/sessions.md, Stores). */
   headers?: Record<string, string>;
+  /**
+   * Names of headers of `headers` that are credentials (an API key such as `X-Api-Key`): like
+   * `Authorization` and `Cookie`, dropped once a redirect leaves the task URL's origin (G11), as
+   * `download()`'s option of that name. Stored with the task. Default none.
+   */
+  sensitiveHeaders?: readonly string[];
   /** Default POST. */
   method?: string;
 }

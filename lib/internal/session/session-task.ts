@@ -53,6 +53,8 @@ export interface TaskRecord {
   readonly method?: string;
   /** Request headers stored with the task. Credentials from challenges are never stored. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Names of `headers` dropped by a redirect that leaves the URL's origin (`sensitiveHeaders`), lower-cased; absent when none. */
+  readonly sensitiveHeaders?: readonly string[];
   readonly integrity?: string;
   /** Downloads: `false` when the finished file must not replace one at `to` (absent: it may). */
   readonly overwrite?: false;

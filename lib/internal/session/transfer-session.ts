@@ -4,7 +4,7 @@ import { isHttpStatusError, type HttpStatusError } from '../core/errors/http-sta
 import { originOf } from '../core/redact.js';
 import { randomId } from './random-id.js';
 import { parseIntegrity } from '../core/integrity.js';
-import { absoluteUrl, checkHeaders, checkMethod, PUBLISH_OWNER } from '../core/options.js';
+import { absoluteUrl, checkHeaders, checkMethod, isHeaderNameList, PUBLISH_OWNER } from '../core/options.js';
 import type { SessionStoreHandle } from './session-store.js';
 import { isFinal, type SessionEvent, type TaskCompletion, type TaskFailure, type TaskRecord, type TaskResult, type TaskState } from './session-task.js';
 import { ChallengeGate, type CredentialsSent } from './challenge-gate.js';
@@ -187,11 +187,11 @@ export class SessionCore implements TransferSession {
   }
 
   download(url: string | URL, options: SessionDownloadOptions = {}): Promise<TaskRecord> {
-    return this.add({ kind: 'download', url: String(url), to: options.to, id: options.id, priority: options.priority, headers: options.headers, method: options.method, integrity: options.integrity, overwrite: options.overwrite });
+    return this.add({ kind: 'download', url: String(url), to: options.to, id: options.id, priority: options.priority, headers: options.headers, sensitiveHeaders: options.sensitiveHeaders, method: options.method, integrity: options.integrity, overwrite: options.overwrite });
   }
 
   upload(url: string | URL, file: string, options: SessionUploadOptions = {}): Promise<TaskRecord> {
-    return this.add({ kind: 'upload', url: String(url), source: file, id: options.id, priority: options.priority, headers: options.headers, method: options.method });
+    return this.add({ kind: 'upload', url: String(url), source: file, id: options.id, priority: options.priority, headers: options.headers, sensitiveHeaders: options.sensitiveHeaders, method: options.method });
   }
 
   tasks(): TaskRecord[] {
@@ -348,6 +348,7 @@ export class SessionCore implements TransferSession {
     id?: string;
     priority?: number;
     headers?: Record<string, string>;
+    sensitiveHeaders?: readonly string[];
     method?: string;
     integrity?: string;
     overwrite?: boolean;
@@ -372,6 +373,7 @@ export class SessionCore implements TransferSession {
       ...(spec.source !== undefined ? { source: spec.source } : {}),
       ...(spec.method !== undefined ? { method: spec.method } : {}),
       ...(spec.headers !== undefined ? { headers: { ...spec.headers } } : {}),
+      ...(spec.sensitiveHeaders !== undefined && spec.sensitiveHeaders.length > 0 ? { sensitiveHeaders: [...new Set(spec.sensitiveHeaders.map((name) => name.toLowerCase()))] } : {}),
       ...(spec.integrity !== undefined ? { integrity: spec.integrity } : {}),
       ...(spec.overwrite === false ? { overwrite: false as const } : {}),
       priority: spec.priority ?? 0,
@@ -399,7 +401,7 @@ export class SessionCore implements TransferSession {
     return this.view(this.records.get(id) ?? task);
   }
 
-  private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string>; method?: string; overwrite?: boolean; integrity?: string }): string | undefined {
+  private check(spec: { url: string; id?: string; priority?: number; headers?: Record<string, string>; sensitiveHeaders?: readonly string[]; method?: string; overwrite?: boolean; integrity?: string }): string | undefined {
     // As a transfer reads it: relative to the page in a browser (see absoluteUrl).
     const url = absoluteUrl(spec.url);
     if (url === undefined) return `url is not a valid absolute URL`;
@@ -421,6 +423,7 @@ export class SessionCore implements TransferSession {
       const headers = checkHeaders(spec.headers);
       if (typeof headers === 'string') return headers;
     }
+    if (spec.sensitiveHeaders !== undefined && !isHeaderNameList(spec.sensitiveHeaders)) return 'sensitiveHeaders must be an array of header names';
     if (spec.integrity !== undefined) {
       const parsed = parseIntegrity(spec.integrity);
       if (typeof parsed === 'string') return parsed;
@@ -488,7 +491,8 @@ export class SessionCore implements TransferSession {
     const headers = this.gate.withCredentials(task.url, task.headers ?? {});
     const common = {
       headers,
-      sensitiveHeaders: this.gate.credentialNames(task.url),
+      // The task's own credentials (stored with it) and the challenge answers' (in memory only).
+      sensitiveHeaders: [...(task.sensitiveHeaders ?? []), ...this.gate.credentialNames(task.url)],
       signal: run.controller.signal,
       retry: this.options.retry ?? SESSION_DEFAULTS.retry,
       progressInterval: this.options.progressInterval ?? SESSION_DEFAULTS.progressInterval,
