@@ -91,7 +91,9 @@ describe('transfers against the loopback fault server (properties)', () => {
           responseType: 'uint8array',
           progressInterval: p.progressInterval,
           retry: { count: p.retry, baseDelay: 1, maxDelay: 5 },
-          timeout: { idle: 250 },
+          // Short where a stall is the fault (its wait is the test's time), long enough elsewhere that a
+          // loaded machine's pause is no idle timeout (a retry there would be a second request).
+          timeout: { idle: p.fault === 'stall' ? 250 : 5000 },
           scheduler: delivery,
         });
         await delay(2);
