@@ -192,6 +192,22 @@ describe('Expect: 100-continue', () => {
     expect(await eventually(body.closed, 2_000)).toBe(true);
   });
 
+  it("a 303 at the head (the POST-redirect-GET pattern): done's `sent` is the bytes that went out (none), not the body's size", async () => {
+    server = await startServer({ refuse: (req, res) => req.url === '/moved' && (res.writeHead(303, { location: '/up' }).end(), true) });
+    for (const body of [Buffer.alloc(3 * MiB, 5), trackedStream(3 * MiB).stream]) {
+      const run = await runTransfer(upload(server.url('/moved'), body, { method: 'POST' }));
+      expect(run.error).toBeUndefined();
+      expect(run.result).toMatchObject({ status: 200, sent: 0 });
+      expect(run.progress.filter((p) => p.direction === 'upload' && p.loaded > 0)).toEqual([]);
+    }
+    expect(server.seen.map((s) => [s.method, s.url, s.received])).toEqual([
+      ['POST', '/moved', 0],
+      ['GET', '/up', 0],
+      ['POST', '/moved', 0],
+      ['GET', '/up', 0],
+    ]);
+  });
+
   it('a 303 at the head to a one-shot stream body, none of it read: the stream is closed as the GET goes, not held open until that ends', async () => {
     server = await startServer({ refuse: (req, res) => req.url === '/moved' && (res.writeHead(303, { location: '/hold' }).end(), true) });
     const body = trackedStream(3 * MiB);

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -857,6 +857,36 @@ describe('uploads: the body sent is the body declared', () => {
       const requested = server.nextRequest('/upload');
       const run = await runTransfer(upload(server.url('/upload'), growingFile(), { method: 'PUT' }));
       expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining('(it grew while it was read)') });
+      const received = await within((await requested).bodyEnded, 5_000, undefined);
+      expect(received).toMatchObject({ complete: false });
+      expect(received!.bytes).toBeLessThan(3 << 20);
+    }
+  });
+
+  it("a file rewritten in place while it was read (the same size: a database, a log's pages) is 'invalid', never sent whole as a mix of two versions", async () => {
+    // A server that answers as soon as the declared bytes are in: the upload must fail before
+    // the last of them goes out, or the mixed file would be `done`.
+    for (let round = 0; round < 2; round++) {
+      const from = target();
+      writeFileSync(from, new Uint8Array(3 << 20).fill(1));
+      // Its time set well back: the rewrite below gets another one on any file system's clock.
+      utimesSync(from, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+      const body = fileBody(from);
+      const rewritten: BodySource = {
+        ...body,
+        async *open() {
+          let first = true;
+          for await (const chunk of body.open()) {
+            yield chunk;
+            // Its first MiB (sent already) rewritten with other bytes, its size unchanged.
+            if (first) writeFileSync(from, new Uint8Array(3 << 20).fill(2));
+            first = false;
+          }
+        },
+      };
+      const requested = server.nextRequest('/upload');
+      const run = await runTransfer(upload(server.url('/upload'), rewritten, { method: 'PUT', expectContinue: false, retry: { count: 2, baseDelay: 1 } }));
+      expect(run.error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`${from} was modified while it was read`) });
       const received = await within((await requested).bodyEnded, 5_000, undefined);
       expect(received).toMatchObject({ complete: false });
       expect(received!.bytes).toBeLessThan(3 << 20);

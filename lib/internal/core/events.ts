@@ -76,7 +76,7 @@ export interface UploadResult<T = string> {
   readonly status: number;
   /** The response's headers, names in lower case. */
   readonly headers: ResponseHeaders;
-  /** Bytes of request body sent (fewer than the body when the server answered before taking all of it, where the transport can tell). */
+  /** Bytes of request body sent (fewer than the body when the server answered before taking all of it, where the transport can tell; after a redirect to a GET, those of the request it answered). */
   readonly sent: number;
   /** The response body, per `responseType` (default text). */
   readonly data: T;

@@ -92,6 +92,8 @@ export class TransferRun<R> {
    */
   private published = false;
   private responseContentType: string | undefined;
+  /** The request body's bytes that went out on the last hop that sent it, when the transport counts them and a redirect ended it. */
+  private redirectedSent: number | undefined;
   /** Validator of the bytes the sink holds (strong ETag or Last-Modified), for `If-Range`. */
   private validator: string | undefined;
   /** The digest in progress and how many of the sink's bytes it has seen (kept across resumed attempts). */
@@ -411,6 +413,9 @@ export class TransferRun<R> {
           await orAfter(drain(response.body, attempt, REDIRECT_DRAIN_LIMIT), n.timer, REDIRECT_DRAIN_WAIT_MS, () => undefined);
         }
         attempt.abort();
+        // What of the body went out on this hop: `done`'s `sent` when the hop that ends the
+        // transfer sends none (the GET a 303 leads to).
+        if (opened) this.redirectedSent = sentOf(response);
         return { type: 'redirect', status, headers: response.headers, location: response.headers['location'] };
       }
       // A transport that follows redirects itself (the browser's XHR) cannot be stopped at a hop;
@@ -804,7 +809,7 @@ export class TransferRun<R> {
     this.reporter.observe('download', size, size);
     const base = { url: this.resultUrl(hop, response), status: response.status, headers: response.headers };
     if (this.n.kind === 'upload') {
-      const sent = sentOf(response) ?? this.body?.size ?? this.reporter.loaded('upload');
+      const sent = (hop.withBody ? sentOf(response) : this.redirectedSent) ?? this.body?.size ?? this.reporter.loaded('upload');
       const result: UploadResult<unknown> = { url: base.url, status: base.status, headers: base.headers, sent, data: published.data };
       return result as R;
     }

@@ -9,7 +9,9 @@ const READ_CHUNK = 1 << 20;
  * A file to upload, streamed from disk (G12) and reopened for each attempt, so uploads of files
  * can be retried and follow 307/308 redirects. Reads the file's size now; throws if it cannot.
  * An attempt fails (code `'invalid'`, never retried) when the file no longer has that size: it
- * would send another version under the first one's Content-Length.
+ * would send another version under the first one's Content-Length; and when it was modified
+ * (its mtime) while that attempt read it, before its last byte goes out: the server would get
+ * a mix of two versions.
  *
  * @example
  * ```ts
@@ -34,7 +36,8 @@ export function fileBody(path: string, options: { contentType?: string } = {}): 
 async function* readFile(path: string, size: number): AsyncGenerator<Uint8Array> {
   const handle = await open(path, 'r');
   try {
-    const now = (await handle.stat()).size;
+    const opened = await handle.stat();
+    const now = opened.size;
     if (now !== size) throw new Error(`${path} changed size since fileBody(): ${size} bytes then, ${now} now`);
     // Grown while read (or a file whose stat says less than it holds, as /proc's say 0): the
     // Content-Length sent would cut it short. The last read asks for one byte more, so that this
@@ -49,6 +52,10 @@ async function* readFile(path: string, size: number): AsyncGenerator<Uint8Array>
       if (bytesRead === 0) throw new Error(`${path} shrank to ${at} bytes while it was read (${size} expected)`);
       if (bytesRead > want) throw grown();
       at += bytesRead;
+      // Rewritten in place while it was read, its size the same (a database's pages): the bytes
+      // sent already may be of another version than the rest. Found before the last declared
+      // byte goes out, as a file that grew is.
+      if (at === size && (await handle.stat()).mtimeMs !== opened.mtimeMs) throw new Error(`${path} was modified while it was read (its size the same): the bytes sent may mix two versions of it`);
       yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
     }
   } finally {
