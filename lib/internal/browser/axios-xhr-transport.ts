@@ -3,6 +3,8 @@ import type { AxiosLike } from '../core/options.js';
 import type { OpenedBody, Transport, TransportRequest, TransportResponse } from '../core/transport.js';
 import { fromAxiosError, notAResponse } from '../axios/axios-errors.js';
 import { TransferError } from '../core/errors/transfer-error.js';
+import { NetworkError, browserNetworkErrorMessage, isNetworkError } from '../core/errors/network-error.js';
+import { localFileError } from '../core/errors/local-file-error.js';
 import { lowerCaseHeaders, parseHeaderBlock } from '../core/headers.js';
 import { sameResource } from '../core/redirect.js';
 
@@ -30,6 +32,37 @@ function isEncoded(headers: Record<string, string>, redirected: boolean, url: st
   // Redirected: the browser does not say through which origins, and one detour through another
   // origin filters the headers of a response from this one as well.
   return redirected || crossOrigin(url);
+}
+
+/**
+ * What axios' XHR adapter rejects with, as a TransferError. Its `ERR_NETWORK` ("Network Error") is
+ * the XHR's `error` event, for which the browser gives no reason: the message says what it may be.
+ */
+function fromXhrError(error: unknown, context: { url: string; method: string }): TransferError {
+  const mapped = fromAxiosError(error, context);
+  // Anything may be rejected with (an interceptor's `Promise.reject()`): read as maybe nothing.
+  const axiosError = error as { code?: unknown; message?: unknown } | null | undefined;
+  if (!isNetworkError(mapped) || axiosError?.code !== 'ERR_NETWORK') return mapped;
+  return new NetworkError(browserNetworkErrorMessage(`request failed: ${String(axiosError.message)}`), undefined, { ...context, cause: mapped.cause });
+}
+
+/**
+ * The first File of `body` (a Blob, or in a FormData) that cannot be found any more: deleted or
+ * moved since it was picked, which the browser fails as a network error (status 0) without a
+ * reason. Up to one byte of each is read to tell. A file that is there but changed since it was picked
+ * is not one: an XHR sends it as it is now (only its reading in the page fails).
+ */
+async function goneFile(body: OpenedBody): Promise<{ file: string; error: unknown } | undefined> {
+  const blobs = body.kind === 'blob' ? [body.data] : body.kind === 'form' ? [...body.data.values()].filter((v): v is File => typeof v !== 'string') : [];
+  for (const blob of blobs) {
+    try {
+      // A File gone from the disk says its size is 0: read whole (nothing), it fails.
+      await (blob.size > 0 ? blob.slice(0, 1) : blob).arrayBuffer();
+    } catch (error) {
+      if ((error as { name?: unknown } | null)?.name === 'NotFoundError') return { file: (blob as Partial<File>).name ?? 'blob', error };
+    }
+  }
+  return undefined;
 }
 
 interface AxiosClient {
@@ -193,11 +226,17 @@ export function axiosXhrTransport(instance?: AxiosLike): Transport {
               settle.resolve(bytes);
             },
             (error: unknown) => {
+              const fail = (failure: unknown) => (head ? settle.reject(failure) : reject(failure));
+              if (req.signal.aborted) return fail(req.signal.reason);
               // As on Node: what the caller's axios throws itself (an interceptor) is 'invalid',
               // not retried; no URL userinfo in the message.
-              const mapped = req.signal.aborted ? req.signal.reason : error instanceof TransferError ? error : fromAxiosError(error, context);
-              if (head) settle.reject(mapped);
-              else reject(mapped);
+              const mapped = error instanceof TransferError ? error : fromXhrError(error, context);
+              if (!isNetworkError(mapped) || !req.body) return fail(mapped);
+              // A File deleted since it was picked fails the request as a network error too: the
+              // body's failure, as on Node ('invalid', not retried into the same failure).
+              void goneFile(req.body).then((gone) =>
+                fail(req.signal.aborted ? req.signal.reason : gone ? localFileError(`cannot send the request body, the file ${JSON.stringify(gone.file)} (deleted or moved since it was picked)`, gone.error, context) : mapped),
+              );
             },
           );
       });

@@ -94,7 +94,7 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
                 ? Promise.reject(lost)
                 : leaving.left
                   ? Promise.reject(new Error(`the page is being unloaded: session "${id}" stores nothing more until a page opens it again`))
-                  : writeAll(conn, changes, token, takenOver).catch((error: unknown) => Promise.reject(lost ?? error)),
+                  : writeAll(conn, changes, token, takenOver).catch((error: unknown) => Promise.reject(lost ?? described(error, id, name))),
           close() {
             // A second call waits for the same release.
             if (closing) return closing;
@@ -119,10 +119,32 @@ export function indexedDbSessionStore(options: { indexedDB?: IndexedDbLike; pref
         db?.close();
         await unlock?.();
         owned.delete(name);
-        throw error;
+        throw described(error, id, name);
       }
     },
   };
+}
+
+/**
+ * What IndexedDB failed with, as the session says it. Chromium's `QuotaExceededError` has an
+ * empty message (and so may other failures of its backing store), which would refuse an open or
+ * a task, or end a session as `store-failed`, saying nothing: the error keeps its name (a
+ * DOMException still, where there is the class) and the original as `cause`, and its message says
+ * what happened, to which session and database, and what to do. Other errors are left as they are.
+ */
+function described(error: unknown, id: string, name: string): unknown {
+  const e = error as { name?: unknown; message?: unknown } | null;
+  if (typeof e !== 'object' || e === null || typeof e.name !== 'string') return error;
+  const said = typeof e.message === 'string' ? e.message.trim() : '';
+  const quota = e.name === 'QuotaExceededError';
+  if (!quota && said !== '') return error;
+  const message = quota
+    ? `the browser's storage quota for this site is used up, or its disk is full (QuotaExceededError${said ? `: ${said}` : ''}): session "${id}" could not write its IndexedDB database "${name}"; make room (acknowledge and forget finished tasks, clear the site's other data) and try again`
+    : `IndexedDB failed with ${e.name} and gave no reason, on session "${id}"'s database "${name}"`;
+  const DomException = (globalThis as { DOMException?: new (message: string, name: string) => Error }).DOMException;
+  const out = typeof DomException === 'function' ? new DomException(message, e.name) : Object.assign(new Error(message), { name: e.name });
+  Object.defineProperty(out, 'cause', { value: error, configurable: true, writable: true, enumerable: false });
+  return out;
 }
 
 /**

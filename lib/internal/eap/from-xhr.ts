@@ -2,7 +2,7 @@ import { Observable } from 'rxjs';
 import { CancelledError } from '../core/errors/cancelled-error.js';
 import { HttpStatusError } from '../core/errors/http-status-error.js';
 import { IntegrityError } from '../core/errors/integrity-error.js';
-import { NetworkError } from '../core/errors/network-error.js';
+import { NetworkError, browserNetworkErrorMessage } from '../core/errors/network-error.js';
 import { TimeoutError } from '../core/errors/timeout-error.js';
 import { TransferError, type TransferErrorContext } from '../core/errors/transfer-error.js';
 import type { DownloadResult, ResponseHeaders, Transfer, TransferDirection, TransferEvent } from '../core/events.js';
@@ -128,7 +128,7 @@ export function fromXhr<T = unknown>(open: () => XhrLike, options: FromXhrOption
       const handlers: Record<(typeof EVENTS)[number], (e: XhrProgressEventLike) => void> = {
         progress: (e) => report('download', e),
         load: (e) => onLoad(request, e),
-        error: () => fail(new NetworkError('network error', undefined, context)),
+        error: () => fail(new NetworkError(browserNetworkErrorMessage('network error'), undefined, context)),
         abort: () => fail(new CancelledError(context, 'the request was aborted')),
         timeout: () => fail(new TimeoutError('total', request.timeout, context)),
         loadend: () => fail(new NetworkError('the request ended without a response', undefined, context)),

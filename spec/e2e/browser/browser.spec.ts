@@ -9,7 +9,10 @@
  */
 import { build } from 'esbuild';
 import { builtinModules } from 'node:module';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startPageServer, type PageServer } from './page-server';
@@ -67,6 +70,8 @@ describe('rxtransfer in headless Chromium', () => {
   let browser: Browser | undefined;
   let page: Page;
   const pageErrors: string[] = [];
+  /** Console errors a test causes on purpose (the browser logs why a request failed): not page errors. */
+  const expectedConsole: Array<(text: string, url: string) => boolean> = [];
   const reports: Record<string, unknown> = {};
 
   /** Runs a scenario of `page.ts` in the page, bounded. */
@@ -83,7 +88,8 @@ describe('rxtransfer in headless Chromium', () => {
     page.setDefaultTimeout(20_000);
     page.on('pageerror', (error) => pageErrors.push(String(error)));
     page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
+      if (message.type() !== 'error' || expectedConsole.some((expected) => expected(message.text(), message.location().url))) return;
+      pageErrors.push(`console: ${message.text()}`);
     });
     await page.goto(`${server.origin}/`, { waitUntil: 'load', timeout: 20_000 });
     await page.waitForFunction(() => window.scenariosReady === true, undefined, { timeout: 20_000 });
@@ -330,6 +336,70 @@ describe('rxtransfer in headless Chromium', () => {
       'opaque-csp': { origin: 'null', locationOrigin: server.origin, gzip: whole, plain: whole },
     });
   }, 240_000);
+
+  it('G11 a request the browser fails without saying why (status 0: nothing listening, CORS refused, a redirect to data:) is a NetworkError whose message lists the causes and where to look, not "Network Error"', async () => {
+    // A port nothing listens on (taken, then let go), the page's server under another name
+    // (another origin, no CORS header), a redirect to a scheme XHR does not follow.
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const noCors = `${server.origin.replace('127.0.0.1', 'localhost')}/bytes?size=10`;
+    const urls = {
+      unreachable: `http://127.0.0.1:${closed}/bytes?size=10`,
+      noCors,
+      dataRedirect: `${server.origin}/redirect?to=${encodeURIComponent('data:text/plain,hello')}`,
+    };
+    // The browser logs its reason on the console (where the message sends the reader).
+    expectedConsole.push((text, url) => Object.values(urls).some((u) => url === u || text.includes(u)));
+    const report = await run('networkErrors', { urls });
+    const said = expect.stringMatching(
+      new RegExp(`^the browser gives no reason for this network error: .*could not be reached.*CORS.*${report.pageOrigin.replace(/[.]/g, '\\.')}.*the browser's console says which`),
+    );
+    for (const name of Object.keys(urls)) {
+      expect(report.ends[name]).toEqual({
+        download: { name: 'NetworkError', code: 'network', message: said },
+        fromXhr: { name: 'NetworkError', code: 'network', message: said },
+      });
+    }
+  });
+
+  it("a File picked in the page and deleted before it is sent is the body's failure ('invalid', not retried) as the docs say, not a NetworkError retried into the same failure", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxtransfer-pick-'));
+    try {
+      const gone = join(dir, 'gone.bin');
+      writeFileSync(gone, Buffer.alloc(100_000, 1));
+      await page.evaluate(() => {
+        const input = document.createElement('input');
+        input.type = 'file';
+        input.id = 'pick';
+        document.body.appendChild(input);
+      });
+      await page.setInputFiles('#pick', gone);
+      rmSync(gone);
+      const url = `${server.origin}/upload?id=picked`;
+      // The browser logs its own line for the request it could not read the file of.
+      expectedConsole.push((text, at) => at === url && text.includes('ERR_FILE_NOT_FOUND'));
+      const report = await run('unreadableFiles', { url });
+      expect(report.ends).toEqual([
+        {
+          file: 'gone.bin',
+          kind: 'error',
+          sends: 1,
+          name: 'TransferError',
+          code: 'invalid',
+          message: expect.stringMatching(/^cannot send the request body, the file "gone\.bin" \(deleted or moved since it was picked\): .+ \(PUT http:\/\/127\.0\.0\.1:\d+\/upload\?id=picked\)$/),
+        },
+      ]);
+      expect(server.uploads.has('picked')).toBe(false);
+    } finally {
+      await page.evaluate(() => document.getElementById('pick')?.remove());
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);

@@ -77,6 +77,8 @@ export interface Scenarios {
   credentialsInUrl(): Promise<CredentialsInUrlReport>;
   axiosDefaults(args: { size: number }): Promise<AxiosDefaultsReport>;
   opaqueOrigin(args: { origin: string; size: number }): Promise<OpaqueOriginReport>;
+  networkErrors(args: { urls: Record<string, string> }): Promise<NetworkErrorsReport>;
+  unreadableFiles(args: { url: string }): Promise<UnreadableFilesReport>;
 }
 
 /**
@@ -122,6 +124,17 @@ export interface CredentialsInUrlReport {
   responseURL: string;
   fromXhrUrl?: string;
   downloadUrl?: string;
+}
+
+/** Requests the browser fails without a reason (status 0): each download's end, and fromXhr()'s for the same URL. */
+export interface NetworkErrorsReport {
+  pageOrigin: string;
+  ends: Record<string, { download?: { name?: string; code?: string; message?: string }; fromXhr?: { name?: string; code?: string; message?: string } }>;
+}
+
+/** Each file picked in `#pick` (deleted since), uploaded with `retry: 2`: its end, and how many requests were sent. */
+export interface UnreadableFilesReport {
+  ends: Array<{ file: string; sends: number; kind?: string; name?: string; code?: string; message?: string }>;
 }
 
 /** `upload(url, body, { method })` for GET and HEAD, whose body an XHR drops: each transfer's end. */
@@ -667,6 +680,53 @@ async function credentialsInUrlScenario(): Promise<CredentialsInUrlReport> {
   return report;
 }
 
+async function networkErrorsScenario(args: { urls: Record<string, string> }): Promise<NetworkErrorsReport> {
+  const r = row('requests the browser fails without a reason');
+  const endOf = (trace: Notification<unknown>[]) => {
+    const end = trace.at(-1);
+    if (end?.kind !== 'error') return undefined;
+    const error = end.error as { name?: string; code?: string; message?: string };
+    return { name: error.name, code: error.code, message: error.message };
+  };
+  const report: NetworkErrorsReport = { pageOrigin: location.origin, ends: {} };
+  for (const [name, url] of Object.entries(args.urls)) {
+    const viaDownload = await within(recordTransfer(download(url)).ended, 10_000, `download ${name}`);
+    const viaXhr = await within(recordTransfer(fromXhr(() => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('GET', url);
+      return xhr;
+    })).ended, 10_000, `fromXhr ${name}`);
+    report.ends[name] = { download: endOf(viaDownload), fromXhr: endOf(viaXhr) };
+  }
+  r.end(Object.values(report.ends).every((e) => e.download?.code === 'network' && e.fromXhr?.code === 'network'), JSON.stringify(Object.keys(report.ends)));
+  return report;
+}
+
+async function unreadableFilesScenario(args: { url: string }): Promise<UnreadableFilesReport> {
+  const r = row('a picked file deleted before it is sent');
+  const files = [...((document.getElementById('pick') as HTMLInputElement | null)?.files ?? [])];
+  const report: UnreadableFilesReport = { ends: [] };
+  const send = XMLHttpRequest.prototype.send;
+  let sends = 0;
+  XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
+    sends++;
+    return send.call(this, body);
+  };
+  try {
+    for (const file of files) {
+      sends = 0;
+      const trace = await within(recordTransfer(upload(args.url, file, { method: 'PUT', retry: { count: 2, baseDelay: 50 } })).ended, 10_000, file.name);
+      const end = trace.at(-1);
+      const error = (end?.kind === 'error' ? end.error : {}) as { name?: string; code?: string; message?: string };
+      report.ends.push({ file: file.name, sends, kind: end?.kind, name: error.name, code: error.code, message: error.message });
+    }
+  } finally {
+    XMLHttpRequest.prototype.send = send;
+  }
+  r.end(report.ends.every((e) => e.code === 'invalid'), JSON.stringify(report.ends.map((e) => e.code)));
+  return report;
+}
+
 async function axiosDefaultsScenario(args: { size: number }): Promise<AxiosDefaultsReport> {
   const r = row('axios instances that add params to the URL');
   const url = `${location.origin}/bytes?size=${args.size}&chunk=4096&delay=10`;
@@ -707,6 +767,8 @@ async function opaqueOriginScenario(args: { origin: string; size: number }): Pro
 }
 
 window.scenarios = {
+  unreadableFiles: unreadableFilesScenario,
+  networkErrors: networkErrorsScenario,
   opaqueOrigin: opaqueOriginScenario,
   axiosDefaults: axiosDefaultsScenario,
   credentialsInUrl: credentialsInUrlScenario,

@@ -283,6 +283,43 @@ describe('sessions on IndexedDB in headless Chromium: tabs, reloads, crashes', (
     expect(byId['big']).toMatchObject({ state: 'completed', size: 100000, dataLength: 65536, truncated: true });
   });
 
+  it("S9 a full storage quota is said so: Chromium's QuotaExceededError has an empty message, the session's errors name the quota, the session and its database", async () => {
+    // Each step in a context of its own: Chromium applies a quota override to storage this origin
+    // starts using after it, not to a database already in use.
+    const contexts: BrowserContext[] = [];
+    const fresh = async (quotaSize?: number) => {
+      const own = await browser!.newContext();
+      contexts.push(own);
+      const page = await own.newPage();
+      const cdp = await own.newCDPSession(page);
+      if (quotaSize !== undefined) await cdp.send('Storage.overrideQuotaForOrigin', { origin: secureOrigin, quotaSize });
+      await page.goto(`${secureOrigin}/`, { waitUntil: 'load', timeout: 15_000 });
+      await page.waitForFunction(() => window.idbReady === true, undefined, { timeout: 15_000 });
+      return { page, usage: async () => (await cdp.send('Storage.getUsageAndQuota', { origin: secureOrigin })).usage };
+    };
+    const quotaMessage = (id: string) => expect.stringMatching(new RegExp(`storage quota.*session "${id}".*"rxtransfer-session:${id}"`));
+    try {
+      // No room for the database: the open fails.
+      const first = sessionId();
+      const full = await fresh(1);
+      expect(await call(full.page, 'open', first)).toEqual({ ok: false, error: { name: 'QuotaExceededError', message: quotaMessage(first) } });
+
+      // Room for the database (what one takes, measured), not for a task of 256 KiB (random: not compressible).
+      const measured = await fresh();
+      const probe = sessionId();
+      expect((await call(measured.page, 'open', probe)).ok).toBe(true);
+      const room = (await measured.usage()) + 32 * 1024;
+      await call(measured.page, 'close', probe);
+      const tight = await fresh(room);
+      const second = sessionId();
+      expect((await call(tight.page, 'open', second)).ok).toBe(true);
+      expect(await call(tight.page, 'tryAdd', second, `${secureOrigin}/bytes?size=10`, 256 * 1024)).toEqual({ ok: false, error: { name: 'QuotaExceededError', message: quotaMessage(second) } });
+      await call(tight.page, 'close', second);
+    } finally {
+      for (const own of contexts) await within(own.close(), 10_000, 'closing a context').catch(() => undefined);
+    }
+  });
+
   it('S9 a relative URL is read against the page, as download() reads it, and stored absolute', async () => {
     const id = sessionId();
     const a = await tab();

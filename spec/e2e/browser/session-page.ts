@@ -23,6 +23,8 @@ export interface IdbPage {
   env(): { secure: boolean; locks: boolean };
   open(id: string): Promise<{ ok: boolean; error?: { name: string; message: string }; tasks?: ReturnType<typeof summary>[] }>;
   add(id: string, url: string, options?: { id?: string; to?: string; headers?: Record<string, string> }): Promise<ReturnType<typeof summary>>;
+  /** `add`, its failure as JSON: a header of `headerBytes` random characters (incompressible), and its error's name and message. */
+  tryAdd(id: string, url: string, headerBytes: number): Promise<{ ok: boolean; error?: { name: string; message: string } }>;
   ack(id: string, taskId: string): Promise<void>;
   state(id: string): { tasks: ReturnType<typeof summary>[]; completions: Opened['completions']; invalidated?: Opened['invalidated'] };
   close(id: string): Promise<void>;
@@ -59,6 +61,20 @@ const idb: IdbPage = {
   },
   async add(id, url, options = {}) {
     return summary(await opened.get(id)!.session.download(url, options));
+  },
+  async tryAdd(id, url, headerBytes) {
+    const random = new Uint8Array(Math.ceil((headerBytes * 3) / 4));
+    for (let i = 0; i < random.length; i += 65_536) crypto.getRandomValues(random.subarray(i, i + 65_536));
+    let binary = '';
+    for (let i = 0; i < random.length; i += 8_192) binary += String.fromCharCode(...random.subarray(i, i + 8_192));
+    const value = btoa(binary).slice(0, headerBytes);
+    try {
+      await opened.get(id)!.session.download(url, { headers: { 'x-padding': value } });
+      return { ok: true };
+    } catch (error) {
+      const e = error as Error;
+      return { ok: false, error: { name: e.name, message: e.message } };
+    }
   },
   async ack(id, taskId) {
     await opened.get(id)!.session.ack(taskId);
