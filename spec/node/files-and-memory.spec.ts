@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, constants, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -890,6 +890,26 @@ describe('uploads: the body sent is the body declared', () => {
       const received = await within((await requested).bodyEnded, 5_000, undefined);
       expect(received).toMatchObject({ complete: false });
       expect(received!.bytes).toBeLessThan(3 << 20);
+    }
+  });
+
+  it("a file replaced by a FIFO after fileBody() fails the attempt as 'invalid' at once: its open never waits for a writer (that would hold a thread of Node's pool for good)", async () => {
+    const from = target();
+    writeFileSync(from, 'body');
+    const body = fileBody(from);
+    rmSync(from);
+    execFileSync('mkfifo', [from]);
+    try {
+      const run = await within(runTransfer(upload(server.url('/upload'), body, { method: 'PUT', expectContinue: false, retry: { count: 2, baseDelay: 1 } })), 5_000, undefined);
+      expect(run?.error).toMatchObject({ code: 'invalid', message: expect.stringContaining(`${from} is no longer a regular file`) });
+    } finally {
+      // Without the fix, the open waits for a writer: one that comes and goes lets it end.
+      try {
+        const writer = await open(from, constants.O_WRONLY | constants.O_NONBLOCK);
+        await writer.close();
+      } catch {
+        // no reader waiting (ENXIO): nothing to release
+      }
     }
   });
 

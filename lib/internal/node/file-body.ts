@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { constants, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { BodySource } from '../core/body.js';
 
@@ -11,7 +11,8 @@ const READ_CHUNK = 1 << 20;
  * An attempt fails (code `'invalid'`, never retried) when the file no longer has that size: it
  * would send another version under the first one's Content-Length; and when it was modified
  * (its mtime) while that attempt read it, before its last byte goes out: the server would get
- * a mix of two versions.
+ * a mix of two versions; and when something else than a regular file is at the path by then
+ * (a FIFO, whose open is not waited on, or a directory).
  *
  * @example
  * ```ts
@@ -34,9 +35,12 @@ export function fileBody(path: string, options: { contentType?: string } = {}): 
 
 /** The file's `size` bytes, in reads of {@link READ_CHUNK}; opened at the first read, closed however the reading ends. */
 async function* readFile(path: string, size: number): AsyncGenerator<Uint8Array> {
-  const handle = await open(path, 'r');
+  // Non-blocking: a FIFO put at the path since fileBody() would otherwise hold the open (and a
+  // thread of Node's pool) until something writes to it. On a regular file the flag does nothing.
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const opened = await handle.stat();
+    if (!opened.isFile()) throw new Error(`${path} is no longer a regular file (it was one when fileBody() read it)`);
     const now = opened.size;
     if (now !== size) throw new Error(`${path} changed size since fileBody(): ${size} bytes then, ${now} now`);
     // Grown while read (or a file whose stat says less than it holds, as /proc's say 0): the
