@@ -1,4 +1,5 @@
 /** `rxtransfer put <file> <url>`: a file upload streamed from disk, with progress. */
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { upload, isTransferError, type UploadBody } from '../index.node.js';
@@ -60,7 +61,8 @@ export async function runPut(file: string, rawUrl: string, flags: PutFlags, stre
       body = fileBody(file);
       // Opened once now: a file this user may not read (EACCES) is refused as one that does not
       // exist (2, before any request), not failed as a read error while it is sent (1).
-      await (await open(file, 'r')).close();
+      // Not waiting (O_NONBLOCK): a FIFO put at the name since fileBody() looked is refused by its first attempt, not waited on here.
+      await (await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))).close();
     } catch (error) {
       throw new CliError('usage', `cannot read ${withoutSecrets(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     }
